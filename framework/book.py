@@ -1,0 +1,129 @@
+"""Market state every component shares: the current book, top of book, last trade.
+
+:class:`MarketState` is a component; bind it first so later components see the
+updated state in their own handlers for the same event.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from framework.engine.core import Engine
+from framework.events.columns import Columns
+from framework.events.schema import Kind
+
+NAN = math.nan
+
+
+class MarketState:
+    """Top of book, mid, last trade and staleness, from book / bbo / trades / asset_ctx.
+
+    Depth is read from the current book row on demand (``bid_levels()``), so nothing
+    is copied per event.
+    """
+
+    name = "market"
+
+    def __init__(self) -> None:
+        self.best_bid = NAN
+        self.best_ask = NAN
+        self.bid_sz = NAN
+        self.ask_sz = NAN
+        self.last_trade_px = NAN
+        self.last_book_ts = 0
+        self.last_trade_ts = 0
+        self.last_market_ts = 0  # any book, bbo or trade progress
+        self.mark_px = NAN
+        self.oracle_px = NAN
+        self.funding = 0.0
+        self.books = 0
+        self.trades = 0
+        self._book: Columns | None = None
+        self._row = 0
+
+    def bind(self, engine: Engine) -> None:
+        self.engine = engine
+        engine.subscribe(Kind.BOOK, self.on_book)
+        engine.subscribe(Kind.BBO, self.on_bbo)
+        engine.subscribe(Kind.TRADES, self.on_trade)
+        engine.subscribe(Kind.ASSET_CTX, self.on_ctx)
+
+    # -- handlers -----------------------------------------------------------------------
+    def on_book(self, cols: Columns, i: int) -> None:
+        self._book, self._row = cols, i
+        bp, ap = cols.bid_px, cols.ask_px
+        self.best_bid = _first(bp, i)
+        self.best_ask = _first(ap, i)
+        self.bid_sz = _first(cols.bid_sz, i)
+        self.ask_sz = _first(cols.ask_sz, i)
+        self.books += 1
+        self.last_book_ts = self.last_market_ts = self.engine.now
+
+    def on_bbo(self, cols: Columns, i: int) -> None:
+        bid, ask = cols.bid_px[i], cols.ask_px[i]
+        self.best_bid = NAN if bid is None else bid
+        self.best_ask = NAN if ask is None else ask
+        bsz, asz = cols.bid_sz[i], cols.ask_sz[i]
+        self.bid_sz = NAN if bsz is None else bsz
+        self.ask_sz = NAN if asz is None else asz
+        self.last_market_ts = self.engine.now
+
+    def on_trade(self, cols: Columns, i: int) -> None:
+        self.last_trade_px = cols.px[i]
+        self.trades += 1
+        self.last_trade_ts = self.last_market_ts = self.engine.now
+
+    def on_ctx(self, cols: Columns, i: int) -> None:
+        self.mark_px = cols.mark_px[i]
+        self.oracle_px = cols.oracle_px[i]
+        self.funding = cols.funding[i]
+
+    # -- queries ------------------------------------------------------------------------
+    @property
+    def mid(self) -> float:
+        """Mid of a valid (two-sided, uncrossed) top of book, else NaN."""
+        b, a = self.best_bid, self.best_ask
+        return (b + a) * 0.5 if b < a else NAN
+
+    @property
+    def spread(self) -> float:
+        return self.best_ask - self.best_bid
+
+    def bid_levels(self) -> tuple[list[float], list[float]]:
+        """Prices and sizes of the current book's bids, best first."""
+        if self._book is None:
+            return [], []
+        return self._book.bid_px[self._row], self._book.bid_sz[self._row]
+
+    def ask_levels(self) -> tuple[list[float], list[float]]:
+        if self._book is None:
+            return [], []
+        return self._book.ask_px[self._row], self._book.ask_sz[self._row]
+
+    def depth_at(self, side: int, px: float) -> float:
+        """Displayed size at price ``px`` on our side (+1 bids, -1 asks); 0 if absent."""
+        prices, sizes = self.bid_levels() if side > 0 else self.ask_levels()
+        for p, s in zip(prices, sizes, strict=False):
+            if p == px:
+                return s
+        return 0.0
+
+    def snapshot(self) -> dict[str, Any]:
+        return {
+            "best_bid": self.best_bid,
+            "best_ask": self.best_ask,
+            "mid": self.mid,
+            "last_trade_px": self.last_trade_px,
+            "mark_px": self.mark_px,
+            "funding": self.funding,
+            "books": self.books,
+            "trades": self.trades,
+            "last_book_ts": self.last_book_ts,
+            "last_trade_ts": self.last_trade_ts,
+        }
+
+
+def _first(col: Any, i: int) -> float:
+    v = col.first(i)
+    return NAN if v is None else v

@@ -1,0 +1,26 @@
+"""The deterministic engine: :class:`Engine` (the step function), drivers, components."""
+
+from framework.engine.core import (
+    NEVER,
+    Component,
+    Engine,
+    EngineError,
+    ListSink,
+    NullSink,
+    Sink,
+)
+from framework.engine.drive import build_components, build_engine, feed, load_component
+
+__all__ = [
+    "NEVER",
+    "Component",
+    "Engine",
+    "EngineError",
+    "ListSink",
+    "NullSink",
+    "Sink",
+    "build_components",
+    "build_engine",
+    "feed",
+    "load_component",
+]

@@ -1,0 +1,230 @@
+"""The deterministic engine: one step function over journaled events.
+
+Determinism contract (checked by ``replay --verify`` and by a test that searches this
+package for wall-clock and global-randomness calls):
+
+* time is read only from events: :attr:`Engine.now` is the ``recv_ts`` of the event
+  being stepped (or the due time of the timer being fired) and never goes backwards;
+* randomness comes only from :attr:`Engine.rng`, a ``numpy`` PCG64 generator seeded
+  from the session seed and advanced only inside :meth:`Engine.step`;
+* client order ids come from the engine's own counter;
+* handlers run in registration order, timers in (due time, creation order), emitted
+  outputs in emission order; nothing depends on hash order or threads.
+
+Components are plain objects with a ``bind(engine)`` method that subscribes handlers
+to event kinds and schedules timers.  A handler is called as ``fn(cols, i)`` where
+``cols`` is a :class:`~framework.events.columns.Columns` and ``i`` the row.  Outputs
+are emitted with :meth:`Engine.emit`; each gets the next seq and is delivered to the
+sink (journal writer, replay comparator, or executor) and then, in FIFO order, to
+handlers subscribed to that output kind (e.g. the paper fill simulator listens to
+``order_commands``).
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections import deque
+from collections.abc import Callable, Iterable
+from typing import Any, Protocol
+
+import numpy as np
+
+from framework.events.columns import Columns
+from framework.events.schema import Kind, spec
+
+Handler = Callable[[Columns, int], None]
+TimerFn = Callable[[int], None]
+
+NEVER = 2**63 - 1
+
+
+class Sink(Protocol):
+    """Where outputs go: ``append(kind, row)`` with a full row tuple."""
+
+    def append(self, kind: Kind, row: tuple[Any, ...]) -> None: ...
+
+
+class NullSink:
+    """Discards outputs (benchmarks without journaling)."""
+
+    def append(self, kind: Kind, row: tuple[Any, ...]) -> None:
+        return None
+
+
+class ListSink:
+    """Collects outputs in memory, in emission order."""
+
+    def __init__(self) -> None:
+        self.rows: list[tuple[Kind, tuple[Any, ...]]] = []
+
+    def append(self, kind: Kind, row: tuple[Any, ...]) -> None:
+        self.rows.append((kind, row))
+
+
+class Component(Protocol):
+    """What the engine is built from."""
+
+    name: str
+
+    def bind(self, engine: Engine) -> None: ...
+
+    def snapshot(self) -> dict[str, Any]: ...
+
+
+class EngineError(Exception):
+    """An input violates the engine's contract (e.g. a seq that goes backwards)."""
+
+
+class Engine:
+    """The single step function and the state it keeps.
+
+    Parameters
+    ----------
+    components : iterable of Component
+        Bound in order; their handler order follows.
+    seed : int
+        Seeds :attr:`rng`.
+    sink : Sink
+        Receives every output row ``(seq, ts, recv_ts, *payload)``.
+    """
+
+    def __init__(self, components: Iterable[Component], *, seed: int, sink: Sink) -> None:
+        self.seed = seed
+        self.rng = np.random.Generator(np.random.PCG64(seed))
+        self.sink = sink
+        self.now = 0
+        self.seq = 0  # last seq used, input or output
+        self.input_seq = 0  # seq of the input being stepped (the cause of outputs)
+        self.events = 0
+        self.outputs = 0
+        self._cloid = 0
+        self._handlers: list[list[Handler]] = [[] for _ in Kind]
+        self._timers: list[tuple[int, int, TimerFn]] = []
+        self._timer_order = 0
+        self._next_timer = NEVER
+        self._queue: deque[tuple[Kind, tuple[Any, ...]]] = deque()
+        self._draining = False
+        self._deferred_periodic: list[tuple[int, TimerFn]] = []
+        self.components: list[Component] = list(components)
+        for c in self.components:
+            c.bind(self)
+
+    # -- wiring -------------------------------------------------------------------------
+    def subscribe(self, kind: Kind, handler: Handler) -> None:
+        """Call ``handler(cols, i)`` for every event (input or output) of ``kind``."""
+        self._handlers[kind].append(handler)
+
+    def call_at(self, due_ns: int, fn: TimerFn) -> None:
+        """Run ``fn(due_ns)`` when event time reaches ``due_ns``."""
+        self._timer_order += 1
+        heapq.heappush(self._timers, (due_ns, self._timer_order, fn))
+        if due_ns < self._next_timer:
+            self._next_timer = due_ns
+
+    def call_every(self, period_ns: int, fn: TimerFn, *, start_ns: int | None = None) -> None:
+        """Run ``fn(t)`` every ``period_ns`` of event time, from the first event on."""
+        if period_ns <= 0:
+            raise ValueError(f"timer period must be positive, got {period_ns} ns")
+
+        def tick(t: int) -> None:
+            fn(t)
+            self.call_at(t + period_ns, tick)
+
+        if start_ns is None:
+            # Deferred: aligned to the first event's time, which bind() cannot know.
+            self._deferred_periodic.append((period_ns, tick))
+        else:
+            self.call_at(start_ns, tick)
+
+    # -- ids ----------------------------------------------------------------------------
+    def next_cloid(self) -> str:
+        """A fresh client order id: ``0x`` + 32 hex digits from the engine's counter."""
+        self._cloid += 1
+        return f"0x{(self.seed & 0xFFFFFFFF):08x}{self._cloid:024x}"
+
+    def next_input_seq(self) -> int:
+        """The seq a live environment gives the next input before journaling it."""
+        return self.seq + 1
+
+    # -- the step -----------------------------------------------------------------------
+    def step(self, kind: int, seq: int, recv_ts: int, cols: Columns, i: int) -> None:
+        """Advance the engine by one input event (row ``i`` of ``cols``)."""
+        if seq <= self.seq:
+            raise EngineError(
+                f"input seq {seq} ({spec(kind).name}) is not after the last seq {self.seq}; "
+                "the journal is out of order or was replayed twice"
+            )
+        self.seq = seq
+        self.input_seq = seq
+        self.events += 1
+        if recv_ts >= self._next_timer:
+            self._fire_timers(recv_ts)
+        if recv_ts > self.now:
+            self.now = recv_ts
+        for fn in self._handlers[kind]:
+            fn(cols, i)
+        if self._queue:
+            self._drain()
+
+    def start(self, first_ts: int) -> None:
+        """Anchor periodic timers at the first event's time (called once by drivers)."""
+        if self.now == 0:
+            self.now = first_ts
+        for period, tick in self._deferred_periodic:
+            self.call_at(first_ts + period, tick)
+        self._deferred_periodic.clear()
+
+    def _fire_timers(self, until_ns: int) -> None:
+        timers = self._timers
+        while timers and timers[0][0] <= until_ns:
+            due, _, fn = heapq.heappop(timers)
+            if due > self.now:
+                self.now = due
+            fn(due)
+            if self._queue:
+                self._drain()
+        self._next_timer = timers[0][0] if timers else NEVER
+
+    # -- outputs ------------------------------------------------------------------------
+    def emit(self, kind: Kind, payload: tuple[Any, ...]) -> int:
+        """Emit an output row (payload columns only); returns its seq."""
+        self.seq += 1
+        row = (self.seq, self.now, self.now, *payload)
+        self.outputs += 1
+        self.sink.append(kind, row)
+        if self._handlers[kind]:
+            self._queue.append((kind, row))
+            if not self._draining:
+                self._drain()
+        return self.seq
+
+    def _drain(self) -> None:
+        # FIFO delivery of outputs to internal subscribers; re-entrant emits queue up.
+        if self._draining:
+            return
+        self._draining = True
+        try:
+            q = self._queue
+            while q:
+                kind, row = q.popleft()
+                cols = Columns.from_rows(kind, [row])
+                for fn in self._handlers[kind]:
+                    fn(cols, 0)
+        finally:
+            self._draining = False
+
+    # -- inspection ---------------------------------------------------------------------
+    def snapshot(self) -> dict[str, Any]:
+        """The engine's state for ``replay --until`` and checkpoints."""
+        return {
+            "seq": self.seq,
+            "now_ns": self.now,
+            "events": self.events,
+            "outputs": self.outputs,
+            "next_cloid": self._cloid + 1,
+            "pending_timers": len(self._timers),
+            "rng_state": self.rng.bit_generator.state["state"]["state"],
+            "components": {c.name: c.snapshot() for c in self.components},
+        }
+
+

@@ -1,0 +1,74 @@
+"""Building an engine from a manifest, and the hot loop that feeds it journal chunks."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from framework.engine.core import Component, Engine, Sink
+from framework.events.schema import Kind
+from framework.journal.manifest import Manifest
+from framework.journal.reader import MergedChunk
+
+#: Modules a manifest may name components from (a journal is data, not code to run).
+_ALLOWED_PREFIXES = ("framework.", "strategies.", "tests.")
+
+
+def load_component(entry: dict[str, Any]) -> Component:
+    """Instantiate ``{"path": "module:Class", "config": {...}}`` as ``Class(**config)``."""
+    path = entry.get("path", "")
+    if ":" not in path or not path.startswith(_ALLOWED_PREFIXES):
+        raise ValueError(
+            f"component path {path!r} must look like 'framework.module:Class' (allowed "
+            f"prefixes: {', '.join(_ALLOWED_PREFIXES)})"
+        )
+    module_name, cls_name = path.split(":", 1)
+    cls = getattr(importlib.import_module(module_name), cls_name)
+    return cls(**entry.get("config", {}))
+
+
+def build_components(manifest: Manifest) -> list[Component]:
+    return [load_component(e) for e in manifest.components]
+
+
+def build_engine(manifest: Manifest, sink: Sink) -> Engine:
+    """The engine a session ran with: its components, its seed."""
+    return Engine(build_components(manifest), seed=manifest.seed, sink=sink)
+
+
+def feed(
+    engine: Engine,
+    chunks: Iterable[MergedChunk],
+    *,
+    stop_seq: int | None = None,
+    on_chunk: Callable[[MergedChunk], None] | None = None,
+) -> int:
+    """Step ``engine`` through every event of ``chunks`` in seq order.
+
+    Returns the number of events stepped.  ``stop_seq`` stops after the last event
+    with ``seq <= stop_seq``.
+    """
+    step = engine.step
+    n = 0
+    started = engine.events > 0
+    for ch in chunks:
+        if not ch.kinds:
+            continue
+        if not started:
+            engine.start(ch.recv_ts[0])
+            started = True
+        cols = [ch.columns.get(Kind(k)) for k in range(len(Kind))]
+        if stop_seq is not None and ch.seqs[-1] > stop_seq:
+            for k, r, s, t in zip(ch.kinds, ch.rows, ch.seqs, ch.recv_ts, strict=True):
+                if s > stop_seq:
+                    return n
+                step(k, s, t, cols[k], r)
+                n += 1
+            return n
+        for k, r, s, t in zip(ch.kinds, ch.rows, ch.seqs, ch.recv_ts, strict=True):
+            step(k, s, t, cols[k], r)
+        n += len(ch.kinds)
+        if on_chunk is not None:
+            on_chunk(ch)
+    return n

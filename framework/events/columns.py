@@ -1,0 +1,122 @@
+"""Column access for the engine's hot path.
+
+The engine does not build an object per event.  A handler receives ``(cols, i)``:
+``cols`` is a :class:`Columns` over one batch of a table and ``i`` the row.  A column
+is materialised to a Python list the first time a handler asks for it (``cols.px[i]``)
+and cached on the instance, so tables nobody listens to cost nothing and a column
+read costs one attribute lookup and one list index.
+
+The same class wraps a single event built by a live environment (:meth:`Columns.from_rows`),
+so live, paper, backtest and replay hand handlers identical values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import pyarrow as pa
+
+from framework.events.schema import Kind, arrow_schema, spec
+
+
+class ListColumn:
+    """A list<...> column stored flat: ``col[i]`` is the list of row ``i``."""
+
+    __slots__ = ("offsets", "values")
+
+    def __init__(self, values: list[Any], offsets: list[int]) -> None:
+        self.values = values
+        self.offsets = offsets
+
+    def __getitem__(self, i: int) -> list[Any]:
+        return self.values[self.offsets[i] : self.offsets[i + 1]]
+
+    def __len__(self) -> int:
+        return len(self.offsets) - 1
+
+    def first(self, i: int) -> Any:
+        """The first element of row ``i`` (e.g. the best price), or ``None`` if empty."""
+        start = self.offsets[i]
+        return self.values[start] if start < self.offsets[i + 1] else None
+
+    @classmethod
+    def from_lists(cls, rows: Iterable[Sequence[Any] | None]) -> ListColumn:
+        values: list[Any] = []
+        offsets = [0]
+        for r in rows:
+            if r:
+                values.extend(r)
+            offsets.append(len(values))
+        return cls(values, offsets)
+
+
+def _materialise(arr: pa.Array | pa.ChunkedArray) -> list[Any] | ListColumn:
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    if pa.types.is_list(arr.type):
+        offsets = arr.offsets
+        base = offsets[0].as_py() if len(offsets) else 0
+        flat = arr.values.slice(base, (offsets[-1].as_py() - base) if len(offsets) else 0)
+        values = _materialise(flat)
+        offs = [o - base for o in offsets.to_numpy().tolist()]
+        return ListColumn(values, offs)  # type: ignore[arg-type]
+    if arr.null_count == 0 and (pa.types.is_floating(arr.type) or pa.types.is_integer(arr.type)):
+        return arr.to_numpy(zero_copy_only=False).tolist()
+    return arr.to_pylist()
+
+
+class Columns:
+    """Lazily materialised columns of one table batch.
+
+    Attributes are the table's column names; each is a list (or :class:`ListColumn`)
+    indexed by row.
+    """
+
+    def __init__(self, kind: Kind, batch: pa.RecordBatch | None = None, n: int = 0) -> None:
+        self.kind = kind
+        self._batch = batch
+        self.n = batch.num_rows if batch is not None else n
+
+    def __getattr__(self, name: str) -> Any:
+        # Only called when the attribute is missing: materialise and cache the column.
+        batch = self.__dict__.get("_batch")
+        if batch is None or name.startswith("__"):
+            raise AttributeError(name)
+        idx = batch.schema.get_field_index(name)
+        if idx < 0:
+            raise AttributeError(f"table {spec(self.kind).name!r} has no column {name!r}")
+        col = _materialise(batch.column(idx))
+        self.__dict__[name] = col
+        return col
+
+    @property
+    def batch(self) -> pa.RecordBatch:
+        """The Arrow batch behind these columns (built on demand for row-built columns)."""
+        if self._batch is None:
+            sch = arrow_schema(self.kind)
+            arrays = []
+            for f in sch:
+                col = getattr(self, f.name)
+                if isinstance(col, ListColumn):
+                    col = [col[i] for i in range(len(col))]
+                arrays.append(pa.array(col, type=f.type))
+            self._batch = pa.RecordBatch.from_arrays(arrays, schema=sch)
+        return self._batch
+
+    @classmethod
+    def from_rows(cls, kind: Kind, rows: Sequence[Sequence[Any]]) -> Columns:
+        """Columns over full rows ``(seq, ts, recv_ts, *payload)`` built in Python."""
+        sch = arrow_schema(kind)
+        cols = cls(kind, None, len(rows))
+        for j, f in enumerate(sch):
+            vals = [r[j] for r in rows]
+            if pa.types.is_list(f.type):
+                cols.__dict__[f.name] = ListColumn.from_lists(vals)
+            else:
+                cols.__dict__[f.name] = vals
+        return cols
+
+    def row(self, i: int) -> tuple[Any, ...]:
+        """Row ``i`` as a tuple in schema order (lists for list columns)."""
+        return tuple(getattr(self, name)[i] for name in spec(self.kind).columns)

@@ -1,0 +1,253 @@
+"""Journal reader: tables, and all tables merged by seq as a bounded stream.
+
+Every part is checked against the table's schema (drift is an error naming the part
+and the column).  With ``strict=False`` an unreadable or drifted part is skipped and
+recorded in :attr:`JournalReader.problems`, so the rest of the journal still reads.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+import attrs
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from framework.events.columns import Columns
+from framework.events.schema import INPUT_KINDS, TABLES, Kind, arrow_schema, spec
+from framework.journal.errors import (
+    CorruptPartError,
+    JournalError,
+    SchemaDriftError,
+    SeqOrderError,
+)
+from framework.journal.manifest import Manifest, read_manifest
+from framework.journal.parts import Part, list_parts
+
+BATCH_ROWS = 65_536
+
+
+@attrs.frozen
+class MergedChunk:
+    """A run of events from several tables, in seq order.
+
+    ``kinds[j]``, ``rows[j]``, ``seqs[j]``, ``recv_ts[j]`` describe the j-th event:
+    its table, its row in ``columns[kind]`` / ``batches[kind]``, its seq and time.
+    """
+
+    kinds: list[int]
+    rows: list[int]
+    seqs: list[int]
+    recv_ts: list[int]
+    batches: dict[Kind, pa.RecordBatch]
+    columns: dict[Kind, Columns]
+
+    def __len__(self) -> int:
+        return len(self.kinds)
+
+
+def check_schema(part: Path, kind: Kind, schema: pa.Schema) -> None:
+    """Raise :class:`SchemaDriftError` naming the first column that differs."""
+    want = arrow_schema(kind)
+    got_names = schema.names
+    for f in want:
+        if f.name not in got_names:
+            raise SchemaDriftError(
+                f"{part}: column {f.name!r} ({f.type}) is missing; table "
+                f"{spec(kind).name!r} expects {want.names}"
+            )
+        got = schema.field(f.name)
+        if not got.type.equals(f.type):
+            raise SchemaDriftError(
+                f"{part}: column {f.name!r} has type {got.type}, expected {f.type}"
+            )
+    extra = [n for n in got_names if n not in want.names]
+    if extra:
+        raise SchemaDriftError(
+            f"{part}: unexpected column(s) {extra} in table {spec(kind).name!r}; "
+            "the journal was written by a different schema version"
+        )
+
+
+class JournalReader:
+    """Read a journal directory.
+
+    Parameters
+    ----------
+    root : Path
+        The journal directory (holding ``session.json``).
+    strict : bool, default False
+        Raise on the first bad part instead of skipping it and recording a problem.
+    """
+
+    def __init__(self, root: Path | str, *, strict: bool = False) -> None:
+        self.root = Path(root)
+        if not self.root.is_dir():
+            raise JournalError(f"{self.root}: no such journal directory")
+        self.manifest: Manifest = read_manifest(self.root)
+        self.strict = strict
+        self.problems: list[str] = []
+        self._parts: dict[Kind, list[Part]] = {}
+
+    # -- parts --------------------------------------------------------------------------
+    def parts(self, kind: Kind | str) -> list[Part]:
+        """The readable parts of a table (schema-checked once, cached)."""
+        kind = spec(kind).kind
+        if kind not in self._parts:
+            good = []
+            for p in list_parts(self.root / spec(kind).name):
+                try:
+                    schema = pq.read_schema(p.path)
+                    check_schema(p.path, kind, schema)
+                except SchemaDriftError as exc:
+                    self._problem(exc)
+                    continue
+                except (pa.ArrowException, OSError) as exc:
+                    self._problem(CorruptPartError(f"{p.path}: unreadable Parquet part ({exc})"))
+                    continue
+                good.append(p)
+            self._parts[kind] = good
+        return self._parts[kind]
+
+    def _problem(self, exc: JournalError) -> None:
+        if self.strict:
+            raise exc
+        self.problems.append(str(exc))
+        print(f"warning: {exc}; skipping it, the rest still reads", file=sys.stderr)
+
+    # -- single tables ------------------------------------------------------------------
+    def iter_batches(
+        self,
+        kind: Kind | str,
+        *,
+        start_seq: int | None = None,
+        stop_seq: int | None = None,
+        batch_rows: int = BATCH_ROWS,
+    ) -> Iterator[pa.RecordBatch]:
+        """Batches of one table with ``start_seq <= seq <= stop_seq``, in seq order."""
+        kind = spec(kind).kind
+        want = arrow_schema(kind)
+        last_seq = -1
+        for p in self.parts(kind):
+            if (start_seq is not None and p.last < start_seq) or (
+                stop_seq is not None and p.first > stop_seq
+            ):
+                continue
+            try:
+                pf = pq.ParquetFile(p.path)
+                for batch in pf.iter_batches(batch_size=batch_rows, columns=want.names):
+                    batch = _select(batch, want, start_seq, stop_seq)
+                    if batch.num_rows == 0:
+                        continue
+                    seqs = batch.column(0).to_numpy()
+                    if seqs[0] <= last_seq or (len(seqs) > 1 and not np.all(np.diff(seqs) > 0)):
+                        raise SeqOrderError(
+                            f"{p.path}: seq not strictly increasing near seq {int(seqs[0])}"
+                        )
+                    last_seq = int(seqs[-1])
+                    yield batch
+            except SeqOrderError:
+                raise
+            except (pa.ArrowException, OSError) as exc:
+                self._problem(CorruptPartError(f"{p.path}: unreadable Parquet part ({exc})"))
+
+    def table(
+        self, kind: Kind | str, *, start_seq: int | None = None, stop_seq: int | None = None
+    ) -> pa.Table:
+        """A whole table (for small tables and tests)."""
+        kind = spec(kind).kind
+        batches = list(self.iter_batches(kind, start_seq=start_seq, stop_seq=stop_seq))
+        return pa.Table.from_batches(batches, schema=arrow_schema(kind))
+
+    def count(self, kind: Kind | str) -> int:
+        return sum(pq.ParquetFile(p.path).metadata.num_rows for p in self.parts(kind))
+
+    # -- merged stream ------------------------------------------------------------------
+    def merged(
+        self,
+        kinds: Iterable[Kind] = INPUT_KINDS,
+        *,
+        start_seq: int | None = None,
+        stop_seq: int | None = None,
+        batch_rows: int = BATCH_ROWS,
+    ) -> Iterator[MergedChunk]:
+        """All rows of ``kinds`` merged by seq, as chunks of bounded size."""
+        iters = {
+            k: self.iter_batches(k, start_seq=start_seq, stop_seq=stop_seq, batch_rows=batch_rows)
+            for k in kinds
+        }
+        return _merge(iters)
+
+    def has_rows(self, kind: Kind | str) -> bool:
+        return bool(self.parts(kind))
+
+
+def _select(
+    batch: pa.RecordBatch, want: pa.Schema, start_seq: int | None, stop_seq: int | None
+) -> pa.RecordBatch:
+    if batch.schema != want:
+        batch = pa.RecordBatch.from_arrays(batch.columns, schema=want)
+    if start_seq is None and stop_seq is None:
+        return batch
+    seqs = batch.column(0).to_numpy()
+    lo = 0 if start_seq is None else int(np.searchsorted(seqs, start_seq, "left"))
+    hi = len(seqs) if stop_seq is None else int(np.searchsorted(seqs, stop_seq, "right"))
+    return batch.slice(lo, max(0, hi - lo))
+
+
+def _merge(iters: dict[Kind, Iterator[pa.RecordBatch]]) -> Iterator[MergedChunk]:
+    """k-way merge of per-table seq-ordered batch streams.
+
+    Each round takes every buffered row with seq <= the smallest "last buffered seq"
+    among tables that still have rows: no table can later produce a row below that,
+    so the round is complete; the table that set the bound is consumed entirely.
+    """
+    buffers: dict[Kind, pa.RecordBatch] = {}
+    seqcols: dict[Kind, np.ndarray] = {}
+    while True:
+        for k, it in list(iters.items()):
+            if k not in buffers:
+                nxt = next(it, None)
+                if nxt is None:
+                    del iters[k]
+                else:
+                    buffers[k] = nxt
+                    seqcols[k] = nxt.column(0).to_numpy()
+        if not buffers:
+            return
+        horizon = min(int(s[-1]) for s in seqcols.values())
+        taken: dict[Kind, pa.RecordBatch] = {}
+        seq_parts, kind_parts, row_parts, recv_parts = [], [], [], []
+        for k in list(buffers):
+            s = seqcols[k]
+            n = int(np.searchsorted(s, horizon, "right"))
+            if n == 0:
+                continue
+            b = buffers[k]
+            taken[k] = b.slice(0, n)
+            seq_parts.append(s[:n])
+            kind_parts.append(np.full(n, int(k), dtype=np.int64))
+            row_parts.append(np.arange(n, dtype=np.int64))
+            recv_parts.append(b.column(2).to_numpy()[:n])
+            if n == len(s):
+                del buffers[k], seqcols[k]
+            else:
+                buffers[k] = b.slice(n)
+                seqcols[k] = s[n:]
+        seqs = np.concatenate(seq_parts)
+        order = np.argsort(seqs, kind="stable")
+        yield MergedChunk(
+            kinds=np.concatenate(kind_parts)[order].tolist(),
+            rows=np.concatenate(row_parts)[order].tolist(),
+            seqs=seqs[order].tolist(),
+            recv_ts=np.concatenate(recv_parts)[order].tolist(),
+            batches=taken,
+            columns={k: Columns(k, b) for k, b in taken.items()},
+        )
+
+
+def output_kinds_present(reader: JournalReader) -> list[Kind]:
+    return [k for k, t in TABLES.items() if t.direction == "output" and reader.has_rows(k)]

@@ -1,0 +1,221 @@
+"""Append-only journal writer: one directory of Parquet parts per table.
+
+Rows are buffered per table and written as a new *part* when a size bound or a
+time bound (default 1 s) is reached, or when :meth:`JournalWriter.flush` is called
+(write-ahead: order commands are flushed before they are sent).  A part is written
+to a hidden temp file, fsynced, renamed into place and the directory fsynced, so a
+crash leaves only whole parts: at most the last flush interval is lost.
+
+Layout::
+
+    <root>/session.json
+    <root>/<table>/part-<first seq:020d>-<last seq:020d>.parquet
+
+:meth:`JournalWriter.close` compacts each table's parts into one file (streamed, so
+memory stays bounded).  A crash during compaction leaves the new part beside the old
+ones; readers skip parts whose seq range lies inside another part's.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from framework.events.columns import ListColumn
+from framework.events.schema import TABLES, Kind, arrow_schema, spec
+from framework.journal.manifest import Manifest, write_manifest
+from framework.journal.parts import list_parts, part_name
+
+COMPRESSION = "zstd"
+ROW_GROUP_ROWS = 131_072
+
+
+def fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write_part_atomic(directory: Path, table: pa.Table) -> Path:
+    """Write ``table`` as one part: temp file, fsync, rename, fsync the directory."""
+    seq = table.column("seq")
+    name = part_name(seq[0].as_py(), seq[-1].as_py())
+    tmp = directory / f".{name}.tmp"
+    pq.write_table(table, tmp, compression=COMPRESSION, row_group_size=ROW_GROUP_ROWS)
+    with open(tmp, "rb") as fh:
+        os.fsync(fh.fileno())
+    final = directory / name
+    os.replace(tmp, final)
+    fsync_dir(directory)
+    return final
+
+
+def rows_to_table(kind: Kind, rows: list[tuple[Any, ...]]) -> pa.Table:
+    """Transpose full row tuples into an Arrow table of ``kind``'s schema."""
+    sch = arrow_schema(kind)
+    cols = list(zip(*rows, strict=True)) if rows else [()] * len(sch)
+    arrays = []
+    for f, col in zip(sch, cols, strict=True):
+        if col and isinstance(col[0], ListColumn):
+            raise TypeError("pass list columns as Python lists")
+        arrays.append(pa.array(col, type=f.type))
+    return pa.Table.from_arrays(arrays, schema=sch)
+
+
+class JournalWriter:
+    """Buffered, crash-safe writer of one journal directory.
+
+    Parameters
+    ----------
+    root : Path
+        The journal directory; created if missing.  An existing journal is appended to.
+    manifest : Manifest
+        Written to ``session.json`` at open and again (with stats) at close.
+    flush_rows : int, default 65536
+        Rows buffered per table before a part is written.
+    flush_interval_s : float, default 1.0
+        Wall-clock bound between flushes; checked on append and by :meth:`maybe_flush`.
+    """
+
+    def __init__(
+        self,
+        root: Path | str,
+        manifest: Manifest,
+        *,
+        flush_rows: int = 65_536,
+        flush_interval_s: float = 1.0,
+    ) -> None:
+        self.root = Path(root)
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.manifest = manifest
+        if not manifest.created_ns:
+            manifest.created_ns = time.time_ns()
+        write_manifest(self.root, manifest)
+        self.flush_rows = flush_rows
+        self.flush_interval_s = flush_interval_s
+        self._rows: dict[Kind, list[tuple[Any, ...]]] = {k: [] for k in Kind}
+        self._batches: dict[Kind, list[pa.RecordBatch]] = {k: [] for k in Kind}
+        self._buffered: dict[Kind, int] = dict.fromkeys(Kind, 0)
+        self._last_flush = time.monotonic()
+        self._appends = 0
+        self.rows_written: dict[str, int] = {t.name: 0 for t in TABLES.values()}
+        self.parts_written = 0
+        self._closed = False
+        for t in TABLES.values():
+            (self.root / t.name).mkdir(exist_ok=True)
+
+    # -- appending ----------------------------------------------------------------------
+    def append(self, kind: Kind, row: tuple[Any, ...]) -> None:
+        """Buffer one full row ``(seq, ts, recv_ts, *payload)`` of table ``kind``."""
+        self._rows[kind].append(row)
+        n = self._buffered[kind] + 1
+        self._buffered[kind] = n
+        if n >= self.flush_rows:
+            self.flush((kind,))
+        self._appends += 1
+        if self._appends & 255 == 0:
+            self.maybe_flush()
+
+    def append_batch(self, kind: Kind, batch: pa.RecordBatch | pa.Table) -> None:
+        """Buffer a batch already in ``kind``'s schema (columnar fast path)."""
+        if batch.num_rows == 0:
+            return
+        if batch.schema != arrow_schema(kind):
+            batch = batch.cast(arrow_schema(kind))
+        if isinstance(batch, pa.Table):
+            self._batches[kind].extend(batch.to_batches())
+        else:
+            self._batches[kind].append(batch)
+        self._buffered[kind] += batch.num_rows
+        if self._buffered[kind] >= self.flush_rows:
+            self.flush((kind,))
+
+    def extend(self, kind: Kind, rows: Iterable[tuple[Any, ...]]) -> None:
+        for r in rows:
+            self.append(kind, r)
+
+    # -- flushing -----------------------------------------------------------------------
+    def maybe_flush(self) -> None:
+        """Flush everything if the time bound has passed (call from an idle loop too)."""
+        if time.monotonic() - self._last_flush >= self.flush_interval_s:
+            self.flush()
+
+    def flush(self, kinds: Iterable[Kind] | None = None) -> None:
+        """Write buffered rows of ``kinds`` (default: all tables) as parts, durably."""
+        for kind in Kind if kinds is None else kinds:
+            if self._buffered[kind]:
+                self._flush_kind(kind)
+        if kinds is None:
+            self._last_flush = time.monotonic()
+
+    def _flush_kind(self, kind: Kind) -> None:
+        pieces = [pa.Table.from_batches(self._batches[kind], schema=arrow_schema(kind))]
+        if self._rows[kind]:
+            pieces.append(rows_to_table(kind, self._rows[kind]))
+        table = pa.concat_tables(pieces) if len(pieces) > 1 else pieces[0]
+        if len(pieces) > 1:
+            table = table.sort_by("seq")
+        write_part_atomic(self.root / spec(kind).name, table)
+        self.rows_written[spec(kind).name] += table.num_rows
+        self.parts_written += 1
+        self._rows[kind] = []
+        self._batches[kind] = []
+        self._buffered[kind] = 0
+
+    # -- closing ------------------------------------------------------------------------
+    def close(self, *, compact: bool = True, stats: dict[str, Any] | None = None) -> None:
+        """Flush, compact each table into one part, and mark the manifest closed."""
+        if self._closed:
+            return
+        self.flush()
+        if compact:
+            compact_journal(self.root)
+        self.manifest.closed = True
+        self.manifest.stats = {"rows": dict(self.rows_written), **(stats or {})}
+        write_manifest(self.root, self.manifest)
+        self._closed = True
+
+    def __enter__(self) -> JournalWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def compact_journal(root: Path) -> None:
+    """Merge each table's parts into one part, streaming row groups (bounded memory)."""
+    for t in TABLES.values():
+        directory = Path(root) / t.name
+        parts = list_parts(directory)
+        if len(parts) < 2:
+            continue
+        name = part_name(parts[0].first, parts[-1].last)
+        tmp = directory / f".{name}.tmp"
+        with pq.ParquetWriter(tmp, arrow_schema(t.kind), compression=COMPRESSION) as out:
+            pending: list[pa.Table] = []
+            pending_rows = 0
+            for p in parts:
+                tbl = pq.read_table(p.path, schema=arrow_schema(t.kind))
+                pending.append(tbl)
+                pending_rows += tbl.num_rows
+                if pending_rows >= ROW_GROUP_ROWS:
+                    out.write_table(pa.concat_tables(pending), row_group_size=ROW_GROUP_ROWS)
+                    pending, pending_rows = [], 0
+            if pending:
+                out.write_table(pa.concat_tables(pending), row_group_size=ROW_GROUP_ROWS)
+        with open(tmp, "rb") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, directory / name)
+        fsync_dir(directory)
+        for p in parts:
+            if p.path.name != name:
+                p.path.unlink()
+        fsync_dir(directory)
