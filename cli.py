@@ -41,9 +41,7 @@ def replay(
 def sql(
     journal: JournalDir,
     query: Annotated[str | None, typer.Argument(help="SQL; omit for a prompt.")] = None,
-    format: Annotated[
-        str, typer.Option("--format", "-f", help="table | csv | json")
-    ] = "table",
+    format: Annotated[str, typer.Option("--format", "-f", help="table | csv | json")] = "table",
 ) -> None:
     """Run DuckDB over a journal, one view per table."""
     from framework.journal.duck import sql_command

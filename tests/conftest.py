@@ -8,7 +8,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
-BTC_CAPTURE = SHARED / "data" / "hyperliquid" / "hftbacktest" / "btcusd_20250126.gz"
+BTC_CAPTURE = REPO / "tests" / "data" / "btcusd_20250126.gz"
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from framework.engine.core import (
     NullSink,
     Sink,
 )
-from framework.engine.drive import build_components, build_engine, feed, load_component
+from framework.engine.drive import build_components, build_engine, feed, load_component, resequence
 
 __all__ = [
     "NEVER",
@@ -23,4 +23,5 @@ __all__ = [
     "build_engine",
     "feed",
     "load_component",
+    "resequence",
 ]

@@ -136,6 +136,13 @@ class Engine:
         else:
             self.call_at(start_ns, tick)
 
+    def component(self, name: str) -> Any:
+        """The bound component called ``name`` (components find each other this way)."""
+        for c in self.components:
+            if c.name == name:
+                return c
+        raise KeyError(f"no component named {name!r}; have {[c.name for c in self.components]}")
+
     # -- ids ----------------------------------------------------------------------------
     def next_cloid(self) -> str:
         """A fresh client order id: ``0x`` + 32 hex digits from the engine's counter."""
@@ -226,5 +233,3 @@ class Engine:
             "rng_state": self.rng.bit_generator.state["state"]["state"],
             "components": {c.name: c.snapshot() for c in self.components},
         }
-
-

@@ -6,10 +6,15 @@ import importlib
 from collections.abc import Callable, Iterable
 from typing import Any
 
+import numpy as np
+import pyarrow as pa
+
 from framework.engine.core import Component, Engine, Sink
 from framework.events.schema import Kind
 from framework.journal.manifest import Manifest
 from framework.journal.reader import MergedChunk
+
+_SEQ_FIELD = pa.field("seq", pa.int64(), nullable=False)
 
 #: Modules a manifest may name components from (a journal is data, not code to run).
 _ALLOWED_PREFIXES = ("framework.", "strategies.", "tests.")
@@ -69,6 +74,45 @@ def feed(
         for k, r, s, t in zip(ch.kinds, ch.rows, ch.seqs, ch.recv_ts, strict=True):
             step(k, s, t, cols[k], r)
         n += len(ch.kinds)
+        if on_chunk is not None:
+            on_chunk(ch)
+    return n
+
+
+def resequence(
+    engine: Engine,
+    chunks: Iterable[MergedChunk],
+    writer: Any,
+    *,
+    on_chunk: Callable[[MergedChunk], None] | None = None,
+) -> int:
+    """Step ``engine`` through recorded inputs, journaling them under new seqs.
+
+    A recording's inputs have consecutive seqs; a session that decides things needs
+    room for its outputs between them.  Each input gets ``engine.seq + 1`` when it is
+    stepped (its outputs take the seqs after it) and is written to ``writer`` with
+    that seq, columnar: the chunk's batch with its seq column replaced.  Outputs reach
+    ``writer`` through the engine's sink.  Returns the number of events stepped.
+    """
+    step = engine.step
+    n = 0
+    started = engine.events > 0
+    for ch in chunks:
+        if not ch.kinds:
+            continue
+        if not started:
+            engine.start(ch.recv_ts[0])
+            started = True
+        cols = [ch.columns.get(Kind(k)) for k in range(len(Kind))]
+        new_seqs: list[list[int]] = [[] for _ in Kind]
+        for k, r, t in zip(ch.kinds, ch.rows, ch.recv_ts, strict=True):
+            s = engine.seq + 1
+            new_seqs[k].append(s)
+            step(k, s, t, cols[k], r)
+        n += len(ch.kinds)
+        for kind, batch in ch.batches.items():
+            seq_arr = pa.array(np.asarray(new_seqs[kind], dtype=np.int64))
+            writer.append_batch(kind, batch.set_column(0, _SEQ_FIELD, seq_arr))
         if on_chunk is not None:
             on_chunk(ch)
     return n

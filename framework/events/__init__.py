@@ -4,6 +4,8 @@ Everything else (journal tables, DuckDB views, attrs event classes, the engine's
 kind ids) derives from :data:`TABLES`.
 """
 
+from framework.events.classes import EVENT_CLASSES, Event, event_class, from_row, to_row
+from framework.events.columns import Columns, ListColumn
 from framework.events.schema import (
     COMMON_FIELDS,
     INPUT_KINDS,
@@ -16,8 +18,6 @@ from framework.events.schema import (
     arrow_schema,
     spec,
 )
-from framework.events.columns import Columns, ListColumn
-from framework.events.classes import EVENT_CLASSES, Event, event_class, from_row, to_row
 
 __all__ = [
     "COMMON_FIELDS",

@@ -306,7 +306,11 @@ _SPECS: tuple[TableSpec, ...] = (
         "output",
         "An estimator update: value, observation count, standard error, converged flag.",
         (
-            _f("estimator", STR, "volatility | kappa | adverse_selection | regime | fill_rate | kelly"),
+            _f(
+                "estimator",
+                STR,
+                "volatility | kappa | adverse_selection | regime | fill_rate | kelly",
+            ),
             _f("param", STR, "which parameter of the estimator (sigma, k, A, ...)"),
             _f("value", F64, "estimate", True),
             _f("n_obs", I64, "observations so far"),
@@ -320,7 +324,11 @@ _SPECS: tuple[TableSpec, ...] = (
         "output",
         "A risk or quote-gate state change, with its reason.",
         (
-            _f("rule", STR, "position | drawdown | daily_loss | quote_gate | rate_limit | readiness"),
+            _f(
+                "rule",
+                STR,
+                "position | drawdown | daily_loss | quote_gate | rate_limit | readiness",
+            ),
             _f("state", STR, "ok | tripped | paused | resumed | widened | forcing"),
             _f("value", F64, "the measured value", True),
             _f("limit", F64, "the limit it was compared with", True),

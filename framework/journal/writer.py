@@ -33,7 +33,7 @@ from framework.journal.manifest import Manifest, write_manifest
 from framework.journal.parts import list_parts, part_name
 
 COMPRESSION = "zstd"
-ROW_GROUP_ROWS = 131_072
+ROW_GROUP_ROWS = 32_768
 
 
 def fsync_dir(path: Path) -> None:

@@ -1,0 +1,117 @@
+"""DuckDB over a journal: one view per table, plus ``timeline`` (every event by seq).
+
+Views read the journal's Parquet parts directly; parts the reader rejects (corrupt,
+drifted, superseded by compaction) are left out, so queries see exactly what replay
+sees.  Tables without parts get an empty view with the right columns.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from framework.events.schema import TABLES, arrow_schema
+from framework.journal.errors import JournalError
+from framework.journal.reader import JournalReader
+
+
+def _quote(path: Path) -> str:
+    return "'" + str(path).replace("'", "''") + "'"
+
+
+def connect(root: Path | str, *, reader: JournalReader | None = None) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB connection with a view per journal table."""
+    reader = reader or JournalReader(root)
+    con = duckdb.connect(":memory:")
+    for kind, t in TABLES.items():
+        parts = reader.parts(kind)
+        if parts:
+            files = ", ".join(_quote(p.path) for p in parts)
+            con.execute(f'CREATE VIEW "{t.name}" AS SELECT * FROM read_parquet([{files}])')
+        else:
+            con.register(f"_empty_{t.name}", arrow_schema(kind).empty_table())
+            con.execute(f'CREATE VIEW "{t.name}" AS SELECT * FROM "_empty_{t.name}"')
+    union = " UNION ALL ".join(
+        f"SELECT seq, ts, recv_ts, '{t.name}' AS tbl FROM \"{t.name}\"" for t in TABLES.values()
+    )
+    con.execute(f"CREATE VIEW timeline AS {union}")
+    return con
+
+
+def run_query(con: duckdb.DuckDBPyConnection, query: str) -> tuple[list[str], list[tuple]]:
+    rel = con.execute(query)
+    if rel.description is None:
+        return [], []
+    return [d[0] for d in rel.description], rel.fetchall()
+
+
+def print_result(columns: list[str], rows: list[tuple], fmt: str, out: Any = None) -> None:
+    """Print a result as a rich table, CSV or JSON lines."""
+    out = out or sys.stdout
+    if fmt == "csv":
+        w = csv.writer(out)
+        w.writerow(columns)
+        w.writerows(rows)
+    elif fmt == "json":
+        for r in rows:
+            out.write(json.dumps(dict(zip(columns, r, strict=True)), default=str) + "\n")
+    elif fmt == "table":
+        from rich.console import Console
+        from rich.table import Table
+
+        table = Table(*columns, show_lines=False)
+        for r in rows:
+            table.add_row(*("NULL" if v is None else str(v) for v in r))
+        Console(file=out).print(table)
+    else:
+        raise ValueError(f"--format must be table, csv or json, not {fmt!r}")
+
+
+def sql_command(root: Path, query: str | None, *, fmt: str = "table") -> int:
+    """CLI body of ``market-maker sql``; returns the exit code."""
+    if fmt not in ("table", "csv", "json"):
+        print(f"error: --format must be table, csv or json, not {fmt!r}", file=sys.stderr)
+        return 2
+    try:
+        con = connect(root)
+    except JournalError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if query is not None:
+        try:
+            cols, rows = run_query(con, query)
+        except duckdb.Error as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+        print_result(cols, rows, fmt)
+        return 0
+    return _interactive(con, fmt)
+
+
+def _interactive(con: duckdb.DuckDBPyConnection, fmt: str) -> int:
+    tables = ", ".join(t.name for t in TABLES.values())
+    print(f"DuckDB over the journal. Views: {tables}, timeline. End statements with ';'.")
+    print("Type .quit (or Ctrl+D) to leave.")
+    buf: list[str] = []
+    while True:
+        try:
+            line = input("sql> " if not buf else "...> ")
+        except EOFError:
+            print()
+            return 0
+        if line.strip() in (".quit", ".exit", "\\q"):
+            return 0
+        buf.append(line)
+        if not line.rstrip().endswith(";"):
+            continue
+        query, buf = "\n".join(buf), []
+        try:
+            cols, rows = run_query(con, query)
+            print_result(cols, rows, fmt)
+        except duckdb.Error as exc:
+            print(f"error: {exc}")

@@ -1,0 +1,169 @@
+"""The engine is deterministic and replay --verify proves it, naming the first divergence."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from framework.engine import Engine, EngineError, ListSink
+from framework.environments.replay import replay
+from framework.events import OUTPUT_KINDS, Columns, Kind
+from framework.journal import JournalReader, list_parts
+from tests.stubs import ToyQuoter, book_row, write_market_session
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _outputs(root: Path) -> dict[str, pa.Table]:
+    r = JournalReader(root, strict=True)
+    return {k.name: r.table(k) for k in OUTPUT_KINDS}
+
+
+def test_same_inputs_give_identical_output_tables(tmp_path: Path) -> None:
+    a = write_market_session(tmp_path / "a")
+    b = write_market_session(tmp_path / "b")
+    ta, tb = _outputs(a), _outputs(b)
+    assert ta["QUOTES"].num_rows > 100
+    for name in ta:
+        assert ta[name].equals(tb[name]), name
+    c = write_market_session(tmp_path / "c", seed=4)  # another seed decides differently
+    assert not ta["QUOTES"].equals(_outputs(c)["QUOTES"])
+
+
+def test_replay_verify_passes_on_an_untouched_journal(tmp_path: Path) -> None:
+    root = write_market_session(tmp_path / "j")
+    result = replay(root, verify=True)
+    assert result.ok, result.divergence
+    reader = JournalReader(root)
+    recorded = sum(reader.count(k) for k in OUTPUT_KINDS)
+    assert result.events == 400 and result.outputs == recorded > 400
+
+
+def _alter_value(root: Path, table: str, row: int, column: str, value: float) -> int:
+    part = list_parts(root / table)[0].path
+    t = pq.read_table(part)
+    col = t.column(column).to_pylist()
+    col[row] = value
+    t = t.set_column(t.schema.get_field_index(column), t.schema.field(column), pa.array(col))
+    pq.write_table(t, part)
+    return t.column("seq")[row].as_py()
+
+
+def test_one_altered_output_value_is_named_by_seq_and_column(tmp_path: Path) -> None:
+    root = write_market_session(tmp_path / "j")
+    seq = _alter_value(root, "quotes", 57, "ask_px", 123.456)
+    result = replay(root, verify=True)
+    d = result.divergence
+    assert d is not None
+    assert (d.seq, d.table, d.column, d.recorded) == (seq, "quotes", "ask_px", 123.456)
+    assert d.replayed != 123.456
+
+
+def test_cli_replay_verify_exits_1_and_prints_the_divergence(tmp_path: Path) -> None:
+    root = write_market_session(tmp_path / "j")
+    ok = subprocess.run(
+        [sys.executable, "cli.py", "replay", str(root), "--verify"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    assert "verified: 400 input events" in ok.stdout
+    seq = _alter_value(root, "order_commands", 3, "sz", 2.0)
+    bad = subprocess.run(
+        [sys.executable, "cli.py", "replay", str(root), "--verify"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert bad.returncode == 1
+    assert re.search(
+        rf"seq {seq}, table 'order_commands', column 'sz': recorded 2.0, replayed 1.0", bad.stdout
+    ), bad.stdout
+
+
+def test_replay_until_stops_there_and_prints_state(tmp_path: Path) -> None:
+    root = write_market_session(tmp_path / "j")
+    result = replay(root, verify=True, until=301)
+    assert result.ok
+    assert result.engine.seq >= 301 and result.engine.input_seq <= 301
+    out = subprocess.run(
+        [sys.executable, "cli.py", "replay", str(root), "--until", "301"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert out.returncode == 0
+    assert '"toy": {' in out.stdout and '"quotes":' in out.stdout
+
+
+def test_engine_rejects_a_seq_that_goes_backwards() -> None:
+    e = Engine([ToyQuoter()], seed=1, sink=ListSink())
+    row = book_row(5, 1_000, 40.0)
+    e.step(Kind.BOOK, 5, 2_000, Columns.from_rows(Kind.BOOK, [row]), 0)
+    with pytest.raises(EngineError, match="not after the last seq"):
+        e.step(Kind.BOOK, 5, 3_000, Columns.from_rows(Kind.BOOK, [row]), 0)
+
+
+def test_timers_fire_from_event_time_in_order() -> None:
+    fired: list[tuple[str, int]] = []
+
+    class Timed:
+        name = "timed"
+
+        def bind(self, engine: Engine) -> None:
+            engine.call_at(5_000, lambda t: fired.append(("a", t)))
+            engine.call_at(3_000, lambda t: fired.append(("b", t)))
+            engine.call_at(3_000, lambda t: fired.append(("c", t)))
+
+        def snapshot(self) -> dict:
+            return {}
+
+    e = Engine([Timed()], seed=0, sink=ListSink())
+    cols = Columns.from_rows(
+        Kind.CLOCK, [(1, 0, 2_000, "t"), (2, 0, 4_000, "t"), (3, 0, 9_000, "t")]
+    )
+    e.step(Kind.CLOCK, 1, 2_000, cols, 0)
+    assert fired == []
+    e.step(Kind.CLOCK, 2, 4_000, cols, 1)
+    assert fired == [("b", 3_000), ("c", 3_000)]
+    e.step(Kind.CLOCK, 3, 9_000, cols, 2)
+    assert fired[-1] == ("a", 5_000) and e.now == 9_000
+
+
+_BANNED = re.compile(
+    r"\btime\.time\(|\btime\.monotonic\(|\btime\.perf_counter\(|datetime\.now\(|datetime\.utcnow\("
+    r"|^\s*import random\b|^\s*from random import|\bnp\.random\.(rand|random|normal|seed|choice)\("
+    r"|\buuid\d?\(",
+    re.M,
+)
+_CORE = [
+    "framework/engine",
+    "framework/estimators",
+    "framework/risk",
+    "framework/fills",
+    "framework/book.py",
+    "framework/orders.py",
+    "strategies",
+]
+
+
+def test_core_reads_no_wall_clock_and_no_global_randomness() -> None:
+    offenders = []
+    for rel in _CORE:
+        base = REPO / rel
+        files = [base] if base.is_file() else sorted(base.rglob("*.py")) if base.exists() else []
+        for f in files:
+            for m in _BANNED.finditer(f.read_text()):
+                line = f.read_text()[: m.start()].count("\n") + 1
+                offenders.append(f"{f.relative_to(REPO)}:{line}: {m.group(0).strip()}")
+    assert not offenders, "nondeterminism in the core:\n" + "\n".join(offenders)

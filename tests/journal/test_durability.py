@@ -1,0 +1,179 @@
+"""Crash safety, corrupt parts, compaction and bounded reads of the journal."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+from framework.events import Kind
+from framework.journal import (
+    CorruptPartError,
+    JournalReader,
+    JournalWriter,
+    Manifest,
+    ManifestError,
+    compact_journal,
+    list_parts,
+    read_manifest,
+)
+from tests.stubs import trade_row
+
+REPO = Path(__file__).resolve().parents[2]
+
+_WRITER = textwrap.dedent(
+    """
+    import sys, time
+    from framework.events import Kind
+    from framework.journal import JournalWriter, Manifest
+    root, interval = sys.argv[1], float(sys.argv[2])
+    w = JournalWriter(root, Manifest(mode="test", asset="X"), flush_interval_s=interval,
+                      flush_rows=10**9)
+    seq = 0
+    t0 = time.monotonic()
+    while True:
+        seq += 1
+        w.append(Kind.TRADES, (seq, seq, seq, "X", 1, 10.0, 1.0, seq, None))
+        w.maybe_flush()
+        if seq % 20 == 0:
+            print(f"appended {seq} {time.monotonic() - t0:.4f}", flush=True)
+        time.sleep(0.0005)
+    """
+)
+
+
+def test_sigkill_mid_session_loses_at_most_one_flush_interval(tmp_path: Path) -> None:
+    root = tmp_path / "j"
+    interval = 0.25
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _WRITER, str(root), str(interval)],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    progress: list[tuple[int, float]] = []
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and (not progress or progress[-1][1] < 1.3):
+        line = proc.stdout.readline()
+        if line.startswith("appended"):
+            _, n, t = line.split()
+            progress.append((int(n), float(t)))
+    os.kill(proc.pid, signal.SIGKILL)
+    for line in proc.stdout.read().splitlines():  # whatever it printed before dying
+        if line.startswith("appended"):
+            _, n, t = line.split()
+            progress.append((int(n), float(t)))
+    proc.wait()
+    reader = JournalReader(root, strict=True)
+    seqs = reader.table(Kind.TRADES).column("seq").to_pylist()
+    # Whole parts only: every persisted row is there, in order, nothing torn.
+    assert seqs == list(range(1, len(seqs) + 1))
+    assert not reader.problems
+    # Everything appended more than one flush interval (plus scheduling slack)
+    # before the last sign of life was persisted.
+    last_t = progress[-1][1]
+    must_have = max(n for n, t in progress if t <= last_t - interval - 0.05)
+    assert len(seqs) >= must_have
+    assert len(seqs) <= progress[-1][0] + 20
+
+
+def test_temp_files_from_a_crash_mid_write_are_ignored(tmp_path: Path) -> None:
+    with JournalWriter(tmp_path, Manifest(mode="test", asset="X")) as w:
+        w.append(Kind.TRADES, trade_row(1, 1, 10.0))
+    (
+        tmp_path / "trades" / ".part-00000000000000000002-00000000000000000009.parquet.tmp"
+    ).write_bytes(b"PAR1 torn")
+    assert JournalReader(tmp_path, strict=True).table("trades").num_rows == 1
+
+
+def _three_part_journal(root: Path) -> list[Path]:
+    w = JournalWriter(root, Manifest(mode="test", asset="X"))
+    for part in range(3):
+        for j in range(10):
+            s = part * 10 + j + 1
+            w.append(Kind.TRADES, trade_row(s, s, 10.0 + s))
+        w.flush()
+    w.close(compact=False)
+    return [p.path for p in list_parts(root / "trades")]
+
+
+def test_corrupt_part_is_named_and_the_rest_still_reads(tmp_path: Path, capsys) -> None:
+    parts = _three_part_journal(tmp_path)
+    assert len(parts) == 3
+    data = bytearray(parts[1].read_bytes())
+    data[len(data) // 2 : len(data) // 2 + 40] = b"\x00" * 40
+    data[-8:-4] = b"\xff\xff\xff\x7f"  # footer length nonsense
+    parts[1].write_bytes(bytes(data))
+    reader = JournalReader(tmp_path)
+    seqs = reader.table("trades").column("seq").to_pylist()
+    assert seqs == list(range(1, 11)) + list(range(21, 31))
+    assert len(reader.problems) == 1 and parts[1].name in reader.problems[0]
+    assert parts[1].name in capsys.readouterr().err
+    with pytest.raises(CorruptPartError, match=parts[1].name):
+        JournalReader(tmp_path, strict=True).table("trades")
+
+
+def test_compaction_merges_parts_and_survives_a_crash_before_cleanup(tmp_path: Path) -> None:
+    parts = _three_part_journal(tmp_path)
+    saved = {p: p.read_bytes() for p in parts}
+    compact_journal(tmp_path)
+    after = list_parts(tmp_path / "trades")
+    assert len(after) == 1 and (after[0].first, after[0].last) == (1, 30)
+    # A crash between writing the compacted part and deleting the old ones:
+    for p, data in saved.items():
+        p.write_bytes(data)
+    reader = JournalReader(tmp_path, strict=True)
+    assert reader.table("trades").column("seq").to_pylist() == list(range(1, 31))
+
+
+def test_merged_reads_a_seq_window_in_bounded_batches(tmp_path: Path) -> None:
+    with JournalWriter(tmp_path, Manifest(mode="test", asset="X"), flush_rows=50) as w:
+        for s in range(1, 1001):
+            kind = Kind.TRADES if s % 3 else Kind.CLOCK
+            row = trade_row(s, s, 10.0) if kind == Kind.TRADES else (s, s, s, "t")
+            w.append(kind, row)
+    reader = JournalReader(tmp_path, strict=True)
+    chunks = list(
+        reader.merged([Kind.TRADES, Kind.CLOCK], start_seq=101, stop_seq=900, batch_rows=64)
+    )
+    seqs = [s for ch in chunks for s in ch.seqs]
+    assert seqs == list(range(101, 901))
+    assert max(len(ch) for ch in chunks) <= 2 * 64
+    kinds = [k for ch in chunks for k in ch.kinds]
+    assert kinds == [Kind.TRADES if s % 3 else Kind.CLOCK for s in range(101, 901)]
+
+
+def test_manifest_never_holds_secrets(tmp_path: Path) -> None:
+    key = "0x" + "ab" * 32
+    man = Manifest(
+        mode="paper",
+        asset="HYPE",
+        config={"private_key": key, "nested": {"api_secret": "s", "wallet": key}, "gamma": 0.1},
+    )
+    JournalWriter(tmp_path, man).close()
+    text = (tmp_path / "session.json").read_text()
+    assert key not in text and "api_secret" not in text
+    assert json.loads(text)["config"] == {"nested": {"wallet": "<redacted>"}, "gamma": 0.1}
+    assert read_manifest(tmp_path).asset == "HYPE"
+
+
+def test_missing_or_broken_manifest_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(ManifestError, match="no session manifest"):
+        read_manifest(tmp_path)
+    (tmp_path / "session.json").write_text("{not json")
+    with pytest.raises(ManifestError, match=r"session\.json: unreadable manifest"):
+        read_manifest(tmp_path)
+
+
+def test_written_parts_are_plain_parquet(tmp_path: Path) -> None:
+    _three_part_journal(tmp_path)
+    t = pq.read_table(tmp_path / "trades")
+    assert t.num_rows == 30

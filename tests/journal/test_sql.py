@@ -1,0 +1,68 @@
+"""`market-maker sql`: real DuckDB queries over the journal's Parquet parts."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from framework.journal.duck import connect
+from tests.stubs import write_market_session
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_views_per_table_and_timeline(tmp_path: Path) -> None:
+    root = write_market_session(tmp_path / "j", n_books=50)
+    con = connect(root)
+    assert con.execute("SELECT count(*) FROM book").fetchone()[0] == 50
+    assert con.execute("SELECT count(*) FROM fills").fetchone()[0] == 0  # empty view, right columns
+    assert "closed_pnl" in [d[0] for d in con.execute("SELECT * FROM fills").description]
+    n, first, last = con.execute("SELECT count(*), min(seq), max(seq) FROM timeline").fetchone()
+    assert (first, last) == (1, n)  # one seq counter across all tables, no gaps
+    # A fill-analysis style join: every command's cause is a journaled book event.
+    orphans = con.execute(
+        "SELECT count(*) FROM order_commands c LEFT JOIN book b ON b.seq = c.cause_seq "
+        "WHERE b.seq IS NULL"
+    ).fetchone()[0]
+    assert orphans == 0
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "cli.py", "sql", *args],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def test_cli_formats(tmp_path: Path) -> None:
+    root = write_market_session(tmp_path / "j", n_books=20)
+    q = "SELECT count(*) AS n FROM trades"
+    assert _cli(str(root), q, "--format", "csv").stdout.splitlines() == ["n", "20"]
+    assert json.loads(_cli(str(root), q, "--format", "json").stdout) == {"n": 20}
+    assert "20" in _cli(str(root), q).stdout
+
+
+def test_cli_bad_query_and_bad_format_fail_clearly(tmp_path: Path) -> None:
+    root = write_market_session(tmp_path / "j", n_books=5)
+    bad = _cli(str(root), "SELECT nope FROM trades")
+    assert bad.returncode == 1 and "nope" in bad.stderr
+    fmt = _cli(str(root), "SELECT 1", "--format", "xml")
+    assert fmt.returncode == 2 and "table, csv or json" in fmt.stderr
+
+
+def test_interactive_prompt_runs_statements(tmp_path: Path) -> None:
+    root = write_market_session(tmp_path / "j", n_books=7)
+    out = subprocess.run(
+        [sys.executable, "cli.py", "sql", str(root), "--format", "csv"],
+        cwd=REPO,
+        input="SELECT count(*) AS n\nFROM book;\n.quit\n",
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert out.returncode == 0 and "n\n7" in out.stdout.replace("\r", "")
