@@ -1,0 +1,123 @@
+"""Benchmarks: one JSON line per measurement (events/s, peak RSS).
+
+Run from the repository root::
+
+    .venv/bin/python -m benchmarks.run            # everything
+    .venv/bin/python -m benchmarks.run replay_sample replay_24h
+
+Each measurement runs in its own process so its peak RSS is its own.  The 24-hour
+recording is generated once (seed 1) into ``benchmarks/.cache/`` and reused.
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+SAMPLE = REPO / "recordings" / "sample-hype"
+CACHE = REPO / "benchmarks" / ".cache"
+DAY = CACHE / "synth-hype-24h-seed1"
+
+
+def _peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def ensure_day() -> Path:
+    """The 24 h synthetic HYPE recording (generated once)."""
+    if not (DAY / "session.json").exists():
+        CACHE.mkdir(parents=True, exist_ok=True)
+        subprocess.run(
+            [sys.executable, str(REPO / "cli.py"), "synth", "--asset", "HYPE", "--hours", "24",
+             "--seed", "1", "--out", str(DAY)],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+    return DAY
+
+
+def _replay(root: Path, with_market: bool) -> dict:
+    from framework.book import MarketState
+    from framework.engine import Engine, NullSink, feed
+    from framework.journal import JournalReader
+
+    reader = JournalReader(root)
+    engine = Engine([MarketState()] if with_market else [], seed=0, sink=NullSink())
+    t0 = time.perf_counter()
+    n = feed(engine, reader.merged())
+    dt = time.perf_counter() - t0
+    hours = (engine.now - _first_ts(reader)) / 3.6e12
+    return {"events": n, "seconds": round(dt, 3), "events_per_s": round(n / dt),
+            "market_hours_per_s": round(hours / dt, 1)}
+
+
+def _first_ts(reader) -> int:
+    from framework.events import Kind
+
+    t = reader.table(Kind.BOOK, stop_seq=10)
+    return t.column("recv_ts")[0].as_py() if t.num_rows else 0
+
+
+def _backtest(root: Path) -> dict:
+    import tempfile
+
+    from framework.environments.backtest import run_backtest  # issue 5
+
+    out = Path(tempfile.mkdtemp()) / "bt"
+    t0 = time.perf_counter()
+    result = run_backtest(root, out=out, progress=False)
+    dt = time.perf_counter() - t0
+    n = result.events
+    return {"events": n, "seconds": round(dt, 3), "events_per_s": round(n / dt),
+            "market_hours_per_s": round(result.market_hours / dt, 1)}
+
+
+MEASUREMENTS: dict[str, Callable[[], dict]] = {
+    "replay_sample": lambda: _replay(SAMPLE, with_market=False),
+    "replay_sample_market_state": lambda: _replay(SAMPLE, with_market=True),
+    "replay_24h": lambda: _replay(ensure_day(), with_market=False),
+    "replay_24h_market_state": lambda: _replay(ensure_day(), with_market=True),
+    "backtest_24h": lambda: _backtest(ensure_day()),
+}
+
+
+def run_one(name: str) -> None:
+    result = MEASUREMENTS[name]()
+    result = {"name": name, **result, "peak_rss_mb": round(_peak_rss_mb(), 1)}
+    print(json.dumps(result), flush=True)
+
+
+def main(argv: list[str]) -> int:
+    if argv[:1] == ["--one"]:
+        run_one(argv[1])
+        return 0
+    names = argv or list(MEASUREMENTS)
+    unknown = [n for n in names if n not in MEASUREMENTS]
+    if unknown:
+        print(f"unknown measurement(s) {unknown}; choose from {list(MEASUREMENTS)}", file=sys.stderr)
+        return 2
+    if any("24h" in n for n in names):
+        ensure_day()
+    failed = 0
+    for name in names:
+        proc = subprocess.run(
+            [sys.executable, "-m", "benchmarks.run", "--one", name],
+            cwd=REPO, capture_output=True, text=True, check=False,
+        )
+        if proc.returncode != 0:
+            failed += 1
+            err = proc.stderr.strip().splitlines()[-1:] or ["?"]
+            print(json.dumps({"name": name, "error": err[0]}), flush=True)
+        else:
+            sys.stdout.write(proc.stdout)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
