@@ -1,0 +1,131 @@
+"""The perp price/size grid: protocol examples, properties, and the SDK's recipe."""
+
+from __future__ import annotations
+
+import doctest
+import math
+from decimal import Decimal
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from framework import grid
+from framework.grid import (
+    is_valid_price,
+    is_valid_size,
+    price_decimals,
+    price_decimals_array,
+    round_price,
+    round_size,
+    tick_size,
+)
+
+
+def test_docstring_examples_hold():
+    failures, _ = doctest.testmod(grid)
+    assert failures == 0
+
+
+@pytest.mark.parametrize(
+    ("px", "szd", "ok"),
+    [
+        (1234.5, 2, True),
+        (1234.56, 2, False),
+        (0.001234, 0, True),
+        (0.0012345, 0, False),
+        (0.01234, 1, True),
+        (0.012345, 1, False),
+        (123456.0, 5, True),  # integer prices are always valid
+        (38.123, 2, True),
+        (38.1234, 2, False),
+        (105055.0, 5, True),
+        (105055.5, 5, False),
+    ],
+)
+def test_protocol_examples(px, szd, ok):
+    assert is_valid_price(px, szd) is ok
+
+
+def test_ticks_at_calibration_prices():
+    assert tick_size(41.485, 2) == 0.001  # HYPE
+    assert tick_size(83.141, 2) == 0.001  # SOL
+    assert tick_size(2404.9, 4) == 0.1  # ETH
+    assert tick_size(75951.0, 5) == 1.0  # BTC
+
+
+def _sdk_round(px: float, szd: int) -> float:
+    """hyperliquid-python-sdk's recipe (valid below 1e5, where sig figs bind)."""
+    return round(float(f"{px:.5g}"), 6 - szd)
+
+
+decimal_prices = st.builds(
+    lambda m, e: float(Decimal(m).scaleb(e)),
+    st.integers(1, 9_999_999),
+    st.integers(-9, 0),
+).filter(lambda x: 1e-6 <= x < 1e5)
+
+
+@given(decimal_prices, st.integers(0, 6))
+def test_validity_agrees_with_sdk_recipe(px, szd):
+    assert is_valid_price(px, szd) == (_sdk_round(px, szd) == px)
+
+
+@given(st.floats(1e-4, 1e6), st.integers(0, 6), st.sampled_from([1, -1, 0]))
+def test_rounded_price_is_valid_passive_and_within_a_tick(px, szd, side):
+    tick = tick_size(px, szd)
+    # Below the smallest tick a bid (or the nearest price) would be 0: no valid price.
+    if (side == 1 and px < tick) or (side == 0 and px <= tick / 2):
+        with pytest.raises(ValueError, match="below the smallest valid price"):
+            round_price(px, szd, side)
+        return
+    r = round_price(px, szd, side)
+    assert is_valid_price(r, szd)
+    assert round_price(r, szd, side) == r
+    assert repr(r) == repr(float(Decimal(repr(r))))  # no float drift
+    if side == 1:
+        assert r <= px
+    if side == -1:
+        assert r >= px
+    assert abs(Decimal(repr(r)) - Decimal(repr(px))) <= Decimal(repr(tick))
+
+
+@given(st.floats(-1e7, 1e7), st.integers(0, 6), st.booleans())
+def test_rounded_size_is_on_the_lot(sz, szd, down):
+    r = round_size(sz, szd, down=down)
+    assert is_valid_size(r, szd)
+    assert abs(r - sz) <= 10.0**-szd
+    if down:
+        assert abs(r) <= abs(sz)
+
+
+def test_size_lot_examples():
+    assert is_valid_size(1.001, 3) and not is_valid_size(1.0001, 3)
+    assert round_size(0.129, 2, down=True) == 0.12
+
+
+def test_vectorised_decimals_match_scalar_or_are_coarser():
+    rng = np.random.default_rng(1)
+    px = 10.0 ** rng.uniform(-4, 6, 2000)
+    for szd in (0, 2, 5):
+        vec = price_decimals_array(px, szd)
+        ref = np.array([price_decimals(x, szd) for x in px])
+        assert np.all(vec <= ref)
+        assert np.mean(vec == ref) > 0.999
+
+
+@pytest.mark.parametrize("bad", [0.0, -1.0, math.nan, math.inf])
+def test_bad_price_is_an_error_naming_px(bad):
+    with pytest.raises(ValueError, match="px="):
+        round_price(bad, 2, 1)
+    assert not is_valid_price(bad, 2)
+
+
+def test_bad_side_and_sz_decimals_are_errors():
+    with pytest.raises(ValueError, match="side="):
+        round_price(38.0, 2, 2)
+    with pytest.raises(ValueError, match="sz_decimals="):
+        tick_size(38.0, 7)
+    with pytest.raises(ValueError, match="sz="):
+        round_size(math.nan, 2)
