@@ -1,0 +1,126 @@
+"""Order latency models (mm_math.md §8.1, hftbacktest ``models/latency.rs``).
+
+A model answers three questions in ns: how long a place (or modify) takes to reach
+the venue, how long a cancel takes, and how long the venue's answer takes to come
+back (response latency).  Draws use the generator passed in (the engine's), so a
+seeded run is reproducible; :class:`ConstantLatency` never draws.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+import numpy as np
+
+MS = 1_000_000
+
+
+class LatencyModel(Protocol):
+    """What the simulator asks of a latency model."""
+
+    #: True when every response latency is zero (outcomes are emitted at once).
+    response_is_zero: bool
+
+    def place_ns(self, rng: np.random.Generator) -> int: ...
+
+    def cancel_ns(self, rng: np.random.Generator) -> int: ...
+
+    def response_ns(self, rng: np.random.Generator) -> int: ...
+
+
+def _ms_to_ns(name: str, ms: float) -> int:
+    if not math.isfinite(ms) or ms < 0:
+        raise ValueError(f"{name}={ms!r}: a latency must be a finite number of ms >= 0")
+    return round(ms * MS)
+
+
+class ConstantLatency:
+    """Fixed latencies.
+
+    Parameters
+    ----------
+    place_ms : float, default 100
+        Command sent -> order active at the venue (also used for modify).
+    cancel_ms : float, default 50
+        Cancel sent -> cancel takes effect; the order can fill meanwhile.
+    response_ms : float, default 0
+        Venue outcome -> the engine sees it (0: emitted when it happens).
+    """
+
+    def __init__(self, place_ms: float = 100.0, cancel_ms: float = 50.0, response_ms: float = 0.0):
+        self._place = _ms_to_ns("place_ms", place_ms)
+        self._cancel = _ms_to_ns("cancel_ms", cancel_ms)
+        self._response = _ms_to_ns("response_ms", response_ms)
+        self.response_is_zero = self._response == 0
+
+    def place_ns(self, rng: np.random.Generator) -> int:
+        return self._place
+
+    def cancel_ns(self, rng: np.random.Generator) -> int:
+        return self._cancel
+
+    def response_ns(self, rng: np.random.Generator) -> int:
+        return self._response
+
+    def __repr__(self) -> str:
+        return f"ConstantLatency({self._place / MS}, {self._cancel / MS}, {self._response / MS})"
+
+
+class EmpiricalLatency:
+    """Latencies drawn uniformly from measured samples (e.g. live ack round trips).
+
+    Parameters
+    ----------
+    place_ms : sequence of float
+        Samples for place/modify latency, ms.  Must not be empty.
+    cancel_ms : sequence of float, optional
+        Samples for cancel latency; the place samples when omitted.
+    response_ms : sequence of float, optional
+        Samples for response latency; zero when omitted.
+    """
+
+    def __init__(
+        self,
+        place_ms: Sequence[float],
+        cancel_ms: Sequence[float] | None = None,
+        response_ms: Sequence[float] | None = None,
+    ) -> None:
+        if not place_ms:
+            raise ValueError(
+                "latency_samples_place_ms is empty: the empirical latency model needs at "
+                "least one measured place latency (ms)"
+            )
+        self._place = [_ms_to_ns("latency_samples_place_ms", v) for v in place_ms]
+        cancel = cancel_ms if cancel_ms else place_ms
+        self._cancel = [_ms_to_ns("latency_samples_cancel_ms", v) for v in cancel]
+        resp = [_ms_to_ns("latency_samples_response_ms", v) for v in (response_ms or ())]
+        self._response = resp or [0]
+        self.response_is_zero = all(v == 0 for v in self._response)
+
+    @staticmethod
+    def _draw(samples: list[int], rng: np.random.Generator) -> int:
+        if len(samples) == 1:
+            return samples[0]
+        return samples[int(rng.integers(len(samples)))]
+
+    def place_ns(self, rng: np.random.Generator) -> int:
+        return self._draw(self._place, rng)
+
+    def cancel_ns(self, rng: np.random.Generator) -> int:
+        return self._draw(self._cancel, rng)
+
+    def response_ns(self, rng: np.random.Generator) -> int:
+        return self._draw(self._response, rng)
+
+
+def make_latency(name: str, **params: Any) -> LatencyModel:
+    """Build a latency model by name: ``constant`` or ``empirical``."""
+    if name == "constant":
+        return ConstantLatency(params["place_ms"], params["cancel_ms"], params["response_ms"])
+    if name == "empirical":
+        return EmpiricalLatency(
+            params["place_samples_ms"], params["cancel_samples_ms"], params["response_samples_ms"]
+        )
+    raise ValueError(f"latency={name!r}: unknown latency model; use 'constant' or 'empirical'")

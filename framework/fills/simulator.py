@@ -1,0 +1,565 @@
+"""The paper venue: turns order commands and public market data into fills.
+
+:class:`FillSimulator` is an engine component (name ``"fills"``) for paper and backtest
+modes.  It consumes ``order_commands`` (emitted by the strategy) and the market inputs
+(``trades``, ``book``, ``bbo``, ``asset_ctx``), and emits ``sim_orders``, ``sim_fills``
+and ``sim_funding``.  Rules (mm_math.md §8; buy side shown, sells mirror):
+
+Latency
+    A place (or modify) sent at engine time ``t`` reaches the venue at ``t + L_place``,
+    a cancel at ``t + L_cancel`` (``engine.call_at``); the order can fill while a cancel
+    is in flight.  With ``fifo`` (default) a request never overtakes an earlier one, as
+    on one connection.  Outcomes are decided at exchange time; they are emitted then
+    when the response latency is 0 (default), else ``L_response`` later (the venue's
+    state, ``position`` included, still changes at exchange time).
+Arrival
+    Checks (tif, size, $10 minimum, reduce-only), then: ``Alo`` crossing the book is
+    rejected with the venue's text; ``Gtc``/``Ioc`` take liquidity by walking the
+    current book levels at the taker fee; an ``Ioc`` remainder is canceled, a ``Gtc``
+    remainder rests.  A resting order joins the back of the queue: ``q`` = displayed
+    size at its price (plus our own earlier orders there).
+Resting fills (maker fee, at our price)
+    * ``trade_at``: a sell print at our bid advances ``q`` by its size; the excess fills us.
+    * ``trade_through``: a sell print below our bid fills the rest, capped by that print's
+      size (a sweep prints once per level, so the cap is the sweep's volume beyond us).
+    * ``cross``: after a book/bbo update, best ask <= our bid fills us up to the displayed
+      ask size at prices <= our bid (a book and a bbo of the same exchange time count
+      once).  Optimistic: crossed books are often feed artefacts and the liquidity may
+      have gone to others.
+    Each print's (or crossing update's) size is spent once across all our orders, so our
+    fills never exceed the volume that could have filled us.  Replay has no impact: our
+    fills do not consume displayed liquidity.
+Queue
+    Depth changes go to the queue model (:mod:`framework.fills.queue`); the default
+    ``conservative`` model ignores them: only trades at our price advance us.
+Modify
+    Cancel + place under the new cloid, at place latency: the queue position is lost.
+Funding
+    At each hour boundary of event time (armed by the first ``asset_ctx``), the position
+    pays ``position * oracle_px * rate`` from the latest ``asset_ctx`` (longs pay a
+    positive rate); one ``sim_funding`` row when the position is not zero.
+Budget
+    Every place, cancel and modify the venue processes consumes one address request
+    (:mod:`framework.fills.budget`); exhausted budgets reject with the venue's text.
+
+Known biases and simplifications (report paper metrics under both ``conservative``
+and ``prob``; live is the arbiter):
+
+* no market impact: our fills take nothing from the displayed book, so a crossed book
+  that persists over several updates can fill us again from the same displayed size,
+  and a ``Gtc`` that took liquidity and rests at a crossing price will be cross-filled
+  by the next update showing those levels;
+* taking walks the last ``book`` snapshot (top of book from ``bbo`` only when no
+  snapshot exists); depth changes for the queue models come from ``book`` snapshots
+  only, and an order priced beyond the displayed levels keeps its queue;
+* a buy-aggressor print never fills our bids (the cross rule covers asks that come
+  down to our bid); no margin, leverage or open-interest checks.
+
+One coin per engine: market rows are not filtered by coin.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+from framework.engine.core import Engine
+from framework.events.columns import Columns
+from framework.events.schema import Kind
+from framework.fills.budget import RequestBudget
+from framework.fills.config import FillSimConfig
+from framework.fills.fees import HOUR_NS, funding_payment, next_hour_ns
+from framework.fills.order import SimOrder
+from framework.fills.texts import VENUE_TEXT, bad_alo_text
+
+#: Sizes below this are zero (sizes have at most 5 decimals on the venue).
+EPS = 1e-9
+#: Fill sizes and remainders are rounded to this many decimals to shed float noise.
+SZ_DECIMALS = 9
+TIFS = ("Alo", "Gtc", "Ioc")
+INF = math.inf
+NAN = math.nan
+
+PATH = "framework.fills.simulator:FillSimulator"
+
+
+class FillSimulator:
+    """The paper fill simulator component (name ``"fills"``).
+
+    Parameters
+    ----------
+    config : FillSimConfig, optional
+        All settings; or pass them as keywords (``FillSimulator(**config_dict)``, as
+        replay does from the manifest).
+
+    Attributes
+    ----------
+    position : float
+        Signed position in coins at the venue (exchange time).
+    cash : float
+        USDC: minus what was paid for buys, plus sells, minus fees and funding.
+    fees_paid, funding_paid, volume : float
+        Totals in USDC.
+    budget : RequestBudget
+        The simulated address request budget; :attr:`headroom` = ``1 - used / cap``.
+    """
+
+    name = "fills"
+
+    def __init__(self, config: FillSimConfig | None = None, **settings: Any) -> None:
+        if config is None:
+            try:
+                config = FillSimConfig(**settings)
+            except TypeError as exc:
+                known = ", ".join(a.name for a in FillSimConfig.__attrs_attrs__)
+                raise TypeError(f"FillSimulator config: {exc}; known settings: {known}") from None
+        elif settings:
+            raise TypeError("FillSimulator: pass either config= or keyword settings, not both")
+        self.config = config
+        self.latency = config.latency_model()
+        self.queue = config.queue_model()
+        fees = config.fee_schedule()
+        self._maker_rate = fees.maker_rate
+        self._taker_rate = fees.taker_rate
+        self._depth_model = self.queue.uses_depth
+        self._resp_zero = self.latency.response_is_zero
+        self.budget = RequestBudget(config.budget_used, config.budget_cum_vlm)
+        self.position = 0.0
+        self.cash = 0.0
+        self.fees_paid = 0.0
+        self.funding_paid = 0.0
+        self.volume = 0.0
+        self.n_fills = 0
+        self.coin = ""
+        self._live: dict[str, SimOrder] = {}
+        self._bids: list[SimOrder] = []  # best (highest) first, then time priority
+        self._asks: list[SimOrder] = []  # best (lowest) first
+        self._bid_max = -INF
+        self._ask_min = INF
+        self._last_arrival = 0
+        self._last_response = 0
+        self._oracle_px = NAN
+        self._rate = NAN
+        self._funding_armed = False
+        self._bid_cross_ts = -1  # exchange time of the last update that crossed our bids
+        self._ask_cross_ts = -1
+
+    # -- wiring ---------------------------------------------------------------------------
+    def bind(self, engine: Engine) -> None:
+        self.engine = engine
+        self.market = engine.component("market")
+        if engine.components.index(self.market) > engine.components.index(self):
+            raise ValueError(
+                "FillSimulator is bound before MarketState ('market'); list "
+                "framework.book:MarketState first in the engine's components"
+            )
+        engine.subscribe(Kind.ORDER_COMMANDS, self.on_command)
+        engine.subscribe(Kind.TRADES, self.on_trade)
+        engine.subscribe(Kind.BOOK, self.on_book)
+        engine.subscribe(Kind.BBO, self.on_bbo)
+        engine.subscribe(Kind.ASSET_CTX, self.on_ctx)
+
+    def manifest_entry(self) -> dict[str, Any]:
+        """``{"path": ..., "config": ...}`` for a session manifest's component list."""
+        return {"path": PATH, "config": self.config.to_dict()}
+
+    @property
+    def headroom(self) -> float:
+        """``1 - used / cap`` of the simulated address request budget."""
+        return self.budget.headroom
+
+    @property
+    def open_orders(self) -> list[SimOrder]:
+        """Resting orders, bids (best first) then asks (best first)."""
+        return self._bids + self._asks
+
+    # -- commands -------------------------------------------------------------------------
+    def on_command(self, cols: Columns, i: int) -> None:
+        e = self.engine
+        action = cols.action[i]
+        seq = cols.seq[i]
+        if action == "cancel":
+            delay = self.latency.cancel_ns(e.rng)
+            fn = _bind(self._arrive_cancel, (cols.cloid[i], cols.coin[i], cols.side[i], seq))
+        elif action == "place" or action == "modify":
+            o = SimOrder(
+                cols.cloid[i],
+                cols.coin[i],
+                cols.side[i],
+                cols.px[i],
+                cols.sz[i],
+                cols.tif[i],
+                bool(cols.reduce_only[i]),
+                seq,
+            )
+            delay = self.latency.place_ns(e.rng)
+            if action == "place":
+                fn = _bind(self._arrive_place, (o,))
+            else:
+                fn = _bind(self._arrive_modify, (o, cols.target_cloid[i]))
+        else:
+            raise ValueError(
+                f"order_commands row seq {seq}: action={action!r}; expected place, cancel or modify"
+            )
+        due = e.now + delay
+        if self.config.fifo and due < self._last_arrival:
+            due = self._last_arrival
+        if due > self._last_arrival:
+            self._last_arrival = due
+        e.call_at(due, fn)
+
+    def _arrive_place(self, o: SimOrder) -> None:
+        if not self.budget.take(self.engine.now):
+            self._reject(o, self._rate_limited_text())
+            return
+        if o.tif is None:
+            o.tif = "Gtc"
+        self._accept(o)
+
+    def _arrive_cancel(self, cloid: str, coin: str, side: int, cmd_seq: int) -> None:
+        if not self.budget.take(self.engine.now, cancel=True):
+            row = (cloid, coin, side, None, None, "cancel_rejected", self._rate_limited_text())
+            self._out(Kind.SIM_ORDERS, (*row, None, cmd_seq))
+            return
+        o = self._live.get(cloid)
+        if o is None:
+            text = VENUE_TEXT["cancel_missing"]
+            self._out(
+                Kind.SIM_ORDERS,
+                (cloid, coin, side, None, None, "cancel_rejected", text, None, cmd_seq),
+            )
+            return
+        self._remove(o)
+        self._status(o, "canceled", VENUE_TEXT["canceled"], cmd_seq)
+
+    def _arrive_modify(self, o: SimOrder, target: str | None) -> None:
+        if not self.budget.take(self.engine.now):
+            self._reject(o, self._rate_limited_text())
+            return
+        old = self._live.get(target) if target is not None else None
+        if old is None:
+            self._reject(o, VENUE_TEXT["modify_missing"])
+            return
+        self._remove(old)
+        self._status(old, "canceled", VENUE_TEXT["modified"], o.cmd_seq)
+        # The replacement is a new order at the back of the queue (queue position lost).
+        if o.px is None:
+            o.px = old.px
+        if o.sz is None:
+            o.sz = o.orig_sz = old.sz
+        if o.side is None:
+            o.side = old.side
+        if o.tif is None:
+            o.tif = old.tif
+        self._accept(o)
+
+    def _accept(self, o: SimOrder) -> None:
+        problem = self._check(o)
+        if problem is not None:
+            self._reject(o, problem)
+            return
+        m = self.market
+        if o.tif == "Alo":
+            if (o.side > 0 and m.best_ask <= o.px) or (o.side < 0 and m.best_bid >= o.px):
+                self._reject(o, bad_alo_text(m.best_bid, m.best_ask))
+            else:
+                self._rest(o)
+            return
+        self._take(o)
+        if o.sz <= EPS:
+            self._status(o, "filled", None, o.cmd_seq)
+        elif o.tif == "Ioc":
+            if o.sz == o.orig_sz:
+                self._reject(o, VENUE_TEXT["ioc_cancel"])
+            else:
+                self._status(o, "canceled", VENUE_TEXT["ioc_remainder"], o.cmd_seq)
+        elif o.reduce_only and self.position * o.side >= 0:
+            self._status(o, "canceled", VENUE_TEXT["reduce_only_canceled"], o.cmd_seq)
+        else:
+            self._rest(o)
+
+    def _check(self, o: SimOrder) -> str | None:
+        """The reason the venue would refuse ``o`` on arrival, or None."""
+        px, sz = o.px, o.sz
+        if o.side not in (1, -1):
+            return VENUE_TEXT["bad_order"].format(detail=f"side={o.side!r} (use +1 or -1)")
+        if px is None or not (math.isfinite(px) and px > 0):
+            return VENUE_TEXT["bad_order"].format(detail=f"px={px!r}")
+        if sz is None or not (math.isfinite(sz) and sz > 0):
+            return VENUE_TEXT["bad_order"].format(detail=f"sz={sz!r}")
+        if o.tif not in TIFS:
+            return VENUE_TEXT["bad_order"].format(detail=f"tif={o.tif!r} (use Alo, Gtc or Ioc)")
+        if o.reduce_only:
+            if self.position * o.side >= 0:
+                return VENUE_TEXT["reduce_only"]
+        elif px * sz < self.config.min_notional:
+            return VENUE_TEXT["min_notional"]
+        return None
+
+    def _take(self, o: SimOrder) -> None:
+        """Walk the opposite side of the current book as a taker, up to the limit price."""
+        m = self.market
+        if o.side > 0:
+            prices, sizes = m.ask_levels()
+            if not prices and m.best_ask == m.best_ask:
+                prices, sizes = [m.best_ask], [m.ask_sz]
+        else:
+            prices, sizes = m.bid_levels()
+            if not prices and m.best_bid == m.best_bid:
+                prices, sizes = [m.best_bid], [m.bid_sz]
+        for p, s in zip(prices, sizes, strict=False):
+            if (p - o.px) * o.side > 0 or o.sz <= EPS:
+                break
+            if self._fill(o, p, min(o.sz, s), False, "taker", o.cmd_seq) <= 0.0:
+                break  # reduce-only order already flat
+
+    def _rest(self, o: SimOrder) -> None:
+        side_book = self._bids if o.side > 0 else self._asks
+        depth = self.market.depth_at(o.side, o.px)
+        own = 0.0
+        k = len(side_book)
+        for j, x in enumerate(side_book):
+            if x.px == o.px:
+                own += x.sz
+            elif (x.px - o.px) * o.side < 0:
+                k = j  # first order at a worse price: insert before it
+                break
+        side_book.insert(k, o)
+        o.q = o.depth = depth
+        o.cum_trade = 0.0
+        self._live[o.cloid] = o
+        self._refresh_extremes()
+        self._out(
+            Kind.SIM_ORDERS,
+            (o.cloid, o.coin, o.side, o.px, o.sz, "resting", None, depth + own, o.cmd_seq),
+        )
+
+    # -- market data ----------------------------------------------------------------------
+    def on_trade(self, cols: Columns, i: int) -> None:
+        if not self._live:
+            return
+        px = cols.px[i]
+        if cols.side[i] < 0:
+            if px <= self._bid_max:
+                self._match_trade(self._bids, 1, px, cols.sz[i])
+        elif px >= self._ask_min:
+            self._match_trade(self._asks, -1, px, cols.sz[i])
+
+    def _match_trade(self, side_book: list[SimOrder], side: int, px: float, v: float) -> None:
+        """Apply one print of size ``v`` at ``px`` to our orders it reaches, best first."""
+        cause = self.engine.input_seq
+        left = v
+        own_ahead = 0.0
+        done: list[SimOrder] = []
+        for o in side_book:
+            if (o.px - px) * side < 0:
+                break
+            if o.px == px:
+                ahead = o.q + own_ahead
+                own_ahead += o.sz
+                o.q = o.q - v if o.q > v else 0.0
+                o.cum_trade += v
+                excess = v - ahead
+                if excess > EPS and left > EPS:
+                    left -= self._fill(o, px, min(excess, o.sz, left), True, "trade_at", cause)
+            elif left > EPS:
+                o.q = 0.0
+                left -= self._fill(o, o.px, min(o.sz, left), True, "trade_through", cause)
+            if o.sz <= EPS or (o.reduce_only and self.position * o.side >= 0):
+                done.append(o)
+        for o in done:
+            self._finish(o, cause)
+
+    def on_book(self, cols: Columns, i: int) -> None:
+        if not self._live:
+            return
+        m = self.market  # bound first: its best prices are this row's (NaN if a side is empty)
+        if m.best_ask <= self._bid_max:
+            self._cross(self._bids, 1, cols.ask_px[i], cols.ask_sz[i], cols.ts[i])
+        if m.best_bid >= self._ask_min:
+            self._cross(self._asks, -1, cols.bid_px[i], cols.bid_sz[i], cols.ts[i])
+        if self._depth_model:
+            if self._bids:
+                self._update_depths(self._bids, 1, cols.bid_px[i], cols.bid_sz[i])
+            if self._asks:
+                self._update_depths(self._asks, -1, cols.ask_px[i], cols.ask_sz[i])
+
+    def on_bbo(self, cols: Columns, i: int) -> None:
+        if not self._live:
+            return
+        ask = cols.ask_px[i]
+        if ask is not None and ask <= self._bid_max:
+            self._cross(self._bids, 1, [ask], [cols.ask_sz[i] or 0.0], cols.ts[i])
+        bid = cols.bid_px[i]
+        if bid is not None and bid >= self._ask_min:
+            self._cross(self._asks, -1, [bid], [cols.bid_sz[i] or 0.0], cols.ts[i])
+
+    def _cross(
+        self,
+        side_book: list[SimOrder],
+        side: int,
+        prices: list[float],
+        sizes: list[float],
+        ts: int,
+    ) -> None:
+        """Fill orders the opposite best crossed, within the crossing displayed size.
+
+        A ``book`` and a ``bbo`` with the same exchange time show the same liquidity:
+        only the first of them fills.
+        """
+        if side > 0:
+            if ts == self._bid_cross_ts:
+                return
+            self._bid_cross_ts = ts
+        else:
+            if ts == self._ask_cross_ts:
+                return
+            self._ask_cross_ts = ts
+        cause = self.engine.input_seq
+        used = 0.0
+        done: list[SimOrder] = []
+        for o in side_book:
+            if (prices[0] - o.px) * side > 0:
+                break
+            reach = 0.0
+            for p, s in zip(prices, sizes, strict=False):
+                if (p - o.px) * side > 0:
+                    break
+                reach += s
+            o.q = 0.0  # the opposite side reached our price: nobody public is left ahead
+            avail = reach - used
+            if avail > EPS:
+                used += self._fill(o, o.px, min(o.sz, avail), True, "cross", cause)
+            if o.sz <= EPS or (o.reduce_only and self.position * o.side >= 0):
+                done.append(o)
+        for o in done:
+            self._finish(o, cause)
+
+    def _update_depths(
+        self, side_book: list[SimOrder], side: int, prices: list[float], sizes: list[float]
+    ) -> None:
+        """Feed the displayed size at each order's price to the queue model."""
+        on_depth = self.queue.on_depth
+        for o in side_book:
+            px = o.px
+            d = -1.0  # not visible: beyond the displayed levels
+            for p, s in zip(prices, sizes, strict=False):
+                if p == px:
+                    d = s
+                    break
+                if (p - px) * side < 0:
+                    d = 0.0  # passed our price: the level is empty
+                    break
+            if d >= 0.0 and (d != o.depth or o.cum_trade):
+                on_depth(o, d)
+
+    def on_ctx(self, cols: Columns, i: int) -> None:
+        self._oracle_px = cols.oracle_px[i]
+        self._rate = cols.funding[i]
+        if not self.coin:
+            self.coin = cols.coin[i]
+        if not self._funding_armed:
+            self._funding_armed = True
+            self.engine.call_at(next_hour_ns(self.engine.now), self._on_hour)
+
+    def _on_hour(self, t: int) -> None:
+        pos, px, rate = self.position, self._oracle_px, self._rate
+        if pos != 0.0 and math.isfinite(px) and math.isfinite(rate):
+            pay = funding_payment(pos, px, rate)
+            self.cash -= pay
+            self.funding_paid += pay
+            self.engine.emit(Kind.SIM_FUNDING, (self.coin, pos, px, rate, pay))
+        self.engine.call_at(t + HOUR_NS, self._on_hour)
+
+    # -- fills and bookkeeping ------------------------------------------------------------
+    def _fill(self, o: SimOrder, px: float, sz: float, maker: bool, rule: str, cause: int) -> float:
+        """Fill ``sz`` of ``o`` at ``px``; returns the size filled (reduce-only may cap it)."""
+        side = o.side
+        if o.reduce_only:
+            closable = -self.position * side
+            if closable < sz:
+                sz = closable
+        sz = round(sz, SZ_DECIMALS)
+        if sz <= EPS:
+            return 0.0
+        notional = px * sz
+        fee = notional * (self._maker_rate if maker else self._taker_rate)
+        self.position = round(self.position + side * sz, SZ_DECIMALS)
+        self.cash -= side * notional + fee
+        self.fees_paid += fee
+        self.volume += notional
+        self.budget.add_volume(notional)
+        self.n_fills += 1
+        o.sz = round(o.sz - sz, SZ_DECIMALS)
+        liquidity = "maker" if maker else "taker"
+        self._out(
+            Kind.SIM_FILLS,
+            (o.cloid, o.coin, side, px, sz, fee, liquidity, rule, self.position, cause),
+        )
+        return sz
+
+    def _finish(self, o: SimOrder, cause: int) -> None:
+        """Take a resting order off the book once filled (or a flat reduce-only one)."""
+        self._remove(o)
+        if o.sz <= EPS:
+            self._status(o, "filled", None, cause)
+        else:
+            self._status(o, "canceled", VENUE_TEXT["reduce_only_canceled"], cause)
+
+    def _remove(self, o: SimOrder) -> None:
+        del self._live[o.cloid]
+        (self._bids if o.side > 0 else self._asks).remove(o)
+        self._refresh_extremes()
+
+    def _refresh_extremes(self) -> None:
+        self._bid_max = self._bids[0].px if self._bids else -INF
+        self._ask_min = self._asks[0].px if self._asks else INF
+
+    def _reject(self, o: SimOrder, reason: str) -> None:
+        self._status(o, "rejected", reason, o.cmd_seq)
+
+    def _status(self, o: SimOrder, status: str, reason: str | None, cause: int) -> None:
+        sz = 0.0 if status == "filled" else o.sz
+        self._out(Kind.SIM_ORDERS, (o.cloid, o.coin, o.side, o.px, sz, status, reason, None, cause))
+
+    def _rate_limited_text(self) -> str:
+        b = self.budget
+        return VENUE_TEXT["rate_limited"].format(used=b.used, cap=b.cap, vlm=f"{b.cum_vlm:.2f}")
+
+    def _out(self, kind: Kind, payload: tuple[Any, ...]) -> None:
+        """Emit an outcome now, or after the response latency (in send order)."""
+        e = self.engine
+        if self._resp_zero:
+            e.emit(kind, payload)
+            return
+        due = e.now + self.latency.response_ns(e.rng)
+        if due < self._last_response:
+            due = self._last_response
+        self._last_response = due
+        e.call_at(due, lambda _t: e.emit(kind, payload))
+
+    # -- inspection -----------------------------------------------------------------------
+    def equity(self, mark_px: float) -> float:
+        """Cash plus the position marked at ``mark_px`` (USDC)."""
+        return self.cash + self.position * mark_px
+
+    def snapshot(self) -> dict[str, Any]:
+        return {
+            "position": self.position,
+            "cash": self.cash,
+            "fees_paid": self.fees_paid,
+            "funding_paid": self.funding_paid,
+            "volume": self.volume,
+            "n_fills": self.n_fills,
+            "budget": self.budget.snapshot(),
+            "open_orders": [o.snapshot() for o in self.open_orders],
+            "oracle_px": self._oracle_px,
+            "funding_rate": self._rate,
+            "queue_model": self.queue.name,
+        }
+
+
+def _bind(fn: Callable[..., None], args: tuple[Any, ...]) -> Callable[[int], None]:
+    """A timer callback ``fn(*args)`` (the due time is not needed)."""
+    return lambda _t: fn(*args)
