@@ -1,0 +1,165 @@
+"""record(): WS market data + connection events into a journal (in-test WS server)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+import httpx
+import pytest
+from websockets.asyncio.server import serve
+
+from framework.events.schema import Kind
+from framework.hyperliquid.errors import AssetNotFoundError
+from framework.hyperliquid.info import InfoClient
+from framework.hyperliquid.recorder import record
+from framework.hyperliquid.rest import RestClient
+from framework.hyperliquid.ws import WsConfig
+from framework.journal.reader import JournalReader
+
+META = {"universe": [{"name": "BTC", "szDecimals": 5, "maxLeverage": 50}], "marginTables": []}
+T0 = 1_787_195_067_883
+
+
+def info_client() -> InfoClient:
+    def handler(request):
+        body = json.loads(request.content)
+        return httpx.Response(200, json=[None] if body["type"] == "perpDexs" else META)
+
+    return InfoClient(rest=RestClient("http://venue.test", transport=httpx.MockTransport(handler)))
+
+
+def book(t: int) -> str:
+    lv = [[{"px": "69172.0", "sz": "1.2", "n": 5}], [{"px": "69173.0", "sz": "8.4", "n": 30}]]
+    return json.dumps({"channel": "l2Book", "data": {"coin": "BTC", "time": t, "levels": lv}})
+
+
+TRADES = json.dumps(
+    {
+        "channel": "trades",
+        "data": [
+            {
+                "coin": "BTC",
+                "side": "A",
+                "px": "69170.0",
+                "sz": "0.1",
+                "time": T0,
+                "hash": "0x1",
+                "tid": 1,
+            },
+            {
+                "coin": "BTC",
+                "side": "B",
+                "px": "69173.0",
+                "sz": "0.2",
+                "time": T0 + 5,
+                "hash": "0x2",
+                "tid": 2,
+            },
+        ],
+    }
+)
+
+
+async def handler(conn, state):
+    state["conns"] += 1
+    n = state["conns"]
+    await conn.send("Websocket connection established.")
+    async for raw in conn:
+        msg = json.loads(raw)
+        if msg.get("method") != "subscribe":
+            continue
+        sub = msg["subscription"]
+        ack = {
+            "channel": "subscriptionResponse",
+            "data": {"method": "subscribe", "subscription": sub},
+        }
+        await conn.send(json.dumps(ack))
+        if sub["type"] == "trades":
+            await conn.send(TRADES)  # replayed on every subscribe: must be de-duplicated
+        if sub["type"] == "bbo":
+            bbo = [{"px": "69172.0", "sz": "1.2", "n": 5}, None]
+            await conn.send(
+                json.dumps({"channel": "bbo", "data": {"coin": "BTC", "time": T0, "bbo": bbo}})
+            )
+        if sub["type"] == "activeAssetCtx":
+            ctx = {
+                "funding": "0.0000125",
+                "openInterest": "1",
+                "prevDayPx": "1",
+                "dayNtlVlm": "1",
+                "premium": "0",
+                "oraclePx": "69182.2",
+                "markPx": "69172.0",
+                "midPx": "69172.5",
+            }
+            await conn.send(
+                json.dumps({"channel": "activeAssetCtx", "data": {"coin": "BTC", "ctx": ctx}})
+            )
+            await conn.send(book(T0 + 10 * n))
+            await conn.send("}{ malformed")
+            await conn.send(json.dumps({"channel": "error", "data": "Already subscribed"}))
+            if n == 1:
+                await asyncio.sleep(0.05)
+                await conn.close()
+                return
+
+
+def test_record_writes_market_rows_and_connection_events(tmp_path: Path):
+    async def main():
+        state = {"conns": 0}
+        server = await serve(lambda c: handler(c, state), "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        cfg = WsConfig(
+            ping_interval_s=0.2, reconnect_base_s=0.02, reconnect_cap_s=0.05, stall_after_s=None
+        )
+        try:
+            result = await record(
+                "http://venue.test",
+                "BTC",
+                0.6,
+                tmp_path / "j",
+                ws_config=cfg,
+                info=info_client(),
+                url=f"ws://127.0.0.1:{port}/ws",
+            )
+        finally:
+            server.close()
+            await server.wait_closed()
+        return result
+
+    result = asyncio.run(main())
+    assert result.coin == "BTC" and result.asset_id == 0
+    reader = JournalReader(tmp_path / "j")
+    assert reader.manifest.mode == "record" and reader.manifest.coin == "BTC"
+    assert reader.count(Kind.BOOK) == 2  # one per connection
+    assert reader.count(Kind.TRADES) == 2  # the replay after reconnect was dropped
+    assert reader.count(Kind.BBO) == 2 and reader.count(Kind.ASSET_CTX) == 2
+    conn = reader.table(Kind.CONNECTION).to_pylist()
+    states = [(r["link"], r["state"]) for r in conn]
+    assert states[:5] == [
+        ("ws", "connected"),
+        ("ws", "resubscribed"),
+        ("ws", "disconnected"),
+        ("ws", "connected"),
+        ("ws", "resubscribed"),
+    ]
+    assert states[-1] == ("ws", "disconnected")  # the close at the end
+    seqs = sorted(
+        s
+        for k in (Kind.BOOK, Kind.TRADES, Kind.BBO, Kind.ASSET_CTX, Kind.CONNECTION)
+        for s in reader.table(k).column("seq").to_pylist()
+    )
+    assert seqs == list(range(1, len(seqs) + 1))
+    trades = reader.table(Kind.TRADES).to_pylist()
+    assert [t["side"] for t in trades] == [-1, 1] and trades[0]["ts"] == T0 * 1_000_000
+    stats = reader.manifest.stats
+    assert stats["skipped"]["duplicate trades"] == 2
+    assert stats["ws"]["malformed"] == 2 and stats["ws"]["legacy_hello"] == 2
+
+
+def test_record_unknown_coin_names_known_ones(tmp_path: Path):
+    with pytest.raises(AssetNotFoundError, match="BTC"):
+        asyncio.run(record("http://venue.test", "DOGE", 1, tmp_path / "j", info=info_client()))
+    assert not (tmp_path / "j").exists()
