@@ -1,0 +1,259 @@
+"""Adverse selection from markouts of our own fills (mm_math.md §4).
+
+For fill i (time ``t_i``, price ``p_i``, our side ``s_i``, mid before ``m_i``):
+``SC = s(m - p)/m``, ``AS(h) = -s(m(h) - m)/m``, ``MO(h) = s(m(h) - p)/p``, all in bps,
+and the net ``e(h) = MO(h) - fee_bps``.  A fill matures at horizon h when the first
+event with time ``>= t_i + h`` is processed (FIFO per horizon).
+
+Clock **[ours, one choice]**: fills and mids are both timed by engine time
+(``engine.now``, the ``recv_ts`` clock).  Simulated fills only have engine time, and
+a live fill's exchange ``ts`` is on the venue's clock while our book mids arrive on
+ours; one clock for both keeps the as-of joins ordered and replay-exact.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from framework.engine.core import Engine
+from framework.estimators.base import (
+    NAN,
+    EstimatorBase,
+    emit_estimate,
+    n_eff_autocorr,
+    t_quantile,
+)
+from framework.events.columns import Columns
+from framework.events.schema import Kind
+
+HORIZONS_S: tuple[float, ...] = (1.0, 5.0, 30.0)
+
+
+class Markout:
+    """One matured fill at one horizon (all values in bps)."""
+
+    __slots__ = ("as_bps", "fee_bps", "h_s", "mo_bps", "net_bps", "sc_bps", "side", "t")
+
+    def __init__(
+        self, t: int, side: int, h_s: float, sc: float, as_: float, mo: float, fee: float
+    ) -> None:
+        self.t, self.side, self.h_s = t, side, h_s
+        self.sc_bps, self.as_bps, self.mo_bps, self.fee_bps = sc, as_, mo, fee
+        self.net_bps = mo - fee
+
+
+def markout(side: int, px: float, mid_before: float, mid_after: float, fee_bps: float) -> tuple:
+    """``(SC, AS, MO, e)`` in bps for one fill (§4 formulas)."""
+    sc = side * (mid_before - px) / mid_before * 1e4
+    as_ = -side * (mid_after - mid_before) / mid_before * 1e4
+    mo = side * (mid_after - px) / px * 1e4
+    return sc, as_, mo, mo - fee_bps
+
+
+class HorizonStats:
+    """Last-N matured values of one horizon, with mean, n_eff and the 95 % CI half-width."""
+
+    def __init__(self, h_s: float, window: int) -> None:
+        self.h_s = h_s
+        self.as_bps: deque[float] = deque(maxlen=window)
+        self.t: deque[int] = deque(maxlen=window)
+        self.mean = NAN
+        self.sd = NAN
+        self.n_eff = 0.0
+        self.half_width = NAN
+        self.converged = False
+
+    def add(self, t: int, as_bps: float) -> None:
+        self.as_bps.append(as_bps)
+        self.t.append(t)
+
+    def update(self) -> None:
+        x = np.fromiter(self.as_bps, dtype=np.float64)
+        n = len(x)
+        if n == 0:
+            return
+        self.mean = float(x.mean())
+        if n < 2:
+            self.sd, self.n_eff, self.half_width = NAN, float(n), NAN
+            return
+        self.sd = float(x.std(ddof=1))
+        # L = typical number of fills within h of each other (§4 overlap rule).
+        span_s = (self.t[-1] - self.t[0]) / 1e9
+        lag = max(1, min(50, math.ceil(n * self.h_s / span_s))) if span_s > 0 else 50
+        self.n_eff = n_eff_autocorr(x, lag)
+        self.half_width = (
+            t_quantile(0.975, self.n_eff - 1) * self.sd / math.sqrt(self.n_eff)
+            if self.n_eff >= 2
+            else math.inf
+        )
+
+
+class AdverseSelectionEstimator(EstimatorBase):
+    """Markouts of our fills at 1, 5 and 30 s; gates on the 5 s horizon.
+
+    Parameters
+    ----------
+    horizons_s : tuple of float
+        Markout horizons.
+    gate_horizon_s : float
+        Horizon whose statistics decide ``converged`` (one of ``horizons_s``).
+    window : int
+        Matured fills kept per horizon (the estimator is the mean of the last N).
+    min_n_eff, min_half_width_bps, rel_half_width : float
+        §4 gate: ``n_eff >= 20`` and 95 % CI half-width ``<= max(1 bp, 0.25 |μ̂|)``.
+    history_s : float
+        Mid history kept for the as-of joins (must exceed the longest horizon).
+    """
+
+    name = "adverse_selection"
+
+    def __init__(
+        self,
+        horizons_s: tuple[float, ...] = HORIZONS_S,
+        gate_horizon_s: float = 5.0,
+        window: int = 1000,
+        min_n_eff: float = 20.0,
+        min_half_width_bps: float = 1.0,
+        rel_half_width: float = 0.25,
+        history_s: float = 120.0,
+    ) -> None:
+        super().__init__()
+        self.horizons_s = tuple(float(h) for h in horizons_s)
+        if float(gate_horizon_s) not in self.horizons_s:
+            raise ValueError(
+                f"gate_horizon_s={gate_horizon_s!r} must be one of horizons_s={self.horizons_s}"
+            )
+        if history_s <= max(self.horizons_s):
+            raise ValueError(f"history_s={history_s!r} must exceed the longest horizon")
+        self.gate_h = float(gate_horizon_s)
+        self.min_n_eff = min_n_eff
+        self.min_half_width_bps = min_half_width_bps
+        self.rel_half_width = rel_half_width
+        self.history_ns = round(history_s * 1e9)
+        self.stats = {h: HorizonStats(h, window) for h in self.horizons_s}
+        # Pending fills per horizon, FIFO: (due ns, t ns, side, px, mid before, fee bps).
+        self._pending: dict[float, deque[tuple[int, int, int, float, float, float]]] = {
+            h: deque() for h in self.horizons_s
+        }
+        self._h_ns = {h: round(h * 1e9) for h in self.horizons_s}
+        self._next_due = math.inf
+        # Mid history (engine ns, mid) for as-of lookups; appended on change only.
+        self._mt: list[int] = []
+        self._mv: list[float] = []
+        self.fills = 0
+        self.fills_no_mid = 0
+        self.listeners: list[Callable[[Markout], None]] = []
+        self.market: Any = None
+
+    def bind(self, engine: Engine) -> None:
+        self.engine = engine
+        self.market = engine.component("market")
+        for kind in (Kind.BOOK, Kind.BBO, Kind.TRADES, Kind.CLOCK):
+            engine.subscribe(kind, self.on_market)
+        engine.subscribe(Kind.SIM_FILLS, self.on_fill)
+        engine.subscribe(Kind.FILLS, self.on_fill)
+
+    # -- public -------------------------------------------------------------------------
+    def mean_bps(self, horizon_s: float) -> float:
+        """Mean adverse selection AS(h) over the window, bps (NaN before any)."""
+        return self.stats[float(horizon_s)].mean
+
+    def add_listener(self, fn: Callable[[Markout], None]) -> None:
+        """Call ``fn(markout)`` for every matured fill (Kelly reads its h* here)."""
+        self.listeners.append(fn)
+
+    # -- handlers -----------------------------------------------------------------------
+    def on_market(self, cols: Columns, i: int) -> None:
+        now = self.engine.now
+        m = self.market.mid
+        mv = self._mv
+        if m == m and (not mv or mv[-1] != m):
+            self._mt.append(now)
+            mv.append(m)
+            if len(mv) > 4096 and now - self._mt[2048] > self.history_ns:
+                del self._mt[:2048]
+                del mv[:2048]
+        if now >= self._next_due:
+            self._mature(now)
+
+    def on_fill(self, cols: Columns, i: int) -> None:
+        now = self.engine.now
+        self.fills += 1
+        m_before = self._mid_asof(now, strict=True)
+        if not m_before > 0:
+            self.fills_no_mid += 1
+            return
+        px, sz, side = cols.px[i], cols.sz[i], cols.side[i]
+        notional = px * sz
+        fee_bps = cols.fee[i] / notional * 1e4 if notional > 0 else 0.0
+        for h in self.horizons_s:
+            due = now + self._h_ns[h]
+            self._pending[h].append((due, now, side, px, m_before, fee_bps))
+            if due < self._next_due:
+                self._next_due = due
+
+    def _mid_asof(self, t: int, strict: bool) -> float:
+        """Last mid with time < t (strict) or <= t."""
+        j = (bisect.bisect_left if strict else bisect.bisect_right)(self._mt, t) - 1
+        return self._mv[j] if j >= 0 else NAN
+
+    def _mature(self, now: int) -> None:
+        nxt = math.inf
+        for h, q in self._pending.items():
+            stats = self.stats[h]
+            got = False
+            while q and q[0][0] <= now:
+                due, t, side, px, m0, fee = q.popleft()
+                m_h = self._mid_asof(due, strict=False)
+                sc, as_, mo, _ = markout(side, px, m0, m_h, fee)
+                stats.add(t, as_)
+                got = True
+                mk = Markout(t, side, h, sc, as_, mo, fee)
+                for fn in self.listeners:
+                    fn(mk)
+            if q:
+                nxt = min(nxt, q[0][0])
+            if got:
+                self._publish(h)
+        self._next_due = nxt
+
+    def _publish(self, h: float) -> None:
+        st = self.stats[h]
+        st.update()
+        st.converged = (
+            len(st.as_bps) >= self.min_obs
+            and st.n_eff >= self.min_n_eff
+            and st.half_width <= max(self.min_half_width_bps, self.rel_half_width * abs(st.mean))
+        )
+        if h == self.gate_h:
+            self.n_obs = len(st.as_bps)
+            self.set_converged(st.converged)
+        param = f"as_{h:g}s"
+        if h == self.gate_h:
+            self.emit(param, st.mean, st.half_width)
+        else:
+            assert self.engine is not None
+            emit_estimate(
+                self.engine,
+                self.name,
+                param,
+                st.mean,
+                len(st.as_bps),
+                st.half_width,
+                st.converged,
+            )
+
+    def snapshot(self) -> dict[str, Any]:
+        return {
+            **super().snapshot(),
+            "fills": self.fills,
+            "fills_no_mid": self.fills_no_mid,
+            "as_bps": {f"{h:g}s": self.stats[h].mean for h in self.horizons_s},
+            "n_eff": {f"{h:g}s": self.stats[h].n_eff for h in self.horizons_s},
+        }

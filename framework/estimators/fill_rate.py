@@ -1,0 +1,263 @@
+"""Fill rate of our quotes: a piecewise-constant hazard per depth bucket (mm_math.md §6).
+
+Each quoted side is exposed to a hazard that depends on its depth bucket,
+``δ = s·(m - p)/m·1e4`` bps, recomputed at every book event.  Exposure time goes to
+the bucket the quote sat in; a fill counts in the bucket just before it.  Quotes come
+from ``QUOTES`` rows (a row holds until the next one; a null price = not quoted) and
+fills from ``SIM_FILLS`` / ``FILLS``.
+
+Observation **[ours]** (the unit of the minimum count): one completed quote episode,
+i.e. a side's quote from when it is set until a fill, a price change or withdrawal
+ends it (right-censoring), as in survival analysis.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from typing import Any
+
+import numpy as np
+
+from framework.engine.core import Engine
+from framework.estimators.base import NAN, EstimatorBase, chi2_quantile
+from framework.events.columns import Columns
+from framework.events.schema import Kind
+
+DEFAULT_EDGES_BPS: tuple[float, ...] = (0.0, 1.0, 2.0, 3.0, 5.0, 8.0, 13.0, 21.0)
+
+
+def poisson_glm(
+    fills: np.ndarray, exposure_s: np.ndarray, depth_bps: np.ndarray, iters: int = 50
+) -> tuple[float, float, float, float]:
+    """IRLS fit of ``F_b ~ Poisson(E_b·A_f·exp(-k_f·δ_b))``: ``(A_f, k_f, SE(ln A_f), SE(k_f))``.
+
+    Returns NaNs when fewer than two buckets have exposure or there are no fills.
+    """
+    use = exposure_s > 0
+    f, e, d = fills[use], exposure_s[use], depth_bps[use]
+    if len(f) < 2 or f.sum() <= 0 or np.ptp(d) <= 0:
+        return NAN, NAN, NAN, NAN
+    x = np.column_stack([np.ones_like(d), -d])
+    beta = np.array([math.log(f.sum() / e.sum()), 0.0])
+    cov = np.full((2, 2), NAN)
+    for _ in range(iters):
+        mu = e * np.exp(np.clip(x @ beta, -700, 700))
+        info = x.T @ (mu[:, None] * x)
+        try:
+            cov = np.linalg.inv(info)
+        except np.linalg.LinAlgError:
+            return NAN, NAN, NAN, NAN
+        step = cov @ (x.T @ (f - mu))
+        beta = beta + step
+        if np.abs(step).max() < 1e-10:
+            break
+    mu = e * np.exp(np.clip(x @ beta, -700, 700))
+    try:
+        cov = np.linalg.inv(x.T @ (mu[:, None] * x))
+    except np.linalg.LinAlgError:
+        return NAN, NAN, NAN, NAN
+    return (
+        float(math.exp(beta[0])),
+        float(beta[1]),
+        float(math.sqrt(cov[0, 0])),
+        float(math.sqrt(cov[1, 1])),
+    )
+
+
+class FillRateEstimator(EstimatorBase):
+    """``λ̂_b = F_b / E_b`` per depth bucket, a Poisson GLM across buckets, and the §6 gate.
+
+    Parameters
+    ----------
+    edges_bps : tuple of float
+        Bucket lower edges in bps (the last bucket is open); depths below the first
+        edge go to the first bucket.
+    min_fills_bucket : int
+        §6: ``F_b >= 20`` in every bucket we quote in.
+    quoted_share : float
+        A bucket counts as "quoted in" with at least this share of the exposure **[ours]**.
+    min_exposure_s : float
+        Exposure in the quoted buckets (10 min).
+    glm_min_fills, glm_max_rel_se : float
+        The GLM alternative: total fills >= 50 with ``SE(k_f)/k_f <= 0.25``.
+    emit_s : float
+        Period of the exposure re-check between episodes (a row when the flag flips).
+        Every episode end (fill or censoring) journals a row.
+    """
+
+    name = "fill_rate"
+
+    def __init__(
+        self,
+        edges_bps: tuple[float, ...] = DEFAULT_EDGES_BPS,
+        min_fills_bucket: int = 20,
+        quoted_share: float = 0.05,
+        min_exposure_s: float = 600.0,
+        glm_min_fills: int = 50,
+        glm_max_rel_se: float = 0.25,
+        emit_s: float = 10.0,
+    ) -> None:
+        super().__init__()
+        edges = [float(x) for x in edges_bps]
+        if len(edges) < 2 or any(b <= a for a, b in itertools.pairwise(edges)):
+            raise ValueError(f"edges_bps={edges_bps!r}: need >= 2 strictly increasing edges")
+        self.edges = edges
+        nb = len(edges)
+        width = edges[-1] - edges[-2]
+        self.depth_mid = np.array(
+            [(edges[j] + edges[j + 1]) / 2 for j in range(nb - 1)] + [edges[-1] + width / 2]
+        )
+        self.min_fills_bucket = min_fills_bucket
+        self.quoted_share = quoted_share
+        self.min_exposure_s = min_exposure_s
+        self.glm_min_fills = glm_min_fills
+        self.glm_max_rel_se = glm_max_rel_se
+        self.emit_ns = round(emit_s * 1e9)
+        self.exposure_s = [0.0] * nb
+        self.fills = [0] * nb
+        # Per side (0 = bid, 1 = ask): quoted price (NaN = none) and current bucket.
+        self._px = [NAN, NAN]
+        self._bucket = [0, 0]
+        self._last_t = 0
+        self._dirty = False
+        self.A_f = self.k_f = self.se_ln_A = self.se_k = NAN
+        self.market: Any = None
+
+    def bind(self, engine: Engine) -> None:
+        self.engine = engine
+        self.market = engine.component("market")
+        engine.subscribe(Kind.BOOK, self.on_book)
+        engine.subscribe(Kind.BBO, self.on_book)
+        engine.subscribe(Kind.QUOTES, self.on_quote)
+        engine.subscribe(Kind.SIM_FILLS, self.on_fill)
+        engine.subscribe(Kind.FILLS, self.on_fill)
+        engine.call_every(self.emit_ns, self.on_timer)
+
+    # -- public -------------------------------------------------------------------------
+    def bucket_of(self, depth_bps: float) -> int:
+        """Index of the bucket holding ``depth_bps``."""
+        j = 0
+        for k, e in enumerate(self.edges):
+            if depth_bps >= e:
+                j = k
+        return j
+
+    def hazard(self, depth_bps: float) -> float:
+        """``λ̂_b`` (fills per second of exposure) of the bucket holding ``depth_bps``."""
+        b = self.bucket_of(depth_bps)
+        e = self.exposure_s[b]
+        return self.fills[b] / e if e > 0 else NAN
+
+    def p_fill(self, depth_bps: float, tau_s: float) -> float:
+        """``P(fill within τ) = 1 - exp(-λ̂_b τ)``."""
+        return 1.0 - math.exp(-self.hazard(depth_bps) * tau_s)
+
+    def interval(self, b: int, level: float = 0.95) -> tuple[float, float]:
+        """Exact Poisson CI of ``λ_b``: ``[χ²_{2F,α/2}/(2E), χ²_{2F+2,1-α/2}/(2E)]``."""
+        e, f = self.exposure_s[b], self.fills[b]
+        if e <= 0:
+            return NAN, NAN
+        a = (1.0 - level) / 2.0
+        lo = chi2_quantile(a, 2 * f) / (2 * e) if f > 0 else 0.0
+        return lo, chi2_quantile(1.0 - a, 2 * f + 2) / (2 * e)
+
+    # -- handlers -----------------------------------------------------------------------
+    def _accrue(self) -> None:
+        now = self.engine.now
+        dt = (now - self._last_t) / 1e9
+        self._last_t = now
+        if dt <= 0:
+            return
+        px = self._px
+        if px[0] == px[0]:
+            self.exposure_s[self._bucket[0]] += dt
+        if px[1] == px[1]:
+            self.exposure_s[self._bucket[1]] += dt
+
+    def _rebucket(self, side_idx: int) -> None:
+        m = self.market.mid
+        p = self._px[side_idx]
+        if m == m and p == p:
+            s = 1.0 if side_idx == 0 else -1.0
+            self._bucket[side_idx] = self.bucket_of(s * (m - p) / m * 1e4)
+
+    def on_book(self, cols: Columns, i: int) -> None:
+        px = self._px
+        if px[0] != px[0] and px[1] != px[1]:
+            self._last_t = self.engine.now
+            return
+        self._accrue()
+        self._rebucket(0)
+        self._rebucket(1)
+
+    def on_quote(self, cols: Columns, i: int) -> None:
+        self._accrue()
+        for side_idx, new in ((0, cols.bid_px[i]), (1, cols.ask_px[i])):
+            new = NAN if new is None else new
+            old = self._px[side_idx]
+            if new == old or (new != new and old != old):
+                continue
+            if old == old:
+                self._end_episode()  # replaced or withdrawn: censored
+            self._px[side_idx] = new
+            self._rebucket(side_idx)
+
+    def on_fill(self, cols: Columns, i: int) -> None:
+        self._accrue()
+        side_idx = 0 if cols.side[i] > 0 else 1
+        if self._px[side_idx] == self._px[side_idx]:
+            b = self._bucket[side_idx]
+        else:
+            # A fill of a side we no longer quote (an order still in flight): its own depth.
+            m, p = self.market.mid, cols.px[i]
+            if m != m:
+                return
+            s = 1.0 if side_idx == 0 else -1.0
+            b = self.bucket_of(s * (m - p) / m * 1e4)
+        self.fills[b] += 1
+        self._end_episode()
+
+    def on_timer(self, t: int) -> None:
+        # Exposure grows between episodes: re-check the gate (rows only on a change).
+        if self._dirty:
+            self._accrue()
+            if self.set_converged(self._criteria()):
+                self._publish()
+
+    def _end_episode(self) -> None:
+        self.n_obs += 1
+        self._publish()
+
+    # -- estimates ----------------------------------------------------------------------
+    def _criteria(self) -> bool:
+        total = sum(self.exposure_s)
+        if total <= 0:
+            return False
+        quoted = [b for b, e in enumerate(self.exposure_s) if e >= self.quoted_share * total]
+        exposure = sum(self.exposure_s[b] for b in quoted)
+        per_bucket = all(self.fills[b] >= self.min_fills_bucket for b in quoted)
+        glm = (
+            sum(self.fills) >= self.glm_min_fills
+            and self.k_f > 0
+            and self.se_k / self.k_f <= self.glm_max_rel_se
+        )
+        return exposure >= self.min_exposure_s and (per_bucket or glm)
+
+    def _publish(self) -> None:
+        self._dirty = True
+        self.A_f, self.k_f, self.se_ln_A, self.se_k = poisson_glm(
+            np.asarray(self.fills, dtype=float), np.asarray(self.exposure_s), self.depth_mid
+        )
+        self.set_converged(self._criteria())
+        self.emit("k_f", self.k_f, self.se_k)
+        self.emit("A_f", self.A_f, self.A_f * self.se_ln_A)
+
+    def snapshot(self) -> dict[str, Any]:
+        return {
+            **super().snapshot(),
+            "exposure_s": list(self.exposure_s),
+            "fills": list(self.fills),
+            "k_f": self.k_f,
+            "A_f": self.A_f,
+        }

@@ -1,0 +1,261 @@
+"""κ / A from public trades: exponential MLE on aggressor depth exceedances (mm_math.md §2.3).
+
+Observation = one aggressor event: prints with the same exchange ``ts``, ``hash``
+(``None`` groups by ts alone) and side, depth = worst print vs the last valid mid
+strictly before the event's ts.  Depths live on the price grid, so the fit is the
+geometric MLE on the tick grid.
+
+Depth floor per event **[ours]**: an event's possible depths are ``hs + j·tick``
+(``hs`` = half-spread of the book it hit).  A print at the touch (``j = 0``) only says
+the sweep reached the touch (its true depth is anywhere below ``hs + tick``: it is
+censored, the trade-through convention of §2.1), so each event's floor is the first
+grid point beyond the touch at or above ``delta0_bps``; events below it are dropped.
+Above a grid-aligned floor the exceedance in ticks is exactly geometric with ratio
+``exp(-k·tick)``, whatever the floor.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from typing import Any
+
+from framework.engine.core import Engine
+from framework.estimators.base import NAN, EstimatorBase
+from framework.events.columns import Columns
+from framework.events.schema import Kind
+
+
+def grid_tick(px: float, sz_decimals: int) -> float:
+    """Hyperliquid's price step at ``px`` (5 significant figures, <= 6 - szDecimals decimals)."""
+    dec = max(0, min(6 - sz_decimals, 4 - math.floor(math.log10(px))))
+    return 10.0**-dec
+
+
+def geometric_k(j_sum: float, n: int, g: float) -> tuple[float, float]:
+    """Geometric MLE ``k̂_g = ln(1 + n/Σj)/g`` and its SE (Fisher information).
+
+    ``j`` are exceedances in grid steps, ``g`` the step in bps.  With
+    ``q = exp(-k g)``: ``SE(k̂) = (1 - q) / (g sqrt(q n))`` (→ ``k/√n`` as g → 0).
+    """
+    if n <= 0 or j_sum <= 0:
+        return NAN, NAN
+    k = math.log1p(n / j_sum) / g
+    q = math.exp(-k * g)
+    return k, (1.0 - q) / (g * math.sqrt(q * n))
+
+
+class KappaEstimator(EstimatorBase):
+    """Arrival decay ``k`` (per bps) and intensity ``A`` (per s) of aggressor sweeps.
+
+    Parameters
+    ----------
+    delta0_bps : float
+        Depth floor δ0 (the tightest depth we would quote).
+    window_s : float
+        Rolling fit window.
+    refit_s : float
+        Refit period (5-10 s in §2.3).
+    sz_decimals : int
+        The asset's szDecimals for the tick; 0 uses the 5-significant-figure rule alone
+        (equal to the true tick for every price above $0.01 or so).
+    stale_s : float
+        A book older than this at the event is not a valid mid.
+    max_rel_se, max_refit_change : float
+        Gates: ``SE(k)/k <= 0.15`` and ``|k_t/k_{t-1} - 1| <= 0.10`` over the last 3 refits.
+    min_bins : int
+        Distinct exceedance grid steps populated (3).
+
+    Attributes
+    ----------
+    k_per_bps, A_per_s : float
+        Last fit (NaN before the first); kept when a refit has no data.
+    """
+
+    name = "kappa"
+
+    def __init__(
+        self,
+        delta0_bps: float = 0.3,
+        window_s: float = 900.0,
+        refit_s: float = 5.0,
+        sz_decimals: int = 0,
+        stale_s: float = 5.0,
+        max_rel_se: float = 0.15,
+        max_refit_change: float = 0.10,
+        min_bins: int = 3,
+    ) -> None:
+        super().__init__()
+        self.delta0_bps = float(delta0_bps)
+        self.window_ns = round(window_s * 1e9)
+        self.refit_ns = round(refit_s * 1e9)
+        self.sz_decimals = int(sz_decimals)
+        self.stale_ns = round(stale_s * 1e9)
+        self.max_rel_se = max_rel_se
+        self.max_refit_change = max_refit_change
+        self.min_bins = min_bins
+        # Last two valid books: (exchange ts, bid, ask); "strictly before" needs both.
+        self._b0 = (-1, NAN, NAN)
+        self._b1 = (-1, NAN, NAN)
+        self._b0_recv = 0
+        self._b1_recv = 0
+        # Pending sweep: key and worst price.
+        self._key: tuple[Any, ...] | None = None
+        self._worst = NAN
+        self._pend_recv = 0
+        self._bid = self._ask = NAN
+        # Window of kept events: (recv ns, j steps, floor bps, step bps).
+        self._events: deque[tuple[int, int, float, float]] = deque()
+        self.events_seen = 0
+        self.events_kept = 0
+        self.k_per_bps = NAN
+        self.A_per_s = NAN
+        self.k_se = NAN
+        self.lnA_se = NAN
+        self.bins = 0
+        self._first_recv = 0
+        self._history: deque[float] = deque(maxlen=3)
+        self._sj = 0
+        self._sfloor = 0.0
+        self._sg = 0.0
+        self._bin_n: dict[int, int] = {}
+        self._tick_px = NAN
+        self._tick = NAN
+
+    def bind(self, engine: Engine) -> None:
+        self.engine = engine
+        engine.subscribe(Kind.BOOK, self.on_book)
+        engine.subscribe(Kind.BBO, self.on_bbo)
+        engine.subscribe(Kind.TRADES, self.on_trade)
+        engine.call_every(self.refit_ns, self.refit)
+
+    # -- market -------------------------------------------------------------------------
+    def _book(self, ts: int, bid: float | None, ask: float | None) -> None:
+        if bid is None or ask is None or not bid < ask:
+            bid = ask = NAN  # invalid: crossed, locked or one-sided
+        if ts == self._b1[0]:
+            self._b1 = (ts, bid, ask)
+            self._b1_recv = self.engine.now
+        else:
+            self._b0, self._b0_recv = self._b1, self._b1_recv
+            self._b1, self._b1_recv = (ts, bid, ask), self.engine.now
+
+    def on_book(self, cols: Columns, i: int) -> None:
+        self._book(cols.ts[i], cols.bid_px.first(i), cols.ask_px.first(i))
+
+    def on_bbo(self, cols: Columns, i: int) -> None:
+        self._book(cols.ts[i], cols.bid_px[i], cols.ask_px[i])
+
+    def on_trade(self, cols: Columns, i: int) -> None:
+        ts, side, px = cols.ts[i], cols.side[i], cols.px[i]
+        key = (ts, cols.hash[i], side)
+        if key == self._key:
+            self._worst = max(self._worst, px) if side > 0 else min(self._worst, px)
+            return
+        self._close()
+        self._key, self._worst, self._pend_recv = key, px, self.engine.now
+        # The book is resolved now: a later book may arrive before the sweep closes.
+        if 0 <= self._b1[0] < ts:
+            (_, self._bid, self._ask), recv = self._b1, self._b1_recv
+        elif 0 <= self._b0[0] < ts:
+            (_, self._bid, self._ask), recv = self._b0, self._b0_recv
+        else:
+            self._bid = self._ask = NAN
+            return
+        if self.engine.now - recv > self.stale_ns:
+            self._bid = self._ask = NAN
+
+    def _close(self) -> None:
+        key = self._key
+        if key is None:
+            return
+        self._key = None
+        self.events_seen += 1
+        bid, ask = self._bid, self._ask
+        if not bid < ask:
+            return  # no valid mid strictly before the event
+        side = key[2]
+        mid = 0.5 * (bid + ask)
+        depth = (self._worst - mid) if side > 0 else (mid - self._worst)
+        if depth < 0:
+            return  # stale mid (§2)
+        tick = self._tick_at(mid)
+        hs = 0.5 * (ask - bid)
+        to_bps = 1e4 / mid
+        # First grid point beyond the touch at or above δ0 (see the module docstring).
+        j0 = max(1, math.ceil((self.delta0_bps / to_bps - hs) / tick - 1e-9))
+        j = round((depth - hs) / tick) - j0
+        if j < 0:
+            return
+        if self.events_kept == 0:
+            self._first_recv = self._pend_recv
+        floor_bps, g_bps = (hs + j0 * tick) * to_bps, tick * to_bps
+        self._events.append((self._pend_recv, j, floor_bps, g_bps))
+        # Running window sums: a refit is O(1), not a pass over the window.
+        self._sj += j
+        self._sfloor += floor_bps
+        self._sg += g_bps
+        self._bin_n[j] = self._bin_n.get(j, 0) + 1
+        self.events_kept += 1
+
+    def _tick_at(self, px: float) -> float:
+        # The tick only changes across powers of ten: cache it per magnitude.
+        if not (self._tick_px * 0.5 < px < self._tick_px * 2.0) or self._tick != self._tick:
+            self._tick_px = px
+            self._tick = grid_tick(px, self.sz_decimals)
+        return self._tick
+
+    # -- fit ----------------------------------------------------------------------------
+    def refit(self, t: int) -> None:
+        if self._key is not None and t - self._pend_recv >= 1_000_000_000:
+            self._close()
+        ev = self._events
+        cutoff = t - self.window_ns
+        bins = self._bin_n
+        while ev and ev[0][0] < cutoff:
+            _, j_old, f_old, g_old = ev.popleft()
+            self._sj -= j_old
+            self._sfloor -= f_old
+            self._sg -= g_old
+            left = bins[j_old] - 1
+            if left:
+                bins[j_old] = left
+            else:
+                del bins[j_old]
+        n = len(ev)
+        self.n_obs = n
+        if n == 0:
+            self.set_converged(False)
+            return
+        g = self._sg / n
+        k, se = geometric_k(float(self._sj), n, g)
+        if not math.isfinite(k):
+            self.set_converged(False)
+            return
+        # The window starts at the first event ever kept, not before it.
+        span_s = max((t - max(cutoff, self._first_recv)) / 1e9, self.refit_ns / 1e9)
+        d0 = self._sfloor / n
+        self.k_per_bps, self.k_se = k, se
+        self.A_per_s = n / span_s * math.exp(k * d0)
+        self.lnA_se = math.sqrt(1.0 / n + d0 * d0 * se * se)
+        self.bins = len(bins)
+        self._history.append(k)
+        h = list(self._history)
+        stable = len(h) == 3 and all(
+            abs(h[m] / h[m - 1] - 1.0) <= self.max_refit_change for m in (1, 2)
+        )
+        ok = se / k <= self.max_rel_se and stable and self.bins >= self.min_bins
+        self.set_converged(ok)
+        self.emit("k", k, se)
+        self.emit("A", self.A_per_s, self.A_per_s * self.lnA_se)
+
+    def snapshot(self) -> dict[str, Any]:
+        return {
+            **super().snapshot(),
+            "k_per_bps": self.k_per_bps,
+            "A_per_s": self.A_per_s,
+            "k_se": self.k_se,
+            "bins": self.bins,
+            "events_seen": self.events_seen,
+            "events_kept": self.events_kept,
+        }

@@ -1,0 +1,292 @@
+"""Regime HMM on bucketed clock returns (mm_math.md §5).
+
+Each bucket of ``bucket_s`` seconds of clock returns gives ``y1 = ln(RV + eps)`` and
+``y2 = |Σr| / Σ|r|`` (efficiency ratio).  A 2-3 state diagonal Gaussian HMM filters
+every bucket with fixed parameters and is refitted (MAP Baum-Welch, sticky prior,
+quantile start) every ``refit_every`` buckets on the last ``window`` buckets.
+
+Labels by rule after every fit: trending = argmax μ_ER; of the rest calm = argmin
+μ_lnRV and volatile = the other.  With K = 2 **[ours: the §5 rule needs three]**:
+calm = argmin μ_lnRV, volatile = the other.  ``state`` is the index into
+:data:`LABELS`, so it means the same thing across refits.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from typing import Any
+
+import numpy as np
+
+from framework.engine.core import Engine
+from framework.estimators.base import EstimatorBase, MidClock
+from framework.estimators.hmm import (
+    FitResult,
+    HmmParams,
+    baum_welch,
+    filter_step,
+    log_emission,
+    quantile_init,
+    width_init,
+)
+
+LABELS: tuple[str, ...] = ("calm", "volatile", "trending")
+
+
+def label_states(mu: np.ndarray) -> list[int]:
+    """Label index (into :data:`LABELS`) of each HMM state, by the §5 rule."""
+    k = len(mu)
+    out = [0] * k
+    rest = list(range(k))
+    if k >= 3:
+        trend = int(np.argmax(mu[:, 1]))
+        out[trend] = 2
+        rest.remove(trend)
+    calm = min(rest, key=lambda j: (mu[j, 0], j))
+    for j in rest:
+        out[j] = 0 if j == calm else 1
+    return out
+
+
+def param_change(a: HmmParams, la: list[int], b: HmmParams, lb: list[int]) -> float:
+    """``max(|Δμ|/σ, |Δ ln σ|, |ΔA|)`` between two fits, states matched by label."""
+    if a.k != b.k or sorted(la) != sorted(lb):
+        return math.inf
+    ia = [la.index(lab) for lab in sorted(la)]
+    ib = [lb.index(lab) for lab in sorted(lb)]
+    sd = np.sqrt(a.var[ia])
+    d_mu = np.abs(a.mu[ia] - b.mu[ib]) / sd
+    d_ls = np.abs(0.5 * np.log(a.var[ia] / b.var[ib]))
+    d_a = np.abs(a.A[np.ix_(ia, ia)] - b.A[np.ix_(ib, ib)])
+    return float(max(d_mu.max(), d_ls.max(), d_a.max()))
+
+
+class RegimeEstimator(EstimatorBase):
+    """Online regime: forward filter per bucket, periodic Baum-Welch, hysteresis.
+
+    Parameters
+    ----------
+    dt_s : float
+        Clock of the returns (as the volatility estimator).
+    bucket_s : float
+        Bucket length B (10-60 s).
+    n_states : int
+        2 or 3; 0 chooses K in {2, 3} by BIC at every refit.
+    window, refit_every, first_fit : int
+        Buckets in the fit window W, refit period M, buckets before the first fit.
+    eps : float
+        Added to RV before the log ((0.1 bps)^2 by default).
+    hysteresis : float
+        Switch the published state only when the new state's probability exceeds it.
+    min_valid_frac : float
+        A bucket needs this share of its ticks valid, else it is skipped.
+    restart_every : int
+        Once the fit is stable, run the two fixed starts only every this many refits
+        (the warm start always; before stability every refit uses all three).
+    screen_iter : int
+        EM iterations each start gets before the best (highest log posterior) one is
+        run on to the stopping rule **[ours]**.
+
+    Attributes
+    ----------
+    state : int
+        Index into :data:`LABELS`; -1 before the first fit.
+    label : str
+        ``LABELS[state]`` or ``"unknown"``.
+    probs : dict
+        Filtered probability of each label.
+    """
+
+    name = "regime"
+
+    def __init__(
+        self,
+        dt_s: float = 1.0,
+        bucket_s: float = 30.0,
+        n_states: int = 3,
+        window: int = 500,
+        refit_every: int = 20,
+        first_fit: int = 60,
+        eps: float = 1e-10,
+        hysteresis: float = 0.6,
+        min_valid_frac: float = 0.5,
+        stale_s: float = 5.0,
+        sticky_diag: float = 20.0,
+        sticky_off: float = 1.0,
+        em_tol: float = 1e-6,
+        em_max_iter: int = 200,
+        min_occupancy: float = 30.0,
+        max_param_change: float = 0.1,
+        restart_every: int = 10,
+        screen_iter: int = 15,
+    ) -> None:
+        super().__init__()
+        if n_states not in (0, 2, 3):
+            raise ValueError(f"n_states={n_states!r}: use 2, 3, or 0 (choose by BIC)")
+        ticks = bucket_s / dt_s
+        if ticks < 2 or abs(ticks - round(ticks)) > 1e-9:
+            raise ValueError(
+                f"bucket_s={bucket_s!r} must be a whole multiple (>= 2) of dt_s={dt_s!r}"
+            )
+        self.clock = MidClock(dt_s, stale_s)
+        self.bucket_ticks = round(ticks)
+        self.n_states = n_states
+        self.window = window
+        self.refit_every = refit_every
+        self.first_fit = max(first_fit, 10)
+        self.eps = eps
+        self.hysteresis = hysteresis
+        self.min_valid_frac = min_valid_frac
+        self.fit_kw = {
+            "sticky_diag": sticky_diag,
+            "sticky_off": sticky_off,
+            "tol": em_tol,
+            "max_iter": em_max_iter,
+        }
+        self.min_occupancy = min_occupancy
+        self.max_param_change = max_param_change
+        self.restart_every = max(1, int(restart_every))
+        self.screen_iter = max(1, int(screen_iter))
+        self.obs: deque[tuple[float, float]] = deque(maxlen=window)
+        self.buckets = 0
+        self.buckets_skipped = 0
+        self._tick_n = 0
+        self._ret_k = 0
+        self._sum_r = 0.0
+        self._sum_abs = 0.0
+        self._rv = 0.0
+        self.params: HmmParams | None = None
+        self.labels: list[int] = []
+        self._fits: dict[int, HmmParams] = {}
+        self._log_a: np.ndarray | None = None
+        self._log_l: np.ndarray | None = None
+        self._history: deque[tuple[HmmParams, list[int], bool, float]] = deque(maxlen=3)
+        self.fit_ok = False
+        self.last_fit: FitResult | None = None
+        self.refits = 0
+        self.state = -1
+        self.label = "unknown"
+        self.probs: dict[str, float] = {}
+
+    def bind(self, engine: Engine) -> None:
+        self.engine = engine
+        self.clock.bind(engine, self.on_return)
+
+    # -- buckets ------------------------------------------------------------------------
+    def on_return(self, t: int, r: float | None, k: int) -> None:
+        self._tick_n += 1
+        if r is not None:
+            self._ret_k += k
+            self._sum_r += r
+            self._sum_abs += abs(r)
+            self._rv += r * r
+        if self._tick_n >= self.bucket_ticks:
+            self._close_bucket()
+
+    def _close_bucket(self) -> None:
+        n, rk = self._tick_n, self._ret_k
+        rv, sr, sa = self._rv, self._sum_r, self._sum_abs
+        self._tick_n = self._ret_k = 0
+        self._sum_r = self._sum_abs = self._rv = 0.0
+        if rk < self.min_valid_frac * n:
+            self.buckets_skipped += 1
+            return
+        # Returns span rk ticks of the bucket's n: scale RV to the whole bucket.
+        y = (math.log(rv * n / rk + self.eps), abs(sr) / sa if sa > 0 else 0.0)
+        self.obs.append(y)
+        self.buckets += 1
+        self.n_obs = len(self.obs)
+        if self.buckets >= self.first_fit and (
+            self.params is None or self.buckets % self.refit_every == 0
+        ):
+            self._refit()
+        elif self.params is not None:
+            self._filter(np.asarray([y]))
+        self._publish()
+
+    # -- fitting ------------------------------------------------------------------------
+    def _refit(self) -> None:
+        y = np.asarray(self.obs)
+        floor = 1e-3 * y.var(axis=0) + 1e-12
+        ks = (2, 3) if self.n_states == 0 else (self.n_states,)
+        best: FitResult | None = None
+        for k in ks:
+            # Deterministic multi-start: the warm start, plus both fixed starts while the
+            # fit is not yet stable and every `restart_every` refits after (escapes a local
+            # optimum found while one regime dominated the window); best posterior wins.
+            starts = [self._fits[k]] if k in self._fits else []
+            if not starts or not self.fit_ok or self.refits % self.restart_every == 0:
+                starts += [quantile_init(y, k, floor), width_init(y, k, floor)]
+            fit = self._best_fit(y, starts, floor)
+            self._fits[k] = fit.params
+            if best is None or fit.bic < best.bic:
+                best = fit
+        assert best is not None
+        self.refits += 1
+        self.last_fit = best
+        self.params = best.params
+        self.labels = label_states(best.params.mu)
+        self._log_a = np.log(np.maximum(best.params.A, 1e-300))
+        self._log_l = np.log(np.maximum(best.last_filtered, 1e-300))
+        occupancy = float(best.gamma.sum(axis=0).min())
+        prev = self._history[-1] if self._history else None
+        change = param_change(prev[0], prev[1], best.params, self.labels) if prev else math.inf
+        self._history.append((best.params, self.labels, best.tol_hit, change))
+        h = list(self._history)
+        self.fit_ok = (
+            occupancy >= self.min_occupancy
+            and best.tol_hit
+            and len(h) == 3
+            and all(x[3] < self.max_param_change for x in h[1:])
+        )
+        self.occupancy = occupancy
+        self.emit("n_states", float(best.params.k), None)
+
+    def _best_fit(self, y: np.ndarray, starts: list[HmmParams], floor: np.ndarray) -> FitResult:
+        """Screen every start with a few EM iterations, finish the best one to tolerance."""
+        kw = dict(self.fit_kw)
+        max_iter = kw.pop("max_iter")
+        if len(starts) == 1:
+            return baum_welch(y, starts[0], var_floor=floor, max_iter=max_iter, **kw)
+        screen = min(self.screen_iter, max_iter)
+        fits = [baum_welch(y, s, var_floor=floor, max_iter=screen, **kw) for s in starts]
+        best = max(fits, key=lambda f: f.objective)
+        if best.tol_hit or screen >= max_iter:
+            return best
+        done = baum_welch(y, best.params, var_floor=floor, max_iter=max_iter - screen, **kw)
+        return done
+
+    def _filter(self, y: np.ndarray) -> None:
+        assert self.params is not None and self._log_a is not None and self._log_l is not None
+        logb = log_emission(y, self.params)[0]
+        self._log_l = filter_step(self._log_l, logb, self._log_a)
+
+    def _publish(self) -> None:
+        if self._log_l is None:
+            self.set_converged(False)
+            self.emit("state", None, None)  # a bucket before the first fit: unknown
+            return
+        p = np.exp(self._log_l)
+        by_label = [0.0, 0.0, 0.0]
+        for j, lab in enumerate(self.labels):
+            by_label[lab] += float(p[j])
+        cand = int(np.argmax(by_label))
+        if self.state < 0 or (cand != self.state and by_label[cand] > self.hysteresis):
+            self.state = cand
+        self.label = LABELS[self.state]
+        self.probs = {LABELS[i]: by_label[i] for i in range(3)}
+        self.set_converged(self.fit_ok)
+        self.emit("state", float(self.state), 1.0 - by_label[self.state])
+
+    def snapshot(self) -> dict[str, Any]:
+        return {
+            **super().snapshot(),
+            "state": self.state,
+            "label": self.label,
+            "probs": self.probs,
+            "buckets": self.buckets,
+            "buckets_skipped": self.buckets_skipped,
+            "refits": self.refits,
+            "n_states": self.params.k if self.params is not None else 0,
+        }

@@ -1,0 +1,122 @@
+"""The HMM core, the summary table, configuration and bad input."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from framework.estimators import (
+    FillRateEstimator,
+    RegimeEstimator,
+    VolatilityEstimator,
+    default_estimators,
+    estimator_table,
+)
+from framework.estimators.hmm import baum_welch, quantile_init
+from framework.estimators.regime import label_states
+from framework.journal import JournalReader, JournalWriter, Manifest
+from tests.estimators.helpers import SEC, T0, Driver, run_recording
+
+
+def _two_state_data(n: int = 600, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    z = np.zeros(n, dtype=int)
+    for t in range(1, n):
+        z[t] = z[t - 1] if rng.random() < 0.95 else 1 - z[t - 1]
+    mu = np.array([[-14.5, 0.15], [-12.5, 0.15]])
+    y = mu[z] + rng.standard_normal((n, 2)) * np.array([0.3, 0.08])
+    return y, z
+
+
+def test_baum_welch_recovers_a_two_state_chain_and_bic_prefers_two():
+    y, z = _two_state_data()
+    floor = 1e-3 * y.var(axis=0)
+    fits = {k: baum_welch(y, quantile_init(y, k, floor), var_floor=floor) for k in (2, 3)}
+    f2 = fits[2]
+    assert f2.tol_hit
+    order = np.argsort(f2.params.mu[:, 0])
+    assert f2.params.mu[order, 0] == pytest.approx([-14.5, -12.5], abs=0.1)
+    assert np.diag(f2.params.A).min() > 0.85
+    decoded = order.argsort()[f2.gamma.argmax(axis=1)]
+    assert (decoded == z).mean() > 0.95
+    assert fits[2].bic < fits[3].bic
+
+
+def test_labels_follow_the_rule():
+    mu = np.array([[-12.0, 0.1], [-14.0, 0.12], [-13.0, 0.4]])
+    assert label_states(mu) == [1, 0, 2]  # volatile, calm, trending
+    assert label_states(mu[:2]) == [1, 0]  # K = 2: calm / volatile by lnRV
+
+
+def test_estimator_table_from_sink_rows_and_journal(tmp_path):
+    vol = VolatilityEstimator()
+    d = Driver(vol)
+    rng = np.random.default_rng(0)
+    mid = 38.0
+    for k in range(2 * 250):
+        mid *= np.exp(1.5 * np.sqrt(0.5) * rng.standard_normal() / 1e4)
+        m = round(mid, 4)
+        d.book(T0 + k * SEC // 2, round(m - 0.0005, 4), round(m + 0.0005, 4), tick=0.0001)
+    table = estimator_table(d.sink.rows)
+    assert table == [("volatility", vol.n_obs, 200, True, pytest.approx(vol.sigma_bps))]
+    # The same from a journal.
+    w = JournalWriter(tmp_path / "j", Manifest(mode="test", asset="HYPE", seed=0))
+    for kind, row in d.sink.rows:
+        w.append(kind, row)
+    w.close()
+    assert estimator_table(JournalReader(tmp_path / "j")) == table
+    assert estimator_table([]) == []
+
+
+def test_default_estimators_and_config_errors():
+    comps = default_estimators({"volatility": {"dt_s": 0.5}})
+    assert [c.name for c in comps] == [
+        "volatility",
+        "kappa",
+        "adverse_selection",
+        "regime",
+        "fill_rate",
+        "kelly",
+    ]
+    assert comps[0].dt_s == 0.5
+    with pytest.raises(KeyError, match="unknown section"):
+        default_estimators({"volatilty": {}})
+    with pytest.raises(ValueError, match="dt_s"):
+        VolatilityEstimator(dt_s=0)
+    with pytest.raises(ValueError, match="bucket_s"):
+        RegimeEstimator(bucket_s=2.5)
+    with pytest.raises(ValueError, match="n_states"):
+        RegimeEstimator(n_states=4)
+    with pytest.raises(ValueError, match="edges_bps"):
+        FillRateEstimator(edges_bps=(0.0, 2.0, 1.0))
+
+
+def test_fill_rate_gate_needs_exposure():
+    # 250 episodes in 250 s of exposure: past the count but short of 10 min.
+    fr = FillRateEstimator()
+    d = Driver(fr)
+    for k in range(250):
+        d.book(T0 + k * SEC, 37.999, 38.001)
+        off = 0.005 if k % 2 else 0.0053
+        d.quote(round(38.0 - off, 4), None)
+        if k % 3 == 0:
+            d.sim_fill(+1, 37.995)
+    assert fr.n_obs > 250 and fr.fills[1] >= 20
+    assert sum(fr.exposure_s) < 600
+    assert not fr.converged
+    lo, hi = fr.interval(1)
+    assert lo < fr.hazard(1.3) < hi
+    assert 0 < fr.p_fill(1.3, 10.0) < 1
+
+
+def test_all_six_run_over_a_synthetic_recording(tmp_path):
+    from framework.synth import params_for, write_synthetic
+
+    root = tmp_path / "rec"
+    write_synthetic(root, params_for("HYPE", hours=0.5, seed=3))
+    engine, sink = run_recording(root, *default_estimators())
+    names = [r[0] for r in estimator_table(sink.rows)]
+    assert names == ["volatility", "kappa", "regime"]  # no fills: no markout rows
+    snap = engine.snapshot()["components"]
+    assert snap["volatility"]["n_obs"] > 1700
+    assert snap["kelly"]["ready"] is False

@@ -1,0 +1,93 @@
+"""Quantiles, the geometric MLE, markout and Kelly algebra on known numbers."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from framework.estimators.adverse_selection import markout
+from framework.estimators.base import chi2_quantile, n_eff_autocorr, t_quantile, z_quantile
+from framework.estimators.fill_rate import poisson_glm
+from framework.estimators.kappa import geometric_k, grid_tick
+from framework.estimators.kelly import kelly_fraction
+
+
+def test_quantiles_match_tables():
+    assert z_quantile(0.975) == pytest.approx(1.959964, abs=1e-6)
+    assert t_quantile(0.975, 19) == pytest.approx(2.093, abs=1e-3)
+    assert t_quantile(0.95, 19) == pytest.approx(1.729, abs=1e-3)
+    assert t_quantile(0.95, 19.7) == t_quantile(0.95, 19)  # floored: conservative
+    assert t_quantile(0.975, 60) == pytest.approx(2.000, abs=2e-3)
+    assert t_quantile(0.95, 120) == pytest.approx(1.658, abs=2e-3)
+    assert t_quantile(0.99, 10) == pytest.approx(2.764, abs=2e-2)
+    assert chi2_quantile(0.05, 19) == pytest.approx(10.117, rel=0.01)
+    assert chi2_quantile(0.975, 40) == pytest.approx(59.342, rel=0.01)
+    assert chi2_quantile(0.025, 40) == pytest.approx(24.433, rel=0.01)
+
+
+def test_geometric_mle_recovers_rate_and_tends_to_continuous():
+    rng = np.random.default_rng(1)
+    k, g = 0.8, 0.25
+    x = rng.exponential(1 / k, 200_000)
+    j = np.floor(x / g)  # floor rounding onto the grid is exactly geometric
+    k_hat, se = geometric_k(float(j.sum()), len(j), g)
+    assert k_hat == pytest.approx(k, rel=0.01)
+    assert se == pytest.approx(k / math.sqrt(len(j)), rel=0.05)
+    # As g -> 0 it is the continuous MLE n / Σx.
+    k_small, _ = geometric_k(1000.0 / 1e-6, 1000, 1e-6)
+    assert k_small == pytest.approx(1000 / (1000.0), rel=1e-3)
+
+
+def test_grid_tick_follows_hyperliquid_rules():
+    assert grid_tick(38.0, 2) == pytest.approx(0.001)
+    assert grid_tick(150.0, 2) == pytest.approx(0.01)
+    assert grid_tick(105055.0, 5) == 1.0
+    assert grid_tick(0.5, 2) == pytest.approx(0.0001)
+
+
+def test_markout_formulas():
+    # Bought at 99.99 with mid 100 before; mid 100.05 later; 0.3 bps fee.
+    sc, as_, mo, e = markout(+1, 99.99, 100.0, 100.05, 0.3)
+    assert sc == pytest.approx(1.0)
+    assert as_ == pytest.approx(-5.0)
+    assert mo == pytest.approx((100.05 - 99.99) / 99.99 * 1e4)
+    assert mo == pytest.approx(sc - as_, rel=1e-3)
+    assert e == pytest.approx(mo - 0.3)
+    sc, as_, mo, _ = markout(-1, 100.01, 100.0, 100.05, 0.0)
+    assert (sc, as_) == (pytest.approx(1.0), pytest.approx(5.0))
+
+
+def test_kelly_fraction_on_known_returns():
+    x = np.array([3.0, -1.0] * 10) * 1e-4  # n = 20, mean 1e-4, sd 2.052e-4
+    f, mu_lcb, var_ucb = kelly_fraction(x, c=0.25, f_max=1e6)
+    s = x.std(ddof=1)
+    assert mu_lcb == pytest.approx(1e-4 - 1.729 * s / math.sqrt(20), rel=1e-6)
+    assert var_ucb == pytest.approx(s * s * 19 / 10.117, rel=0.01)
+    assert f == pytest.approx(0.25 * mu_lcb / var_ucb, rel=1e-9)
+    assert f > 0
+    # A negative lower bound means do not size up: fraction 0.
+    f0, lcb, _ = kelly_fraction(np.array([1.0, -1.0] * 10) * 1e-4, 0.25, 10.0)
+    assert lcb < 0 and f0 == 0.0
+    # The cap binds.
+    assert kelly_fraction(x, 0.25, f_max=0.5)[0] == 0.5
+
+
+def test_n_eff_penalises_positive_autocorrelation():
+    rng = np.random.default_rng(2)
+    iid = rng.standard_normal(2000)
+    assert n_eff_autocorr(iid, 5) > 1500
+    smooth = np.convolve(rng.standard_normal(2100), np.ones(10) / 10, mode="valid")[:2000]
+    assert n_eff_autocorr(smooth, 10) < 400
+
+
+def test_poisson_glm_recovers_decay():
+    depth = np.array([0.5, 1.5, 2.5, 4.0, 6.5])
+    exposure = np.array([4000.0, 3000.0, 3000.0, 2000.0, 1000.0])
+    a, k = 0.05, 0.6
+    fills = np.round(exposure * a * np.exp(-k * depth))
+    a_hat, k_hat, se_ln_a, se_k = poisson_glm(fills, exposure, depth)
+    assert k_hat == pytest.approx(k, rel=0.05)
+    assert a_hat == pytest.approx(a, rel=0.05)
+    assert 0 < se_k < 0.2 and 0 < se_ln_a < 0.2
