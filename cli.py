@@ -52,10 +52,244 @@ def sql(
 # -- recordings: import, synth (issue 3) ----------------------------------------------------
 
 
+@app.command()
+def synth(
+    out: Annotated[Path, typer.Option("--out", help="Journal directory to create.")],
+    asset: Annotated[
+        str, typer.Option("--asset", help="HYPE, BTC, ETH, SOL, or any with --price.")
+    ] = "HYPE",
+    hours: Annotated[float, typer.Option("--hours", help="Length of the session.")] = 2.0,
+    seed: Annotated[int, typer.Option("--seed", help="Same seed, same tables.")] = 7,
+    dex: Annotated[
+        str, typer.Option("--dex", help="HIP-3 dex name (the coin becomes dex:ASSET).")
+    ] = "",
+    start: Annotated[
+        str | None, typer.Option("--start", help="Session start, ISO-8601 (default 2026-01-01Z).")
+    ] = None,
+    price: Annotated[
+        float | None, typer.Option("--price", help="Start price (needed for unknown assets).")
+    ] = None,
+    sz_decimals: Annotated[
+        int | None, typer.Option("--sz-decimals", help="szDecimals (needed for unknown assets).")
+    ] = None,
+) -> None:
+    """Generate a synthetic, seeded Hyperliquid recording (book, trades, bbo, asset_ctx)."""
+    import time
+
+    from framework.synth import SynthParamError, params_for, parse_start, write_synthetic
+
+    try:
+        params = params_for(
+            asset,
+            hours=hours,
+            seed=seed,
+            dex=dex,
+            start_ns=parse_start(start),
+            start_px=price,
+            sz_decimals=sz_decimals,
+        )
+        t0 = time.perf_counter()
+        rows = write_synthetic(out, params)
+    except SynthParamError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    elapsed = time.perf_counter() - t0
+    total = sum(rows.values())
+    typer.echo(
+        f"wrote {out}: {rows} ({total} rows in {elapsed:.1f} s, {total / elapsed:,.0f} rows/s)"
+    )
+
+
+@app.command("import")
+def import_(
+    paths: Annotated[
+        list[Path],
+        typer.Argument(help="Recording files or directories (raw WS capture, official archive)."),
+    ],
+    out: Annotated[Path, typer.Option("--out", "-o", help="New journal directory.")],
+    asset: Annotated[
+        str | None,
+        typer.Option("--asset", help="Coin to import (BTC, dex:COIN); default: the first seen."),
+    ] = None,
+    strict: Annotated[
+        bool, typer.Option("--strict", help="Exit 1 if any line had a problem.")
+    ] = False,
+) -> None:
+    """Import recorded WS market data into a journal (format detected from content)."""
+    from framework.recordings.importer import import_command
+
+    raise typer.Exit(import_command(paths, out, asset=asset, strict=strict))
+
+
 # -- hyperliquid: list-dexs, record, sim-exchange (issue 4) ---------------------------------
+@app.command("list-dexs")
+def list_dexs(
+    base_url: Annotated[
+        str | None, typer.Option("--base-url", help="REST base URL (default: mainnet).")
+    ] = None,
+    testnet: Annotated[bool, typer.Option("--testnet", help="Use the testnet URL.")] = False,
+) -> None:
+    """List the perp dexes (main + HIP-3) and their assets with asset ids."""
+    from framework.hyperliquid.commands import list_dexs_command
+
+    raise typer.Exit(list_dexs_command(base_url, testnet))
+
+
+@app.command()
+def record(
+    asset: Annotated[str, typer.Option("--asset", help="Coin: BTC, or xyz:TSLA.")],
+    duration: Annotated[float, typer.Option("--duration", help="Seconds to record.")],
+    out: Annotated[Path, typer.Option("--out", help="New journal directory.")],
+    dex: Annotated[str, typer.Option("--dex", help="HIP-3 dex name ('' = main).")] = "",
+    base_url: Annotated[
+        str | None, typer.Option("--base-url", help="REST base URL (default: mainnet).")
+    ] = None,
+    testnet: Annotated[bool, typer.Option("--testnet", help="Use the testnet URL.")] = False,
+) -> None:
+    """Record market data (book, trades, bbo, asset ctx, connection events) into a journal."""
+    from framework.hyperliquid.commands import record_command
+
+    raise typer.Exit(record_command(asset, dex, duration, out, base_url, testnet))
+
+
+@app.command("sim-exchange")
+def sim_exchange(
+    port: Annotated[int, typer.Option("--port", help="Loopback port; 0 = a free one.")] = 3001,
+    recording: Annotated[
+        Path | None, typer.Option("--recording", help="Journal directory driving the market.")
+    ] = None,
+    speed: Annotated[
+        float, typer.Option("--speed", help="Replay speed factor; 0 = paused (POST /admin/step).")
+    ] = 1.0,
+    synthetic: Annotated[
+        bool, typer.Option("--synthetic", help="Drive the market from generated data.")
+    ] = False,
+    asset: Annotated[str, typer.Option("--asset", help="Coin of the synthetic market.")] = "HYPE",
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the synthetic market.")] = 0,
+    mainnet: Annotated[
+        bool, typer.Option("--mainnet", help="Verify signatures as mainnet (default testnet).")
+    ] = False,
+    balance: Annotated[
+        float, typer.Option("--balance", help="USDC every new account starts with.")
+    ] = 100_000.0,
+    deposit: Annotated[
+        list[str] | None, typer.Option("--deposit", help="ADDRESS=USDC starting balance.")
+    ] = None,
+    fault: Annotated[
+        list[str] | None,
+        typer.Option("--fault", help="Fault at start: stall:S, 429:S, reject:N, delay:MS."),
+    ] = None,
+    no_loop: Annotated[
+        bool, typer.Option("--no-loop", help="Stop the market at the recording's end.")
+    ] = False,
+    auto_accounts: Annotated[
+        bool,
+        typer.Option("--auto-accounts", help="Fund any recovered signer (hides signing bugs)."),
+    ] = False,
+) -> None:
+    """Run the local Hyperliquid exchange simulator (HTTP /info, /exchange, WS /ws)."""
+    from framework.hyperliquid.simulator.server import sim_exchange_command
+
+    raise typer.Exit(
+        sim_exchange_command(
+            port=port,
+            recording=recording,
+            speed=speed,
+            synthetic=synthetic,
+            asset=asset,
+            seed=seed,
+            mainnet=mainnet,
+            balance=balance,
+            deposits=deposit or [],
+            faults=fault or [],
+            loop=not no_loop,
+            auto_accounts=auto_accounts,
+        )
+    )
 
 
 # -- trading: backtest, paper (issue 5) -----------------------------------------------------
+
+
+@app.command()
+def backtest(
+    recording: Annotated[Path, typer.Option("--recording", help="Recorded journal to run over.")],
+    config: Annotated[
+        Path | None, typer.Option("--config", help="TOML config (strategy, risk, fills, ...).")
+    ] = None,
+    spread_profile: Annotated[
+        str | None,
+        typer.Option(
+            "--spread-profile", help="default (40-50 bps), hip3 (15-25), aggressive (10-20)."
+        ),
+    ] = None,
+    queue_model: Annotated[
+        str | None, typer.Option("--queue-model", help="conservative | risk_averse | prob.")
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="Output journal (default recordings/backtest-<name>-<seed>)."),
+    ] = None,
+    seed: Annotated[int, typer.Option("--seed", help="Engine seed.")] = 0,
+    quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar.")] = False,
+) -> None:
+    """Run the paper engine over a recording as fast as one core goes; journal everything."""
+    from framework.environments.backtest import backtest_command
+
+    raise typer.Exit(
+        backtest_command(
+            recording,
+            config=config,
+            spread_profile=spread_profile,
+            queue_model=queue_model,
+            out=out,
+            seed=seed,
+            progress=not quiet,
+        )
+    )
+
+
+@app.command()
+def paper(
+    asset: Annotated[str, typer.Option("--asset", help="Coin to trade (HYPE, BTC, dex:COIN).")],
+    duration: Annotated[
+        float, typer.Option("--duration", help="Seconds to run; 0 = until Ctrl+C.")
+    ] = 0.0,
+    dex: Annotated[str, typer.Option("--dex", help="HIP-3 dex name (hyena, ...).")] = "",
+    spread_profile: Annotated[
+        str | None,
+        typer.Option(
+            "--spread-profile", help="default (40-50 bps), hip3 (15-25), aggressive (10-20)."
+        ),
+    ] = None,
+    base_url: Annotated[
+        str, typer.Option("--base-url", help="API base URL (a local sim-exchange for tests).")
+    ] = "https://api.hyperliquid.xyz",
+    config: Annotated[
+        Path | None, typer.Option("--config", help="TOML config (strategy, risk, fills, ...).")
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Journal directory (default recordings/paper-...).")
+    ] = None,
+    seed: Annotated[int, typer.Option("--seed", help="Engine seed.")] = 0,
+    quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar.")] = False,
+) -> None:
+    """Paper-trade on live market data with simulated fills; journal everything."""
+    from framework.environments.paper import paper_command
+
+    raise typer.Exit(
+        paper_command(
+            asset,
+            dex=dex,
+            duration_s=duration,
+            base_url=base_url,
+            config=config,
+            spread_profile=spread_profile,
+            out=out,
+            seed=seed,
+            progress=not quiet,
+        )
+    )
 
 
 def main() -> None:

@@ -1,0 +1,259 @@
+"""The order tracker: open orders, position, cash, fees, funding and PnL.
+
+One component (name ``"orders"``) for every mode.  It learns about orders from the
+engine's own ``order_commands`` and about their fate from the venue's feedback, which
+in paper/backtest is the fill simulator's ``sim_orders`` / ``sim_fills`` /
+``sim_funding`` and live is the ``order_responses`` / ``order_updates`` / ``fills``
+inputs.  Only one of the two feedback streams carries rows in a session, so handling
+both never double counts.
+
+Open order records are plain lists ``[side, px, sz, status]`` (hot path: no objects);
+``status`` is ``pending`` (sent, not acknowledged), ``resting`` or ``canceling``.
+PnL is marked to the book mid (mm_math §9's mark-to-mid), falling back to the mark
+price and then the last trade when the book has no valid mid.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from framework.config import OrdersConfig, section_from_kwargs
+from framework.engine.core import Engine
+from framework.events.columns import Columns
+from framework.events.schema import Kind
+
+__all__ = ["CANCELING", "PENDING", "RESTING", "OrderTracker"]
+
+PENDING = "pending"
+RESTING = "resting"
+CANCELING = "canceling"
+
+SIDE, PX, SZ, STATUS = 0, 1, 2, 3
+_EPS = 1e-12
+
+#: Live ``orderUpdates`` statuses that end an order; anything ending in ``Canceled`` or
+#: ``Rejected`` does too ([UNCERTAIN] in the protocol reference: the full list of
+#: ``*Canceled`` variants; matching the suffix covers them all).
+_TERMINAL = frozenset({"filled", "canceled", "rejected", "marginCanceled"})
+
+
+class OrderTracker:
+    """Open orders by cloid, position and account PnL.
+
+    Parameters
+    ----------
+    **config
+        Fields of :class:`framework.config.OrdersConfig` (``initial_equity_usd``, ...).
+    """
+
+    name = "orders"
+
+    def __init__(self, **config: Any) -> None:
+        self.cfg: OrdersConfig = section_from_kwargs(OrdersConfig, config)
+        self.open: dict[str, list[Any]] = {}
+        self.replaces: dict[str, str] = {}  # modify: new cloid -> the cloid it replaces
+        self.position = 0.0
+        self.cash = 0.0  # -sum(side * px * sz)
+        self.fees = 0.0
+        self.funding = 0.0
+        self.realized_pnl = 0.0  # gross of fees and funding, average-cost basis
+        self.avg_entry = 0.0
+        self.volume_usd = 0.0
+        self.n_commands = 0
+        self.n_fills = 0
+        self.n_rejects = 0
+        self.initial_equity = self.cfg.initial_equity_usd
+        self.equity = self.initial_equity
+        self.peak_equity = self.initial_equity
+        self.max_drawdown = 0.0  # fraction of the peak
+        self.max_drawdown_usd = 0.0
+
+    # -- wiring -------------------------------------------------------------------------
+    def bind(self, engine: Engine) -> None:
+        self.engine = engine
+        self.market = engine.component("market")
+        engine.subscribe(Kind.ORDER_COMMANDS, self.on_command)
+        engine.subscribe(Kind.SIM_ORDERS, self.on_sim_order)
+        engine.subscribe(Kind.SIM_FILLS, self.on_sim_fill)
+        engine.subscribe(Kind.SIM_FUNDING, self.on_sim_funding)
+        engine.subscribe(Kind.ORDER_RESPONSES, self.on_response)
+        engine.subscribe(Kind.ORDER_UPDATES, self.on_update)
+        engine.subscribe(Kind.FILLS, self.on_fill)
+        engine.call_every(int(self.cfg.mark_interval_s * 1e9), self.mark)
+
+    # -- our commands -------------------------------------------------------------------
+    def on_command(self, cols: Columns, i: int) -> None:
+        self.n_commands += 1
+        action, cloid = cols.action[i], cols.cloid[i]
+        if action == "place":
+            self.open[cloid] = [cols.side[i], cols.px[i], cols.sz[i], PENDING]
+        elif action == "cancel":
+            rec = self.open.get(cloid)
+            if rec is not None:
+                rec[STATUS] = CANCELING
+        elif action == "modify":
+            target = cols.target_cloid[i]
+            old = self.open.get(target)
+            if old is not None:
+                old[STATUS] = CANCELING
+            self.replaces[cloid] = target
+            self.open[cloid] = [cols.side[i], cols.px[i], cols.sz[i], PENDING]
+
+    # -- paper feedback -----------------------------------------------------------------
+    def on_sim_order(self, cols: Columns, i: int) -> None:
+        cloid, status = cols.cloid[i], cols.status[i]
+        if status == "resting":
+            self._rested(cloid, cols.sz[i])
+        elif status == "cancel_rejected":
+            rec = self.open.get(cloid)
+            if rec is not None and rec[STATUS] == CANCELING:
+                rec[STATUS] = RESTING
+        else:  # rejected | canceled | filled
+            if status == "rejected":
+                self.n_rejects += 1
+            self._gone(cloid, rejected=status == "rejected")
+
+    def on_sim_fill(self, cols: Columns, i: int) -> None:
+        self._filled(cols.cloid[i], cols.side[i], cols.px[i], cols.sz[i], cols.fee[i])
+
+    def on_sim_funding(self, cols: Columns, i: int) -> None:
+        self.funding += cols.payment[i]
+        self.mark(self.engine.now)
+
+    # -- live feedback ------------------------------------------------------------------
+    def on_response(self, cols: Columns, i: int) -> None:
+        cloid, status, action = cols.cloid[i], cols.status[i], cols.action[i]
+        if cloid is None:
+            return
+        if status == "resting":
+            self._rested(cloid, None)
+        elif status == "error":
+            self.n_rejects += 1
+            if action == "cancel":
+                rec = self.open.get(cloid)
+                if rec is not None and rec[STATUS] == CANCELING:
+                    rec[STATUS] = RESTING
+            else:
+                self._gone(cloid, rejected=True)
+        elif status in ("filled", "canceled") or (status == "success" and action == "cancel"):
+            self._gone(cloid, rejected=False)
+
+    def on_update(self, cols: Columns, i: int) -> None:
+        cloid, status = cols.cloid[i], cols.status[i]
+        if cloid is None:
+            return
+        if status == "open":
+            self._rested(cloid, cols.sz[i])
+        elif status in _TERMINAL or status.endswith(("Canceled", "Rejected")):
+            self._gone(cloid, rejected=status.endswith("Rejected"))
+
+    def on_fill(self, cols: Columns, i: int) -> None:
+        self._filled(cols.cloid[i], cols.side[i], cols.px[i], cols.sz[i], cols.fee[i])
+
+    # -- state changes ------------------------------------------------------------------
+    def _rested(self, cloid: str, sz: float | None) -> None:
+        rec = self.open.get(cloid)
+        if rec is None:
+            return
+        if rec[STATUS] == PENDING:
+            rec[STATUS] = RESTING
+        if sz is not None:
+            rec[SZ] = sz
+        old = self.replaces.pop(cloid, None)
+        if old is not None:
+            self.open.pop(old, None)  # a modify replaced it
+
+    def _gone(self, cloid: str, *, rejected: bool) -> None:
+        self.open.pop(cloid, None)
+        old = self.replaces.pop(cloid, None)
+        if old is not None and rejected:
+            rec = self.open.get(old)  # a rejected modify leaves the original order
+            if rec is not None and rec[STATUS] == CANCELING:
+                rec[STATUS] = RESTING
+
+    def _filled(self, cloid: str | None, side: int, px: float, sz: float, fee: float) -> None:
+        self.n_fills += 1
+        self.fees += fee
+        self.volume_usd += px * sz
+        self.cash -= side * px * sz
+        self._realize(side * sz, px)
+        rec = self.open.get(cloid) if cloid is not None else None
+        if rec is not None:
+            rec[SZ] -= sz
+            if rec[SZ] <= _EPS:
+                self._gone(cloid, rejected=False)
+        self.mark(self.engine.now)
+
+    def _realize(self, signed: float, px: float) -> None:
+        pos = self.position
+        new = pos + signed
+        if pos == 0 or (pos > 0) == (signed > 0):
+            # adding: the average entry moves
+            self.avg_entry = (self.avg_entry * abs(pos) + px * abs(signed)) / abs(new)
+        else:
+            closed = min(abs(signed), abs(pos))
+            self.realized_pnl += closed * (px - self.avg_entry) * (1 if pos > 0 else -1)
+            if abs(signed) > abs(pos):
+                self.avg_entry = px  # flipped: the remainder opens at px
+            elif abs(new) <= _EPS:
+                self.avg_entry = 0.0
+        self.position = 0.0 if abs(new) <= _EPS else new
+
+    # -- marks --------------------------------------------------------------------------
+    def mark_price(self) -> float:
+        """The price positions are marked at: book mid, else mark, else last trade."""
+        m = self.market
+        mid = m.mid
+        if mid == mid:
+            return mid
+        if m.mark_px == m.mark_px:
+            return m.mark_px
+        return m.last_trade_px
+
+    @property
+    def unrealized_pnl(self) -> float:
+        px = self.mark_price()
+        if self.position == 0 or px != px:
+            return 0.0
+        return self.position * (px - self.avg_entry)
+
+    def mark(self, t: int = 0) -> float:
+        """Mark to market: update equity, its peak and the max drawdown; return equity."""
+        px = self.mark_price()
+        value = self.position * px if self.position and px == px else 0.0
+        eq = self.initial_equity + self.cash + value - self.fees - self.funding
+        self.equity = eq
+        if eq > self.peak_equity:
+            self.peak_equity = eq
+        dd = self.peak_equity - eq
+        if dd > self.max_drawdown_usd:
+            self.max_drawdown_usd = dd
+            self.max_drawdown = dd / self.peak_equity
+        return eq
+
+    # -- queries ------------------------------------------------------------------------
+    def order(self, cloid: str | None) -> list[Any] | None:
+        """The open record ``[side, px, sz, status]`` of ``cloid``, or None when gone."""
+        return None if cloid is None else self.open.get(cloid)
+
+    def resting_size(self, side: int) -> float:
+        """Total open size on one side (worst-case inventory checks)."""
+        return sum(r[SZ] for r in self.open.values() if r[SIDE] == side)
+
+    def snapshot(self) -> dict[str, Any]:
+        return {
+            "position": self.position,
+            "cash": self.cash,
+            "fees": self.fees,
+            "funding": self.funding,
+            "realized_pnl": self.realized_pnl,
+            "unrealized_pnl": self.unrealized_pnl,
+            "equity": self.equity,
+            "max_drawdown": self.max_drawdown,
+            "max_drawdown_usd": self.max_drawdown_usd,
+            "volume_usd": self.volume_usd,
+            "fills": self.n_fills,
+            "commands": self.n_commands,
+            "rejects": self.n_rejects,
+            "open": {k: list(v) for k, v in sorted(self.open.items())},
+        }

@@ -1,0 +1,240 @@
+"""The risk component (name ``"risk"``): limits, kill switches, the quote gate.
+
+It owns four answers the strategy reads before every quote:
+
+* :attr:`RiskManager.quoting_allowed` - False after the drawdown kill switch, while the
+  daily loss limit is tripped, or while the quote gate is paused (no book or trade
+  progress for ``stale_s`` of event time);
+* :attr:`RiskManager.sides_allowed` - ``(bid, ask)``: a position cap (contracts or USD)
+  blocks the side that would grow the position; below ``forcing_headroom`` of the
+  request budget only the side that reduces inventory is quoted;
+* :attr:`RiskManager.spread_mult` - ``1/sqrt(h)`` for request-budget headroom ``h``,
+  times the Marginal-readiness spread multiplier;
+* :attr:`RiskManager.size_mult` - the Marginal-readiness size multiplier.
+
+Every state change is emitted as a ``risk`` row (rule, state, value, limit, reason);
+the strategy subscribes to them and requotes.  Checks run on fills and on an
+event-time timer, never per market event.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from framework.config import RiskConfig, section_from_kwargs
+from framework.engine.core import Engine
+from framework.events.columns import Columns
+from framework.events.schema import Kind
+
+__all__ = ["RiskManager"]
+
+DAY_NS = 86_400 * 1_000_000_000
+OK = "ok"
+
+
+class RiskManager:
+    """Position caps, drawdown and daily-loss kill switches, quote gate, rate limits.
+
+    Parameters
+    ----------
+    **config
+        Fields of :class:`framework.config.RiskConfig`.
+    """
+
+    name = "risk"
+
+    def __init__(self, **config: Any) -> None:
+        self.cfg: RiskConfig = section_from_kwargs(RiskConfig, config)
+        c = self.cfg
+        self.readiness_spread = c.marginal_spread_mult if c.readiness == "marginal" else 1.0
+        self.size_mult = c.marginal_size_mult if c.readiness == "marginal" else 1.0
+        self.headroom = 1.0
+        self.spread_mult = self.readiness_spread
+        self.killed = False
+        self.daily_tripped = False
+        self.paused = False
+        self.forcing = False
+        self.cap_long = False  # at the long cap: no bids
+        self.cap_short = False
+        self.quoting_allowed = True
+        self.sides_allowed = (True, True)
+        self.states: dict[str, str] = {}
+        self.changes = 0
+        self._day = -1
+        self._day_start_equity = math.nan
+        self._stale_ns = int(c.stale_s * 1e9)
+        self._live_headroom = False
+        self._fills_seen = 0
+        self._t0 = 0
+
+    # -- wiring -------------------------------------------------------------------------
+    def bind(self, engine: Engine) -> None:
+        self.engine = engine
+        self.market = engine.component("market")
+        self.orders = engine.component("orders")
+        try:
+            self.fills = engine.component("fills")
+        except KeyError:
+            self.fills = None
+        engine.subscribe(Kind.SIM_FILLS, self.on_fill)
+        engine.subscribe(Kind.FILLS, self.on_fill)
+        engine.subscribe(Kind.RATE_LIMIT, self.on_rate_limit)
+        engine.call_every(int(self.cfg.check_interval_s * 1e9), self.check)
+
+    # -- handlers -----------------------------------------------------------------------
+    def on_fill(self, cols: Columns, i: int) -> None:
+        self._check_position()
+        self._check_losses()
+        self._publish()
+
+    def on_rate_limit(self, cols: Columns, i: int) -> None:
+        cap = cols.n_requests_cap[i]
+        self._live_headroom = True
+        self._set_headroom(1.0 - cols.n_requests_used[i] / cap if cap > 0 else 0.0)
+        self._publish()
+
+    def check(self, t: int) -> None:
+        """The periodic check: quote gate, headroom, position, losses (timer)."""
+        if self.states.get("readiness") is None:
+            self._readiness()
+        self._check_gate(t)
+        if self.fills is not None and not self._live_headroom:
+            h = self.fills.headroom
+            if h != self.headroom:
+                self._set_headroom(h)
+        o = self.orders
+        # Flat and nothing filled since the last check: equity cannot have moved.
+        if o.position != 0.0 or o.n_fills != self._fills_seen or t // DAY_NS != self._day:
+            self._fills_seen = o.n_fills
+            self._check_position()
+            self._check_losses()
+        self._publish()
+
+    # -- rules --------------------------------------------------------------------------
+    def _readiness(self) -> None:
+        if self.cfg.readiness == "marginal":
+            self._change(
+                "readiness",
+                "widened",
+                self.readiness_spread,
+                self.size_mult,
+                "Marginal calibration: spread x"
+                f"{self.readiness_spread:g}, size x{self.size_mult:g}",
+            )
+        else:
+            self.states["readiness"] = OK
+
+    def _check_gate(self, t: int) -> None:
+        last = self.market.last_market_ts
+        if not self._t0:
+            self._t0 = t  # before any market data, staleness counts from the first check
+        age = t - (last or self._t0)
+        stale = age >= self._stale_ns
+        if stale and not self.paused:
+            self.paused = True
+            self._change(
+                "quote_gate",
+                "paused",
+                age / 1e9,
+                self.cfg.stale_s,
+                f"no book or trade progress for {age / 1e9:.1f} s; quotes cancelled",
+            )
+        elif not stale and self.paused:
+            self.paused = False
+            self._change(
+                "quote_gate", "resumed", age / 1e9, self.cfg.stale_s, "market data fresh again"
+            )
+
+    def _set_headroom(self, h: float) -> None:
+        c = self.cfg
+        self.headroom = h
+        self.spread_mult = self.readiness_spread / math.sqrt(max(h, c.min_headroom))
+        if h < c.forcing_headroom:
+            state, limit = "forcing", c.forcing_headroom
+            why = "request budget nearly spent: quoting only the side that reduces inventory"
+        elif h < c.widen_headroom:
+            state, limit = "widened", c.widen_headroom
+            why = f"request budget low: spreads x{1 / math.sqrt(h):.2f} (1/sqrt(headroom))"
+        else:
+            state, limit, why = OK, c.widen_headroom, "request budget healthy"
+        self.forcing = state == "forcing"
+        if self.states.get("rate_limit", OK) != state:
+            self._change("rate_limit", state, h, limit, why)
+
+    def _check_position(self) -> None:
+        c = self.cfg
+        pos = self.orders.position
+        px = self.orders.mark_price()
+        notional = abs(pos) * px if px == px else 0.0
+        over = abs(pos) >= c.max_position or notional >= c.max_position_usd
+        self.cap_long = over and pos > 0
+        self.cap_short = over and pos < 0
+        state = "tripped" if over else OK
+        if self.states.get("position", OK) != state:
+            if over:
+                why = (
+                    f"position {pos:g} ({notional:.0f} USD) at the cap "
+                    f"{c.max_position:g} / {c.max_position_usd:g} USD: only the reducing side"
+                )
+            else:
+                why = "position back under the caps"
+            self._change("position", state, pos, math.copysign(c.max_position, pos or 1.0), why)
+
+    def _check_losses(self) -> None:
+        c = self.cfg
+        o = self.orders
+        eq = o.mark(self.engine.now)
+        day = self.engine.now // DAY_NS
+        if day != self._day:
+            self._day = day
+            self._day_start_equity = eq
+            if self.daily_tripped:
+                self.daily_tripped = False
+                self._change("daily_loss", OK, 0.0, c.max_daily_loss_usd, "new UTC day")
+        if not self.killed and o.max_drawdown >= c.max_drawdown:
+            self.killed = True
+            self._change(
+                "drawdown",
+                "tripped",
+                o.max_drawdown,
+                c.max_drawdown,
+                f"drawdown {o.max_drawdown:.2%} from peak {o.peak_equity:.2f}: kill switch, "
+                "all quotes cancelled for the rest of the session",
+            )
+        loss = self._day_start_equity - eq
+        if not self.daily_tripped and loss >= c.max_daily_loss_usd:
+            self.daily_tripped = True
+            self._change(
+                "daily_loss",
+                "tripped",
+                loss,
+                c.max_daily_loss_usd,
+                f"lost {loss:.2f} USD today: quoting stops until the next UTC day",
+            )
+
+    # -- outputs ------------------------------------------------------------------------
+    def _publish(self) -> None:
+        self.quoting_allowed = not (self.killed or self.daily_tripped or self.paused)
+        bid, ask = not self.cap_long, not self.cap_short
+        if self.forcing:
+            pos = self.orders.position
+            bid, ask = bid and pos < 0, ask and pos > 0
+        self.sides_allowed = (bid, ask)
+
+    def _change(self, rule: str, state: str, value: float, limit: float, reason: str) -> None:
+        self.states[rule] = state
+        self.changes += 1
+        self._publish()
+        self.engine.emit(Kind.RISK, (rule, state, float(value), float(limit), reason))
+
+    def snapshot(self) -> dict[str, Any]:
+        return {
+            "quoting_allowed": self.quoting_allowed,
+            "sides_allowed": list(self.sides_allowed),
+            "spread_mult": self.spread_mult,
+            "size_mult": self.size_mult,
+            "headroom": self.headroom,
+            "states": dict(sorted(self.states.items())),
+            "changes": self.changes,
+        }

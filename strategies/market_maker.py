@@ -1,0 +1,478 @@
+"""The reference market maker (component name ``"strategy"``).
+
+Per market event it does a few float comparisons: has the fair price moved by the
+requote threshold (the largest of ``requote_ticks`` grid steps, ``requote_tolerance_bps``
+and ``requote_spread_fraction`` of the quoted half spread) since the last evaluation,
+or has the book run through one of our quotes?  Only then does it compute a quote.
+Heavy work runs on event-time timers: model parameters from the estimators
+(``param_interval_s``; used at the next evaluation), a periodic re-evaluation
+(``requote_interval_s``) and the Q-learning decision step (``q_step_s``).
+
+A quote is GLFT (:mod:`strategies.glft`) around the mid or microprice, its half spread
+times the Q-learning multiplier clamped into the spread profile's band, then widened
+by risk (``spread_mult``); the inventory skew shifts both sides.  Sides and sizes obey
+risk (``quoting_allowed``, ``sides_allowed``, ``size_mult``).  The accepted target is
+journaled as a ``quotes`` row and reconciled into ``order_commands``: ``place`` (ALO)
+when a side has no order, ``modify`` when it rests at another price or size,
+``cancel`` when the side is not wanted; an order in flight is left alone until the
+venue answers.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from framework.config import StrategyConfig, section_from_kwargs, unstructure
+from framework.engine.core import Engine
+from framework.events.columns import Columns
+from framework.events.schema import Kind
+from framework.grid import round_size, tick_size
+from framework.orders import PX, RESTING, STATUS, SZ
+from strategies.glft import half_spread_and_skew, microprice, quote_prices
+from strategies.profiles import clamp_half_spread, profile_band
+from strategies.qlearning import ACTIONS, DEFAULT_ACTION, QLearner, state_index
+from strategies.sizing import order_size
+
+__all__ = ["MarketMaker"]
+
+INF = math.inf
+NAN = math.nan
+_SIDES = (1, -1)
+
+
+def _optional(engine: Engine, name: str) -> Any:
+    try:
+        return engine.component(name)
+    except KeyError:
+        return None
+
+
+def _usable(est: Any, attr: str) -> float:
+    """An estimator's value once it has converged, else NaN (cold start)."""
+    if est is None or not getattr(est, "converged", False):
+        return NAN
+    v = getattr(est, attr, NAN)
+    return v if v == v and v > 0 else NAN
+
+
+class MarketMaker:
+    """GLFT quoting with profiles, risk and an optional Q-learning layer.
+
+    Parameters
+    ----------
+    **config
+        Fields of :class:`framework.config.StrategyConfig`.
+    """
+
+    name = "strategy"
+
+    def __init__(self, **config: Any) -> None:
+        self.cfg: StrategyConfig = section_from_kwargs(StrategyConfig, config)
+        c = self.cfg
+        self.band = profile_band(c.spread_profile)
+        self.coin = c.coin
+        self.min_half_spread = c.maker_fee_bps + c.min_edge_bps
+        # model state (refreshed on the parameter timer)
+        self.sigma_bps = c.sigma_bps_default
+        self.k_per_bps = c.k_per_bps_default
+        self.A_per_s = c.A_per_s_default
+        self.hs_bps, self.skew_bps = half_spread_and_skew(
+            self.sigma_bps, self.k_per_bps, self.A_per_s, c.gamma_per_bps, c.model
+        )
+        self.q_shift = 0.0
+        self.sigma_slow = NAN
+        # quoting state
+        self._fair_eval = NAN
+        self._move_px = 0.0
+        self._tick_band = (0.0, 0.0, 0.0)
+        self._hs_quoted = 0.0  # half spread (bps) of the last evaluation: sets the tolerance
+        self._eval_key: tuple[Any, ...] = ()
+        self._bid_px = -INF  # accepted target (what the quotes row says); -inf/inf = none
+        self._ask_px = INF
+        self._target: dict[int, tuple[float, float, bool] | None] = {1: None, -1: None}
+        self._cloid: dict[int, str | None] = {1: None, -1: None}
+        self._replaced: dict[int, str | None] = {1: None, -1: None}  # modify in flight
+        self._retry_at: dict[int, int] = {1: 0, -1: 0}
+        self._reject_streak: dict[int, int] = {1: 0, -1: 0}
+        self._reconciling = False
+        self._again = False
+        self._last_quote: tuple[Any, ...] | None = None
+        self.quotes = 0
+        self.commands = 0
+        self.evaluations = 0
+        # Q-learning
+        self.learner = (
+            QLearner(
+                epsilon0=c.q_epsilon0,
+                epsilon_min=c.q_epsilon_min,
+                discount=c.q_discount,
+                omega=c.q_omega,
+                trust_visits=c.q_trust_visits,
+            )
+            if c.qlearning
+            else None
+        )
+        self.action = DEFAULT_ACTION
+        self.m_hs, self.m_skew = ACTIONS[DEFAULT_ACTION]
+        self._q_state = -1
+        self._q_equity = NAN
+
+    @property
+    def config(self) -> dict[str, Any]:
+        """The JSON config that rebuilds this component (``MarketMaker(**config)``)."""
+        return unstructure(self.cfg)
+
+    # -- wiring -------------------------------------------------------------------------
+    def bind(self, engine: Engine) -> None:
+        self.engine = engine
+        self.market = engine.component("market")
+        self.orders = engine.component("orders")
+        self.risk = engine.component("risk")
+        self.vol = _optional(engine, "volatility")
+        self.kappa = _optional(engine, "kappa")
+        self.kelly = _optional(engine, "kelly")
+        engine.subscribe(Kind.BOOK, self.on_market)
+        engine.subscribe(Kind.BBO, self.on_market)
+        for kind in (Kind.SIM_FILLS, Kind.FILLS):
+            engine.subscribe(kind, self.on_fill)
+        for kind in (Kind.SIM_ORDERS, Kind.ORDER_RESPONSES, Kind.ORDER_UPDATES):
+            engine.subscribe(kind, self.on_order)
+        engine.subscribe(Kind.RISK, self.on_risk)
+        c = self.cfg
+        engine.call_every(int(c.param_interval_s * 1e9), self.on_params)
+        engine.call_every(int(c.requote_interval_s * 1e9), self.on_requote_timer)
+        if self.learner is not None:
+            engine.call_every(int(c.q_step_s * 1e9), self.on_decision)
+
+    # -- the hot path -------------------------------------------------------------------
+    def on_market(self, cols: Columns, i: int) -> None:
+        m = self.market
+        b, a = m.best_bid, m.best_ask
+        d = (b + a) * 0.5 - self._fair_eval
+        if -self._move_px < d < self._move_px and b < self._ask_px and a > self._bid_px:
+            return
+        self._requote(False)
+
+    # -- other handlers -----------------------------------------------------------------
+    def on_fill(self, cols: Columns, i: int) -> None:
+        self._requote(True)  # inventory changed: new skew, and the filled side needs refilling
+
+    def on_order(self, cols: Columns, i: int) -> None:
+        cloid = cols.cloid[i]
+        for s in _SIDES:
+            if cloid is not None and cloid == self._cloid[s]:
+                status = cols.status[i]
+                if status in ("rejected", "error") or status.endswith("Rejected"):
+                    # Back off exponentially (1, 2, 4 ... 32 x reject_backoff_s): a venue
+                    # that rejects, e.g. for an exhausted request budget, is not hammered.
+                    streak = self._reject_streak[s] = self._reject_streak[s] + 1
+                    delay = self.cfg.reject_backoff_s * 2.0 ** min(streak - 1, 5)
+                    self._retry_at[s] = self.engine.now + int(delay * 1e9)
+                    self.engine.call_at(self._retry_at[s], self._retry)
+                elif status in ("resting", "open", "filled"):
+                    self._reject_streak[s] = 0
+                self._reconcile()
+                return
+
+    def on_risk(self, cols: Columns, i: int) -> None:
+        self._requote(True)
+
+    def _retry(self, t: int) -> None:
+        self._requote(True)
+
+    def on_requote_timer(self, t: int) -> None:
+        self._sweep_orphans()
+        if self._model_key() != self._eval_key or self._missing_orders():
+            self._requote(False)
+
+    def _model_key(self) -> tuple[Any, ...]:
+        """What a quote depends on besides the fair price, coarsened (1 % steps)."""
+        r = self.risk
+        kelly = self.kelly.fraction if self.kelly is not None and self.kelly.ready else 0.0
+        return (
+            round(math.log(self.hs_bps * self.m_hs) * 100),
+            round(self.skew_bps * self.m_skew * 100),
+            round(self.q_shift, 2),
+            round(r.spread_mult, 2),
+            r.size_mult,
+            r.quoting_allowed,
+            r.sides_allowed,
+            r.forcing,
+            self.orders.position,
+            round(kelly, 4),
+        )
+
+    def _missing_orders(self) -> bool:
+        return any(
+            self._target[s] is not None and self.orders.order(self._cloid[s]) is None
+            for s in _SIDES
+        )
+
+    def _sweep_orphans(self) -> None:
+        """Cancel resting orders the strategy no longer tracks (belt and braces)."""
+        mine = {*self._cloid.values(), *self._replaced.values()}
+        for cloid, rec in list(self.orders.open.items()):
+            if cloid not in mine and rec[STATUS] == RESTING:
+                self._command("cancel", rec[0], None, cloid, "orphan")
+
+    # -- parameters (timer) -------------------------------------------------------------
+    def on_params(self, t: int) -> None:
+        c = self.cfg
+        sigma = _usable(self.vol, "sigma_bps")
+        self.sigma_bps = sigma if sigma == sigma else c.sigma_bps_default
+        k, A = _usable(self.kappa, "k_per_bps"), _usable(self.kappa, "A_per_s")
+        if k == k and A == A:
+            self.k_per_bps, self.A_per_s = k, A
+        else:
+            self.k_per_bps, self.A_per_s = c.k_per_bps_default, c.A_per_s_default
+        self.hs_bps, self.skew_bps = half_spread_and_skew(
+            self.sigma_bps, self.k_per_bps, self.A_per_s, c.gamma_per_bps, c.model
+        )
+        if c.funding_carry:
+            # A long pays funding: a drift mu = -F/3600 per s (bps units) shifts inventory
+            # by mu / (gamma sigma^2) lots (mm_math §10.2 via §1.2).
+            mu_bps = -self.market.funding * 1e4 / 3600.0
+            self.q_shift = mu_bps / (c.gamma_per_bps * self.sigma_bps**2)
+        s = self.sigma_bps
+        self.sigma_slow = (
+            s if self.sigma_slow != self.sigma_slow else 0.99 * self.sigma_slow + 0.01 * s
+        )
+        # No requote here: the requote timer, fills and risk changes pick the new values up.
+
+    # -- Q-learning decision step (timer) -------------------------------------------------
+    def on_decision(self, t: int) -> None:
+        learner = self.learner
+        c = self.cfg
+        eq = self.orders.mark(t)
+        s_now = self._state()
+        if self._q_state >= 0:
+            w = self.orders.initial_equity
+            px = self.orders.mark_price()
+            notional = self.orders.position * px if px == px else 0.0
+            var = (notional * self.sigma_bps * 1e-4) ** 2 * c.q_step_s
+            reward = 1e4 * ((eq - self._q_equity) - c.q_inventory_penalty * var / w) / w
+            learner.update(self._q_state, self.action, reward, s_now)
+        a = learner.choose(s_now, self.engine.rng)
+        self._q_state, self._q_equity = s_now, eq
+        if a != self.action:
+            self.action = a
+            self.m_hs, self.m_skew = ACTIONS[a]
+            self._requote(True)
+
+    def _state(self) -> int:
+        m = self.market
+        cap = self._max_position(self.orders.mark_price())
+        inv = self.orders.position / cap if cap > 0 else 0.0
+        vol = self.sigma_bps / self.sigma_slow if self.sigma_slow > 0 else 1.0
+        qb, qa = m.bid_sz, m.ask_sz
+        imb = (qb - qa) / (qb + qa) if qb + qa > 0 else 0.0
+        return state_index(inv, vol, imb)
+
+    # -- quoting ------------------------------------------------------------------------
+    def _fair(self) -> float:
+        m = self.market
+        b, a = m.best_bid, m.best_ask
+        if not b < a:
+            return NAN
+        if self.cfg.fair_price == "microprice":
+            return microprice(b, a, m.bid_sz, m.ask_sz)
+        return (b + a) * 0.5
+
+    def _max_position(self, px: float) -> float:
+        rc = self.risk.cfg
+        return min(rc.max_position, rc.max_position_usd / px) if px > 0 else rc.max_position
+
+    def _requote(self, force: bool) -> None:
+        """Evaluate the target quote; accept and reconcile it when it moved enough."""
+        m = self.market
+        mid = (m.best_bid + m.best_ask) * 0.5
+        fair = self._fair()
+        if fair != fair:
+            return  # no valid book: keep what rests; the quote gate handles stale data
+        c = self.cfg
+        self.evaluations += 1
+        self._fair_eval = mid
+        self._eval_key = self._model_key()
+        lo, hi, tick = self._tick_band
+        if not lo <= fair < hi:
+            tick = tick_size(fair, c.sz_decimals)
+            # the tick only changes at powers of ten: cache the decade
+            lo = 10.0 ** math.floor(math.log10(fair))
+            self._tick_band = (lo, lo * 10.0, tick)
+        tol_bps = max(c.requote_tolerance_bps, c.requote_spread_fraction * self._hs_quoted)
+        self._move_px = max(c.requote_ticks * tick, tol_bps * fair * 1e-4)
+        risk = self.risk
+        if not risk.quoting_allowed:
+            self._accept(None, None, fair, 0.0, 0.0, force=True)
+            return
+        bid, ask, hs, skew = self._quote(fair, tick)
+        self._hs_quoted = hs
+        self._accept(bid, ask, fair, hs, skew, force=force)
+
+    def _quote(self, fair: float, tick: float) -> tuple[Any, Any, float, float]:
+        """The target sides ``(px, sz, reduce_only)`` or None, half spread and skew (bps)."""
+        c = self.cfg
+        risk = self.risk
+        orders = self.orders
+        pos = orders.position
+        size = order_size(
+            fair,
+            orders.equity,
+            self.kelly.fraction if self.kelly is not None and self.kelly.ready else NAN,
+            base_notional=c.base_notional_usd,
+            min_notional=c.min_notional_usd,
+            max_notional=c.max_order_notional_usd,
+            size_mult=risk.size_mult,
+            sz_decimals=c.sz_decimals,
+        )
+        tick_bps = tick / fair * 1e4
+        hs = clamp_half_spread(self.hs_bps * self.m_hs, self.band, tick_bps)
+        hs = max(hs, self.min_half_spread) * risk.spread_mult
+        q = pos / size if size > 0 else 0.0
+        skew = self.skew_bps * self.m_skew * c.skew_scale * (q - self.q_shift)
+        m = self.market
+        bid_px, ask_px = quote_prices(fair, hs, skew, m.best_bid, m.best_ask, c.sz_decimals)
+        cap = self._max_position(fair)
+        bid_ok, ask_ok = risk.sides_allowed
+        bid = self._side(1, bid_ok, bid_px, size, pos, cap, fair)
+        ask = self._side(-1, ask_ok, ask_px, size, pos, cap, fair)
+        return bid, ask, hs, skew
+
+    def _side(
+        self, side: int, ok: bool, px: float, size: float, pos: float, cap: float, fair: float
+    ) -> tuple[float, float, bool] | None:
+        if not ok:
+            return None
+        c = self.cfg
+        reduces = side * pos < 0
+        if self.risk.forcing and reduces:
+            sz = round_size(min(size, abs(pos)), c.sz_decimals, down=True)
+            return (px, sz, True) if sz > 0 else None
+        room = cap - side * pos  # what this side may add before the cap
+        sz = min(size, round_size(max(room, 0.0), c.sz_decimals, down=True))
+        if sz * fair < c.min_notional_usd:
+            return None  # too close to the cap for a valid order
+        return px, sz, False
+
+    def _accept(
+        self, bid: Any, ask: Any, fair: float, hs: float, skew: float, *, force: bool
+    ) -> None:
+        cur_b, cur_a = self._target[1], self._target[-1]
+        if not force and self._keep(1, cur_b, bid) is cur_b and self._keep(-1, cur_a, ask) is cur_a:
+            bid, ask = cur_b, cur_a  # both sides move together, so the spread stays in band
+        if bid != cur_b or ask != cur_a:
+            self._target[1], self._target[-1] = bid, ask
+            self._bid_px = bid[0] if bid is not None else -INF
+            self._ask_px = ask[0] if ask is not None else INF
+            self._emit_quote(bid, ask, fair, hs, skew)
+        self._reconcile()
+
+    def _keep(self, side: int, cur: Any, new: Any) -> Any:
+        """The current side unless the new one differs by the threshold (or in kind)."""
+        if cur is None or new is None:
+            return new
+        if abs(new[0] - cur[0]) >= self._move_px - self._tick_band[2] * 1.001 or new[2] != cur[2]:
+            return new
+        if abs(new[1] - cur[1]) > 0.2 * cur[1]:
+            return new  # size moved materially (Kelly, caps)
+        m = self.market
+        if (side > 0 and cur[0] >= m.best_ask) or (side < 0 and cur[0] <= m.best_bid):
+            return new  # the book ran through the kept quote: it would not be passive
+        return cur
+
+    def _emit_quote(self, bid: Any, ask: Any, fair: float, hs: float, skew: float) -> None:
+        self.quotes += 1
+        e = self.engine
+        e.emit(
+            Kind.QUOTES,
+            (
+                self.coin,
+                bid[0] if bid else None,
+                bid[1] if bid else None,
+                ask[0] if ask else None,
+                ask[1] if ask else None,
+                fair,
+                hs,
+                skew,
+                self.orders.position,
+                e.input_seq,
+            ),
+        )
+
+    # -- reconciliation -------------------------------------------------------------------
+    def _reconcile(self) -> None:
+        # Re-entrant safe: an instant venue answers inside our emit; that answer asks for
+        # another pass instead of reconciling half-updated state.
+        if self._reconciling:
+            self._again = True
+            return
+        self._reconciling = True
+        try:
+            for _ in range(3):
+                self._again = False
+                self._reconcile_side(1)
+                self._reconcile_side(-1)
+                if not self._again:
+                    break
+        finally:
+            self._reconciling = False
+
+    def _reconcile_side(self, s: int) -> None:
+        want = self._target[s]
+        cloid = self._cloid[s]
+        rec = self.orders.order(cloid)
+        if rec is None and self._replaced[s] is not None:
+            # the replacement is gone (a rejected modify): the original may still rest
+            cloid, self._replaced[s] = self._replaced[s], None
+            rec = self.orders.order(cloid)
+            self._cloid[s] = cloid
+        if rec is None:
+            self._cloid[s] = None
+            if want is not None and self.engine.now >= self._retry_at[s]:
+                self._command("place", s, want, None, "quote")
+            return
+        if rec[STATUS] != RESTING:
+            return  # in flight: decide again when the venue answers
+        self._replaced[s] = None
+        if want is None:
+            self._command("cancel", s, None, cloid, "unquote")
+        elif self.engine.now < self._retry_at[s]:
+            return  # backing off after a reject: the resting order stays as it is
+        elif rec[PX] != want[0] or rec[SZ] < 0.5 * want[1] or rec[SZ] > want[1]:
+            self._replaced[s] = cloid
+            self._command("modify", s, want, cloid, "requote")
+
+    def _command(self, action: str, side: int, want: Any, target: str | None, why: str) -> None:
+        """Emit one order command; a place/modify becomes the side's order first."""
+        e = self.engine
+        self.commands += 1
+        if action == "cancel":
+            row = (target, "cancel", self.coin, side, None, None, None, False, None)
+        else:
+            cloid = e.next_cloid()
+            self._cloid[side] = cloid
+            row = (cloid, action, self.coin, side, want[0], want[1], "Alo", want[2], target)
+        e.emit(Kind.ORDER_COMMANDS, (*row, e.input_seq, why))
+
+    def cancel_all(self) -> None:
+        """Cancel every order of ours that rests (used when an environment stops)."""
+        self._target[1] = self._target[-1] = None
+        self._bid_px, self._ask_px = -INF, INF
+        self._reconcile()
+
+    def snapshot(self) -> dict[str, Any]:
+        return {
+            "sigma_bps": self.sigma_bps,
+            "k_per_bps": self.k_per_bps,
+            "A_per_s": self.A_per_s,
+            "half_spread_bps": self.hs_bps,
+            "skew_bps_per_lot": self.skew_bps,
+            "action": list(ACTIONS[self.action]),
+            "target": {"bid": self._target[1], "ask": self._target[-1]},
+            "cloids": {"bid": self._cloid[1], "ask": self._cloid[-1]},
+            "quotes": self.quotes,
+            "commands": self.commands,
+            "evaluations": self.evaluations,
+            "qtable": self.learner.to_dict() if self.learner is not None else None,
+        }

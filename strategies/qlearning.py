@@ -1,0 +1,172 @@
+"""Tabular Q-learning on top of GLFT: it picks spread and skew multipliers (mm_math §9).
+
+State ``s = (inventory bucket, volatility regime, book imbalance bucket)``:
+
+* inventory bucket of ``q / Q_max`` with edges ``(-0.6, -0.2, 0.2, 0.6)`` (5 buckets);
+* volatility regime: ``σ̂`` against its own slow average, ratio ``< 0.8`` low,
+  ``> 1.25`` high, else normal (3 buckets);
+* book imbalance ``(Q_b - Q_a)/(Q_b + Q_a)`` at the top, ``< -1/3``, ``> 1/3`` (3 buckets).
+
+Action ``a = (m_hs, m_skew)`` with ``m_hs ∈ {0.8, 1, 1.25, 1.5, 2}`` and
+``m_skew ∈ {0.5, 1, 2}`` (15 actions).  The update is Watkins' with
+``α_n = 1/(1+N(s,a))^ω``; exploration is ε-greedy with ``ε = max(ε_min, ε0/(1+N(s)/100))``
+drawn from the engine's seeded generator.  The greedy action is trusted only after
+``N(s, argmax) >= trust_visits``; before that the default action (1, 1) is used.
+"""
+
+from __future__ import annotations
+
+import bisect
+from typing import Any
+
+import numpy as np
+
+__all__ = [
+    "ACTIONS",
+    "DEFAULT_ACTION",
+    "IMBALANCE_EDGES",
+    "INVENTORY_EDGES",
+    "VOL_EDGES",
+    "QLearner",
+]
+
+INVENTORY_EDGES = (-0.6, -0.2, 0.2, 0.6)
+VOL_EDGES = (0.8, 1.25)
+IMBALANCE_EDGES = (-1.0 / 3.0, 1.0 / 3.0)
+HS_MULTS = (0.8, 1.0, 1.25, 1.5, 2.0)
+SKEW_MULTS = (0.5, 1.0, 2.0)
+ACTIONS: tuple[tuple[float, float], ...] = tuple((h, s) for h in HS_MULTS for s in SKEW_MULTS)
+DEFAULT_ACTION = ACTIONS.index((1.0, 1.0))
+
+N_INV = len(INVENTORY_EDGES) + 1
+N_VOL = len(VOL_EDGES) + 1
+N_IMB = len(IMBALANCE_EDGES) + 1
+N_STATES = N_INV * N_VOL * N_IMB
+
+
+def state_index(inv_frac: float, vol_ratio: float, imbalance: float) -> int:
+    """The state id of ``(q/Q_max, σ̂/σ̄, imbalance)``; NaN inputs fall in the middle bucket.
+
+    Examples
+    --------
+    >>> state_index(0.0, 1.0, 0.0), state_index(-1.0, 0.5, -0.9), state_index(1.0, 2.0, 0.9)
+    (22, 0, 44)
+    """
+    inv = bisect.bisect_right(INVENTORY_EDGES, inv_frac) if inv_frac == inv_frac else 2
+    vol = bisect.bisect_right(VOL_EDGES, vol_ratio) if vol_ratio == vol_ratio else 1
+    imb = bisect.bisect_right(IMBALANCE_EDGES, imbalance) if imbalance == imbalance else 1
+    return (inv * N_VOL + vol) * N_IMB + imb
+
+
+class QLearner:
+    """Q-table, visit counts and the ε-greedy policy.
+
+    Parameters
+    ----------
+    epsilon0, epsilon_min : float
+        Exploration schedule ``ε = max(ε_min, ε0 / (1 + N(s)/100))``.
+    discount : float
+        β in the Watkins update.
+    omega : float
+        Learning-rate exponent, ``α = 1/(1+N(s,a))^ω``.
+    trust_visits : int
+        Visits of the greedy action before it replaces the default action.
+    """
+
+    def __init__(
+        self,
+        *,
+        epsilon0: float = 0.2,
+        epsilon_min: float = 0.02,
+        discount: float = 0.95,
+        omega: float = 0.7,
+        trust_visits: int = 30,
+    ) -> None:
+        self.epsilon0 = epsilon0
+        self.epsilon_min = epsilon_min
+        self.discount = discount
+        self.omega = omega
+        self.trust_visits = trust_visits
+        self.q = np.zeros((N_STATES, len(ACTIONS)))
+        self.n = np.zeros((N_STATES, len(ACTIONS)), dtype=np.int64)
+        self.updates = 0
+        self.explored = 0
+
+    def greedy(self, s: int) -> int:
+        """The trusted greedy action of state ``s`` (the default until trusted)."""
+        a = int(np.argmax(self.q[s]))
+        return a if self.n[s, a] >= self.trust_visits else DEFAULT_ACTION
+
+    def choose(self, s: int, rng: np.random.Generator) -> int:
+        """ε-greedy action for state ``s``, drawing from ``rng`` (always two draws)."""
+        eps = max(self.epsilon_min, self.epsilon0 / (1.0 + self.n[s].sum() / 100.0))
+        u = float(rng.random())
+        pick = int(rng.integers(len(ACTIONS)))  # drawn either way: a fixed draw count per step
+        if u < eps:
+            self.explored += 1
+            return pick
+        return self.greedy(s)
+
+    def update(self, s: int, a: int, reward: float, s_next: int) -> None:
+        """Watkins' Q-learning update of ``(s, a)`` after ``reward`` and landing in ``s_next``."""
+        n = self.n[s, a]
+        alpha = 1.0 / (1.0 + n) ** self.omega
+        target = reward + self.discount * float(self.q[s_next].max())
+        self.q[s, a] += alpha * (target - self.q[s, a])
+        self.n[s, a] = n + 1
+        self.updates += 1
+
+    # -- checkpoints ------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-serialisable table: Q, visit counts, bucket edges and actions."""
+        return {
+            "q": self.q.tolist(),
+            "n": self.n.tolist(),
+            "inventory_edges": list(INVENTORY_EDGES),
+            "vol_edges": list(VOL_EDGES),
+            "imbalance_edges": list(IMBALANCE_EDGES),
+            "actions": [list(a) for a in ACTIONS],
+            "updates": self.updates,
+        }
+
+    def load(self, data: dict[str, Any]) -> None:
+        """Replace the table with a checkpoint's.
+
+        Raises
+        ------
+        ValueError
+            When the checkpoint's bucket edges or actions differ (its table would be
+            meaningless here).
+        """
+        self._check_layout(data)
+        self.q = np.asarray(data["q"], dtype=np.float64)
+        self.n = np.asarray(data["n"], dtype=np.int64)
+        self.updates = int(data.get("updates", 0))
+
+    def seed_from(self, prior: dict[str, Any]) -> int:
+        """Copy a paper prior into states never visited here; returns how many were seeded."""
+        self._check_layout(prior)
+        q_prior = np.asarray(prior["q"], dtype=np.float64)
+        cold = self.n.sum(axis=1) == 0
+        self.q[cold] = q_prior[cold]
+        return int(cold.sum())
+
+    @staticmethod
+    def _check_layout(data: dict[str, Any]) -> None:
+        want = {
+            "inventory_edges": list(INVENTORY_EDGES),
+            "vol_edges": list(VOL_EDGES),
+            "imbalance_edges": list(IMBALANCE_EDGES),
+            "actions": [list(a) for a in ACTIONS],
+        }
+        for key, value in want.items():
+            if data.get(key) != value:
+                raise ValueError(
+                    f"Q-table checkpoint field {key!r} is {data.get(key)!r}, this build uses "
+                    f"{value!r}; the table does not apply (start a fresh one)"
+                )
+        shape = np.shape(data.get("q"))
+        if shape != (N_STATES, len(ACTIONS)):
+            raise ValueError(
+                f"Q-table checkpoint 'q' has shape {shape}, expected {(N_STATES, len(ACTIONS))}"
+            )

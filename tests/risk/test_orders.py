@@ -1,0 +1,112 @@
+"""The order tracker: PnL accounting and order states from paper and live feedback."""
+
+from __future__ import annotations
+
+import pytest
+
+from framework.book import MarketState
+from framework.engine.core import Engine, ListSink
+from framework.events.schema import Kind
+from framework.orders import OrderTracker
+from tests.strategies.venue import T0, Harness
+
+
+def bare() -> Harness:
+    """Market + tracker only: tests emit commands and feedback by hand."""
+    h = Harness.__new__(Harness)
+    h.sink = ListSink()
+    h.engine = Engine([MarketState(), OrderTracker(coin="X")], seed=1, sink=h.sink)
+    h.t = T0
+    h.engine.start(T0)
+    h.orders = h.engine.component("orders")
+    h.book(10.0, 10.02)
+    return h
+
+
+def sim_fill(h: Harness, cloid: str, side: int, px: float, sz: float, fee: float = 0.0) -> None:
+    h.engine.emit(Kind.SIM_FILLS, (cloid, "X", side, px, sz, fee, "maker", "trade_at", 0.0, 0))
+
+
+def test_realized_unrealized_fees_and_funding():
+    h = bare()
+    o = h.orders
+    sim_fill(h, "a", 1, 10.0, 2.0, fee=0.01)
+    sim_fill(h, "b", 1, 11.0, 2.0, fee=0.01)  # avg entry 10.5
+    sim_fill(h, "c", -1, 12.0, 1.0, fee=0.01)  # realizes 1.5
+    assert o.position == pytest.approx(3.0 + 0.0)
+    assert o.avg_entry == pytest.approx(10.5)
+    assert o.realized_pnl == pytest.approx(1.5)
+    assert o.fees == pytest.approx(0.03)
+    h.engine.emit(Kind.SIM_FUNDING, ("X", 3.0, 10.0, 0.001, 0.03))
+    assert o.funding == pytest.approx(0.03)
+    # mark at the mid 10.01: unrealized = 3 * (10.01 - 10.5)
+    assert o.unrealized_pnl == pytest.approx(3 * (10.01 - 10.5))
+    eq = o.mark()
+    assert eq == pytest.approx(o.initial_equity + 1.5 + 3 * (10.01 - 10.5) - 0.03 - 0.03)
+
+
+def test_flip_through_zero_opens_the_rest_at_the_fill_price():
+    h = bare()
+    o = h.orders
+    sim_fill(h, "a", 1, 10.0, 1.0)
+    sim_fill(h, "b", -1, 12.0, 3.0)
+    assert o.position == pytest.approx(-2.0)
+    assert o.realized_pnl == pytest.approx(2.0)
+    assert o.avg_entry == pytest.approx(12.0)
+
+
+def test_max_drawdown_tracks_the_peak():
+    h = bare()
+    o = h.orders
+    sim_fill(h, "a", 1, 10.0, 100.0)
+    h.book(11.0, 11.02)
+    o.mark()
+    h.book(9.0, 9.02)
+    o.mark()
+    assert o.max_drawdown_usd == pytest.approx(200.0)
+    assert o.max_drawdown == pytest.approx(200.0 / o.peak_equity)
+
+
+def test_live_responses_and_updates_drive_order_states():
+    h = bare()
+    o = h.orders
+    e = h.engine
+    cloid = e.next_cloid()
+    e.emit(Kind.ORDER_COMMANDS, (cloid, "place", "X", 1, 9.9, 1.0, "Alo", False, None, 0, "t"))
+    assert o.order(cloid)[3] == "pending"
+    h.step(Kind.ORDER_RESPONSES, (cloid, 7, "place", "resting", None, None, None, 1))
+    assert o.order(cloid)[3] == "resting"
+    h.step(Kind.FILLS, ("X", 7, cloid, 1, 9.9, 0.4, 0.001, False, 1, 0.0, 0.0))
+    assert o.order(cloid)[2] == pytest.approx(0.6) and o.position == pytest.approx(0.4)
+    h.step(Kind.ORDER_UPDATES, ("X", 7, cloid, 1, 9.9, 0.6, 1.0, "marginCanceled"))
+    assert o.order(cloid) is None
+    rejected = e.next_cloid()
+    e.emit(Kind.ORDER_COMMANDS, (rejected, "place", "X", -1, 9.0, 1.0, "Alo", False, None, 0, "t"))
+    h.step(
+        Kind.ORDER_RESPONSES,
+        (
+            rejected,
+            None,
+            "place",
+            "error",
+            "Post only order would have immediately matched",
+            None,
+            None,
+            1,
+        ),
+    )
+    assert o.order(rejected) is None and o.n_rejects == 1
+
+
+def test_rejected_modify_leaves_the_original_resting():
+    h = bare()
+    o = h.orders
+    e = h.engine
+    old = e.next_cloid()
+    e.emit(Kind.ORDER_COMMANDS, (old, "place", "X", 1, 9.9, 1.0, "Alo", False, None, 0, "t"))
+    e.emit(Kind.SIM_ORDERS, (old, "X", 1, 9.9, 1.0, "resting", None, 0.0, 0))
+    new = e.next_cloid()
+    e.emit(Kind.ORDER_COMMANDS, (new, "modify", "X", 1, 9.5, 1.0, "Alo", False, old, 0, "t"))
+    assert o.order(old)[3] == "canceling"
+    e.emit(Kind.SIM_ORDERS, (new, "X", 1, 9.5, 1.0, "rejected", "bad", None, 0))
+    assert o.order(new) is None and o.order(old)[3] == "resting"

@@ -1,0 +1,91 @@
+"""The strategy component through the engine: grid, profile, skew, requote economy."""
+
+from __future__ import annotations
+
+import pytest
+
+from framework.events.schema import Kind
+from framework.grid import is_valid_price, is_valid_size
+from tests.strategies.venue import Harness
+
+# QUOTES payload after (seq, ts, recv_ts): coin, bid_px, bid_sz, ask_px, ask_sz, fair, hs, skew, inv
+BID, BSZ, ASK, ASZ, FAIR = 4, 5, 6, 7, 8
+
+
+def commands(h: Harness) -> list[tuple]:
+    return h.rows(Kind.ORDER_COMMANDS)
+
+
+@pytest.mark.parametrize(
+    "profile, band", [("default", (40, 50)), ("hip3", (15, 25)), ("aggressive", (10, 20))]
+)
+def test_quotes_are_on_the_grid_and_inside_the_profile(profile, band):
+    h = Harness({"spread_profile": profile})
+    for j in range(40):
+        h.book(38.0 + 0.013 * (j % 9), 38.004 + 0.013 * (j % 9))
+    quotes = h.rows(Kind.QUOTES)
+    assert quotes
+    for q in quotes:
+        assert is_valid_price(q[BID], 2) and is_valid_price(q[ASK], 2)
+        assert is_valid_size(q[BSZ], 2) and q[BSZ] * q[BID] >= 10.0
+        assert band[0] <= (q[ASK] - q[BID]) / q[FAIR] * 1e4 <= band[1]
+    for c in commands(h):
+        if c[4] != "cancel":
+            assert c[9] == "Alo" and is_valid_price(c[7], 2)
+
+
+def test_long_inventory_lowers_both_quotes_and_short_raises_them():
+    h = Harness()
+    h.book(40.0, 40.01)
+    flat = h.last_quote()
+    h.venue.fill(1)  # our bid filled: long
+    h.book(40.0, 40.01)
+    long_q = h.last_quote()
+    assert h.orders.position > 0
+    assert long_q[BID] < flat[BID] and long_q[ASK] < flat[ASK]
+    h2 = Harness()
+    h2.book(40.0, 40.01)
+    h2.venue.fill(-1)
+    h2.book(40.0, 40.01)
+    short_q = h2.last_quote()
+    assert short_q[BID] > flat[BID] and short_q[ASK] > flat[ASK]
+
+
+def test_small_moves_do_not_requote_and_big_moves_modify():
+    h = Harness({"requote_tolerance_bps": 3.0})
+    h.book(40.0, 40.01)
+    n0 = len(commands(h))
+    assert n0 == 2  # one place a side
+    for j in range(10):  # 1 tick wiggles: 0.25 bps, far under 3 bps
+        h.book(40.0 + 0.001 * (j % 2), 40.01 + 0.001 * (j % 2))
+    assert len(commands(h)) == n0
+    h.book(40.03, 40.04)  # +7.5 bps
+    new = commands(h)[n0:]
+    assert [c[4] for c in new] == ["modify", "modify"]
+    assert all(c[11] is not None for c in new)  # target_cloid names the replaced order
+
+
+def test_requote_timer_catches_up_when_the_market_is_quiet():
+    h = Harness({"requote_interval_s": 2.0})
+    h.book(40.0, 40.01)
+    before = len(h.rows(Kind.QUOTES))
+    h.mm.m_skew = 50.0  # something changed outside the hot path (as the Q layer does)
+    h.orders.position = 10.0
+    h.clock(2.5)
+    assert len(h.rows(Kind.QUOTES)) > before
+
+
+def test_qlearning_runs_on_its_timer_and_is_seeded():
+    def run(seed):
+        h = Harness({"qlearning": True, "q_step_s": 1.0, "q_epsilon0": 0.9}, seed=seed)
+        for j in range(200):
+            h.book(40.0 + 0.01 * (j % 13), 40.01 + 0.01 * (j % 13))
+        return h
+
+    a, b, c = run(3), run(3), run(4)
+    assert a.mm.learner.updates > 50
+    assert a.sink.rows == b.sink.rows
+    assert a.mm.learner.explored > 0
+    assert [r for k, r in a.sink.rows if k == Kind.QUOTES] != [
+        r for k, r in c.sink.rows if k == Kind.QUOTES
+    ]
