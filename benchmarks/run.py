@@ -34,8 +34,19 @@ def ensure_day() -> Path:
     if not (DAY / "session.json").exists():
         CACHE.mkdir(parents=True, exist_ok=True)
         subprocess.run(
-            [sys.executable, str(REPO / "cli.py"), "synth", "--asset", "HYPE", "--hours", "24",
-             "--seed", "1", "--out", str(DAY)],
+            [
+                sys.executable,
+                str(REPO / "cli.py"),
+                "synth",
+                "--asset",
+                "HYPE",
+                "--hours",
+                "24",
+                "--seed",
+                "1",
+                "--out",
+                str(DAY),
+            ],
             check=True,
             stdout=subprocess.DEVNULL,
         )
@@ -53,8 +64,12 @@ def _replay(root: Path, with_market: bool) -> dict:
     n = feed(engine, reader.merged())
     dt = time.perf_counter() - t0
     hours = (engine.now - _first_ts(reader)) / 3.6e12
-    return {"events": n, "seconds": round(dt, 3), "events_per_s": round(n / dt),
-            "market_hours_per_s": round(hours / dt, 1)}
+    return {
+        "events": n,
+        "seconds": round(dt, 3),
+        "events_per_s": round(n / dt),
+        "market_hours_per_s": round(hours / dt, 1),
+    }
 
 
 def _first_ts(reader) -> int:
@@ -64,18 +79,28 @@ def _first_ts(reader) -> int:
     return t.column("recv_ts")[0].as_py() if t.num_rows else 0
 
 
-def _backtest(root: Path) -> dict:
+def _backtest(root: Path, *, estimators: bool, profile: str = "aggressive") -> dict:
     import tempfile
 
-    from framework.environments.backtest import run_backtest  # issue 5
+    from framework.environments.backtest import run_backtest
 
     out = Path(tempfile.mkdtemp()) / "bt"
     t0 = time.perf_counter()
-    result = run_backtest(root, out=out, progress=False)
+    result = run_backtest(
+        root, out=out, progress=False, spread_profile=profile, estimators=estimators
+    )
     dt = time.perf_counter() - t0
-    n = result.events
-    return {"events": n, "seconds": round(dt, 3), "events_per_s": round(n / dt),
-            "market_hours_per_s": round(result.market_hours / dt, 1)}
+    s = result.summary
+    n = s["events"]
+    return {
+        "events": n,
+        "seconds": round(dt, 3),
+        "events_per_s": round(n / dt),
+        "market_hours_per_s": round(s["duration_s"] / 3600 / dt, 1),
+        "fills": s["fills"],
+        "profile": profile,
+        "estimators": estimators,
+    }
 
 
 MEASUREMENTS: dict[str, Callable[[], dict]] = {
@@ -83,7 +108,9 @@ MEASUREMENTS: dict[str, Callable[[], dict]] = {
     "replay_sample_market_state": lambda: _replay(SAMPLE, with_market=True),
     "replay_24h": lambda: _replay(ensure_day(), with_market=False),
     "replay_24h_market_state": lambda: _replay(ensure_day(), with_market=True),
-    "backtest_24h": lambda: _backtest(ensure_day()),
+    "backtest_sample": lambda: _backtest(SAMPLE, estimators=True),
+    "backtest_24h_no_estimators": lambda: _backtest(ensure_day(), estimators=False),
+    "backtest_24h": lambda: _backtest(ensure_day(), estimators=True),
 }
 
 
@@ -100,7 +127,9 @@ def main(argv: list[str]) -> int:
     names = argv or list(MEASUREMENTS)
     unknown = [n for n in names if n not in MEASUREMENTS]
     if unknown:
-        print(f"unknown measurement(s) {unknown}; choose from {list(MEASUREMENTS)}", file=sys.stderr)
+        print(
+            f"unknown measurement(s) {unknown}; choose from {list(MEASUREMENTS)}", file=sys.stderr
+        )
         return 2
     if any("24h" in n for n in names):
         ensure_day()
@@ -108,7 +137,10 @@ def main(argv: list[str]) -> int:
     for name in names:
         proc = subprocess.run(
             [sys.executable, "-m", "benchmarks.run", "--one", name],
-            cwd=REPO, capture_output=True, text=True, check=False,
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            check=False,
         )
         if proc.returncode != 0:
             failed += 1

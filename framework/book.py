@@ -52,11 +52,17 @@ class MarketState:
     # -- handlers -----------------------------------------------------------------------
     def on_book(self, cols: Columns, i: int) -> None:
         self._book, self._row = cols, i
-        bp, ap = cols.bid_px, cols.ask_px
-        self.best_bid = _first(bp, i)
-        self.best_ask = _first(ap, i)
-        self.bid_sz = _first(cols.bid_sz, i)
-        self.ask_sz = _first(cols.ask_sz, i)
+        bid = cols.bid_px.firsts[i]
+        ask = cols.ask_px.firsts[i]
+        if bid is not None and ask is not None:
+            self.best_bid, self.best_ask = bid, ask
+            self.bid_sz = cols.bid_sz.firsts[i]
+            self.ask_sz = cols.ask_sz.firsts[i]
+        else:  # a one-sided book: an empty side has no price
+            self.best_bid = _first(cols.bid_px, i)
+            self.best_ask = _first(cols.ask_px, i)
+            self.bid_sz = _first(cols.bid_sz, i)
+            self.ask_sz = _first(cols.ask_sz, i)
         self.books += 1
         self.last_book_ts = self.last_market_ts = self.engine.now
 

@@ -214,7 +214,7 @@ class Engine:
             q = self._queue
             while q:
                 kind, row = q.popleft()
-                cols = Columns.from_rows(kind, [row])
+                cols = Columns.single(kind, row)
                 for fn in self._handlers[kind]:
                     fn(cols, 0)
         finally:

@@ -175,7 +175,7 @@ def run_backtest(
         components=component_list(cfg, estimators=estimators),
         source={"recording": str(recording)},
     )
-    writer = JournalWriter(out, manifest, flush_rows=1 << 18, flush_interval_s=3600.0)
+    writer = JournalWriter(out, manifest, flush_rows=1 << 15, flush_interval_s=3600.0)
     sink = CountingSink(writer)
     engine = build_engine(manifest, sink)
     total = sum(reader.count(k) for k in INPUT_KINDS)

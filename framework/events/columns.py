@@ -12,6 +12,7 @@ so live, paper, backtest and replay hand handlers identical values.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -24,37 +25,23 @@ from framework.events.schema import Kind, arrow_schema, spec
 class ListColumn:
     """A list<...> column stored flat: ``col[i]`` is the list of row ``i``.
 
-    Values stay in a numpy array; only :attr:`firsts` (the first element of every
-    row, e.g. the best price) is turned into a Python list, lazily and vectorised,
-    so a 20-level book costs the engine nothing it does not read.
+    Values stay in a numpy array; :attr:`firsts` (the first element of every row,
+    e.g. the best price, ``None`` for an empty row) is a Python list built once,
+    vectorised, so a 20-level book costs the engine nothing it does not read.
     """
 
-    __slots__ = ("_firsts", "offsets", "values")
+    __slots__ = ("firsts", "offsets", "values")
 
     def __init__(self, values: np.ndarray, offsets: list[int]) -> None:
         self.values = values
         self.offsets = offsets
-        self._firsts: list[Any] | None = None
+        self.firsts = _firsts(values, offsets)
 
     def __getitem__(self, i: int) -> list[Any]:
         return self.values[self.offsets[i] : self.offsets[i + 1]].tolist()
 
     def __len__(self) -> int:
         return len(self.offsets) - 1
-
-    @property
-    def firsts(self) -> list[Any]:
-        """First element of each row (``None`` for an empty row)."""
-        if self._firsts is None:
-            off = np.asarray(self.offsets, dtype=np.int64)
-            starts, ends = off[:-1], off[1:]
-            if len(self.values):
-                vals = self.values[np.minimum(starts, len(self.values) - 1)].tolist()
-            else:
-                vals = [None] * len(starts)
-            empty = (ends <= starts).tolist()
-            self._firsts = [None if e else v for v, e in zip(vals, empty, strict=True)]
-        return self._firsts
 
     def first(self, i: int) -> Any:
         """The first element of row ``i`` (e.g. the best price), or ``None`` if empty."""
@@ -71,6 +58,18 @@ class ListColumn:
         return cls(np.asarray(values), offsets)
 
 
+def _firsts(values: np.ndarray, offsets: list[int]) -> list[Any]:
+    off = np.asarray(offsets, dtype=np.int64)
+    starts, ends = off[:-1], off[1:]
+    if not len(values):
+        return [None] * len(starts)
+    firsts = values[np.minimum(starts, len(values) - 1)].tolist()
+    if bool(np.all(ends > starts)):
+        return firsts
+    empty = (ends <= starts).tolist()
+    return [None if e else v for v, e in zip(firsts, empty, strict=True)]
+
+
 def _materialise(arr: pa.Array | pa.ChunkedArray) -> list[Any] | ListColumn:
     if isinstance(arr, pa.ChunkedArray):
         arr = arr.combine_chunks()
@@ -84,6 +83,13 @@ def _materialise(arr: pa.Array | pa.ChunkedArray) -> list[Any] | ListColumn:
     if arr.null_count == 0 and (pa.types.is_floating(arr.type) or pa.types.is_integer(arr.type)):
         return arr.to_numpy(zero_copy_only=False).tolist()
     return arr.to_pylist()
+
+
+@functools.cache
+def _layout(kind: Kind) -> tuple[tuple[str, ...], tuple[bool, ...]]:
+    """Column names of a table and which of them are lists (cached per kind)."""
+    sch = arrow_schema(kind)
+    return tuple(f.name for f in sch), tuple(pa.types.is_list(f.type) for f in sch)
 
 
 class Columns:
@@ -127,14 +133,30 @@ class Columns:
     @classmethod
     def from_rows(cls, kind: Kind, rows: Sequence[Sequence[Any]]) -> Columns:
         """Columns over full rows ``(seq, ts, recv_ts, *payload)`` built in Python."""
-        sch = arrow_schema(kind)
+        if len(rows) == 1:
+            return cls.single(kind, rows[0])
+        names, is_list = _layout(kind)
         cols = cls(kind, None, len(rows))
-        for j, f in enumerate(sch):
+        for j, name in enumerate(names):
             vals = [r[j] for r in rows]
-            if pa.types.is_list(f.type):
-                cols.__dict__[f.name] = ListColumn.from_lists(vals)
-            else:
-                cols.__dict__[f.name] = vals
+            cols.__dict__[name] = ListColumn.from_lists(vals) if is_list[j] else vals
+        return cols
+
+    @classmethod
+    def single(cls, kind: Kind, row: Sequence[Any]) -> Columns:
+        """Columns over one full row: the engine's path for delivering an output."""
+        names, is_list = _layout(kind)
+        cols = cls.__new__(cls)
+        d = cols.__dict__
+        d["kind"] = kind
+        d["_batch"] = None
+        d["n"] = 1
+        if True in is_list:
+            for name, v, lst in zip(names, row, is_list, strict=True):
+                d[name] = ListColumn.from_lists([v]) if lst else [v]
+        else:
+            for name, v in zip(names, row, strict=True):
+                d[name] = [v]
         return cols
 
     def row(self, i: int) -> tuple[Any, ...]:

@@ -27,7 +27,7 @@ from framework.journal.errors import (
 from framework.journal.manifest import Manifest, read_manifest
 from framework.journal.parts import Part, list_parts
 
-BATCH_ROWS = 32_768
+BATCH_ROWS = 8_192
 
 
 @attrs.frozen
