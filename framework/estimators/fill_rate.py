@@ -13,11 +13,11 @@ ends it (right-censoring), as in survival analysis.
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import math
+from collections.abc import Sequence
 from typing import Any
-
-import numpy as np
 
 from framework.engine.core import Engine
 from framework.estimators.base import NAN, EstimatorBase, chi2_quantile
@@ -28,41 +28,60 @@ DEFAULT_EDGES_BPS: tuple[float, ...] = (0.0, 1.0, 2.0, 3.0, 5.0, 8.0, 13.0, 21.0
 
 
 def poisson_glm(
-    fills: np.ndarray, exposure_s: np.ndarray, depth_bps: np.ndarray, iters: int = 50
+    fills: Sequence[float],
+    exposure_s: Sequence[float],
+    depth_bps: Sequence[float],
+    iters: int = 50,
 ) -> tuple[float, float, float, float]:
     """IRLS fit of ``F_b ~ Poisson(E_b·A_f·exp(-k_f·δ_b))``: ``(A_f, k_f, SE(ln A_f), SE(k_f))``.
 
     Returns NaNs when fewer than two buckets have exposure or there are no fills.
+    Plain floats: the information matrix is 2x2, so its inverse is closed-form (numpy's
+    per-call overhead was most of the cost).
     """
-    use = exposure_s > 0
-    f, e, d = fills[use], exposure_s[use], depth_bps[use]
-    if len(f) < 2 or f.sum() <= 0 or np.ptp(d) <= 0:
+    rows = [
+        (float(f), float(e), float(d))
+        for f, e, d in zip(fills, exposure_s, depth_bps, strict=True)
+        if e > 0
+    ]
+    if len(rows) < 2:
         return NAN, NAN, NAN, NAN
-    x = np.column_stack([np.ones_like(d), -d])
-    beta = np.array([math.log(f.sum() / e.sum()), 0.0])
-    cov = np.full((2, 2), NAN)
+    f_sum = sum(r[0] for r in rows)
+    ds = [r[2] for r in rows]
+    if f_sum <= 0 or max(ds) - min(ds) <= 0:
+        return NAN, NAN, NAN, NAN
+    exp = math.exp
+    b0 = math.log(f_sum / sum(r[1] for r in rows))
+    b1 = 0.0
     for _ in range(iters):
-        mu = e * np.exp(np.clip(x @ beta, -700, 700))
-        info = x.T @ (mu[:, None] * x)
-        try:
-            cov = np.linalg.inv(info)
-        except np.linalg.LinAlgError:
+        s0 = s1 = s2 = g0 = g1 = 0.0
+        for f, e, d in rows:
+            mu = e * exp(min(700.0, max(-700.0, b0 - b1 * d)))
+            s0 += mu
+            s1 += mu * d
+            s2 += mu * d * d
+            g0 += f - mu
+            g1 += (f - mu) * d
+        # info = [[s0, -s1], [-s1, s2]], gradient = (g0, -g1) for x = (1, -δ).
+        det = s0 * s2 - s1 * s1
+        if not det > 0:
             return NAN, NAN, NAN, NAN
-        step = cov @ (x.T @ (f - mu))
-        beta = beta + step
-        if np.abs(step).max() < 1e-10:
+        st0 = (s2 * g0 - s1 * g1) / det
+        st1 = (s1 * g0 - s0 * g1) / det
+        b0 += st0
+        b1 += st1
+        if max(abs(st0), abs(st1)) < 1e-10:
             break
-    mu = e * np.exp(np.clip(x @ beta, -700, 700))
-    try:
-        cov = np.linalg.inv(x.T @ (mu[:, None] * x))
-    except np.linalg.LinAlgError:
+    s0 = s1 = s2 = 0.0
+    for _f, e, d in rows:
+        mu = e * exp(min(700.0, max(-700.0, b0 - b1 * d)))
+        s0 += mu
+        s1 += mu * d
+        s2 += mu * d * d
+    det = s0 * s2 - s1 * s1
+    if not det > 0:
         return NAN, NAN, NAN, NAN
-    return (
-        float(math.exp(beta[0])),
-        float(beta[1]),
-        float(math.sqrt(cov[0, 0])),
-        float(math.sqrt(cov[1, 1])),
-    )
+    return math.exp(b0), b1, math.sqrt(s2 / det), math.sqrt(s0 / det)
 
 
 class FillRateEstimator(EstimatorBase):
