@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
 
 from framework.engine.core import Component, Engine, Sink
+from framework.events.columns import Columns
 from framework.events.schema import Kind
 from framework.journal.manifest import Manifest
 from framework.journal.reader import MergedChunk
@@ -42,6 +43,21 @@ def build_engine(manifest: Manifest, sink: Sink) -> Engine:
     return Engine(build_components(manifest), seed=manifest.seed, sink=sink)
 
 
+def _started(
+    engine: Engine, chunks: Iterable[MergedChunk]
+) -> Iterator[tuple[MergedChunk, list[Columns | None]]]:
+    """Non-empty chunks with their columns indexed by kind; anchors the engine's
+    periodic timers at the first event's time."""
+    started = engine.events > 0
+    for ch in chunks:
+        if not ch.kinds:
+            continue
+        if not started:
+            engine.start(ch.recv_ts[0])
+            started = True
+        yield ch, [ch.columns.get(Kind(k)) for k in range(len(Kind))]
+
+
 def feed(
     engine: Engine,
     chunks: Iterable[MergedChunk],
@@ -56,14 +72,7 @@ def feed(
     """
     step = engine.step
     n = 0
-    started = engine.events > 0
-    for ch in chunks:
-        if not ch.kinds:
-            continue
-        if not started:
-            engine.start(ch.recv_ts[0])
-            started = True
-        cols = [ch.columns.get(Kind(k)) for k in range(len(Kind))]
+    for ch, cols in _started(engine, chunks):
         if stop_seq is not None and ch.seqs[-1] > stop_seq:
             for k, r, s, t in zip(ch.kinds, ch.rows, ch.seqs, ch.recv_ts, strict=True):
                 if s > stop_seq:
@@ -96,14 +105,7 @@ def resequence(
     """
     step = engine.step
     n = 0
-    started = engine.events > 0
-    for ch in chunks:
-        if not ch.kinds:
-            continue
-        if not started:
-            engine.start(ch.recv_ts[0])
-            started = True
-        cols = [ch.columns.get(Kind(k)) for k in range(len(Kind))]
+    for ch, cols in _started(engine, chunks):
         new_seqs: list[list[int]] = [[] for _ in Kind]
         for k, r, t in zip(ch.kinds, ch.rows, ch.recv_ts, strict=True):
             s = engine.seq + 1
