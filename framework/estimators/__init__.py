@@ -1,4 +1,6 @@
-"""The estimators: engine components that journal an ``estimates`` row per update.
+"""The estimators: engine components that keep exact state on every observation and
+journal ``estimates`` rows at their publication cadence and on every flag change
+(see :mod:`framework.estimators.base`).
 
 Each has ``n_obs``, ``min_obs`` (from :data:`~framework.estimators.base.MIN_OBS`) and
 ``converged`` (the mm_math.md criteria and the minimum count).  Formulas: mm_math.md

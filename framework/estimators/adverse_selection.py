@@ -13,7 +13,6 @@ ours; one clock for both keeps the as-of joins ordered and replay-exact.
 
 from __future__ import annotations
 
-import bisect
 import math
 from collections import deque
 from collections.abc import Callable
@@ -108,7 +107,8 @@ class AdverseSelectionEstimator(EstimatorBase):
     min_n_eff, min_half_width_bps, rel_half_width : float
         §4 gate: ``n_eff >= 20`` and 95 % CI half-width ``<= max(1 bp, 0.25 |μ̂|)``.
     history_s : float
-        Mid history kept for the as-of joins (must exceed the longest horizon).
+        Kept for configuration compatibility (must exceed the longest horizon); the
+        as-of joins now need only the last two mids.
     """
 
     name = "adverse_selection"
@@ -143,9 +143,11 @@ class AdverseSelectionEstimator(EstimatorBase):
         }
         self._h_ns = {h: round(h * 1e9) for h in self.horizons_s}
         self._next_due = math.inf
-        # Mid history (engine ns, mid) for as-of lookups; appended on change only.
-        self._mt: list[int] = []
-        self._mv: list[float] = []
+        # The as-of joins need only two mids (see `_mid_asof`): the current valid mid and
+        # its engine time, and the mid in effect strictly before that time.
+        self._m_cur = NAN
+        self._t_cur = -1
+        self._m_old = NAN
         self.fills = 0
         self.fills_no_mid = 0
         self.listeners: list[Callable[[Markout], None]] = []
@@ -170,17 +172,15 @@ class AdverseSelectionEstimator(EstimatorBase):
 
     # -- handlers -----------------------------------------------------------------------
     def on_market(self, cols: Columns, i: int) -> None:
-        now = self.engine.now
         m = self.market.mid
-        mv = self._mv
-        if m == m and (not mv or mv[-1] != m):
-            self._mt.append(now)
-            mv.append(m)
-            if len(mv) > 4096 and now - self._mt[2048] > self.history_ns:
-                del self._mt[:2048]
-                del mv[:2048]
-        if now >= self._next_due:
-            self._mature(now)
+        if m != self._m_cur and m == m:
+            now = self.engine.now
+            if now != self._t_cur:
+                self._m_old = self._m_cur
+                self._t_cur = now
+            self._m_cur = m
+        if self.engine.now >= self._next_due:
+            self._mature(self.engine.now)
 
     def on_fill(self, cols: Columns, i: int) -> None:
         now = self.engine.now
@@ -199,9 +199,16 @@ class AdverseSelectionEstimator(EstimatorBase):
                 self._next_due = due
 
     def _mid_asof(self, t: int, strict: bool) -> float:
-        """Last mid with time < t (strict) or <= t."""
-        j = (bisect.bisect_left if strict else bisect.bisect_right)(self._mt, t) - 1
-        return self._mv[j] if j >= 0 else NAN
+        """Last mid with time < t (strict) or <= t, for ``t`` at or after the last change
+        before the current event.
+
+        Exact for the two uses: a fill's mid before (``t`` = now, strict) and a markout
+        maturing at the first market event at or after its due time ``t`` (no market
+        event lies between ``t`` and now, so the only change after ``t`` is now's).
+        """
+        if self._t_cur < t or (self._t_cur == t and not strict):
+            return self._m_cur
+        return self._m_old
 
     def _mature(self, now: int) -> None:
         nxt = math.inf

@@ -5,6 +5,27 @@ The minimum counts are the issue's numbers and live in :data:`MIN_OBS` only.  Th
 replace the reference's ``n_min`` (mm_math.md §11: 300 / 100 / 30 / 300 / 20) so the
 documented count is the one place a flag can flip; every *other* criterion of §11
 (relative SE, stability, CI width, occupancy, ...) is applied on top of it.
+
+Publication (what reaches the ``estimates`` journal table)
+---------------------------------------------------------
+Every estimator updates its state exactly on every observation; the attributes other
+components read (``sigma_bps``, ``k_per_bps``, ``converged``, ...) are always current.
+Only the *journaling* is throttled, so the journal does not carry one row per market
+event.  An estimator journals its rows (one per parameter, all with the same
+``n_obs`` and ``converged``):
+
+* when its published value is recomputed at its own cadence: volatility every
+  ``publish_s`` of event time (5 s), kappa at each refit (``refit_s``), regime at
+  each bucket, fill rate at each GLM refit (at most every ``glm_every_s``),
+  adverse selection and Kelly at each matured fill;
+* ALWAYS when the ``converged`` flag changes (the row carries the new flag);
+* at ``n_obs == min_obs - 1`` and ``n_obs == min_obs`` for the estimators whose count
+  moves one observation at a time (volatility, fill rate; the others journal every
+  count anyway), so the journal shows the flag flip exactly at the documented count.
+
+The journal therefore shows every flag change and the estimate at least once per
+cadence; ``estimator_table`` reads the last row, which can be up to one cadence older
+than the in-memory state.  ``publish_s=0`` (volatility) journals every observation.
 """
 
 from __future__ import annotations
@@ -87,8 +108,19 @@ class EstimatorBase:
         return changed
 
     def emit(self, param: str, value: float | None, std_err: float | None) -> None:
+        """Journal one row of this estimator (as :func:`emit_estimate`, inlined)."""
         assert self.engine is not None, "bind() the estimator first"
-        emit_estimate(self.engine, self.name, param, value, self.n_obs, std_err, self.converged)
+        self.engine.emit(
+            Kind.ESTIMATES,
+            (
+                self.name,
+                param,
+                None if value is None or value != value else float(value),
+                self.n_obs,
+                None if std_err is None or std_err != std_err else float(std_err),
+                self.converged,
+            ),
+        )
 
     def snapshot(self) -> dict[str, Any]:
         return {"n_obs": self.n_obs, "min_obs": self.min_obs, "converged": self.converged}
@@ -175,6 +207,11 @@ class MidClock:
     ticks so users scale ``r^2 / k`` (mm_math.md §3).  A mid is invalid when
     NaN (crossed / one-sided) or when the last market update is older than
     ``stale_ns`` (MarketState's ``last_market_ts``: book, bbo or trade progress).
+
+    One clock can serve several estimators (:meth:`add_listener`): volatility and
+    regime sample the same 1 s clock, so the regime estimator listens to the
+    volatility estimator's clock when both are configured alike (one timer, one
+    mid read per tick) and binds its own otherwise.
     """
 
     def __init__(self, dt_s: float, stale_s: float) -> None:
@@ -187,19 +224,36 @@ class MidClock:
         self.ticks = 0
         self.valid_ticks = 0
         self.market: Any = None
+        self.listeners: list[Any] = []
+        self._bound = False
+
+    def same_clock(self, other: MidClock) -> bool:
+        """True when ``other`` produces exactly the returns this clock would."""
+        return self.dt_ns == other.dt_ns and self.stale_ns == other.stale_ns
+
+    def add_listener(self, fn: Any) -> None:
+        """Also call ``fn(t, r, k)`` for each tick (see :meth:`bind`)."""
+        self.listeners.append(fn)
 
     def bind(self, engine: Engine, fn: Any) -> None:
         """Call ``fn(t, r, k)`` for each clock return; ``fn(t, None, 0)`` on invalid ticks."""
+        self.listeners.insert(0, fn)
+        if self._bound:
+            return
+        self._bound = True
         self.market = engine.component("market")
         dt = self.dt_ns
+        stale = self.stale_ns
         market = self.market
         log = math.log
+        fns = self.listeners
 
         def tick(t: int) -> None:
             self.ticks += 1
             m = market.mid
-            if not (m > 0) or t - market.last_market_ts > self.stale_ns:
-                fn(t, None, 0)
+            if not (m > 0) or t - market.last_market_ts > stale:
+                for fn in fns:
+                    fn(t, None, 0)
                 return
             self.valid_ticks += 1
             pm = self.prev_mid
@@ -207,7 +261,9 @@ class MidClock:
             pt = self.prev_t
             self.prev_t = t
             if pm > 0:
-                k = max(1, round((t - pt) / dt))
-                fn(t, log(m / pm), k)
+                k = 1 if t - pt == dt else max(1, round((t - pt) / dt))
+                r = log(m / pm)
+                for fn in fns:
+                    fn(t, r, k)
 
         engine.call_every(dt, tick)

@@ -101,8 +101,14 @@ class FillRateEstimator(EstimatorBase):
     glm_min_fills, glm_max_rel_se : float
         The GLM alternative: total fills >= 50 with ``SE(k_f)/k_f <= 0.25``.
     emit_s : float
-        Period of the exposure re-check between episodes (a row when the flag flips).
-        Every episode end (fill or censoring) journals a row.
+        Period of the gate re-check between episodes (exposure grows; a row when the
+        flag flips or the GLM is refitted).
+    glm_every_s : float
+        The GLM is refitted at most this often (event time), and only when a fill
+        arrived or the total exposure grew by ``glm_exposure_growth`` since the last
+        fit; rows are journaled at refits (see :mod:`framework.estimators.base`).
+    glm_exposure_growth : float
+        Relative exposure growth that makes a refit worthwhile without a new fill.
     """
 
     name = "fill_rate"
@@ -116,6 +122,8 @@ class FillRateEstimator(EstimatorBase):
         glm_min_fills: int = 50,
         glm_max_rel_se: float = 0.25,
         emit_s: float = 10.0,
+        glm_every_s: float = 30.0,
+        glm_exposure_growth: float = 0.05,
     ) -> None:
         super().__init__()
         edges = [float(x) for x in edges_bps]
@@ -124,22 +132,37 @@ class FillRateEstimator(EstimatorBase):
         self.edges = edges
         nb = len(edges)
         width = edges[-1] - edges[-2]
-        self.depth_mid = np.array(
-            [(edges[j] + edges[j + 1]) / 2 for j in range(nb - 1)] + [edges[-1] + width / 2]
-        )
+        self.depth_mid = [(edges[j] + edges[j + 1]) / 2 for j in range(nb - 1)] + [
+            edges[-1] + width / 2
+        ]
         self.min_fills_bucket = min_fills_bucket
         self.quoted_share = quoted_share
         self.min_exposure_s = min_exposure_s
         self.glm_min_fills = glm_min_fills
         self.glm_max_rel_se = glm_max_rel_se
         self.emit_ns = round(emit_s * 1e9)
-        self.exposure_s = [0.0] * nb
+        self.glm_every_ns = round(glm_every_s * 1e9)
+        self.glm_exposure_growth = glm_exposure_growth
+        # Exposure in integer ns per bucket: exact whatever the accrual order, so it is
+        # accrued lazily (when a side's bucket or quote changes, and before any read).
+        self._exposure_ns = [0] * nb
         self.fills = [0] * nb
-        # Per side (0 = bid, 1 = ask): quoted price (NaN = none) and current bucket.
+        # Per side (0 = bid, 1 = ask): quoted price (NaN = none), current bucket and the
+        # start of the exposure not yet accrued.
         self._px = [NAN, NAN]
         self._bucket = [0, 0]
-        self._last_t = 0
+        self._seg_t = [0, 0]
+        self._n_quoted = 0
+        # Per side: the open mid range in which its bucket cannot change (shrunk by a
+        # relative 1e-12 so float rounding at an edge is decided by the exact formula);
+        # an unquoted side's range is everything.
+        self._lo0 = self._lo1 = -math.inf
+        self._hi0 = self._hi1 = math.inf
         self._dirty = False
+        self._next_glm = 0
+        self._glm_fills = -1
+        self._glm_exposure_ns = 0
+        self.glm_fits = 0
         self.A_f = self.k_f = self.se_ln_A = self.se_k = NAN
         self.market: Any = None
 
@@ -154,13 +177,18 @@ class FillRateEstimator(EstimatorBase):
         engine.call_every(self.emit_ns, self.on_timer)
 
     # -- public -------------------------------------------------------------------------
+    @property
+    def exposure_s(self) -> list[float]:
+        """Seconds of quote exposure per bucket, up to the engine's current time."""
+        if self.engine is not None:
+            self._flush(self.engine.now)
+        return [e / 1e9 for e in self._exposure_ns]
+
     def bucket_of(self, depth_bps: float) -> int:
         """Index of the bucket holding ``depth_bps``."""
-        j = 0
-        for k, e in enumerate(self.edges):
-            if depth_bps >= e:
-                j = k
-        return j
+        if depth_bps != depth_bps:
+            return 0
+        return max(0, bisect.bisect_right(self.edges, depth_bps) - 1)
 
     def hazard(self, depth_bps: float) -> float:
         """``λ̂_b`` (fills per second of exposure) of the bucket holding ``depth_bps``."""
@@ -181,49 +209,84 @@ class FillRateEstimator(EstimatorBase):
         lo = chi2_quantile(a, 2 * f) / (2 * e) if f > 0 else 0.0
         return lo, chi2_quantile(1.0 - a, 2 * f + 2) / (2 * e)
 
+    # -- exposure -----------------------------------------------------------------------
+    def _flush(self, now: int) -> None:
+        """Accrue both sides' open exposure up to ``now``."""
+        px, seg = self._px, self._seg_t
+        for s in (0, 1):
+            if px[s] == px[s]:
+                self._exposure_ns[self._bucket[s]] += now - seg[s]
+                seg[s] = now
+
+    def _set_bucket(self, s: int, m: float, now: int) -> None:
+        p = self._px[s]
+        depth = ((m - p) if s == 0 else (p - m)) / m * 1e4
+        edges = self.edges
+        b = max(0, bisect.bisect_right(edges, depth) - 1)
+        if b != self._bucket[s]:
+            self._exposure_ns[self._bucket[s]] += now - self._seg_t[s]
+            self._seg_t[s] = now
+            self._bucket[s] = b
+        # Mids that keep depth in [edges[b], edges[b+1]): the bid's depth (1 - p/m)·1e4
+        # grows with m, the ask's (p/m - 1)·1e4 falls.
+        e_lo = edges[b] if b > 0 else -math.inf
+        e_hi = edges[b + 1] if b + 1 < len(edges) else math.inf
+        if s == 0:
+            lo = p / (1.0 - e_lo / 1e4) if e_lo > -math.inf else 0.0
+            hi = p / (1.0 - e_hi / 1e4) if e_hi < 1e4 else math.inf
+            self._lo0, self._hi0 = lo * (1.0 + 1e-12), hi * (1.0 - 1e-12)
+        else:
+            lo = p / (1.0 + e_hi / 1e4) if e_hi < math.inf else 0.0
+            hi = p / (1.0 + e_lo / 1e4) if e_lo > -1e4 else math.inf
+            self._lo1, self._hi1 = lo * (1.0 + 1e-12), hi * (1.0 - 1e-12)
+
+    def _unbucket(self, s: int) -> None:
+        if s == 0:
+            self._lo0, self._hi0 = -math.inf, math.inf
+        else:
+            self._lo1, self._hi1 = -math.inf, math.inf
+
     # -- handlers -----------------------------------------------------------------------
-    def _accrue(self) -> None:
-        now = self.engine.now
-        dt = (now - self._last_t) / 1e9
-        self._last_t = now
-        if dt <= 0:
-            return
-        px = self._px
-        if px[0] == px[0]:
-            self.exposure_s[self._bucket[0]] += dt
-        if px[1] == px[1]:
-            self.exposure_s[self._bucket[1]] += dt
-
-    def _rebucket(self, side_idx: int) -> None:
-        m = self.market.mid
-        p = self._px[side_idx]
-        if m == m and p == p:
-            s = 1.0 if side_idx == 0 else -1.0
-            self._bucket[side_idx] = self.bucket_of(s * (m - p) / m * 1e4)
-
     def on_book(self, cols: Columns, i: int) -> None:
-        px = self._px
-        if px[0] != px[0] and px[1] != px[1]:
-            self._last_t = self.engine.now
+        # O(1) and nothing at all unless a side is quoted and the mid moved: a side's
+        # bucket depends only on its price and the mid.
+        if not self._n_quoted:
             return
-        self._accrue()
-        self._rebucket(0)
-        self._rebucket(1)
+        m = self.market.mid
+        if (self._lo0 < m < self._hi0 and self._lo1 < m < self._hi1) or m != m:
+            return  # both buckets unchanged, or invalid (they keep their last depth)
+        now = self.engine.now
+        px = self._px
+        for s in (0, 1):
+            if px[s] == px[s]:
+                self._set_bucket(s, m, now)
+            else:
+                self._unbucket(s)
 
     def on_quote(self, cols: Columns, i: int) -> None:
-        self._accrue()
+        now = self.engine.now
         for side_idx, new in ((0, cols.bid_px[i]), (1, cols.ask_px[i])):
             new = NAN if new is None else new
             old = self._px[side_idx]
             if new == old or (new != new and old != old):
                 continue
             if old == old:
+                self._exposure_ns[self._bucket[side_idx]] += now - self._seg_t[side_idx]
+                self._seg_t[side_idx] = now
+                self._n_quoted -= 1
+                self._unbucket(side_idx)
                 self._end_episode()  # replaced or withdrawn: censored
             self._px[side_idx] = new
-            self._rebucket(side_idx)
+            if new == new:
+                self._n_quoted += 1
+                self._seg_t[side_idx] = now
+                m = self.market.mid
+                if m == m:
+                    self._set_bucket(side_idx, m, now)
+                else:  # no valid mid yet: the next valid book buckets this side
+                    self._lo0 = self._hi0 = self._lo1 = self._hi1 = NAN
 
     def on_fill(self, cols: Columns, i: int) -> None:
-        self._accrue()
         side_idx = 0 if cols.side[i] > 0 else 1
         if self._px[side_idx] == self._px[side_idx]:
             b = self._bucket[side_idx]
@@ -238,45 +301,67 @@ class FillRateEstimator(EstimatorBase):
         self._end_episode()
 
     def on_timer(self, t: int) -> None:
-        # Exposure grows between episodes: re-check the gate (rows only on a change).
+        # Exposure grows between episodes: refit when due, re-check the gate, and
+        # journal only on a refit or a flag change.
         if self._dirty:
-            self._accrue()
-            if self.set_converged(self._criteria()):
-                self._publish()
+            self._update(force_rows=False)
 
     def _end_episode(self) -> None:
         self.n_obs += 1
-        self._publish()
+        n = self.n_obs
+        # The rows around the documented count are always journaled (the flag's flip).
+        self._update(force_rows=n == self.min_obs or n == self.min_obs - 1)
 
     # -- estimates ----------------------------------------------------------------------
     def _criteria(self) -> bool:
-        total = sum(self.exposure_s)
+        exp_ns = self._exposure_ns
+        total = sum(exp_ns)
         if total <= 0:
             return False
-        quoted = [b for b, e in enumerate(self.exposure_s) if e >= self.quoted_share * total]
-        exposure = sum(self.exposure_s[b] for b in quoted)
-        per_bucket = all(self.fills[b] >= self.min_fills_bucket for b in quoted)
+        cut = self.quoted_share * total
+        exposure = 0
+        per_bucket = True
+        for b, e in enumerate(exp_ns):
+            if e >= cut:
+                exposure += e
+                if self.fills[b] < self.min_fills_bucket:
+                    per_bucket = False
         glm = (
             sum(self.fills) >= self.glm_min_fills
             and self.k_f > 0
             and self.se_k / self.k_f <= self.glm_max_rel_se
         )
-        return exposure >= self.min_exposure_s and (per_bucket or glm)
+        return exposure >= self.min_exposure_s * 1e9 and (per_bucket or glm)
 
-    def _publish(self) -> None:
+    def _update(self, force_rows: bool) -> None:
         self._dirty = True
-        self.A_f, self.k_f, self.se_ln_A, self.se_k = poisson_glm(
-            np.asarray(self.fills, dtype=float), np.asarray(self.exposure_s), self.depth_mid
-        )
-        self.set_converged(self._criteria())
-        self.emit("k_f", self.k_f, self.se_k)
-        self.emit("A_f", self.A_f, self.A_f * self.se_ln_A)
+        now = self.engine.now
+        self._flush(now)
+        refit = False
+        if now >= self._next_glm:
+            n_fills = sum(self.fills)
+            total = sum(self._exposure_ns)
+            if n_fills != self._glm_fills or total > self._glm_exposure_ns * (
+                1.0 + self.glm_exposure_growth
+            ):
+                self._glm_fills, self._glm_exposure_ns = n_fills, total
+                self._next_glm = now + self.glm_every_ns
+                self.A_f, self.k_f, self.se_ln_A, self.se_k = poisson_glm(
+                    self.fills, [e / 1e9 for e in self._exposure_ns], self.depth_mid
+                )
+                self.glm_fits += 1
+                refit = True
+        changed = self.set_converged(self._criteria())
+        if refit or changed or force_rows:
+            self.emit("k_f", self.k_f, self.se_k)
+            self.emit("A_f", self.A_f, self.A_f * self.se_ln_A)
 
     def snapshot(self) -> dict[str, Any]:
         return {
             **super().snapshot(),
-            "exposure_s": list(self.exposure_s),
+            "exposure_s": self.exposure_s,
             "fills": list(self.fills),
             "k_f": self.k_f,
             "A_f": self.A_f,
+            "glm_fits": self.glm_fits,
         }

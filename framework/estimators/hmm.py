@@ -95,14 +95,15 @@ def forward_backward(
     k = logb.shape[1]
     shift = logb.max(axis=1)
     b = np.exp(logb - shift[:, None])
-    bl = b.tolist()
     if k == 3:
-        alpha, beta, c = _fb3(bl, p.A.tolist(), p.pi.tolist())
+        b0s, b1s, b2s = b.T.tolist()
+        alpha, beta, c = _fb3(b0s, b1s, b2s, p.A.tolist(), p.pi.tolist())
     else:
-        alpha, beta, c = _fb_any(bl, p.A.tolist(), p.pi.tolist())
+        al, bl, c = _fb_any(b.tolist(), p.A.tolist(), p.pi.tolist())
+        alpha, beta = np.asarray(al), np.asarray(bl)
     c_arr = np.asarray(c)
     loglik = float(np.log(c_arr).sum() + shift.sum())
-    return np.asarray(alpha), np.asarray(beta), c_arr, loglik
+    return alpha, beta, c_arr, loglik
 
 
 def _fb_any(
@@ -133,39 +134,52 @@ def _fb_any(
 
 
 def _fb3(
-    bl: list[list[float]], a: list[list[float]], pi: list[float]
-) -> tuple[list[list[float]], list[list[float]], list[float]]:
-    """:func:`_fb_any` unrolled for K = 3 (the refit's hot loop)."""
-    t_len = len(bl)
+    b0s: list[float],
+    b1s: list[float],
+    b2s: list[float],
+    a: list[list[float]],
+    pi: list[float],
+) -> tuple[np.ndarray, np.ndarray, list[float]]:
+    """:func:`_fb_any` unrolled for K = 3 (the refit's hot loop): ``(alpha, beta, c)``.
+
+    Takes the emission columns as three lists and keeps alpha / beta as three columns
+    each (appends through bound methods, no per-step list), so the loop body is only
+    float arithmetic and the conversion to arrays is one cheap call per pass.
+    """
     (a00, a01, a02), (a10, a11, a12), (a20, a21, a22) = a
-    alpha: list[list[float]] = [[]] * t_len
-    c = [0.0] * t_len
-    b0, b1, b2 = bl[0]
+    b0, b1, b2 = b0s[0], b1s[0], b2s[0]
     x0, x1, x2 = pi[0] * b0, pi[1] * b1, pi[2] * b2
     s = x0 + x1 + x2
-    c[0] = s
+    c = [s]
     p0, p1, p2 = x0 / s, x1 / s, x2 / s
-    alpha[0] = [p0, p1, p2]
-    for t in range(1, t_len):
-        b0, b1, b2 = bl[t]
+    f0, f1, f2 = [p0], [p1], [p2]
+    c_app, f0_app, f1_app, f2_app = c.append, f0.append, f1.append, f2.append
+    for b0, b1, b2 in zip(b0s[1:], b1s[1:], b2s[1:], strict=True):
         x0 = (p0 * a00 + p1 * a10 + p2 * a20) * b0
         x1 = (p0 * a01 + p1 * a11 + p2 * a21) * b1
         x2 = (p0 * a02 + p1 * a12 + p2 * a22) * b2
         s = x0 + x1 + x2
-        c[t] = s
-        p0, p1, p2 = x0 / s, x1 / s, x2 / s
-        alpha[t] = [p0, p1, p2]
-    beta: list[list[float]] = [[]] * t_len
-    beta[-1] = [1.0, 1.0, 1.0]
+        c_app(s)
+        r = 1.0 / s
+        p0, p1, p2 = x0 * r, x1 * r, x2 * r
+        f0_app(p0)
+        f1_app(p1)
+        f2_app(p2)
     q0 = q1 = q2 = 1.0
-    for t in range(t_len - 2, -1, -1):
-        b0, b1, b2 = bl[t + 1]
-        ct = c[t + 1]
-        w0, w1, w2 = b0 * q0, b1 * q1, b2 * q2
-        q0 = (a00 * w0 + a01 * w1 + a02 * w2) / ct
-        q1 = (a10 * w0 + a11 * w1 + a12 * w2) / ct
-        q2 = (a20 * w0 + a21 * w1 + a22 * w2) / ct
-        beta[t] = [q0, q1, q2]
+    g0, g1, g2 = [1.0], [1.0], [1.0]
+    g0_app, g1_app, g2_app = g0.append, g1.append, g2.append
+    # beta_t from b_{t+1}, beta_{t+1} and c_{t+1}, for t = T-2 ... 0 (built reversed).
+    for b0, b1, b2, ct in zip(b0s[:0:-1], b1s[:0:-1], b2s[:0:-1], c[:0:-1], strict=True):
+        r = 1.0 / ct
+        w0, w1, w2 = b0 * q0 * r, b1 * q1 * r, b2 * q2 * r
+        q0 = a00 * w0 + a01 * w1 + a02 * w2
+        q1 = a10 * w0 + a11 * w1 + a12 * w2
+        q2 = a20 * w0 + a21 * w1 + a22 * w2
+        g0_app(q0)
+        g1_app(q1)
+        g2_app(q2)
+    alpha = np.array((f0, f1, f2)).T
+    beta = np.array((g0, g1, g2))[:, ::-1].T
     return alpha, beta, c
 
 

@@ -124,8 +124,13 @@ class KappaEstimator(EstimatorBase):
 
     def bind(self, engine: Engine) -> None:
         self.engine = engine
-        engine.subscribe(Kind.BOOK, self.on_book)
-        engine.subscribe(Kind.BBO, self.on_bbo)
+        try:
+            self._market = engine.component("market")
+            engine.subscribe(Kind.BOOK, self.on_book)
+            engine.subscribe(Kind.BBO, self.on_book)
+        except KeyError:  # no MarketState: read the rows themselves
+            engine.subscribe(Kind.BOOK, self._on_book_row)
+            engine.subscribe(Kind.BBO, self.on_bbo)
         engine.subscribe(Kind.TRADES, self.on_trade)
         engine.call_every(self.refit_ns, self.refit)
 
@@ -141,6 +146,21 @@ class KappaEstimator(EstimatorBase):
             self._b1, self._b1_recv = (ts, bid, ask), self.engine.now
 
     def on_book(self, cols: Columns, i: int) -> None:
+        # Books and BBOs: MarketState (bound first) has already read this row's best
+        # prices, so reuse them (NaN for an empty side, as None is here).
+        m = self._market
+        bid, ask = m.best_bid, m.best_ask
+        ts = cols.ts[i]
+        if not bid < ask:
+            bid = ask = NAN  # invalid: crossed, locked or one-sided
+        if ts == self._b1[0]:
+            self._b1 = (ts, bid, ask)
+            self._b1_recv = self.engine.now
+        else:
+            self._b0, self._b0_recv = self._b1, self._b1_recv
+            self._b1, self._b1_recv = (ts, bid, ask), self.engine.now
+
+    def _on_book_row(self, cols: Columns, i: int) -> None:
         self._book(cols.ts[i], cols.bid_px.first(i), cols.ask_px.first(i))
 
     def on_bbo(self, cols: Columns, i: int) -> None:
@@ -225,12 +245,14 @@ class KappaEstimator(EstimatorBase):
         n = len(ev)
         self.n_obs = n
         if n == 0:
-            self.set_converged(False)
+            if self.set_converged(False):
+                self._emit()  # every flag change is journaled
             return
         g = self._sg / n
         k, se = geometric_k(float(self._sj), n, g)
         if not math.isfinite(k):
-            self.set_converged(False)
+            if self.set_converged(False):
+                self._emit()
             return
         # The window starts at the first event ever kept, not before it.
         span_s = max((t - max(cutoff, self._first_recv)) / 1e9, self.refit_ns / 1e9)
@@ -239,14 +261,16 @@ class KappaEstimator(EstimatorBase):
         self.A_per_s = n / span_s * math.exp(k * d0)
         self.lnA_se = math.sqrt(1.0 / n + d0 * d0 * se * se)
         self.bins = len(bins)
-        self._history.append(k)
-        h = list(self._history)
-        stable = len(h) == 3 and all(
-            abs(h[m] / h[m - 1] - 1.0) <= self.max_refit_change for m in (1, 2)
-        )
+        h = self._history
+        h.append(k)
+        mx = self.max_refit_change
+        stable = len(h) == 3 and abs(h[1] / h[0] - 1.0) <= mx and abs(h[2] / h[1] - 1.0) <= mx
         ok = se / k <= self.max_rel_se and stable and self.bins >= self.min_bins
         self.set_converged(ok)
-        self.emit("k", k, se)
+        self._emit()
+
+    def _emit(self) -> None:
+        self.emit("k", self.k_per_bps, self.k_se)
         self.emit("A", self.A_per_s, self.A_per_s * self.lnA_se)
 
     def snapshot(self) -> dict[str, Any]:

@@ -2,7 +2,8 @@
 
 EWMA of ``r^2`` (no demeaning, bias-corrected from ``S_0 = 0``), the jump-robust
 bipower variation ``(π/2)|r_t||r_{t-1}|`` on the same weights, and a kurtosis-aware
-relative standard error.  Work happens on the sampling timer only.
+relative standard error.  Work happens on the sampling timer only: per clock return
+the EWMA sums and the gate; the σ family is derived from the sums when read.
 """
 
 from __future__ import annotations
@@ -31,8 +32,10 @@ class VolatilityEstimator(EstimatorBase):
         Gate on ``relSE(σ̂)`` (0.10 in §3).
     min_valid_frac : float
         Gate on the EWMA share of ticks with a valid mid (0.95 in §3).
-    emit_every : int
-        Journal a row every this many clock returns (and whenever the flag flips).
+    publish_s : float
+        Journal the rows every this many seconds of event time (and always when the
+        flag flips, and at ``n_obs`` = ``min_obs - 1`` and ``min_obs``); 0 journals
+        every clock return.  See :mod:`framework.estimators.base`.
     noise_correction : bool
         Remove i.i.d. mid noise with the one-lag autocovariance (see ``sigma_bps``).
 
@@ -55,7 +58,7 @@ class VolatilityEstimator(EstimatorBase):
         stale_s: float = 5.0,
         max_rel_se: float = 0.10,
         min_valid_frac: float = 0.95,
-        emit_every: int = 1,
+        publish_s: float = 5.0,
         noise_correction: bool = True,
     ) -> None:
         super().__init__()
@@ -66,7 +69,10 @@ class VolatilityEstimator(EstimatorBase):
         self.lam = 2.0 ** (-1.0 / half_life_samples)
         self.max_rel_se = max_rel_se
         self.min_valid_frac = min_valid_frac
-        self.emit_every = max(1, int(emit_every))
+        if not publish_s >= 0:
+            raise ValueError(f"publish_s={publish_s!r}: must be >= 0 s (e.g. 5.0)")
+        self.publish_ns = round(publish_s * 1e9)
+        self._next_pub = 0
         self.n_eff_cap = (1.0 + self.lam) / (1.0 - self.lam)
         self._s2 = 0.0  # EWMA of r^2 (per Δ, gap-scaled)
         self._s4 = 0.0  # EWMA of r^4
@@ -80,14 +86,11 @@ class VolatilityEstimator(EstimatorBase):
         self._valid = 0.0  # EWMA of the valid-tick indicator
         self._lam_ticks = 1.0
         self._prev_abs = NAN
-        self._flag_changed = False
-        self.sigma_bps = NAN
-        self.sigma_rv_bps = NAN
-        self.sigma_risk_bps = NAN
-        self.jump_share = NAN
         self.rel_se = NAN
         self.kurtosis = NAN
         self.valid_frac = NAN
+        self._to_bps = 1e4 / math.sqrt(self.dt_s)
+        self._extra = 4.0 if self.noise_correction else 0.0
 
     def bind(self, engine: Engine) -> None:
         self.engine = engine
@@ -96,36 +99,61 @@ class VolatilityEstimator(EstimatorBase):
     # -- the clock ----------------------------------------------------------------------
     def on_return(self, t: int, r: float | None, k: int) -> None:
         lam = self.lam
-        self._lam_ticks *= lam
-        self._valid = lam * self._valid + (1.0 - lam) * (0.0 if r is None else 1.0)
-        self.valid_frac = self._valid / (1.0 - self._lam_ticks)
+        om = 1.0 - lam
+        lt = self._lam_ticks = self._lam_ticks * lam
+        valid = self._valid = lam * self._valid + (om if r is not None else 0.0)
+        self.valid_frac = valid / (1.0 - lt)
         if r is None:
             self._prev_abs = self._prev_r = NAN  # bipower needs adjacent returns
             return
         # A return spanning k ticks is scaled to one tick (§3: r^2 / (elapsed/Δ)).
-        r2 = r * r / k
-        self.n_obs += 1
-        self._s2 = lam * self._s2 + (1.0 - lam) * r2
-        self._s4 = lam * self._s4 + (1.0 - lam) * r2 * r2
-        self._lam_n *= lam
-        a = math.sqrt(r2)
-        rs = r / math.sqrt(k)
-        if self._prev_abs == self._prev_abs:  # not NaN
-            self._bv = lam * self._bv + (1.0 - lam) * HALF_PI * a * self._prev_abs
-            self._c1 = lam * self._c1 + (1.0 - lam) * rs * self._prev_r
+        if k == 1:
+            r2 = r * r
+            a = abs(r)
+            rs = r
+        else:
+            r2 = r * r / k
+            a = math.sqrt(r2)
+            rs = r / math.sqrt(k)
+        n = self.n_obs = self.n_obs + 1
+        s2 = self._s2 = lam * self._s2 + om * r2
+        s4 = self._s4 = lam * self._s4 + om * r2 * r2
+        lam_n = self._lam_n = self._lam_n * lam
+        pa = self._prev_abs
+        if pa == pa:  # not NaN
+            self._bv = lam * self._bv + om * HALF_PI * a * pa
+            self._c1 = lam * self._c1 + om * rs * self._prev_r
             self._lam_bv *= lam
             self._n_bv += 1
         self._prev_abs = a
         self._prev_r = rs
-        self._update()
-        if self._flag_changed or self.n_obs % self.emit_every == 0:
+        # The gate, every return (the flag must flip at the exact count).
+        corr = 1.0 - lam_n
+        v = s2 / corr
+        if v > 0:
+            kurt = self.kurtosis = (s4 / corr) / (v * v)
+            n_eff = n if n < self.n_eff_cap else self.n_eff_cap
+            # §3: relSE(v̂) = sqrt((κ4 - 1)/n_eff); the lag-1 term adds ~4 [ours].
+            x = kurt - 1.0 + self._extra
+            rel_se = self.rel_se = 0.5 * math.sqrt((x if x > 0.0 else 0.0) / n_eff)
+        else:
+            self.kurtosis = NAN
+            rel_se = self.rel_se = math.inf
+        new = (
+            n >= self.min_obs
+            and rel_se <= self.max_rel_se
+            and self.valid_frac >= (self.min_valid_frac)
+        )
+        changed = new != self.converged
+        self.converged = new
+        if changed or t >= self._next_pub or n == self.min_obs or n == self.min_obs - 1:
+            self._next_pub = t + self.publish_ns
             self._emit()
 
-    def _update(self) -> None:
-        corr = 1.0 - self._lam_n
-        v = self._s2 / corr
-        to_bps = 1e4 / math.sqrt(self.dt_s)
-        self.sigma_rv_bps = math.sqrt(v) * to_bps
+    # -- the σ family, derived from the sums when read -------------------------------------
+    def _parts(self) -> tuple[float, float, float]:
+        """``(v, v_c, ratio)``: raw and noise-corrected variance per Δ, bipower share."""
+        v = self._s2 / (1.0 - self._lam_n)
         if self._n_bv:
             corr_bv = 1.0 - self._lam_bv
             b = self._bv / corr_bv
@@ -136,26 +164,43 @@ class VolatilityEstimator(EstimatorBase):
         # 2ω² to E[r²] and -ω² to E[r_t r_{t-1}]; v + 2c1 removes it (one-lag kernel).
         vc = max(v + 2.0 * c1, 0.25 * v) if self.noise_correction else v
         ratio = min(1.0, b / v) if v > 0 else 1.0
-        self.jump_share = 1.0 - ratio
-        # Quoting σ: noise-corrected and jump-robust (the bipower share of the variance).
-        self.sigma_bps = math.sqrt(vc * ratio) * to_bps
-        self.sigma_risk_bps = math.sqrt(max(vc, v * ratio)) * to_bps
-        n_eff = min(float(self.n_obs), self.n_eff_cap)
-        if v > 0:
-            self.kurtosis = (self._s4 / corr) / (v * v)
-            # §3: relSE(v̂) = sqrt((κ4 - 1)/n_eff); the lag-1 term adds ~4 [ours].
-            extra = 4.0 if self.noise_correction else 0.0
-            self.rel_se = 0.5 * math.sqrt(max(self.kurtosis - 1.0 + extra, 0.0) / n_eff)
-        else:
-            self.kurtosis = NAN
-            self.rel_se = math.inf
-        ok = self.rel_se <= self.max_rel_se and self.valid_frac >= self.min_valid_frac
-        self._flag_changed = self.set_converged(ok)
+        return v, vc, ratio
+
+    @property
+    def sigma_bps(self) -> float:
+        """Quoting σ: noise-corrected and jump-robust (the bipower share of the variance)."""
+        if not self.n_obs:
+            return NAN
+        _, vc, ratio = self._parts()
+        return math.sqrt(vc * ratio) * self._to_bps
+
+    @property
+    def sigma_rv_bps(self) -> float:
+        """The plain EWMA σ of §3."""
+        if not self.n_obs:
+            return NAN
+        return math.sqrt(self._s2 / (1.0 - self._lam_n)) * self._to_bps
+
+    @property
+    def sigma_risk_bps(self) -> float:
+        """``sqrt(max(v_c, v·ratio))``: for risk limits."""
+        if not self.n_obs:
+            return NAN
+        v, vc, ratio = self._parts()
+        return math.sqrt(max(vc, v * ratio)) * self._to_bps
+
+    @property
+    def jump_share(self) -> float:
+        """``max(0, 1 - B̂/v̂)``."""
+        if not self.n_obs:
+            return NAN
+        return 1.0 - self._parts()[2]
 
     def _emit(self) -> None:
-        se = self.rel_se * self.sigma_bps if math.isfinite(self.rel_se) else None
-        self.emit("sigma", self.sigma_bps, se)
-        self.emit("sigma_rv", self.sigma_rv_bps, self.rel_se * self.sigma_rv_bps)
+        sigma, rv = self.sigma_bps, self.sigma_rv_bps
+        se = self.rel_se * sigma if math.isfinite(self.rel_se) else None
+        self.emit("sigma", sigma, se)
+        self.emit("sigma_rv", rv, self.rel_se * rv)
         self.emit("jump_share", self.jump_share, None)
 
     def snapshot(self) -> dict[str, Any]:

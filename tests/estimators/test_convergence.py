@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 
@@ -42,8 +44,14 @@ def test_volatility_flips_at_200_clock_returns():
     d = Driver(vol)
     _random_walk_books(d, 230, sigma_bps=2.0)
     rows = d.estimates("volatility", "sigma")
-    assert [r["n_obs"] for r in rows] == list(range(1, len(rows) + 1))
+    # Journaled every publish_s (5 s) of event time, not per clock return, plus the
+    # rows at the documented count and at every flag change.
+    counts = [r["n_obs"] for r in rows]
+    assert counts == sorted(set(counts)) and counts[0] == 1
+    assert 40 <= len(rows) <= 60, len(rows)
     assert_flips_at(rows, 200)
+    flips = [b for a, b in itertools.pairwise(rows) if a["converged"] != b["converged"]]
+    assert flips and flips[0]["n_obs"] == 200  # the flip row is journaled at its count
     assert vol.converged and vol.n_obs >= 200
     # Every param row of one update carries the same count and flag.
     assert {(r["n_obs"], r["converged"]) for r in d.estimates("volatility", "sigma_rv")} == {
@@ -67,6 +75,27 @@ def test_volatility_gate_blocks_with_stale_mids():
     assert vol.valid_frac < 0.95
     assert not vol.converged
     assert not any(r["converged"] for r in d.estimates("volatility", "sigma"))
+
+
+def test_volatility_journals_every_flag_change_and_exact_state():
+    # publish_s = 0 journals every return; the default journals a subset of those rows
+    # with the same values, including every flag change, and the same final state.
+    every, thin = VolatilityEstimator(publish_s=0.0), VolatilityEstimator()
+    d_every, d_thin = Driver(every), Driver(thin)
+    for d in (d_every, d_thin):
+        _random_walk_books(d, 400, sigma_bps=2.0, seed=4)
+    all_rows = d_every.estimates("volatility", "sigma")
+    some = d_thin.estimates("volatility", "sigma")
+    assert [r["n_obs"] for r in all_rows] == list(range(1, len(all_rows) + 1))
+    assert len(some) < len(all_rows) / 4
+    by_n = {r["n_obs"]: {**r, "seq": 0} for r in all_rows}  # seqs differ: fewer rows
+    assert all({**r, "seq": 0} == by_n[r["n_obs"]] for r in some)
+    changes = [
+        b["n_obs"] for a, b in itertools.pairwise(all_rows) if a["converged"] != b["converged"]
+    ]
+    assert changes and set(changes) <= {r["n_obs"] for r in some}
+    assert thin.snapshot() == every.snapshot()
+    assert thin.sigma_bps == every.sigma_bps
 
 
 def _sweeps(d: Driver, js: list[int], *, refit_every_s: int = 1) -> None:

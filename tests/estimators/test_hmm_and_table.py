@@ -49,7 +49,7 @@ def test_labels_follow_the_rule():
 
 
 def test_estimator_table_from_sink_rows_and_journal(tmp_path):
-    vol = VolatilityEstimator()
+    vol = VolatilityEstimator(publish_s=0.0)  # a row per return: the last is current
     d = Driver(vol)
     rng = np.random.default_rng(0)
     mid = 38.0
@@ -120,3 +120,55 @@ def test_all_six_run_over_a_synthetic_recording(tmp_path):
     snap = engine.snapshot()["components"]
     assert snap["volatility"]["n_obs"] > 1700
     assert snap["kelly"]["ready"] is False
+
+
+def test_fill_rate_exposure_follows_the_mid_across_buckets():
+    # Bid 37.995 and ask 38.010 while the mid moves 38.000 -> 38.004 -> 38.000: each
+    # side's exposure goes to the bucket its depth was in (checked by hand, in seconds).
+    fr = FillRateEstimator()
+    d = Driver(fr)
+    d.book(T0, 37.999, 38.001)
+    d.quote(37.995, None)  # bid depth 1.32 bps: bucket 1
+    d.book(T0 + 5 * SEC, 37.999, 38.001)
+    d.quote(37.995, 38.010)  # ask depth 2.63 bps: bucket 2
+    for k in range(6, 40):  # mid 38.004 from 10 s to 25 s (bid 2.37 bps, ask 1.58 bps)
+        m = 38.004 if 10 <= k < 25 else 38.0
+        d.book(T0 + k * SEC, round(m - 0.001, 3), round(m + 0.001, 3))
+        if k == 30:
+            d.quote(None, 38.010)  # bid withdrawn: a censored episode
+    d.book(T0 + 40 * SEC, 37.999, 38.001)
+    assert fr.bucket_of(1.32) == 1 and fr.bucket_of(2.37) == 2
+    bid = {1: 10 + 5, 2: 15}
+    ask = {2: 5 + 15, 1: 15}
+    assert fr.exposure_s[1] == pytest.approx(bid[1] + ask[1], abs=1e-9)
+    assert fr.exposure_s[2] == pytest.approx(bid[2] + ask[2], abs=1e-9)
+    assert sum(fr.exposure_s) == pytest.approx(30 + 35, abs=1e-9)
+    assert fr.n_obs == 1
+
+
+def test_regime_shares_the_volatility_clock_with_identical_results():
+    def run(*comps):
+        d = Driver(*comps)
+        rng = np.random.default_rng(11)
+        mid = 38.0
+        for k in range(2 * 10 * 90):
+            sigma = 1.0 if (k // 200) % 2 else 4.0
+            mid *= np.exp(sigma * np.sqrt(0.5) * rng.standard_normal() / 1e4)
+            m = round(mid, 5)
+            d.book(T0 + k * SEC // 2, round(m - 0.00005, 5), round(m + 0.00005, 5), tick=1e-5)
+        return d
+
+    vol, shared = VolatilityEstimator(), RegimeEstimator(bucket_s=10.0, first_fit=30)
+    d_shared = run(vol, shared)
+    alone = RegimeEstimator(bucket_s=10.0, first_fit=30)
+    d_alone = run(alone)
+    assert shared.clock is vol.clock and alone.clock is not vol.clock
+    pending = [d.engine.snapshot()["pending_timers"] for d in (d_shared, d_alone)]
+    assert pending == [1, 1]  # one clock timer serves volatility and regime
+    assert shared.snapshot() == alone.snapshot() and shared.refits >= 2
+    strip = [{**r, "seq": 0} for r in d_shared.estimates("regime")]
+    assert strip == [{**r, "seq": 0} for r in d_alone.estimates("regime")]
+    # A different clock is not shared.
+    other = RegimeEstimator(dt_s=0.5, bucket_s=10.0)
+    Driver(VolatilityEstimator(), other)
+    assert other.clock.dt_ns == 500_000_000
