@@ -326,11 +326,13 @@ class MarketMaker:
             size_mult=risk.size_mult,
             sz_decimals=c.sz_decimals,
         )
-        tick_bps = tick / fair * 1e4
-        hs = clamp_half_spread(self.hs_bps * self.m_hs, self.band, tick_bps)
-        hs = max(hs, self.min_half_spread) * risk.spread_mult
         q = pos / size if size > 0 else 0.0
         skew = self.skew_bps * self.m_skew * c.skew_scale * (q - self.q_shift)
+        # The grid is coarsest at the highest price quoted (ticks grow with price).
+        top = fair * (1.0 + (self.band[1] * 0.5 + abs(skew)) * 1e-4)
+        tick_bps = max(tick, tick_size(top, c.sz_decimals)) / fair * 1e4
+        hs = clamp_half_spread(self.hs_bps * self.m_hs, self.band, tick_bps)
+        hs = max(hs, self.min_half_spread) * risk.spread_mult
         m = self.market
         bid_px, ask_px = quote_prices(fair, hs, skew, m.best_bid, m.best_ask, c.sz_decimals)
         cap = self._max_position(fair)
