@@ -46,6 +46,7 @@ from framework.hyperliquid.errors import (
     AssetNotFoundError,
     HyperliquidError,
     ProtocolError,
+    RequestTimeoutError,
     TransportError,
     WireError,
 )
@@ -228,17 +229,32 @@ class Executor:
     # -- transport ---------------------------------------------------------------------
 
     async def post(self, payload: dict[str, Any], n_elements: int) -> ExchangeResult:
-        """Post a signed ``/exchange`` body (WS first, then HTTP) and parse the answer."""
+        """Post a signed ``/exchange`` body (WS first, then HTTP) and parse the answer.
+
+        Raises :class:`RequestTimeoutError` when a WS post timed out and its HTTP resend
+        was refused: the WS copy may have been applied, so the outcome is unknown.
+        """
         weight = wire.exchange_weight(payload["action"])
+        timed_out: RequestTimeoutError | None = None
         if self.ws is not None and self.ws.connected:
             await self.rest.budget.acquire(weight)  # WS posts share the IP budget
             try:
                 body = await self.ws.post_action(payload, self.ws_timeout_s)
                 return parse_exchange_response(body, n_elements, via="ws")
+            except RequestTimeoutError as exc:
+                timed_out = exc
+                self.fallbacks += 1
             except TransportError:
                 self.fallbacks += 1  # same signed payload over HTTP: nonce makes it at-most-once
         body = await self.rest.post("/exchange", payload, weight=weight, idempotent=False)
-        return parse_exchange_response(body, n_elements, via="http")
+        res = parse_exchange_response(body, n_elements, via="http")
+        if timed_out is not None and not res.ok:
+            # the timed-out WS copy may have been applied, in which case the resend is
+            # refused for its (already used) nonce: the outcome is unknown, not rejected
+            raise RequestTimeoutError(
+                f"{timed_out}; HTTP resend refused ({res.error}): outcome unknown, reconcile"
+            )
+        return res
 
     async def send(self, action: dict[str, Any]) -> ExchangeResult:
         """Sign an L1 action with a fresh nonce and post it."""

@@ -97,6 +97,13 @@ def _matches(sent: Mapping[str, Any], echoed: Any) -> bool:
     return isinstance(echoed, Mapping) and all(echoed.get(k) == v for k, v in sent.items())
 
 
+def _is_rate_limit(text: str) -> bool:
+    # the payload mirrors the HTTP error ("429 Too Many Requests", "Too many requests: ...");
+    # its exact text is not documented, so match every spelling of a rate limit
+    low = text.lower()
+    return "429" in low or "too many requests" in low or "rate limit" in low
+
+
 def _sub_key(sub: Mapping[str, Any]) -> str:
     return json.dumps(sub, sort_keys=True)
 
@@ -284,7 +291,7 @@ class WsClient:
         rtype = resp.get("type") if isinstance(resp, Mapping) else None
         if rtype == "error":
             text = str(resp.get("payload"))
-            cls = RateLimitedError if "rate" in text.lower() else TransportError
+            cls = RateLimitedError if _is_rate_limit(text) else TransportError
             raise cls(f"ws post {kind} id {req_id}: {text}")
         if rtype != kind:
             raise ProtocolError(f"ws post {kind} id {req_id}: unexpected response {resp!r:.200}")
@@ -382,7 +389,9 @@ class WsClient:
             result = next(iter(done)).result()
             return self._end_reason or result
         except (ConnectionClosed, NotConnectedError) as exc:
-            return f"connection closed: {exc}"
+            # when we closed on purpose (stall, dead link) another task may see the close
+            # first: keep our reason rather than the bare close
+            return self._end_reason or f"connection closed: {exc}"
         except RequestTimeoutError as exc:
             with contextlib.suppress(Exception):
                 await ws.close()

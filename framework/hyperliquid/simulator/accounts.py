@@ -38,6 +38,7 @@ class Account:
     def __init__(self, address: str, balance: float, dexes: list[str], budget: int) -> None:
         self.address = address
         self.clearing = {d: Clearing(balance) for d in dexes}
+        self.funded = balance > 0  # ever held USDC: else actions get MUST_DEPOSIT
         self.cum_vlm = 0.0
         self.budget = AddressBudget(budget)
         self.fills: list[dict[str, Any]] = []

@@ -110,6 +110,8 @@ class SimConfig:
     ws_max_subscriptions: int = 1000
     ws_max_users: int = 10
     faults: tuple[dict, ...] = ()
+    #: orders priced further than this fraction from the oracle are refused (our choice)
+    oracle_band: float = 0.8
 
     def __attrs_post_init__(self) -> None:
         if self.host not in ("127.0.0.1", "localhost", "::1"):

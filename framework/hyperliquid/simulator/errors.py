@@ -17,10 +17,15 @@ REDUCE_ONLY = "Reduce only order would increase position."
 # the template with "." but the §4.2 response example does not: chosen without the period.
 BAD_ALO_PX = "Post only order would have immediately matched, bbo was {bid}@{ask}"
 IOC_CANCEL = "Order could not immediately match against any resting orders."
+# when: a trigger order whose triggerPx is not a positive price on the tick grid [our choice]
 BAD_TRIGGER_PX = "Invalid TP/SL price."
+# when: a FrontendMarket order that fills nothing (an Ioc gets IOC_CANCEL) [our choice]
 MARKET_NO_LIQUIDITY = "No liquidity available for market order."
+# when: |px / oracle - 1| > SimConfig.oracle_band (0.8, a chosen band) [our choice]
+ORACLE = "Order price too far from oracle"
 CANCEL_MISSING = "Order was never placed, already canceled, or filled."
 UNKNOWN_SIGNER = "L1 error: User or API Wallet {address} does not exist."
+# when: an L1 action by an account that never held USDC (deposit 0, nothing received)
 MUST_DEPOSIT = "Must deposit before performing actions. User: {address}"
 UNRECOVERABLE = "Unable to recover signer."
 
@@ -115,6 +120,7 @@ REJECT_STATUS = {
     IOC_CANCEL: "iocCancelRejected",
     BAD_TRIGGER_PX: "badTriggerPxRejected",
     MARKET_NO_LIQUIDITY: "marketOrderNoLiquidityRejected",
+    ORACLE: "oracleRejected",
 }
 
 

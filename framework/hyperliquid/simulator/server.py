@@ -56,12 +56,18 @@ class Handle:
         self.host = host
 
     @property
+    def _netloc(self) -> str:
+        # an IPv6 literal ("::1") must be bracketed in a URL
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{host}:{self.port}"
+
+    @property
     def base_url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        return f"http://{self._netloc}"
 
     @property
     def ws_url(self) -> str:
-        return f"ws://{self.host}:{self.port}/ws"
+        return f"ws://{self._netloc}/ws"
 
 
 @contextlib.asynccontextmanager

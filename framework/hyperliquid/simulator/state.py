@@ -11,6 +11,7 @@ whose recovered signer is not an account or an approved agent is refused with th
 venue's ``User or API Wallet ... does not exist`` -- auto-creating accounts from recovered
 signers would hide every signing bug (a bad signature recovers a random address).
 ``SimConfig.auto_accounts`` (``--auto-accounts``) turns that convenience on anyway.
+An account that never held USDC (deposited 0, nothing received) gets ``Must deposit``.
 
 Margin (simplified cross margin per dex): account value = balance + unrealised PnL at
 mark; margin used = |szi| * mark / leverage; resting orders reserve
@@ -26,7 +27,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from framework.hyperliquid import signing, wire
-from framework.hyperliquid.errors import SigningError
+from framework.hyperliquid.errors import SigningError, WireError
 from framework.hyperliquid.simulator import errors as E
 from framework.hyperliquid.simulator.accounts import Account
 from framework.hyperliquid.simulator.config import Listing, SimConfig, build_listings
@@ -101,6 +102,7 @@ class Exchange(InfoViews):
         elif balance is not None:
             for c in acct.clearing.values():
                 c.balance = balance
+            acct.funded = acct.funded or balance > 0
         return acct
 
     def leverage(self, acct: Account, x: Listing) -> tuple[str, int]:
@@ -272,6 +274,8 @@ class Exchange(InfoViews):
             acct = self.account(user)
         if acct is None:
             raise Reject(E.UNKNOWN_SIGNER.format(address=signer))
+        if not acct.funded:
+            raise Reject(E.MUST_DEPOSIT.format(address=acct.address))
         if env.vault_address is not None:
             raise Reject(E.VAULT_UNSUPPORTED)
         self._check_nonce(signer, env.nonce, now)
@@ -350,7 +354,9 @@ class Exchange(InfoViews):
             raise Reject(E.TRANSFER_INSUFFICIENT.format(amount=a["amount"], free=s(free, 6)))
         acct.clearing[""].balance -= amount
         if a["type"] == "usdSend":
-            self.account(a["destination"]).clearing[""].balance += amount
+            dest = self.account(a["destination"])
+            dest.clearing[""].balance += amount
+            dest.funded = True
         return {"status": "ok", "response": {"type": "default"}}
 
     # ---- actions ------------------------------------------------------------------------
@@ -452,6 +458,8 @@ class Exchange(InfoViews):
                 "error": E.OPEN_ORDER_CAP.format(n=len(acct.open), cap=self.config.open_order_cap)
             }
         if spec.trigger is not None:
+            if not _valid_trigger_px(spec.trigger.get("triggerPx"), x.sz_decimals):
+                return {"error": E.BAD_TRIGGER_PX}
             return {"error": E.TRIGGER_UNSUPPORTED}
         side = 1 if spec.is_buy else -1
         px, sz = float(spec.px), float(spec.sz)
@@ -509,7 +517,8 @@ class Exchange(InfoViews):
                 out["cloid"] = o.cloid
             return {"resting": out}
         if filled <= EPS:
-            return self._reject(acct, o, E.IOC_CANCEL)
+            err = E.MARKET_NO_LIQUIDITY if o.tif == "FrontendMarket" else E.IOC_CANCEL
+            return self._reject(acct, o, err)
         self._finish(acct, o, "filled" if o.sz <= EPS else "canceled")
         out = {"totalSz": s(filled), "avgPx": px_s(notional / filled), "oid": o.oid}
         if o.cloid:
@@ -523,6 +532,9 @@ class Exchange(InfoViews):
             return E.TICK
         if not wire.is_valid_size(spec.sz, x.sz_decimals):
             return E.INVALID_SIZE
+        oracle = (self.ctx.get(x.name) or {}).get("oracle_px")
+        if oracle and abs(o.px / oracle - 1.0) > self.config.oracle_band:
+            return E.ORACLE
         pos = acct.clearing[x.dex].pos(x.name).szi
         if not o.reduce_only and o.px * o.sz < 10.0 - 1e-9:
             return E.MIN_TRADE_NTL
@@ -731,6 +743,15 @@ class Exchange(InfoViews):
             "order_margin": order_margin,
             "balance": c.balance,
         }
+
+
+def _valid_trigger_px(tpx: Any, sz_decimals: int) -> bool:
+    if not isinstance(tpx, str):
+        return False
+    try:
+        return wire.is_valid_price(tpx, sz_decimals)
+    except (WireError, ArithmeticError, ValueError):
+        return False
 
 
 def _bbo_px(x: float | None) -> str:

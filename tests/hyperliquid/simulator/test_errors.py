@@ -7,6 +7,7 @@ import time
 
 import eth_account
 import pytest
+from hyperliquid.exchange import Exchange
 
 from framework.hyperliquid.simulator import errors as E
 from tests.hyperliquid.simulator.conftest import Trader
@@ -235,3 +236,78 @@ def test_resting_orders_reserve_margin(sim_factory):
     assert t.order(True, "24.7", "5") == {"error": E.PERP_MARGIN}
     # an ask on the other side only needs max(buys, sells): still fits
     assert "resting" in t.order(False, "26", "5")
+
+
+def _trigger(trader, px: str, trigger_px) -> dict:
+    o = {
+        "a": 2,
+        "b": False,
+        "p": px,
+        "s": "1",
+        "r": True,
+        "t": {"trigger": {"isMarket": True, "triggerPx": trigger_px, "tpsl": "sl"}},
+    }
+    resp = trader.act({"type": "order", "orders": [o], "grouping": "na"})
+    return resp["response"]["data"]["statuses"][0]
+
+
+def test_bad_trigger_px_error(trader):
+    assert _trigger(trader, "24", "0") == {"error": "Invalid TP/SL price."}
+    assert _trigger(trader, "24", "24.00001") == {"error": E.BAD_TRIGGER_PX}  # off the grid
+    assert _trigger(trader, "24", "-3") == {"error": E.BAD_TRIGGER_PX}
+    # a valid trigger price gets past the check (triggers are not simulated)
+    assert _trigger(trader, "24", "24.5") == {"error": E.TRIGGER_UNSUPPORTED}
+
+
+def test_market_order_no_liquidity_error(trader):
+    # a market order (FrontendMarket) that cannot fill at its limit: no liquidity for it
+    st = trader.order(True, "24.5", "1", "FrontendMarket")
+    assert st == {"error": "No liquidity available for market order."}
+    oid = 1000001
+    status = trader.sim.info({"type": "orderStatus", "user": trader.address, "oid": oid})
+    assert status["order"]["status"] == "marketOrderNoLiquidityRejected"
+    assert "filled" in trader.order(True, "25.01", "1", "FrontendMarket")  # liquidity: fills
+    assert trader.order(True, "24.5", "1", "Ioc") == {"error": E.IOC_CANCEL}  # Ioc unchanged
+
+
+def test_price_too_far_from_oracle_error(trader):
+    trader.sim.step(1)  # the asset ctx: oracle 25.005
+    assert trader.order(True, "4", "3") == {"error": "Order price too far from oracle"}
+    assert trader.order(False, "46", "1") == {"error": E.ORACLE}
+    assert "resting" in trader.order(True, "6", "2")  # 76% below: inside the 80% band
+    status = trader.sim.info({"type": "orderStatus", "user": trader.address, "oid": 1000001})
+    assert status["order"]["status"] == "oracleRejected"
+
+
+def test_must_deposit_error(sim_factory):
+    poor, rich = eth_account.Account.create(), eth_account.Account.create()
+    sim = sim_factory(deposits={poor.address.lower(): 0.0, rich.address.lower(): 100.0})
+    p = Trader(sim, poor)
+    body = p.act({"type": "noop"})
+    assert body == {
+        "status": "err",
+        "response": f"Must deposit before performing actions. User: {p.address}",
+    }
+    # funds received by usdSend make it an account that may act
+    Exchange(rich, sim.base_url).usd_transfer(20.0, poor.address)
+    assert p.act({"type": "noop"})["status"] == "ok"
+
+
+def test_every_documented_string_is_produced_by_a_test():
+    """The documented (non-CHOSEN) strings of the table, each asserted in this file or by
+    the SDK / WS tests named here.  The reference's OI-cap, spot and margin-tier strings are
+    not modelled by the simulator (it has no OI caps, no spot, one margin tier)."""
+    import inspect
+    import sys
+
+    documented = {
+        n for n, v in vars(E).items() if n.isupper() and isinstance(v, str) and n not in E.CHOSEN
+    }
+    src = inspect.getsource(sys.modules[__name__])
+    elsewhere = {"WS_ALREADY_SUBSCRIBED": "tests/hyperliquid/simulator/test_ws.py"}
+    for name in sorted(documented):
+        text = getattr(E, name)
+        head = text.split("{")[0]
+        assert f"E.{name}" in src or head in src or name in elsewhere, (
+            f"{name} ({text!r}) is not produced by any test"
+        )
