@@ -266,6 +266,13 @@ def _check_type(name: str, value: Any, typ: Any, where: str) -> Any:
     return value
 
 
+def _unknown_key(where: str, section: str, key: str, known: list[str]) -> ConfigError:
+    """The error for a key ``section`` does not have: the closest known key, or all of them."""
+    close = difflib.get_close_matches(key, known, n=1)
+    hint = f"did you mean {close[0]!r}?" if close else f"known keys: {', '.join(known)}"
+    return ConfigError(f"{where}{section}.{key}: unknown key; {hint}")
+
+
 def section_from_kwargs(cls: type, values: dict[str, Any], where: str = "") -> Any:
     """Build section ``cls`` from a dict, naming the field of any bad or unknown key."""
     if not isinstance(values, dict):
@@ -286,9 +293,7 @@ def section_from_kwargs(cls: type, values: dict[str, Any], where: str = "") -> A
     checked: dict[str, Any] = {}
     for key, value in values.items():
         if key not in fields:
-            close = difflib.get_close_matches(key, list(fields), n=1)
-            hint = f"did you mean {close[0]!r}?" if close else f"known keys: {', '.join(fields)}"
-            raise ConfigError(f"{where}{cls.SECTION}.{key}: unknown key; {hint}")
+            raise _unknown_key(where, cls.SECTION, key, list(fields))
         checked[key] = _check_type(f"{cls.SECTION}.{key}", value, hints[key], where)
     try:
         return cls(**checked)
@@ -301,16 +306,10 @@ def _validate_fills(values: dict[str, Any], where: str) -> None:
         from framework.fills.config import FillSimConfig
     except ImportError:  # the simulator is optional in a live-only install
         return
-    known = {f.name for f in attrs.fields(FillSimConfig)}
+    known = sorted(f.name for f in attrs.fields(FillSimConfig))
     for key in values:
         if key not in known:
-            close = difflib.get_close_matches(key, sorted(known), n=1)
-            hint = (
-                f"did you mean {close[0]!r}?"
-                if close
-                else f"known keys: {', '.join(sorted(known))}"
-            )
-            raise ConfigError(f"{where}fills.{key}: unknown key; {hint}")
+            raise _unknown_key(where, "fills", key, known)
     try:
         FillSimConfig(**values)
     except (TypeError, ValueError) as exc:

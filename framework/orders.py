@@ -33,8 +33,9 @@ _EPS = 1e-12
 
 #: Live ``orderUpdates`` statuses that end an order; anything ending in ``Canceled`` or
 #: ``Rejected`` does too ([UNCERTAIN] in the protocol reference: the full list of
-#: ``*Canceled`` variants; matching the suffix covers them all).
-_TERMINAL = frozenset({"filled", "canceled", "rejected", "marginCanceled"})
+#: ``*Canceled`` variants; matching the suffix covers them all).  ``scheduledCancel``
+#: (the dead man's switch) ends an order without that suffix.
+_TERMINAL = frozenset({"filled", "canceled", "rejected", "marginCanceled", "scheduledCancel"})
 
 
 class OrderTracker:
@@ -145,7 +146,7 @@ class OrderTracker:
         if status == "open":
             self._rested(cloid, cols.sz[i])
         elif status in _TERMINAL or status.endswith(("Canceled", "Rejected")):
-            self._gone(cloid, rejected=status.endswith("Rejected"))
+            self._gone(cloid, rejected=status == "rejected" or status.endswith("Rejected"))
 
     def on_fill(self, cols: Columns, i: int) -> None:
         self._filled(cols.cloid[i], cols.side[i], cols.px[i], cols.sz[i], cols.fee[i])

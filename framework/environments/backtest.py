@@ -16,7 +16,7 @@ from typing import Any
 
 import attrs
 
-from framework.config import SessionConfig, unstructure
+from framework.config import SessionConfig, config_from_dict, unstructure
 from framework.engine.drive import build_engine, resequence
 from framework.events.schema import INPUT_KINDS
 from framework.journal import JournalReader, JournalWriter, Manifest
@@ -71,8 +71,6 @@ def apply_overrides(
     queue_model: str | None = None,
 ) -> SessionConfig:
     """The config with the command line's and the recording's values applied."""
-    from framework.config import config_from_dict
-
     data = unstructure(cfg)
     if queue_model:
         data["fills"]["queue"] = queue_model
@@ -211,17 +209,10 @@ def backtest_command(
     progress: bool = True,
 ) -> int:
     """``market-maker backtest``: run, print the summary; returns the exit code."""
-    import sys
+    from framework.environments.summary import session_command
 
-    from rich.console import Console
-
-    from framework.config import ConfigError, load_config
-    from framework.environments.summary import render_summary
-
-    console = Console()
-    try:
-        cfg = load_config(config)
-        result = run_backtest(
+    return session_command(
+        lambda cfg, console: run_backtest(
             recording,
             config=cfg,
             out=out,
@@ -230,10 +221,7 @@ def backtest_command(
             queue_model=queue_model,
             progress=progress,
             console=console,
-        )
-    except (ConfigError, BacktestError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    render_summary(result.summary, console)
-    console.print(f"journal: {result.out}")
-    return 0
+        ),
+        config,
+        (BacktestError,),
+    )

@@ -25,7 +25,12 @@ from framework.config import SessionConfig, unstructure
 from framework.engine.core import Engine
 from framework.engine.drive import build_engine
 from framework.environments.backtest import apply_overrides, component_list
-from framework.environments.summary import CountingSink, SessionProgress, summarize
+from framework.environments.summary import (
+    CountingSink,
+    SessionProgress,
+    session_command,
+    summarize,
+)
 from framework.events.columns import Columns
 from framework.events.schema import Kind
 from framework.journal import JournalWriter, Manifest
@@ -256,18 +261,12 @@ def paper_command(
     progress: bool = True,
 ) -> int:
     """``market-maker paper``: run until the duration ends or Ctrl+C; print the summary."""
-    import sys
-
     from rich.console import Console
 
-    from framework.config import ConfigError, load_config
-    from framework.environments.summary import render_summary
     from framework.hyperliquid.errors import HyperliquidError
 
-    console = Console()
-    try:
-        cfg = load_config(config)
-        result = asyncio.run(
+    def run(cfg: SessionConfig, console: Console) -> PaperResult:
+        return asyncio.run(
             run_paper(
                 asset,
                 dex=dex,
@@ -281,12 +280,9 @@ def paper_command(
                 console=console,
             )
         )
+
+    try:
+        return session_command(run, config, (PaperError, HyperliquidError))
     except KeyboardInterrupt:
-        console.print("stopped (Ctrl+C); the journal is closed")
+        Console().print("stopped (Ctrl+C); the journal is closed")
         return 130
-    except (ConfigError, PaperError, HyperliquidError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    render_summary(result.summary, console)
-    console.print(f"journal: {result.out}")
-    return 0

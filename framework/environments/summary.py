@@ -9,7 +9,10 @@ estimator's observation count against its minimum.
 from __future__ import annotations
 
 import math
+import sys
 import time
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console
@@ -25,6 +28,7 @@ __all__ = [
     "SessionProgress",
     "estimator_rows",
     "render_summary",
+    "session_command",
     "summarize",
 ]
 
@@ -193,3 +197,33 @@ def render_summary(summary: dict[str, Any], console: Console | None = None) -> N
     if not s["estimators"]:
         est.add_row("(none in this session)", "", "", "")
     console.print(est)
+
+
+def session_command(
+    run: Callable[[Any, Console], Any],
+    config: Path | None,
+    errors: tuple[type[Exception], ...],
+) -> int:
+    """A session command's body: load the config, run, print the summary; the exit code.
+
+    Parameters
+    ----------
+    run : callable
+        ``run(session_config, console)`` -> a result with ``.summary`` and ``.out``.
+    config : Path or None
+        The TOML config file (None = defaults).
+    errors : tuple of exception types
+        Failures reported as ``error: ...`` on stderr with exit code 2 (besides
+        :class:`framework.config.ConfigError`).
+    """
+    from framework.config import ConfigError, load_config
+
+    console = Console()
+    try:
+        result = run(load_config(config), console)
+    except (ConfigError, *errors) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    render_summary(result.summary, console)
+    console.print(f"journal: {result.out}")
+    return 0

@@ -149,16 +149,7 @@ class KappaEstimator(EstimatorBase):
         # Books and BBOs: MarketState (bound first) has already read this row's best
         # prices, so reuse them (NaN for an empty side, as None is here).
         m = self._market
-        bid, ask = m.best_bid, m.best_ask
-        ts = cols.ts[i]
-        if not bid < ask:
-            bid = ask = NAN  # invalid: crossed, locked or one-sided
-        if ts == self._b1[0]:
-            self._b1 = (ts, bid, ask)
-            self._b1_recv = self.engine.now
-        else:
-            self._b0, self._b0_recv = self._b1, self._b1_recv
-            self._b1, self._b1_recv = (ts, bid, ask), self.engine.now
+        self._book(cols.ts[i], m.best_bid, m.best_ask)
 
     def _on_book_row(self, cols: Columns, i: int) -> None:
         self._book(cols.ts[i], cols.bid_px.first(i), cols.ask_px.first(i))

@@ -89,13 +89,13 @@ class EmpiricalLatency:
     ) -> None:
         if not place_ms:
             raise ValueError(
-                "latency_samples_place_ms is empty: the empirical latency model needs at "
+                "place_samples_ms is empty: the empirical latency model needs at "
                 "least one measured place latency (ms)"
             )
-        self._place = [_ms_to_ns("latency_samples_place_ms", v) for v in place_ms]
+        self._place = [_ms_to_ns("place_samples_ms", v) for v in place_ms]
         cancel = cancel_ms if cancel_ms else place_ms
-        self._cancel = [_ms_to_ns("latency_samples_cancel_ms", v) for v in cancel]
-        resp = [_ms_to_ns("latency_samples_response_ms", v) for v in (response_ms or ())]
+        self._cancel = [_ms_to_ns("cancel_samples_ms", v) for v in cancel]
+        resp = [_ms_to_ns("response_samples_ms", v) for v in (response_ms or ())]
         self._response = resp or [0]
         self.response_is_zero = all(v == 0 for v in self._response)
 

@@ -112,7 +112,7 @@ def test_empirical_latency_draws_from_samples_with_the_given_rng():
 def test_bad_latency_settings_name_the_field():
     with pytest.raises(ValueError, match="cancel_ms=-1"):
         ConstantLatency(100, -1)
-    with pytest.raises(ValueError, match="latency_samples_place_ms is empty"):
+    with pytest.raises(ValueError, match="place_samples_ms is empty"):
         EmpiricalLatency([])
     with pytest.raises(ValueError, match="latency='fast'"):
         make_latency("fast")

@@ -98,6 +98,24 @@ def test_live_responses_and_updates_drive_order_states():
     assert o.order(rejected) is None and o.n_rejects == 1
 
 
+def test_live_rejected_modify_and_scheduled_cancel_via_order_updates():
+    h = bare()
+    o = h.orders
+    e = h.engine
+    old = e.next_cloid()
+    e.emit(Kind.ORDER_COMMANDS, (old, "place", "X", 1, 9.9, 1.0, "Alo", False, None, 0, "t"))
+    h.step(Kind.ORDER_UPDATES, ("X", 7, old, 1, 9.9, 1.0, 1.0, "open"))
+    new = e.next_cloid()
+    e.emit(Kind.ORDER_COMMANDS, (new, "modify", "X", 1, 9.5, 1.0, "Alo", False, old, 0, "t"))
+    assert o.order(old)[3] == "canceling"
+    # plain "rejected" (not only the *Rejected variants) is a rejection: the original stays
+    h.step(Kind.ORDER_UPDATES, ("X", 8, new, 1, 9.5, 1.0, 1.0, "rejected"))
+    assert o.order(new) is None and o.order(old)[3] == "resting"
+    # the dead man's switch ends the order although its status has no *Canceled suffix
+    h.step(Kind.ORDER_UPDATES, ("X", 7, old, 1, 9.9, 1.0, 1.0, "scheduledCancel"))
+    assert o.order(old) is None and o.open == {}
+
+
 def test_rejected_modify_leaves_the_original_resting():
     h = bare()
     o = h.orders
