@@ -209,20 +209,22 @@ def sim_exchange(
 
 
 # -- trading: backtest, paper (issue 5) -----------------------------------------------------
+ConfigFile = Annotated[
+    Path | None, typer.Option("--config", help="TOML config (strategy, risk, fills, ...).")
+]
+SpreadProfile = Annotated[
+    str | None,
+    typer.Option("--spread-profile", help="default (40-50 bps), hip3 (15-25), aggressive (10-20)."),
+]
+EngineSeed = Annotated[int, typer.Option("--seed", help="Engine seed.")]
+Quiet = Annotated[bool, typer.Option("--quiet", help="No progress bar.")]
 
 
 @app.command()
 def backtest(
     recording: Annotated[Path, typer.Option("--recording", help="Recorded journal to run over.")],
-    config: Annotated[
-        Path | None, typer.Option("--config", help="TOML config (strategy, risk, fills, ...).")
-    ] = None,
-    spread_profile: Annotated[
-        str | None,
-        typer.Option(
-            "--spread-profile", help="default (40-50 bps), hip3 (15-25), aggressive (10-20)."
-        ),
-    ] = None,
+    config: ConfigFile = None,
+    spread_profile: SpreadProfile = None,
     queue_model: Annotated[
         str | None, typer.Option("--queue-model", help="conservative | risk_averse | prob.")
     ] = None,
@@ -230,8 +232,8 @@ def backtest(
         Path | None,
         typer.Option("--out", help="Output journal (default recordings/backtest-<name>-<seed>)."),
     ] = None,
-    seed: Annotated[int, typer.Option("--seed", help="Engine seed.")] = 0,
-    quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar.")] = False,
+    seed: EngineSeed = 0,
+    quiet: Quiet = False,
 ) -> None:
     """Run the paper engine over a recording as fast as one core goes; journal everything."""
     from framework.environments.backtest import backtest_command
@@ -256,23 +258,16 @@ def paper(
         float, typer.Option("--duration", help="Seconds to run; 0 = until Ctrl+C.")
     ] = 0.0,
     dex: Annotated[str, typer.Option("--dex", help="HIP-3 dex name (hyena, ...).")] = "",
-    spread_profile: Annotated[
-        str | None,
-        typer.Option(
-            "--spread-profile", help="default (40-50 bps), hip3 (15-25), aggressive (10-20)."
-        ),
-    ] = None,
+    spread_profile: SpreadProfile = None,
     base_url: Annotated[
         str, typer.Option("--base-url", help="API base URL (a local sim-exchange for tests).")
     ] = "https://api.hyperliquid.xyz",
-    config: Annotated[
-        Path | None, typer.Option("--config", help="TOML config (strategy, risk, fills, ...).")
-    ] = None,
+    config: ConfigFile = None,
     out: Annotated[
         Path | None, typer.Option("--out", help="Journal directory (default recordings/paper-...).")
     ] = None,
-    seed: Annotated[int, typer.Option("--seed", help="Engine seed.")] = 0,
-    quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar.")] = False,
+    seed: EngineSeed = 0,
+    quiet: Quiet = False,
 ) -> None:
     """Paper-trade on live market data with simulated fills; journal everything."""
     from framework.environments.paper import paper_command

@@ -73,10 +73,9 @@ def _replay(root: Path, with_market: bool) -> dict:
 
 
 def _first_ts(reader) -> int:
-    from framework.events import Kind
-
-    t = reader.table(Kind.BOOK, stop_seq=10)
-    return t.column("recv_ts")[0].as_py() if t.num_rows else 0
+    """The recv_ts of the journal's first input, whatever its table."""
+    first = next(reader.merged(), None)
+    return first.recv_ts[0] if first is not None else 0
 
 
 def _backtest(root: Path, *, estimators: bool, profile: str = "aggressive") -> dict:

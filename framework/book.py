@@ -52,28 +52,25 @@ class MarketState:
     # -- handlers -----------------------------------------------------------------------
     def on_book(self, cols: Columns, i: int) -> None:
         self._book, self._row = cols, i
-        bid = cols.bid_px.firsts[i]
-        ask = cols.ask_px.firsts[i]
-        if bid is not None and ask is not None:
-            self.best_bid, self.best_ask = bid, ask
-            self.bid_sz = cols.bid_sz.firsts[i]
-            self.ask_sz = cols.ask_sz.firsts[i]
-        else:  # a one-sided book: an empty side has no price
-            self.best_bid = _first(cols.bid_px, i)
-            self.best_ask = _first(cols.ask_px, i)
-            self.bid_sz = _first(cols.bid_sz, i)
-            self.ask_sz = _first(cols.ask_sz, i)
+        self._set_top(
+            cols.bid_px.firsts[i],
+            cols.bid_sz.firsts[i],
+            cols.ask_px.firsts[i],
+            cols.ask_sz.firsts[i],
+        )
         self.books += 1
         self.last_book_ts = self.last_market_ts = self.engine.now
 
     def on_bbo(self, cols: Columns, i: int) -> None:
-        bid, ask = cols.bid_px[i], cols.ask_px[i]
+        self._set_top(cols.bid_px[i], cols.bid_sz[i], cols.ask_px[i], cols.ask_sz[i])
+        self.last_market_ts = self.engine.now
+
+    def _set_top(self, bid: Any, bid_sz: Any, ask: Any, ask_sz: Any) -> None:
+        # An empty book side (thin books) or a null bbo side has no price: NaN.
         self.best_bid = NAN if bid is None else bid
         self.best_ask = NAN if ask is None else ask
-        bsz, asz = cols.bid_sz[i], cols.ask_sz[i]
-        self.bid_sz = NAN if bsz is None else bsz
-        self.ask_sz = NAN if asz is None else asz
-        self.last_market_ts = self.engine.now
+        self.bid_sz = NAN if bid_sz is None else bid_sz
+        self.ask_sz = NAN if ask_sz is None else ask_sz
 
     def on_trade(self, cols: Columns, i: int) -> None:
         self.last_trade_px = cols.px[i]
@@ -128,8 +125,3 @@ class MarketState:
             "last_book_ts": self.last_book_ts,
             "last_trade_ts": self.last_trade_ts,
         }
-
-
-def _first(col: Any, i: int) -> float:
-    v = col.first(i)
-    return NAN if v is None else v

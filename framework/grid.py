@@ -63,9 +63,18 @@ def price_decimals(px: float, sz_decimals: int) -> int:
     >>> price_decimals(38.123, 2), price_decimals(150.0, 2), price_decimals(105055.0, 5)
     (3, 2, 0)
     """
+    return _decimals(_exact(px), sz_decimals)
+
+
+def _decimals(exact: Decimal, sz_decimals: int) -> int:
     _check_sz_decimals(sz_decimals)
-    magnitude = _exact(px).adjusted()  # floor(log10(px)), exactly
+    magnitude = exact.adjusted()  # floor(log10(px)), exactly
     return max(0, min(MAX_PERP_DECIMALS - sz_decimals, MAX_SIG_FIGS - 1 - magnitude))
+
+
+def _step(decimals: int) -> Decimal:
+    """``10**-decimals`` as an exact decimal."""
+    return Decimal(1).scaleb(-decimals)
 
 
 def tick_size(px: float, sz_decimals: int) -> float:
@@ -78,7 +87,7 @@ def tick_size(px: float, sz_decimals: int) -> float:
     >>> tick_size(0.5, 2)  # capped by 6 - szDecimals
     0.0001
     """
-    return float(Decimal(1).scaleb(-price_decimals(px, sz_decimals)))
+    return float(_step(price_decimals(px, sz_decimals)))
 
 
 def round_price(px: float, sz_decimals: int, side: int = 0) -> float:
@@ -105,7 +114,7 @@ def round_price(px: float, sz_decimals: int, side: int = 0) -> float:
     if side not in _ROUNDING:
         raise ValueError(f"side={side!r}: use +1 (bid, rounds down), -1 (ask, up) or 0")
     exact = _exact(px)
-    step = Decimal(1).scaleb(-price_decimals(px, sz_decimals))
+    step = _step(_decimals(exact, sz_decimals))
     rounded = exact.quantize(step, rounding=_ROUNDING[side])
     if rounded == 0:
         raise ValueError(
@@ -129,8 +138,7 @@ def is_valid_price(px: float, sz_decimals: int) -> bool:
         exact = _exact(px)
     except ValueError:
         return False
-    step = Decimal(1).scaleb(-price_decimals(px, sz_decimals))
-    return exact % step == 0
+    return exact % _step(_decimals(exact, sz_decimals)) == 0
 
 
 def round_size(sz: float, sz_decimals: int, *, down: bool = False) -> float:
@@ -147,7 +155,7 @@ def round_size(sz: float, sz_decimals: int, *, down: bool = False) -> float:
     x = float(sz)
     if not math.isfinite(x):
         raise ValueError(f"sz={sz!r}: a size must be a finite number")
-    step = Decimal(1).scaleb(-sz_decimals)
+    step = _step(sz_decimals)
     mode = ROUND_FLOOR if down else ROUND_HALF_EVEN
     magnitude = Decimal(repr(abs(x))).quantize(step, rounding=mode)
     return math.copysign(float(magnitude), x)
@@ -165,7 +173,7 @@ def is_valid_size(sz: float, sz_decimals: int) -> bool:
     x = float(sz)
     if not math.isfinite(x):
         return False
-    return Decimal(repr(x)) % Decimal(1).scaleb(-sz_decimals) == 0
+    return Decimal(repr(x)) % _step(sz_decimals) == 0
 
 
 def price_decimals_array(px: np.ndarray, sz_decimals: int) -> np.ndarray:

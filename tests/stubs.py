@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 from framework.engine.core import Engine
@@ -10,6 +13,19 @@ from framework.events.schema import Kind
 from framework.journal import JournalWriter, Manifest
 
 TOY_PATH = "tests.stubs:ToyQuoter"
+REPO = Path(__file__).resolve().parents[1]
+
+
+def run_cli(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    """``python cli.py *args`` from the repository root, output captured."""
+    return subprocess.run(
+        [sys.executable, "cli.py", *args],
+        cwd=REPO,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
 
 
 class ToyQuoter:

@@ -170,8 +170,6 @@ class Engine:
             self.now = recv_ts
         for fn in self._handlers[kind]:
             fn(cols, i)
-        if self._queue:
-            self._drain()
 
     def start(self, first_ts: int) -> None:
         """Anchor periodic timers at the first event's time (called once by drivers)."""
@@ -188,8 +186,6 @@ class Engine:
             if due > self.now:
                 self.now = due
             fn(due)
-            if self._queue:
-                self._drain()
         self._next_timer = timers[0][0] if timers else NEVER
 
     # -- outputs ------------------------------------------------------------------------
@@ -206,9 +202,9 @@ class Engine:
         return self.seq
 
     def _drain(self) -> None:
-        # FIFO delivery of outputs to internal subscribers; re-entrant emits queue up.
-        if self._draining:
-            return
+        # FIFO delivery of outputs to internal subscribers.  Only emit() calls this, when
+        # not already draining: an emit from a subscriber just queues up behind, so the
+        # queue is always empty again when the outermost emit returns.
         self._draining = True
         try:
             q = self._queue

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import importlib
+from bisect import bisect_right
 from collections.abc import Callable, Iterable, Iterator
+from itertools import islice
 from typing import Any
 
 import numpy as np
@@ -30,8 +32,20 @@ def load_component(entry: dict[str, Any]) -> Component:
             f"prefixes: {', '.join(_ALLOWED_PREFIXES)})"
         )
     module_name, cls_name = path.split(":", 1)
-    cls = getattr(importlib.import_module(module_name), cls_name)
-    return cls(**entry.get("config", {}))
+    try:
+        cls = getattr(importlib.import_module(module_name), cls_name)
+    except (ImportError, AttributeError) as exc:
+        raise ValueError(
+            f"component path {path!r} names no importable class ({exc}); fix the manifest's "
+            "'components' entry (session.json)"
+        ) from exc
+    try:
+        return cls(**entry.get("config", {}))
+    except TypeError as exc:
+        raise ValueError(
+            f"component {path!r} rejects its config ({exc}); fix the 'config' of its "
+            "'components' entry in the manifest (session.json)"
+        ) from exc
 
 
 def build_components(manifest: Manifest) -> list[Component]:
@@ -55,7 +69,7 @@ def _started(
         if not started:
             engine.start(ch.recv_ts[0])
             started = True
-        yield ch, [ch.columns.get(Kind(k)) for k in range(len(Kind))]
+        yield ch, [ch.columns.get(k) for k in Kind]
 
 
 def feed(
@@ -73,14 +87,14 @@ def feed(
     step = engine.step
     n = 0
     for ch, cols in _started(engine, chunks):
+        events = zip(ch.kinds, ch.rows, ch.seqs, ch.recv_ts, strict=True)
         if stop_seq is not None and ch.seqs[-1] > stop_seq:
-            for k, r, s, t in zip(ch.kinds, ch.rows, ch.seqs, ch.recv_ts, strict=True):
-                if s > stop_seq:
-                    return n
+            # The last chunk: seqs are sorted, so step the prefix up to stop_seq.
+            m = bisect_right(ch.seqs, stop_seq)
+            for k, r, s, t in islice(events, m):
                 step(k, s, t, cols[k], r)
-                n += 1
-            return n
-        for k, r, s, t in zip(ch.kinds, ch.rows, ch.seqs, ch.recv_ts, strict=True):
+            return n + m
+        for k, r, s, t in events:
             step(k, s, t, cols[k], r)
         n += len(ch.kinds)
         if on_chunk is not None:

@@ -72,7 +72,8 @@ def _same(a: Any, b: Any) -> bool:
 def _recorded_outputs(reader: JournalReader) -> Iterator[tuple[Kind, tuple[Any, ...]]]:
     for ch in reader.merged(OUTPUT_KINDS):
         for k, r in zip(ch.kinds, ch.rows, strict=True):
-            yield Kind(k), ch.columns[Kind(k)].row(r)
+            kind = Kind(k)
+            yield kind, ch.columns[kind].row(r)
 
 
 class VerifyingSink:
@@ -84,10 +85,8 @@ class VerifyingSink:
         self.compared = 0
 
     def _next(self) -> tuple[Kind, tuple[Any, ...]] | None:
-        if self._peeked is not None:
-            nxt, self._peeked = self._peeked, None
-            return nxt
-        return next(self._recorded, None)
+        nxt, self._peeked = self.peek(), None
+        return nxt
 
     def peek(self) -> tuple[Kind, tuple[Any, ...]] | None:
         if self._peeked is None:

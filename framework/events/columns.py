@@ -161,4 +161,4 @@ class Columns:
 
     def row(self, i: int) -> tuple[Any, ...]:
         """Row ``i`` as a tuple in schema order (lists for list columns)."""
-        return tuple(getattr(self, name)[i] for name in spec(self.kind).columns)
+        return tuple(getattr(self, name)[i] for name in _layout(self.kind)[0])

@@ -19,6 +19,7 @@ Conventions:
 from __future__ import annotations
 
 import enum
+import functools
 import hashlib
 
 import attrs
@@ -80,12 +81,12 @@ class TableSpec:
     doc: str
     fields: tuple[Field, ...]
 
-    @property
+    @functools.cached_property
     def columns(self) -> tuple[str, ...]:
-        """All column names, common columns first."""
+        """All column names, common columns first (computed once: read per output row)."""
         return tuple(f.name for f in COMMON_FIELDS + self.fields)
 
-    @property
+    @functools.cached_property
     def payload_columns(self) -> tuple[str, ...]:
         """Column names after the common ones: the layout of a row tuple."""
         return tuple(f.name for f in self.fields)

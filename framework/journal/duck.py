@@ -43,6 +43,15 @@ def connect(root: Path | str, *, reader: JournalReader | None = None) -> duckdb.
     return con
 
 
+FORMATS = ("table", "csv", "json")
+
+
+def check_format(fmt: str) -> None:
+    """Raise ``ValueError`` unless ``fmt`` is one of :data:`FORMATS`."""
+    if fmt not in FORMATS:
+        raise ValueError(f"--format must be table, csv or json, not {fmt!r}")
+
+
 def run_query(con: duckdb.DuckDBPyConnection, query: str) -> tuple[list[str], list[tuple]]:
     rel = con.execute(query)
     if rel.description is None:
@@ -52,6 +61,7 @@ def run_query(con: duckdb.DuckDBPyConnection, query: str) -> tuple[list[str], li
 
 def print_result(columns: list[str], rows: list[tuple], fmt: str, out: Any = None) -> None:
     """Print a result as a rich table, CSV or JSON lines."""
+    check_format(fmt)
     out = out or sys.stdout
     if fmt == "csv":
         w = csv.writer(out)
@@ -60,7 +70,7 @@ def print_result(columns: list[str], rows: list[tuple], fmt: str, out: Any = Non
     elif fmt == "json":
         for r in rows:
             out.write(json.dumps(dict(zip(columns, r, strict=True)), default=str) + "\n")
-    elif fmt == "table":
+    else:
         from rich.console import Console
         from rich.table import Table
 
@@ -68,14 +78,14 @@ def print_result(columns: list[str], rows: list[tuple], fmt: str, out: Any = Non
         for r in rows:
             table.add_row(*("NULL" if v is None else str(v) for v in r))
         Console(file=out).print(table)
-    else:
-        raise ValueError(f"--format must be table, csv or json, not {fmt!r}")
 
 
 def sql_command(root: Path, query: str | None, *, fmt: str = "table") -> int:
     """CLI body of ``market-maker sql``; returns the exit code."""
-    if fmt not in ("table", "csv", "json"):
-        print(f"error: --format must be table, csv or json, not {fmt!r}", file=sys.stderr)
+    try:
+        check_format(fmt)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
         return 2
     try:
         con = connect(root)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 from pathlib import Path
@@ -14,6 +13,7 @@ import cattrs
 
 import framework
 from framework.events.schema import TABLES, schema_fingerprint
+from framework.journal.durable import commit, temp_path
 from framework.journal.errors import ManifestError
 
 MANIFEST_NAME = "session.json"
@@ -52,7 +52,9 @@ class Manifest:
     stats: dict[str, Any] = attrs.Factory(dict)
 
     def __attrs_post_init__(self) -> None:
+        # Component configs are journaled too (replay rebuilds the engine from them).
         self.config = scrub_secrets(self.config)
+        self.components = scrub_secrets(self.components)
         if not self.coin:
             self.coin = f"{self.dex}:{self.asset}" if self.dex else self.asset
 
@@ -93,15 +95,12 @@ def code_version() -> str:
 
 
 def write_manifest(root: Path, manifest: Manifest) -> None:
-    """Write ``session.json`` atomically (temp file, fsync, rename)."""
+    """Write ``session.json`` atomically (temp file, fsync, rename, fsync the directory)."""
     data = json.dumps(_converter.unstructure(manifest), indent=2, sort_keys=True)
-    path = root / MANIFEST_NAME
-    tmp = root / f".{MANIFEST_NAME}.tmp"
-    with open(tmp, "w") as fh:
-        fh.write(data + "\n")
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    path = Path(root) / MANIFEST_NAME
+    tmp = temp_path(path)
+    tmp.write_text(data + "\n")
+    commit(tmp, path)
 
 
 def read_manifest(root: Path) -> Manifest:

@@ -17,7 +17,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from framework.events.columns import Columns
-from framework.events.schema import INPUT_KINDS, TABLES, Kind, arrow_schema, spec
+from framework.events.schema import INPUT_KINDS, Kind, arrow_schema, spec
 from framework.journal.errors import (
     CorruptPartError,
     JournalError,
@@ -149,8 +149,6 @@ class JournalReader:
                         )
                     last_seq = int(seqs[-1])
                     yield batch
-            except SeqOrderError:
-                raise
             except (pa.ArrowException, OSError) as exc:
                 self._problem(CorruptPartError(f"{p.path}: unreadable Parquet part ({exc})"))
 
@@ -247,7 +245,3 @@ def _merge(iters: dict[Kind, Iterator[pa.RecordBatch]]) -> Iterator[MergedChunk]
             batches=taken,
             columns={k: Columns(k, b) for k, b in taken.items()},
         )
-
-
-def output_kinds_present(reader: JournalReader) -> list[Kind]:
-    return [k for k, t in TABLES.items() if t.direction == "output" and reader.has_rows(k)]

@@ -18,17 +18,18 @@ ones; readers skip parts whose seq range lies inside another part's.
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from framework.events.columns import ListColumn
 from framework.events.schema import TABLES, Kind, arrow_schema, spec
+from framework.journal.durable import commit, fsync_dir, temp_path
 from framework.journal.manifest import Manifest, write_manifest
 from framework.journal.parts import list_parts, part_name
 
@@ -36,26 +37,18 @@ COMPRESSION = "zstd"
 ROW_GROUP_ROWS = 32_768
 
 
-def fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def write_part_atomic(directory: Path, table: pa.Table) -> Path:
     """Write ``table`` as one part: temp file, fsync, rename, fsync the directory."""
     seq = table.column("seq")
-    name = part_name(seq[0].as_py(), seq[-1].as_py())
-    tmp = directory / f".{name}.tmp"
+    final = directory / part_name(seq[0].as_py(), seq[-1].as_py())
+    tmp = temp_path(final)
     pq.write_table(table, tmp, compression=COMPRESSION, row_group_size=ROW_GROUP_ROWS)
-    with open(tmp, "rb") as fh:
-        os.fsync(fh.fileno())
-    final = directory / name
-    os.replace(tmp, final)
-    fsync_dir(directory)
-    return final
+    return commit(tmp, final)
+
+
+def _seq_increasing(table: pa.Table) -> bool:
+    seq = table.column("seq").to_numpy()
+    return bool(np.all(seq[1:] > seq[:-1]))
 
 
 def rows_to_table(kind: Kind, rows: list[tuple[Any, ...]]) -> pa.Table:
@@ -157,11 +150,15 @@ class JournalWriter:
             self._last_flush = time.monotonic()
 
     def _flush_kind(self, kind: Kind) -> None:
-        pieces = [pa.Table.from_batches(self._batches[kind], schema=arrow_schema(kind))]
+        pieces = []
+        if self._batches[kind]:
+            pieces.append(pa.Table.from_batches(self._batches[kind], schema=arrow_schema(kind)))
         if self._rows[kind]:
             pieces.append(rows_to_table(kind, self._rows[kind]))
         table = pa.concat_tables(pieces) if len(pieces) > 1 else pieces[0]
-        if len(pieces) > 1:
+        # Rows (alone or beside batches) may come out of seq order: sort them, but only
+        # when they are (sorting copies every column).
+        if self._rows[kind] and not _seq_increasing(table):
             table = table.sort_by("seq")
         write_part_atomic(self.root / spec(kind).name, table)
         self.rows_written[spec(kind).name] += table.num_rows
@@ -197,8 +194,8 @@ def compact_journal(root: Path) -> None:
         parts = list_parts(directory)
         if len(parts) < 2:
             continue
-        name = part_name(parts[0].first, parts[-1].last)
-        tmp = directory / f".{name}.tmp"
+        final = directory / part_name(parts[0].first, parts[-1].last)
+        tmp = temp_path(final)
         with pq.ParquetWriter(tmp, arrow_schema(t.kind), compression=COMPRESSION) as out:
             pending: list[pa.Table] = []
             pending_rows = 0
@@ -211,11 +208,8 @@ def compact_journal(root: Path) -> None:
                     pending, pending_rows = [], 0
             if pending:
                 out.write_table(pa.concat_tables(pending), row_group_size=ROW_GROUP_ROWS)
-        with open(tmp, "rb") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, directory / name)
-        fsync_dir(directory)
+        commit(tmp, final)
         for p in parts:
-            if p.path.name != name:
+            if p.path != final:
                 p.path.unlink()
         fsync_dir(directory)

@@ -17,9 +17,11 @@ from typing import Any
 
 from framework.recordings.capture import load_json
 from framework.recordings.errors import EnvelopeError
+from framework.recordings.messages import CHANNEL_KIND
 
 FORMAT = "archive"
-CHANNEL_DIRS = frozenset({"l2Book", "trades", "bbo", "activeAssetCtx"})
+#: Channel directories of the archive layout: the channels the importer reads.
+CHANNEL_DIRS = frozenset(CHANNEL_KIND)
 
 _ISO = re.compile(
     rb"(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(?:Z|\+00:?00)?"

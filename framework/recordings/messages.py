@@ -98,13 +98,7 @@ def parse_ws_message(msg: Any, recv_ts: int) -> list[tuple[Kind, Row]]:
 # -- channels ------------------------------------------------------------------------------
 def parse_book(data: Any, recv_ts: int) -> list[tuple[Kind, Row]]:
     """Rows of an ``l2Book`` payload (one snapshot)."""
-    where = "l2Book data"
-    d = _obj(data, where)
-    coin = _str(d, "coin", where)
-    ts = _ms(d, "time", where)
-    levels = d.get("levels")
-    if not isinstance(levels, list) or len(levels) != 2:
-        raise MessageError(f"{where}.levels must be [bids, asks], got {_short(levels)}")
+    coin, ts, levels = _head(data, "l2Book data", "levels", "[bids, asks]")
     bid_px, bid_sz, bid_n = _side(levels[0], "levels[0] (bids)", descending=True)
     ask_px, ask_sz, ask_n = _side(levels[1], "levels[1] (asks)", descending=False)
     return [(Kind.BOOK, (ts, recv_ts, coin, bid_px, bid_sz, bid_n, ask_px, ask_sz, ask_n))]
@@ -143,13 +137,7 @@ def parse_trades(data: Any, recv_ts: int) -> list[tuple[Kind, Row]]:
 
 def parse_bbo(data: Any, recv_ts: int) -> list[tuple[Kind, Row]]:
     """Rows of a ``bbo`` payload; a null side gives null price and size."""
-    where = "bbo data"
-    d = _obj(data, where)
-    coin = _str(d, "coin", where)
-    ts = _ms(d, "time", where)
-    sides = d.get("bbo")
-    if not isinstance(sides, list) or len(sides) != 2:
-        raise MessageError(f"{where}.bbo must be [bid, ask], got {_short(sides)}")
+    coin, ts, sides = _head(data, "bbo data", "bbo", "[bid, ask]")
     out: list[float | None] = []
     for name, lvl in zip(("bbo[0] (bid)", "bbo[1] (ask)"), sides, strict=True):
         if lvl is None:
@@ -218,6 +206,16 @@ def _obj(v: Any, where: str) -> dict[str, Any]:
     if not isinstance(v, dict):
         raise MessageError(f"{where} is {_short(v)}, expected a JSON object")
     return v
+
+
+def _head(data: Any, where: str, key: str, shape: str) -> tuple[str, int, list[Any]]:
+    """``coin``, ``time`` (ns) and the two-sided ``key`` of a book-like payload."""
+    d = _obj(data, where)
+    coin, ts = _str(d, "coin", where), _ms(d, "time", where)
+    sides = d.get(key)
+    if not isinstance(sides, list) or len(sides) != 2:
+        raise MessageError(f"{where}.{key} must be {shape}, got {_short(sides)}")
+    return coin, ts, sides
 
 
 def _str(d: dict[str, Any], key: str, where: str) -> str:

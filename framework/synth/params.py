@@ -16,7 +16,7 @@ from typing import Any
 
 import attrs
 
-from framework.grid import tick_size
+from framework.grid import MAX_PERP_DECIMALS, tick_size
 
 #: 2026-01-01T00:00:00Z, the default session start (ns).
 DEFAULT_START_NS = 1_767_225_600 * 1_000_000_000
@@ -138,27 +138,29 @@ class SynthParams:
     def check(self) -> None:
         """Raise :class:`SynthParamError` naming the first input out of range."""
         rules = [
-            ("hours", self.hours > 0, "> 0"),
-            ("start_px", self.start_px > 0, "> 0"),
-            ("book_levels", 1 <= self.book_levels <= 20, "in 1..20 (l2Book depth)"),
-            ("book_cadence_s", self.book_cadence_s >= 0.05, ">= 0.05"),
-            ("ctx_interval_s", self.ctx_interval_s >= 1, ">= 1"),
-            ("level_refresh_s", self.level_refresh_s > 0, "> 0"),
-            ("kappa_per_bps", self.kappa_per_bps > 0, "> 0"),
-            ("delta0_bps", self.delta0_bps >= 0, ">= 0"),
-            ("latency_ms_median", self.latency_ms_median >= 0, ">= 0"),
-        ]
-        rules += [
+            ("hours", self.hours, self.hours > 0, "> 0"),
+            ("start_px", self.start_px, self.start_px > 0, "> 0"),
             (
-                f"regimes[{r.name}]",
-                r.sigma_bps_per_sqrt_s >= 0 and r.trade_event_rate_per_s >= 0,
-                "sigma and trade rate >= 0",
-            )
-            for r in self.regimes
+                "book_levels",
+                self.book_levels,
+                1 <= self.book_levels <= 20,
+                "in 1..20 (l2Book depth)",
+            ),
+            ("book_cadence_s", self.book_cadence_s, self.book_cadence_s >= 0.05, ">= 0.05"),
+            ("ctx_interval_s", self.ctx_interval_s, self.ctx_interval_s >= 1, ">= 1"),
+            ("level_refresh_s", self.level_refresh_s, self.level_refresh_s > 0, "> 0"),
+            ("kappa_per_bps", self.kappa_per_bps, self.kappa_per_bps > 0, "> 0"),
+            ("delta0_bps", self.delta0_bps, self.delta0_bps >= 0, ">= 0"),
+            ("latency_ms_median", self.latency_ms_median, self.latency_ms_median >= 0, ">= 0"),
         ]
-        for name, ok, want in rules:
+        for r in self.regimes:
+            rules += [
+                (f"regimes[{r.name}].{attr}", getattr(r, attr), getattr(r, attr) >= 0, ">= 0")
+                for attr in ("sigma_bps_per_sqrt_s", "trade_event_rate_per_s")
+            ]
+        for name, value, ok, want in rules:
             if not ok:
-                raise SynthParamError(f"{name}={getattr(self, name, '?')!r}: must be {want}")
+                raise SynthParamError(f"{name}={value!r}: must be {want}")
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-able dict of every input."""
@@ -199,8 +201,8 @@ def params_for(
     if int(seed) < 0:
         raise SynthParamError(f"seed={seed!r}: must be an integer >= 0")
     szd = known.sz_decimals if sz_decimals is None else int(sz_decimals)
-    if not 0 <= szd <= 6:
-        raise SynthParamError(f"sz_decimals={sz_decimals!r}: must be in 0..6")
+    if not 0 <= szd <= MAX_PERP_DECIMALS:
+        raise SynthParamError(f"sz_decimals={sz_decimals!r}: must be in 0..{MAX_PERP_DECIMALS}")
     px = known.start_px if start_px is None else float(start_px)
     if not (math.isfinite(px) and px > 0):
         raise SynthParamError(f"start_px={start_px!r}: must be a price > 0 (e.g. --price 38)")

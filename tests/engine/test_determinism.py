@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from framework.engine import Engine, EngineError, ListSink
+from framework.engine import Engine, EngineError, ListSink, load_component
 from framework.environments.replay import replay
 from framework.events import OUTPUT_KINDS, Columns, Kind
 from framework.journal import JournalReader, list_parts
-from tests.stubs import ToyQuoter, book_row, write_market_session
+from tests.stubs import ToyQuoter, book_row, run_cli, write_market_session
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -67,23 +65,11 @@ def test_one_altered_output_value_is_named_by_seq_and_column(tmp_path: Path) -> 
 
 def test_cli_replay_verify_exits_1_and_prints_the_divergence(tmp_path: Path) -> None:
     root = write_market_session(tmp_path / "j")
-    ok = subprocess.run(
-        [sys.executable, "cli.py", "replay", str(root), "--verify"],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    ok = run_cli("replay", str(root), "--verify")
     assert ok.returncode == 0, ok.stdout + ok.stderr
     assert "verified: 400 input events" in ok.stdout
     seq = _alter_value(root, "order_commands", 3, "sz", 2.0)
-    bad = subprocess.run(
-        [sys.executable, "cli.py", "replay", str(root), "--verify"],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    bad = run_cli("replay", str(root), "--verify")
     assert bad.returncode == 1
     assert re.search(
         rf"seq {seq}, table 'order_commands', column 'sz': recorded 2.0, replayed 1.0", bad.stdout
@@ -95,13 +81,7 @@ def test_replay_until_stops_there_and_prints_state(tmp_path: Path) -> None:
     result = replay(root, verify=True, until=301)
     assert result.ok
     assert result.engine.seq >= 301 and result.engine.input_seq <= 301
-    out = subprocess.run(
-        [sys.executable, "cli.py", "replay", str(root), "--until", "301"],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    out = run_cli("replay", str(root), "--until", "301")
     assert out.returncode == 0
     assert '"toy": {' in out.stdout and '"quotes":' in out.stdout
 
@@ -167,3 +147,10 @@ def test_core_reads_no_wall_clock_and_no_global_randomness() -> None:
                 line = f.read_text()[: m.start()].count("\n") + 1
                 offenders.append(f"{f.relative_to(REPO)}:{line}: {m.group(0).strip()}")
     assert not offenders, "nondeterminism in the core:\n" + "\n".join(offenders)
+
+
+def test_bad_component_entry_is_named_with_the_fix() -> None:
+    with pytest.raises(ValueError, match=r"'framework.book:Nope' names no importable class"):
+        load_component({"path": "framework.book:Nope"})
+    with pytest.raises(ValueError, match=r"'framework.book:MarketState' rejects its config"):
+        load_component({"path": "framework.book:MarketState", "config": {"depth": 5}})

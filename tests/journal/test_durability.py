@@ -157,11 +157,13 @@ def test_manifest_never_holds_secrets(tmp_path: Path) -> None:
         mode="paper",
         asset="HYPE",
         config={"private_key": key, "nested": {"api_secret": "s", "wallet": key}, "gamma": 0.1},
+        components=[{"path": "framework.x:Y", "config": {"private_key": key, "gamma": 0.1}}],
     )
     JournalWriter(tmp_path, man).close()
     text = (tmp_path / "session.json").read_text()
     assert key not in text and "api_secret" not in text
     assert json.loads(text)["config"] == {"nested": {"wallet": "<redacted>"}, "gamma": 0.1}
+    assert json.loads(text)["components"] == [{"path": "framework.x:Y", "config": {"gamma": 0.1}}]
     assert read_manifest(tmp_path).asset == "HYPE"
 
 

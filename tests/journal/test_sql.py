@@ -4,13 +4,10 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 from framework.journal.duck import connect
-from tests.stubs import write_market_session
-
-REPO = Path(__file__).resolve().parents[2]
+from tests.stubs import run_cli, write_market_session
 
 
 def test_views_per_table_and_timeline(tmp_path: Path) -> None:
@@ -30,13 +27,7 @@ def test_views_per_table_and_timeline(tmp_path: Path) -> None:
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "cli.py", "sql", *args],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    return run_cli("sql", *args)
 
 
 def test_cli_formats(tmp_path: Path) -> None:
@@ -57,12 +48,7 @@ def test_cli_bad_query_and_bad_format_fail_clearly(tmp_path: Path) -> None:
 
 def test_interactive_prompt_runs_statements(tmp_path: Path) -> None:
     root = write_market_session(tmp_path / "j", n_books=7)
-    out = subprocess.run(
-        [sys.executable, "cli.py", "sql", str(root), "--format", "csv"],
-        cwd=REPO,
-        input="SELECT count(*) AS n\nFROM book;\n.quit\n",
-        capture_output=True,
-        text=True,
-        check=False,
+    out = run_cli(
+        "sql", str(root), "--format", "csv", stdin="SELECT count(*) AS n\nFROM book;\n.quit\n"
     )
     assert out.returncode == 0 and "n\n7" in out.stdout.replace("\r", "")
