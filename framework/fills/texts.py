@@ -3,6 +3,9 @@
 Documented strings are reproduced verbatim (hyperliquid_protocol.md §4.9).  Where the
 reference marks a text **[UNCERTAIN]** we pick one fixed string here and say so; the
 ``[ours]`` entries are statuses the venue has no text for.
+
+The Hyperliquid simulator's error table (``framework.hyperliquid.simulator.errors``) takes
+the texts both venues answer with from here, so the two cannot drift apart.
 """
 
 from __future__ import annotations

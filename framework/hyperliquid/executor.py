@@ -170,10 +170,6 @@ def _get(cmd: Any, name: str) -> Any:
     return cmd[name] if isinstance(cmd, Mapping) else getattr(cmd, name)
 
 
-def _num(x: Any) -> Decimal:
-    return Decimal(repr(x)) if isinstance(x, float) else Decimal(x)
-
-
 class Executor:
     """Builds, signs and sends actions; maps answers to typed results.
 
@@ -278,7 +274,7 @@ class Executor:
     def order_wire(self, req: OrderRequest) -> dict[str, Any]:
         """Validate one request against the asset's grid and build its wire form."""
         asset = self.directory.resolve(req.coin)
-        px, sz = _num(req.px), _num(req.sz)
+        px, sz = wire.to_decimal(req.px, "px"), wire.to_decimal(req.sz, "sz")
         if not wire.is_valid_price(px, asset.sz_decimals):
             raise WireError(
                 f"px {px} is off the {req.coin} grid (szDecimals {asset.sz_decimals}); "
@@ -292,7 +288,7 @@ class Executor:
             wire.check_min_notional(px, sz)
         if req.trigger is not None:
             tpx, is_market, tpsl = req.trigger
-            otype = wire.trigger(_num(tpx), is_market, tpsl)
+            otype = wire.trigger(wire.to_decimal(tpx, "triggerPx"), is_market, tpsl)
         else:
             otype = wire.limit(req.tif)
         return wire.order_wire(
@@ -392,9 +388,11 @@ class Executor:
         action = _get(cmd, "action")
         coin = _get(cmd, "coin")
         if action == "cancel":
-            target = _get(cmd, "target_cloid")
+            # the order_commands contract: a cancel names the order in ``cloid`` (target_cloid
+            # None); a target_cloid, when given, is honoured
+            target = _get(cmd, "target_cloid") or _get(cmd, "cloid")
             if not target:
-                raise WireError("cancel command without target_cloid")
+                raise WireError("cancel command without cloid (the order to cancel)")
             return (self.directory.resolve(coin).asset_id, wire.check_cloid(target))
         req = OrderRequest(
             coin=coin,

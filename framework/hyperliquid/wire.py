@@ -493,10 +493,15 @@ def exchange_payload(
 
 
 def batch_length(action: Mapping[str, Any]) -> int:
-    """Number of elements an action carries (orders, cancels, modifies); 1 for others."""
+    """Number of elements an action carries (orders, cancels, modifies); 1 for others.
+
+    Safe on unvalidated bodies (the simulator weighs requests before parsing them): a
+    key whose value is not a list counts as one element.
+    """
     for key in ("orders", "cancels", "modifies"):
-        if key in action:
-            return len(action[key])
+        v = action.get(key)
+        if isinstance(v, list):
+            return len(v)
     return 1
 
 

@@ -353,3 +353,40 @@ def test_execute_commands_returns_order_response_rows():
         assert sent[2]["modifies"][0]["order"]["c"] == wire.cloid_from_int(5)
 
     asyncio.run(main())
+
+
+def test_cancel_command_names_the_order_in_cloid():
+    """order_commands contract: cancel carries the order to cancel in ``cloid``."""
+
+    async def main():
+        venue = Venue([ok("cancel", ["success"])])
+        ex = make(venue)
+        rows = await ex.execute_commands([_cmd(7, "cancel", wire.cloid_from_int(9))])
+        assert rows[0] == (wire.cloid_from_int(9), None, "cancel", "success", None, None, None, 7)
+        assert venue.bodies[0]["action"]["cancels"] == [
+            {"asset": 0, "cloid": wire.cloid_from_int(9)}
+        ]
+        missing = await ex.execute_commands([_cmd(8, "cancel", None)])
+        assert missing[0][3] == "error" and "without cloid" in missing[0][4]
+        assert len(venue.bodies) == 1
+
+    asyncio.run(main())
+
+
+def test_unreadable_numbers_in_commands_are_local_errors():
+    """A px/sz that is not a number is answered with a ``client:`` error row, no request."""
+
+    async def main():
+        venue = Venue([])
+        ex = make(venue)
+        rows = await ex.execute_commands(
+            [
+                _cmd(3, "place", wire.cloid_from_int(1), px="abc"),
+                _cmd(4, "place", wire.cloid_from_int(2), sz=None),
+            ]
+        )
+        assert rows[0][3] == "error" and rows[0][4].startswith("client: px: 'abc'")
+        assert rows[1][3] == "error" and rows[1][4].startswith("client: sz: expected")
+        assert venue.bodies == []
+
+    asyncio.run(main())

@@ -264,7 +264,7 @@ class Simulator:
     async def _gate(self, request: Request) -> tuple[Any, Response | None]:
         """Common prelude: 429 fault, delay fault, JSON body (422 if not JSON)."""
         if self.faults.rate_limited():
-            return None, PlainTextResponse("429 Too Many Requests (injected fault)", 429)
+            return None, PlainTextResponse(E.FAULT_429, 429)
         delay = self.faults.delay_s()
         if delay:
             await asyncio.sleep(delay)
@@ -279,10 +279,21 @@ class Simulator:
     def _ip(self, request: Request) -> str:
         return request.client.host if request.client else "?"
 
+    def _over_limit(self, ip: str, weight: int) -> str | None:
+        """Charge ``weight`` to ``ip``; the 429 text (nothing charged) when over the cap."""
+        if self.limiter.charge(ip, weight, time.monotonic()):
+            return None
+        return E.RATE_LIMITED.format(cap=self.limiter.cap)
+
     def _rate_limited(self, ip: str, weight: int) -> Response | None:
-        if not self.limiter.charge(ip, weight, time.monotonic()):
-            return PlainTextResponse(E.RATE_LIMITED.format(cap=self.limiter.cap), 429)
-        return None
+        text = self._over_limit(ip, weight)
+        return None if text is None else PlainTextResponse(text, 429)
+
+    def _charge_items(self, ip: str, body: dict[str, Any], n_items: int) -> None:
+        """The per-item weight of an answered /info request (charged even past the cap)."""
+        extra = info_weight(body, n_items) - info_weight(body)
+        if extra:
+            self.limiter.charge(ip, extra, time.monotonic())
 
     async def http_info(self, request: Request) -> Response:
         body, early = await self._gate(request)
@@ -295,9 +306,7 @@ class Simulator:
             out, n = self.exchange.info(body)
         except Undeserializable as exc:
             return PlainTextResponse(exc.text, 422)
-        extra = info_weight(body, n) - info_weight(body)
-        if extra:
-            self.limiter.charge(ip, extra, time.monotonic())
+        self._charge_items(ip, body, n)
         return JSONResponse(out)
 
     async def http_exchange(self, request: Request) -> Response:
@@ -544,10 +553,7 @@ class Simulator:
             await asyncio.sleep(delay)
         payload = req.get("payload")
         if self.faults.rate_limited():
-            resp: dict[str, Any] = {
-                "type": "error",
-                "payload": "429 Too Many Requests (injected fault)",
-            }
+            resp: dict[str, Any] = {"type": "error", "payload": E.FAULT_429}
         else:
             resp = self._post_response(conn.ip, req["type"], payload)
         conn.send("post", {"id": pid, "response": resp})
@@ -556,13 +562,14 @@ class Simulator:
         try:
             if kind == "info":
                 w = info_weight(payload if isinstance(payload, dict) else {})
-                if not self.limiter.charge(ip, w, time.monotonic()):
-                    return {"type": "error", "payload": E.RATE_LIMITED.format(cap=self.limiter.cap)}
-                out, _ = self.exchange.info(payload)
+                if text := self._over_limit(ip, w):
+                    return {"type": "error", "payload": text}
+                out, n = self.exchange.info(payload)
+                self._charge_items(ip, payload, n)  # WS posts share the HTTP weights (§3)
                 return {"type": "info", "payload": {"type": payload["type"], "data": out}}
             env = parse_envelope(payload)
-            if not self.limiter.charge(ip, exchange_weight(env.action), time.monotonic()):
-                return {"type": "error", "payload": E.RATE_LIMITED.format(cap=self.limiter.cap)}
+            if text := self._over_limit(ip, exchange_weight(env.action)):
+                return {"type": "error", "payload": text}
             return {"type": "action", "payload": self.exchange.exchange(env)}
         except Undeserializable as exc:
             return {"type": "error", "payload": exc.text}

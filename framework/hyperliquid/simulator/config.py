@@ -6,6 +6,8 @@ from pathlib import Path
 
 import attrs
 
+from framework.hyperliquid.dexes import asset_id
+
 DEFAULT_PORT = 3001
 DEFAULT_BALANCE = 100_000.0
 
@@ -57,7 +59,7 @@ def build_listings(dexes: tuple[DexSpec, ...]) -> list[Listing]:
                         d.name,
                         f"{d.name}:{coin}",
                         i,
-                        100_000 + d_idx * 10_000 + i,
+                        asset_id(d_idx, i),
                         szd,
                         lev,
                         d.only_isolated,

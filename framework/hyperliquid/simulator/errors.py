@@ -4,26 +4,32 @@ Documented strings (reference §4.9, §1) are reproduced verbatim.  Strings the 
 marks **[UNCERTAIN]** are *chosen* by us; they are listed under ``CHOSEN`` so a reader
 (and a client's error classifier) knows which texts are ours, not the venue's.
 Format fields are filled with ``str.format``.
+
+Texts the paper venue also answers with are taken from :mod:`framework.fills.texts`
+(``VENUE_TEXT``), so the simulator and the paper fill simulator cannot drift apart.
 """
 
 from __future__ import annotations
 
+import math
+
+from framework.fills.texts import VENUE_TEXT, bad_alo_text
+
 # -- documented verbatim (reference §4.9 per-order table and top-level strings) ------------
 TICK = "Price must be divisible by tick size."
-MIN_TRADE_NTL = "Order must have minimum value of $10."
+MIN_TRADE_NTL = VENUE_TEXT["min_notional"]
 PERP_MARGIN = "Insufficient margin to place order."
-REDUCE_ONLY = "Reduce only order would increase position."
-# {bbo} renders as "<bid>@<ask>" [UNCERTAIN format, from user reports]; the §4.9 table ends
-# the template with "." but the §4.2 response example does not: chosen without the period.
-BAD_ALO_PX = "Post only order would have immediately matched, bbo was {bid}@{ask}"
-IOC_CANCEL = "Order could not immediately match against any resting orders."
+REDUCE_ONLY = VENUE_TEXT["reduce_only"]
+# {bbo} renders as "<bid>@<ask>" [UNCERTAIN format; the choice is explained in fills.texts]
+BAD_ALO_PX = VENUE_TEXT["bad_alo_px"]
+IOC_CANCEL = VENUE_TEXT["ioc_cancel"]
 # when: a trigger order whose triggerPx is not a positive price on the tick grid [our choice]
 BAD_TRIGGER_PX = "Invalid TP/SL price."
 # when: a FrontendMarket order that fills nothing (an Ioc gets IOC_CANCEL) [our choice]
 MARKET_NO_LIQUIDITY = "No liquidity available for market order."
 # when: |px / oracle - 1| > SimConfig.oracle_band (0.8, a chosen band) [our choice]
 ORACLE = "Order price too far from oracle"
-CANCEL_MISSING = "Order was never placed, already canceled, or filled."
+CANCEL_MISSING = VENUE_TEXT["cancel_missing"]
 UNKNOWN_SIGNER = "L1 error: User or API Wallet {address} does not exist."
 # when: an L1 action by an account that never held USDC (deposit 0, nothing received)
 MUST_DEPOSIT = "Must deposit before performing actions. User: {address}"
@@ -38,16 +44,13 @@ NONCE_TOO_LOW = (  # chosen
 NONCE_WINDOW = (  # chosen
     "Invalid nonce: nonce {nonce} is outside the allowed window ({lo}, {hi}) ms."
 )
-ADDRESS_BUDGET = (  # chosen (text from secondary sources)
-    "Too many cumulative requests sent ({used} > {cap}) for cumulative volume traded ${vlm}."
-)
+ADDRESS_BUDGET = VENUE_TEXT["rate_limited"]  # chosen (text from secondary sources)
 OPEN_ORDER_CAP = "Too many open orders ({n} >= {cap})."  # chosen
 EXPIRED = "Action expired: expiresAfter {expires_after} < {now}."  # chosen
 INVALID_SIZE = "Order has invalid size."  # chosen
-INVALID_PRICE = "Order has invalid price."  # chosen (non-positive price)
 UNKNOWN_ASSET = "Order has invalid asset {asset}."  # chosen
 TRIGGER_UNSUPPORTED = "Trigger orders are not supported by the simulator."  # chosen
-MODIFY_MISSING = "Cannot modify canceled or filled order"  # chosen ([UNCERTAIN] in §4.4)
+MODIFY_MISSING = VENUE_TEXT["modify_missing"]  # chosen ([UNCERTAIN] in §4.4)
 LEVERAGE_INVALID = "Invalid leverage value {leverage} for asset {asset} (max {max})."  # chosen
 CROSS_NOT_ALLOWED = "Cross margin is not allowed for this asset."  # chosen
 LEVERAGE_UNKNOWN_ASSET = "Invalid asset {asset}."  # chosen
@@ -66,6 +69,7 @@ TRANSFER_INSUFFICIENT = (
     "Insufficient balance for transfer of {amount} (withdrawable {free})."  # chosen
 )
 FAULT_REJECT = "Order rejected: injected fault."  # chosen (fault injection)
+FAULT_429 = "429 Too Many Requests (injected fault)"  # chosen (fault injection, HTTP/WS 429)
 DESERIALIZE = "Failed to deserialize the JSON body into the target type: {detail}"  # §1 [UNC.]
 RATE_LIMITED = "Too many requests: IP weight limit of {cap} per minute exceeded."  # chosen (429)
 WS_PARSE = "Error parsing JSON into valid websocket request: {raw}"  # chosen ([UNCERTAIN] §3.1)
@@ -85,7 +89,6 @@ CHOSEN = frozenset(
         "OPEN_ORDER_CAP",
         "EXPIRED",
         "INVALID_SIZE",
-        "INVALID_PRICE",
         "UNKNOWN_ASSET",
         "TRIGGER_UNSUPPORTED",
         "MODIFY_MISSING",
@@ -99,6 +102,7 @@ CHOSEN = frozenset(
         "UNSUPPORTED_ACTION",
         "VAULT_UNSUPPORTED",
         "FAULT_REJECT",
+        "FAULT_429",
         "TRANSFER_AMOUNT",
         "TRANSFER_INSUFFICIENT",
         "DESERIALIZE",
@@ -124,9 +128,14 @@ REJECT_STATUS = {
 }
 
 
+def bad_alo_px(bid: float | None, ask: float | None) -> str:
+    """The post-only reject text for the book's best bid and ask (None: empty side)."""
+    return bad_alo_text(math.nan if bid is None else bid, math.nan if ask is None else ask)
+
+
 def reject_status(text: str) -> str:
     """The order status for a rejection text (``badAloPxRejected`` for the bbo template)."""
-    if text.startswith("Post only order would have immediately matched"):
+    if text.startswith(BAD_ALO_PX.partition("{")[0]):
         return "badAloPxRejected"
     return REJECT_STATUS.get(text, "rejected")
 

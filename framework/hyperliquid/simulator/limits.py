@@ -10,56 +10,27 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-# /info request weights (reference §6.1); anything else documented costs 20.
-INFO_WEIGHT_2 = frozenset(
-    {
-        "l2Book",
-        "allMids",
-        "clearinghouseState",
-        "orderStatus",
-        "spotClearinghouseState",
-        "exchangeStatus",
-    }
-)
-INFO_WEIGHT_60 = frozenset({"userRole"})
-# +1 weight per 20 returned items [UNCERTAIN: exact increments; chosen as the reference says]
-INFO_PER_ITEM_20 = frozenset(
-    {
-        "userFills",
-        "userFillsByTime",
-        "historicalOrders",
-        "fundingHistory",
-        "userFunding",
-        "recentTrades",
-    }
-)
+from framework.hyperliquid import rest
+
+# one definition of the /exchange weight for the client and the venue (re-exported here)
+from framework.hyperliquid.wire import batch_length, exchange_weight
+
+__all__ = ["AddressBudget", "IpLimiter", "batch_length", "exchange_weight", "info_weight"]
+
 WINDOW_S = 60.0
 THROTTLED_INTERVAL_S = 10.0
 
 
 def info_weight(body: Mapping[str, Any], n_items: int = 0) -> int:
-    """IP weight of one ``/info`` request (``n_items`` = elements returned)."""
+    """IP weight of one ``/info`` request (``n_items`` = elements returned).
+
+    The weight table is the client's (:data:`framework.hyperliquid.rest.INFO_WEIGHTS`),
+    so the venue charges exactly what the client budgets for.
+    """
     kind = body.get("type")
-    if kind in INFO_WEIGHT_2:
-        return 2
-    if kind in INFO_WEIGHT_60:
-        return 60
-    extra = n_items // 20 if kind in INFO_PER_ITEM_20 else 0
-    return 20 + extra
-
-
-def exchange_weight(action: Mapping[str, Any]) -> int:
-    """IP weight of one ``/exchange`` request: ``1 + floor(batch_length / 40)``."""
-    return 1 + batch_length(action) // 40
-
-
-def batch_length(action: Mapping[str, Any]) -> int:
-    """Elements an action carries (orders, cancels, modifies); 1 for the others."""
-    for key in ("orders", "cancels", "modifies"):
-        v = action.get(key)
-        if isinstance(v, list):
-            return len(v)
-    return 1
+    if not isinstance(kind, str):
+        kind = ""  # not a request type: the default weight (the body is refused later)
+    return rest.info_weight(kind) + rest.info_item_weight(kind, n_items)
 
 
 class IpLimiter:

@@ -19,6 +19,7 @@ import numpy as np
 import pyarrow.parquet as pq
 
 from framework.events.schema import Kind
+from framework.hyperliquid.dexes import split_coin
 from framework.journal import JournalReader, JournalWriter, Manifest
 
 MARKET_KINDS = (Kind.BOOK, Kind.TRADES, Kind.ASSET_CTX)
@@ -28,7 +29,8 @@ Event = tuple[Kind, int, dict[str, Any]]
 
 
 def base_coin(name: str) -> str:
-    return name.split(":", 1)[1] if ":" in name else name
+    """``"hyena:HYPE" -> "HYPE"``; a main-dex name is returned as is."""
+    return split_coin(name)[1]
 
 
 def _lst(x: Any) -> list:

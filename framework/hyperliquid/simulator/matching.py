@@ -78,7 +78,8 @@ class UserOrder:
         self.status_ts = timestamp
 
 
-#: a fill decided by the book: (resting user order or None, taker?, price, size, rule)
+#: a fill decided by the book: (resting user order or None for market liquidity, price,
+#: size, rule)
 Fill = tuple[UserOrder | None, float, float, str]
 
 

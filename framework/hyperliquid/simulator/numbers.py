@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import math
-import time
 from decimal import Decimal
 
 from framework.hyperliquid import wire
+from framework.hyperliquid.nonce import wall_clock_ms as now_ms  # the venue's wall clock
 
-
-def now_ms() -> int:
-    return time.time_ns() // 1_000_000
+__all__ = ["now_ms", "px_s", "s"]
 
 
 def s(x: float | None, nd: int = 8) -> str | None:

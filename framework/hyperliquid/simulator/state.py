@@ -154,21 +154,8 @@ class Exchange(InfoViews):
     ) -> None:
         self.last_trade[coin] = px
         t = self.clock_ms()
-        self.sink.trades(
-            coin,
-            [
-                {
-                    "coin": coin,
-                    "side": "B" if side > 0 else "A",
-                    "px": px_s(px),
-                    "sz": s(sz),
-                    "time": t,
-                    "hash": hash_ or "0x" + "0" * 64,
-                    "tid": tid,
-                    "users": [MARKET_USER, MARKET_USER],
-                }
-            ],
-        )
+        trade = _trade(coin, side, px, sz, t, hash_ or "0x" + "0" * 64, tid, MARKET_USER)
+        self.sink.trades(coin, [trade])
         fills = self.books[coin].on_trade(side, px, sz)
         if fills:
             self._maker_fills(coin, fills)
@@ -199,15 +186,18 @@ class Exchange(InfoViews):
     def _maker_fills(self, coin: str, fills: list) -> None:
         x = self.by_name[coin]
         for o, px, sz, _rule in fills:
-            if o is None:
-                continue
-            acct = self.accounts[o.user]
-            self._fill(acct, x, o, o.side, px, sz, crossed=False)
-            if o.sz <= EPS:
-                self.books[coin].remove(o.oid)
-                self._finish(acct, o, "filled")
-            else:
-                self._push_order(acct, o)
+            if o is not None:
+                self._maker_fill(x, o, px, sz)
+
+    def _maker_fill(self, x: Listing, o: UserOrder, px: float, sz: float) -> None:
+        """Book a fill of resting order ``o`` (its size already reduced by the book)."""
+        acct = self.accounts[o.user]
+        self._fill(acct, x, o, o.side, px, sz, crossed=False)
+        if o.sz <= EPS:
+            self.books[x.name].remove(o.oid)
+            self._finish(acct, o, "filled")
+        else:
+            self._push_order(acct, o)
 
     # ---- funding ------------------------------------------------------------------------
     def settle_funding(self) -> None:
@@ -283,18 +273,21 @@ class Exchange(InfoViews):
             # stale actions consume 5x address budget (reference §6.2)
             acct.budget.charge(5, acct.cum_vlm, time.monotonic(), cancel=True)
             raise Reject(E.EXPIRED.format(expires_after=env.expires_after, now=now))
-        n = batch_length(a)
-        cancel = kind in ("cancel", "cancelByCloid")
+        self._charge_budget(acct, batch_length(a), cancel=kind in ("cancel", "cancelByCloid"))
+        handler = getattr(self, f"_act_{kind}", None)
+        if handler is None:
+            raise Reject(E.UNSUPPORTED_ACTION.format(type=kind))
+        return handler(acct, a, now)
+
+    @staticmethod
+    def _charge_budget(acct: Account, n: int, *, cancel: bool) -> None:
+        """Charge ``n`` requests to the address budget; reject when it is exhausted."""
         if not acct.budget.charge(n, acct.cum_vlm, time.monotonic(), cancel=cancel):
             raise Reject(
                 E.ADDRESS_BUDGET.format(
                     used=acct.budget.used, cap=acct.budget.cap(acct.cum_vlm), vlm=s(acct.cum_vlm, 2)
                 )
             )
-        handler = getattr(self, f"_act_{kind}", None)
-        if handler is None:
-            raise Reject(E.UNSUPPORTED_ACTION.format(type=kind))
-        return handler(acct, a, now)
 
     def _check_nonce(self, signer: str, nonce: int, now: int) -> None:
         if not now - NONCE_PAST_MS < nonce < now + NONCE_FUTURE_MS:
@@ -339,17 +332,11 @@ class Exchange(InfoViews):
         if env.nonce != a["time"]:
             raise Reject(E.USER_NONCE_MISMATCH.format(nonce=env.nonce, action_nonce=a["time"]))
         self._check_nonce(signer, env.nonce, now)
-        if not acct.budget.charge(1, acct.cum_vlm, time.monotonic(), cancel=False):
-            raise Reject(
-                E.ADDRESS_BUDGET.format(
-                    used=acct.budget.used, cap=acct.budget.cap(acct.cum_vlm), vlm=s(acct.cum_vlm, 2)
-                )
-            )
+        self._charge_budget(acct, 1, cancel=False)
         amount = float(a["amount"])
         if not amount > 0:
             raise Reject(E.TRANSFER_AMOUNT.format(amount=a["amount"]))
-        summ = self.summary(acct, "")
-        free = summ["account_value"] - summ["margin_used"] - summ["order_margin"]
+        free = self.available(acct, "")
         if amount > free + 1e-9:
             raise Reject(E.TRANSFER_INSUFFICIENT.format(amount=a["amount"], free=s(free, 6)))
         acct.clearing[""].balance -= amount
@@ -422,8 +409,7 @@ class Exchange(InfoViews):
         else:
             if t < now + SCHEDULE_MIN_MS:
                 raise Reject(E.SCHEDULE_TOO_EARLY)
-            day = datetime.fromtimestamp(now / 1000, UTC).strftime("%Y-%m-%d")
-            if acct.schedule_day == day and acct.schedule_count >= SCHEDULE_MAX_PER_DAY:
+            if acct.schedule_day == _utc_day(now) and acct.schedule_count >= SCHEDULE_MAX_PER_DAY:
                 raise Reject(E.SCHEDULE_TOO_MANY)
             acct.schedule_ms = t
         return {"status": "ok", "response": {"type": "default"}}
@@ -434,7 +420,7 @@ class Exchange(InfoViews):
         for acct in self.accounts.values():
             if acct.schedule_ms is not None and now >= acct.schedule_ms:
                 acct.schedule_ms = None
-                day = datetime.fromtimestamp(now / 1000, UTC).strftime("%Y-%m-%d")
+                day = _utc_day(now)
                 if acct.schedule_day != day:
                     acct.schedule_day, acct.schedule_count = day, 0
                 acct.schedule_count += 1
@@ -497,13 +483,7 @@ class Exchange(InfoViews):
             filled += fsz
             notional += fpx * fsz
             if maker is not None:
-                macct = self.accounts[maker.user]
-                self._fill(macct, x, maker, maker.side, fpx, fsz, crossed=False)
-                if maker.sz <= EPS:
-                    book.remove(maker.oid)
-                    self._finish(macct, maker, "filled")
-                else:
-                    self._push_order(macct, maker)
+                self._maker_fill(x, maker, fpx, fsz)
         o.sz = max(0.0, o.sz - filled)
         if fills or self_canceled:
             self.sink.book_changed(x.name)
@@ -546,7 +526,7 @@ class Exchange(InfoViews):
         if o.tif == "Alo":
             opp = book.best(-o.side)
             if opp is not None and (o.px >= opp if o.side > 0 else o.px <= opp):
-                return E.BAD_ALO_PX.format(bid=_bbo_px(book.best(+1)), ask=_bbo_px(book.best(-1)))
+                return E.bad_alo_px(book.best(+1), book.best(-1))
         if not self._margin_ok(acct, x, o, pos):
             return E.PERP_MARGIN
         return None
@@ -560,20 +540,10 @@ class Exchange(InfoViews):
         if increase <= EPS:
             return True
         lev = self.leverage(acct, x)[1]
-        summ = self.summary(acct, x.dex)
-        available = summ["account_value"] - summ["margin_used"] - summ["order_margin"]
+        available = self.available(acct, x.dex)
         # resting orders reserve max(buy notional, sell notional) per coin: the new order
         # needs only the growth of that reservation
-        b = sum(
-            r.px * r.sz
-            for r in acct.open.values()
-            if r.coin == x.name and r.side > 0 and not r.reduce_only
-        )
-        a = sum(
-            r.px * r.sz
-            for r in acct.open.values()
-            if r.coin == x.name and r.side < 0 and not r.reduce_only
-        )
+        b, a = _resting_notional(acct, x.dex).get(x.name, (0.0, 0.0))
         before = max(b, a)
         after = max(b + o.px * increase, a) if o.side > 0 else max(b, a + o.px * increase)
         return (after - before) / lev <= available + 1e-9
@@ -612,29 +582,31 @@ class Exchange(InfoViews):
         if old is None:
             return {"error": E.MODIFY_MISSING}
         x = self.by_asset.get(spec.asset)
-        if x is not None:
-            probe = UserOrder(
-                0,
-                acct.address,
-                x.name,
-                x.dex,
-                1 if spec.is_buy else -1,
-                float(spec.px),
-                spec.px,
-                float(spec.sz),
-                spec.reduce_only,
-                spec.tif or "Gtc",
-                spec.cloid,
-                now,
-            )
-            # the old order's reservation must not count against its own replacement
-            self.books[old.coin].remove(old.oid)
-            acct.open.pop(old.oid, None)
-            err = self._validate(acct, x, probe, spec)
-            self.books[old.coin].orders[old.oid] = old
-            acct.open[old.oid] = old
-            if err is not None:
-                return {"error": err}
+        if x is None or spec.trigger is not None:
+            # refused whatever the book (unknown asset, trigger orders): the old order stays
+            return self.place(acct, spec, now)
+        probe = UserOrder(
+            0,
+            acct.address,
+            x.name,
+            x.dex,
+            1 if spec.is_buy else -1,
+            float(spec.px),
+            spec.px,
+            float(spec.sz),
+            spec.reduce_only,
+            spec.tif or "Gtc",
+            spec.cloid,
+            now,
+        )
+        # the old order's reservation must not count against its own replacement
+        self.books[old.coin].remove(old.oid)
+        acct.open.pop(old.oid, None)
+        err = self._validate(acct, x, probe, spec)
+        self.books[old.coin].orders[old.oid] = old
+        acct.open[old.oid] = old
+        if err is not None:
+            return {"error": err}
         self.books[old.coin].remove(old.oid)
         self._finish(acct, old, "canceled")
         if spec.cloid and acct.by_cloid.get(spec.cloid) == old.oid:
@@ -699,25 +671,17 @@ class Exchange(InfoViews):
         self.sink.user_fills(acct.address, [fill])
         if crossed:  # a taker fill is a public trade; maker fills from market trades were
             # already published as that trade
-            self.sink.trades(
-                x.name,
-                [
-                    {
-                        "coin": x.name,
-                        "side": "B" if side > 0 else "A",
-                        "px": px_s(px),
-                        "sz": s(sz),
-                        "time": fill["time"],
-                        "hash": fill["hash"],
-                        "tid": self._tid,
-                        "users": [acct.address, MARKET_USER]
-                        if side > 0
-                        else [MARKET_USER, acct.address],
-                    }
-                ],
+            trade = _trade(
+                x.name, side, px, sz, fill["time"], fill["hash"], self._tid, acct.address
             )
+            self.sink.trades(x.name, [trade])
 
     # ---- summaries ----------------------------------------------------------------------
+    def available(self, acct: Account, dex: str) -> float:
+        """USDC free for new margin on ``dex``: value - position margin - order margin."""
+        summ = self.summary(acct, dex)
+        return summ["account_value"] - summ["margin_used"] - summ["order_margin"]
+
     def summary(self, acct: Account, dex: str) -> dict[str, float]:
         c = acct.clearing[dex]
         upnl = margin = ntl = 0.0
@@ -729,11 +693,7 @@ class Exchange(InfoViews):
             ntl += abs(p.szi) * m
             margin += abs(p.szi) * m / self.leverage(acct, self.by_name[coin])[1]
         order_margin = 0.0
-        per_coin: dict[str, list[float]] = {}
-        for o in acct.open.values():
-            if o.dex == dex and not o.reduce_only:
-                per_coin.setdefault(o.coin, [0.0, 0.0])[0 if o.side > 0 else 1] += o.px * o.sz
-        for coin, (b, a) in per_coin.items():
+        for coin, (b, a) in _resting_notional(acct, dex).items():
             order_margin += max(b, a) / self.leverage(acct, self.by_name[coin])[1]
         return {
             "account_value": c.balance + upnl,
@@ -745,6 +705,16 @@ class Exchange(InfoViews):
         }
 
 
+def _resting_notional(acct: Account, dex: str) -> dict[str, list[float]]:
+    """Per coin of ``dex``: [buy, sell] notional of the account's resting non-reduce-only
+    orders (what the margin reservation is computed from)."""
+    per_coin: dict[str, list[float]] = {}
+    for o in acct.open.values():
+        if o.dex == dex and not o.reduce_only:
+            per_coin.setdefault(o.coin, [0.0, 0.0])[0 if o.side > 0 else 1] += o.px * o.sz
+    return per_coin
+
+
 def _valid_trigger_px(tpx: Any, sz_decimals: int) -> bool:
     if not isinstance(tpx, str):
         return False
@@ -754,9 +724,25 @@ def _valid_trigger_px(tpx: Any, sz_decimals: int) -> bool:
         return False
 
 
-def _bbo_px(x: float | None) -> str:
-    """A bbo price in the BadAloPx text: plain wire form (``64990@64991`` in user reports)."""
-    return "None" if x is None else wire.to_wire(repr(x))
+def _trade(
+    coin: str, side: int, px: float, sz: float, t: int, hash_: str, tid: int, taker: str
+) -> dict[str, Any]:
+    """A WS ``trades`` element; ``users`` is [buyer, seller] (the market is the zero user)."""
+    return {
+        "coin": coin,
+        "side": "B" if side > 0 else "A",
+        "px": px_s(px),
+        "sz": s(sz),
+        "time": t,
+        "hash": hash_,
+        "tid": tid,
+        "users": [taker, MARKET_USER] if side > 0 else [MARKET_USER, taker],
+    }
+
+
+def _utc_day(ms: int) -> str:
+    """The UTC date of a ms timestamp (the scheduled-cancel counter resets at 00:00 UTC)."""
+    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%d")
 
 
 def _direction(start: float, new: float) -> str:

@@ -7,6 +7,7 @@ app answers with HTTP 422 (reference §1).  The action itself is kept exactly as
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -90,9 +91,11 @@ def _list(x: Any, where: str) -> list[Any]:
 def _num_str(x: Any, where: str) -> str:
     s = _str(x, where)
     try:
-        float(s)
+        finite = math.isfinite(float(s))
     except ValueError:
-        raise Undeserializable(f"{where}: {s!r} is not a decimal string") from None
+        finite = False
+    if not finite:  # "NaN", "inf", "1e999" are not decimal strings either
+        raise Undeserializable(f"{where}: {s!r} is not a decimal string")
     return s
 
 

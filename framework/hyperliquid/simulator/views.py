@@ -224,7 +224,7 @@ class InfoViews:
             "totalNtlPos": s(summ["ntl"], 6),
             "totalRawUsd": s(summ["balance"], 6),
         }
-        withdrawable = max(0.0, summ["account_value"] - summ["margin_used"] - summ["order_margin"])
+        withdrawable = max(0.0, self.available(acct, dex))
         return {
             "assetPositions": positions,
             "crossMaintenanceMarginUsed": s(cross_margin / 2, 6),
@@ -358,9 +358,8 @@ class InfoViews:
         if x is None:
             raise Undeserializable(f"coin: unknown coin {body.get('coin')!r}")
         typ, lev = self.leverage(acct, x)
-        summ = self.summary(acct, x.dex)
         mark = self.mark(x.name) or 0.0
-        avail = max(0.0, summ["account_value"] - summ["margin_used"] - summ["order_margin"])
+        avail = max(0.0, self.available(acct, x.dex))
         max_sz = avail * lev / mark if mark else 0.0
         return {
             "user": acct.address,

@@ -133,6 +133,10 @@ def test_undeserialisable_action_is_422(trader):
         "grouping": "na",
     }
     assert trader.post(bad).status_code == 422
+    for px in ("NaN", "inf", "1e999"):  # not decimal strings: 422, not a server error
+        order = dict(bad["orders"][0], a=2, p=px)
+        r = trader.post(dict(bad, orders=[order]))
+        assert r.status_code == 422 and "is not a decimal string" in r.text
     assert trader.sim.http.post("/exchange", content=b"{not json").status_code == 422
     assert trader.sim.http.post("/info", json={"type": "nope"}).status_code == 422
 

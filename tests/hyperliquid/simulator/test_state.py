@@ -73,3 +73,33 @@ def test_funding_only_on_hour_boundaries():
     assert float(acct.funding[0]["usdc"]) == pytest.approx(2 * 25.0 * 0.001)  # shorts receive
     ex.on_market_time(11 * hour + 3)
     assert len(acct.funding) == 1
+
+
+def test_modify_refused_for_unknown_asset_or_trigger_keeps_the_old_order():
+    ex, clock = _exchange()
+    acct = ex.account("0x" + "cc" * 20)
+    oid = ex.place(acct, OrderSpec(2, True, "24", "1", False, "Gtc", None), clock.t)["resting"][
+        "oid"
+    ]
+    bad_asset = OrderSpec(999, True, "24.5", "1", False, "Gtc", None)
+    assert ex.modify(acct, oid, bad_asset, clock.t) == {"error": E.UNKNOWN_ASSET.format(asset=999)}
+    trig = OrderSpec(2, True, "24.5", "1", False, None, None, {"triggerPx": "24.5"})
+    assert ex.modify(acct, oid, trig, clock.t) == {"error": E.TRIGGER_UNSUPPORTED}
+    assert list(acct.open) == [oid] and oid in ex.books["HYPE"].orders
+    # a valid replacement still cancels the old order and rests the new one
+    st = ex.modify(acct, oid, OrderSpec(2, True, "24.5", "1", False, "Gtc", None), clock.t)
+    assert "resting" in st and list(acct.open) == [st["resting"]["oid"]]
+    assert acct.orders[oid].status == "canceled"
+
+
+def test_ws_post_info_pays_the_per_item_weight_like_http():
+    from framework.hyperliquid.simulator.app import Simulator
+
+    sim = Simulator(SimConfig(port=0))
+    addr = "0x" + "dd" * 20
+    sim.exchange.account(addr).fills.extend({"tid": i} for i in range(45))
+    resp = sim._post_response("1.2.3.4", "info", {"type": "userFills", "user": addr})
+    assert resp["type"] == "info" and len(resp["payload"]["data"]) == 45
+    assert sim.limiter.used("1.2.3.4") == 20 + 45 // 20
+    resp = sim._post_response("1.2.3.4", "info", {"type": "l2Book", "coin": "HYPE"})
+    assert sim.limiter.used("1.2.3.4") == 22 + 2
