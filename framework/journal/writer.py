@@ -18,6 +18,7 @@ ones; readers skip parts whose seq range lies inside another part's.
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Iterable
 from pathlib import Path
@@ -42,8 +43,22 @@ def write_part_atomic(directory: Path, table: pa.Table) -> Path:
     seq = table.column("seq")
     final = directory / part_name(seq[0].as_py(), seq[-1].as_py())
     tmp = temp_path(final)
-    pq.write_table(table, tmp, compression=COMPRESSION, row_group_size=ROW_GROUP_ROWS)
+    pq.write_table(table, tmp, row_group_size=ROW_GROUP_ROWS, **_write_options(table.schema))
     return commit(tmp, final)
+
+
+@functools.cache
+def _write_options_for(names: tuple[str, ...], strings: tuple[str, ...]) -> dict[str, Any]:
+    # Dictionary-encode strings only (coin, status, hash...): on float and list columns
+    # it costs write time and gains little.  Statistics on the time and seq columns let
+    # DuckDB skip row groups when a query filters on them.
+    stats = [n for n in ("seq", "ts", "recv_ts") if n in names]
+    return {"compression": COMPRESSION, "use_dictionary": list(strings), "write_statistics": stats}
+
+
+def _write_options(schema: pa.Schema) -> dict[str, Any]:
+    strings = tuple(f.name for f in schema if pa.types.is_string(f.type))
+    return _write_options_for(tuple(schema.names), strings)
 
 
 def _seq_increasing(table: pa.Table) -> bool:
@@ -188,15 +203,24 @@ class JournalWriter:
 
 
 def compact_journal(root: Path) -> None:
-    """Merge each table's parts into one part, streaming row groups (bounded memory)."""
+    """Merge each table's parts into one part, streaming row groups (bounded memory).
+
+    Compaction exists for the many small parts a long live session flushes (one a
+    second); a table whose parts already average half a row group or more (a backtest
+    flushing large batches) is left as it is, since rewriting it would gain nothing.
+    """
     for t in TABLES.values():
         directory = Path(root) / t.name
         parts = list_parts(directory)
         if len(parts) < 2:
             continue
+        rows = sum(pq.ParquetFile(p.path).metadata.num_rows for p in parts)
+        if rows / len(parts) >= ROW_GROUP_ROWS // 2:
+            continue
         final = directory / part_name(parts[0].first, parts[-1].last)
         tmp = temp_path(final)
-        with pq.ParquetWriter(tmp, arrow_schema(t.kind), compression=COMPRESSION) as out:
+        schema = arrow_schema(t.kind)
+        with pq.ParquetWriter(tmp, schema, **_write_options(schema)) as out:
             pending: list[pa.Table] = []
             pending_rows = 0
             for p in parts:
