@@ -9,9 +9,17 @@ from framework.engine.core import (
     NullSink,
     Sink,
 )
-from framework.engine.drive import build_components, build_engine, feed, load_component, resequence
+from framework.engine.drive import (
+    ComponentError,
+    build_components,
+    build_engine,
+    feed,
+    load_component,
+    resequence,
+)
 
 __all__ = [
+    "ComponentError",
     "NEVER",
     "Component",
     "Engine",

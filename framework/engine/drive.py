@@ -23,11 +23,15 @@ _SEQ_FIELD = pa.field("seq", pa.int64(), nullable=False)
 _ALLOWED_PREFIXES = ("framework.", "strategies.", "tests.")
 
 
+class ComponentError(ValueError):
+    """A manifest's component entry cannot be built; the message names it and the fix."""
+
+
 def load_component(entry: dict[str, Any]) -> Component:
     """Instantiate ``{"path": "module:Class", "config": {...}}`` as ``Class(**config)``."""
     path = entry.get("path", "")
     if ":" not in path or not path.startswith(_ALLOWED_PREFIXES):
-        raise ValueError(
+        raise ComponentError(
             f"component path {path!r} must look like 'framework.module:Class' (allowed "
             f"prefixes: {', '.join(_ALLOWED_PREFIXES)})"
         )
@@ -35,14 +39,14 @@ def load_component(entry: dict[str, Any]) -> Component:
     try:
         cls = getattr(importlib.import_module(module_name), cls_name)
     except (ImportError, AttributeError) as exc:
-        raise ValueError(
+        raise ComponentError(
             f"component path {path!r} names no importable class ({exc}); fix the manifest's "
             "'components' entry (session.json)"
         ) from exc
     try:
         return cls(**entry.get("config", {}))
     except TypeError as exc:
-        raise ValueError(
+        raise ComponentError(
             f"component {path!r} rejects its config ({exc}); fix the 'config' of its "
             "'components' entry in the manifest (session.json)"
         ) from exc

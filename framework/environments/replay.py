@@ -18,7 +18,7 @@ import attrs
 
 from framework.book import MarketState
 from framework.engine.core import Engine, NullSink
-from framework.engine.drive import build_components, feed
+from framework.engine.drive import ComponentError, build_components, feed
 from framework.events.schema import INPUT_KINDS, OUTPUT_KINDS, Kind, spec
 from framework.journal.errors import JournalError
 from framework.journal.reader import JournalReader
@@ -143,7 +143,7 @@ def replay_command(root: Path, *, verify: bool, until: int | None) -> int:
     """CLI body of ``market-maker replay``; returns the exit code."""
     try:
         result = replay(root, verify=verify, until=until)
-    except JournalError as exc:
+    except (JournalError, ComponentError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     if until is not None:

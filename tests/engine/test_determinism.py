@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -154,3 +155,14 @@ def test_bad_component_entry_is_named_with_the_fix() -> None:
         load_component({"path": "framework.book:Nope"})
     with pytest.raises(ValueError, match=r"'framework.book:MarketState' rejects its config"):
         load_component({"path": "framework.book:MarketState", "config": {"depth": 5}})
+
+
+def test_replay_of_a_journal_with_a_broken_component_entry_exits_2(tmp_path: Path) -> None:
+    root = write_market_session(tmp_path / "j", n_books=5)
+    manifest = json.loads((root / "session.json").read_text())
+    manifest["components"][0]["path"] = "tests.stubs:Missing"
+    (root / "session.json").write_text(json.dumps(manifest))
+    out = run_cli("replay", str(root), "--verify")
+    assert out.returncode == 2
+    assert "'tests.stubs:Missing' names no importable class" in out.stderr
+    assert "Traceback" not in out.stderr
