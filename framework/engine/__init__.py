@@ -19,9 +19,9 @@ from framework.engine.drive import (
 )
 
 __all__ = [
-    "ComponentError",
     "NEVER",
     "Component",
+    "ComponentError",
     "Engine",
     "EngineError",
     "ListSink",
