@@ -157,17 +157,10 @@ class OpenOrder:
 
 
 @attrs.frozen
-class FrontendOpenOrder:
-    """``frontendOpenOrders`` element, also the inner order of ``orderStatus``."""
+class FrontendOpenOrder(OpenOrder):
+    """``frontendOpenOrders`` element, also the inner order of ``orderStatus``: the
+    ``openOrders`` fields plus the order's type, tif and trigger details."""
 
-    coin: str
-    side: str
-    limit_px: float
-    sz: float
-    oid: int
-    timestamp: int
-    orig_sz: float | None = None
-    cloid: str | None = None
     order_type: str | None = None
     tif: str | None = None
     reduce_only: bool = False
