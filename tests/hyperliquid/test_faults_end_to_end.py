@@ -80,6 +80,12 @@ class Probe:
             rng=random.Random(7),
         )
 
+    async def start(self, *subscriptions: dict) -> None:
+        """Subscribe (the client re-sends these on every reconnect) and connect."""
+        for sub in subscriptions:
+            await self.ws.subscribe(sub)
+        await self.ws.start()
+
     def states(self, link: str | None = None) -> list[str]:
         return [e[1] for e in self.events if link is None or e[0] == link]
 
@@ -140,9 +146,7 @@ def test_ws_client_reconnects_and_resubscribes_after_drop():
     async def main():
         async with venue() as (h, fault):
             p = Probe(h.ws_url)
-            await p.ws.subscribe(BOOK)
-            await p.ws.subscribe(TRADES)
-            await p.ws.start()
+            await p.start(BOOK, TRADES)
             await until(lambda: p.states("ws") == ["connected", "resubscribed"], what="up")
             await until(lambda: p.books_after(0) > 0, what="first book")
             for n in (1, 2):  # twice: the second drop hits the reconnected socket
@@ -171,8 +175,7 @@ def test_book_stall_is_a_staleness_event_and_the_socket_stays_open():
     async def main():
         async with venue() as (h, fault):
             p = Probe(h.ws_url)
-            await p.ws.subscribe(BOOK)
-            await p.ws.start()
+            await p.start(BOOK)
             await until(lambda: p.books_after(0) > 0, what="first book")
             await fault(kind="stall", seconds=1.2)
             t_fault = time.monotonic()
@@ -206,8 +209,7 @@ def test_long_book_stall_forces_a_reconnect_and_resubscribe():
         )
         async with venue() as (h, fault):
             p = Probe(h.ws_url, cfg)
-            await p.ws.subscribe(BOOK)
-            await p.ws.start()
+            await p.start(BOOK)
             await until(lambda: p.books_after(0) > 0, what="first book")
             await fault(kind="stall", seconds=1.0)
             await until(lambda: "disconnected" in p.states("ws"), 3, "forced reconnect")
@@ -287,8 +289,7 @@ def test_ws_client_and_executor_survive_the_429_fault():
     async def main():
         async with venue() as (h, fault):
             p = Probe(h.ws_url)
-            await p.ws.subscribe(BOOK)
-            await p.ws.start()
+            await p.start(BOOK)
             await p.ws.wait_connected(5)
             rest = RestClient(h.base_url, retry=RetryPolicy(max_attempts=8, base_s=0.1, cap_s=0.8))
             ex = await _executor(h, p.ws, rest)
@@ -320,7 +321,7 @@ def test_executor_sees_the_next_n_orders_rejected():
     async def main():
         async with venue() as (h, fault):
             p = Probe(h.ws_url)
-            await p.ws.start()
+            await p.start()
             await p.ws.wait_connected(5)
             rest = RestClient(h.base_url)
             ex = await _executor(h, p.ws, rest)
@@ -353,8 +354,7 @@ def test_ws_client_survives_a_malformed_frame():
     async def main():
         async with venue() as (h, fault):
             p = Probe(h.ws_url)
-            await p.ws.subscribe(BOOK)
-            await p.ws.start()
+            await p.start(BOOK)
             await until(lambda: p.books_after(0) > 0, what="first book")
             await fault(kind="malformed")
             await until(lambda: p.ws.stats["malformed"] == 1, what="malformed counted")
@@ -375,8 +375,7 @@ def test_delayed_responses_are_waited_for_or_time_out_without_dropping_the_link(
     async def main():
         async with venue() as (h, fault):
             p = Probe(h.ws_url)
-            await p.ws.subscribe(BOOK)
-            await p.ws.start()
+            await p.start(BOOK)
             await p.ws.wait_connected(5)
             rest = RestClient(h.base_url)
             info = InfoClient(rest=rest)
@@ -493,7 +492,7 @@ def test_simulator_on_ipv6_loopback_gives_usable_urls():
             assert (await info.meta()).universe
             await info.aclose()
             p = Probe(h.ws_url)
-            await p.ws.start()
+            await p.start()
             await p.ws.wait_connected(5)
             await p.ws.close()
 
