@@ -106,11 +106,21 @@ class MarketState:
 
     def depth_at(self, side: int, px: float) -> float:
         """Displayed size at price ``px`` on our side (+1 bids, -1 asks); 0 if absent."""
-        prices, sizes = self.bid_levels() if side > 0 else self.ask_levels()
-        for p, s in zip(prices, sizes, strict=False):
-            if p == px:
-                return s
-        return 0.0
+        book = self._book
+        if book is None:
+            return 0.0
+        if side > 0:
+            col, sizes, better = book.bid_px, book.bid_sz, px > self.best_bid
+        else:
+            col, sizes, better = book.ask_px, book.ask_sz, px < self.best_ask
+        if better:
+            return 0.0  # inside the spread: nothing displayed there (the common quote)
+        lo, hi = col.offsets[self._row], col.offsets[self._row + 1]
+        try:
+            j = col.values[lo:hi].tolist().index(px)
+        except ValueError:
+            return 0.0
+        return float(sizes.values[lo + j])
 
     def snapshot(self) -> dict[str, Any]:
         return {

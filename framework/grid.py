@@ -113,6 +113,9 @@ def round_price(px: float, sz_decimals: int, side: int = 0) -> float:
     """
     if side not in _ROUNDING:
         raise ValueError(f"side={side!r}: use +1 (bid, rounds down), -1 (ask, up) or 0")
+    fast = _fast_round_price(px, sz_decimals, side)
+    if fast is not None:
+        return fast
     exact = _exact(px)
     step = _step(_decimals(exact, sz_decimals))
     rounded = exact.quantize(step, rounding=_ROUNDING[side])
@@ -122,6 +125,52 @@ def round_price(px: float, sz_decimals: int, side: int = 0) -> float:
             "below the smallest valid price"
         )
     return float(rounded)
+
+
+#: How close (in ticks or lots) a scaled value may come to a rounding boundary before
+#: the float fast path defers to exact decimal arithmetic.  A float's error at these
+#: magnitudes (< 1e7 ticks) is below 1e-9 ticks, so outside this margin both agree.
+_FAST_MARGIN = 1e-6
+
+
+def _fast_round(x: float, side: int) -> int | None:
+    """``x`` rounded down (+1), up (-1) or half-even (0), or None when ``x`` is so close
+    to a rounding boundary that only the exact decimal path can decide."""
+    k = math.floor(x)
+    f = x - k
+    if f < _FAST_MARGIN or f > 1.0 - _FAST_MARGIN:
+        return None
+    if side > 0:
+        return k
+    if side < 0:
+        return k + 1
+    if abs(f - 0.5) < _FAST_MARGIN:
+        return None
+    return k + 1 if f > 0.5 else k
+
+
+def _fast_round_price(px: float, sz_decimals: int, side: int) -> float | None:
+    """:func:`round_price` in float arithmetic, or None where it could disagree.
+
+    The quoting path rounds two prices per evaluation; the exact path (``Decimal``)
+    costs ~5 µs a call.  This gives the same float whenever the scaled price is not
+    within :data:`_FAST_MARGIN` of a boundary and the price is not within 1e-12 of a
+    power of ten (where the tick changes); a test checks it against the exact path.
+    """
+    if not (1e-8 < px < 1e9) or sz_decimals.__class__ is not int:
+        return None
+    if not 0 <= sz_decimals <= MAX_PERP_DECIMALS:
+        return None
+    m = math.floor(math.log10(px))
+    decade = 10.0**m
+    if px < decade * (1.0 + 1e-12) or px > decade * (10.0 - 1e-11):
+        return None
+    d = max(0, min(MAX_PERP_DECIMALS - sz_decimals, MAX_SIG_FIGS - 1 - m))
+    scale = 10**d
+    k = _fast_round(px * scale, side)
+    if not k:
+        return None  # undecidable, or 0 (the exact path raises)
+    return k / scale
 
 
 def is_valid_price(px: float, sz_decimals: int) -> bool:
@@ -155,6 +204,11 @@ def round_size(sz: float, sz_decimals: int, *, down: bool = False) -> float:
     x = float(sz)
     if not math.isfinite(x):
         raise ValueError(f"sz={sz!r}: a size must be a finite number")
+    if abs(x) < 1e9:
+        scale = 10**sz_decimals
+        k = _fast_round(abs(x) * scale, 1 if down else 0)
+        if k is not None:
+            return math.copysign(k / scale, x)
     step = _step(sz_decimals)
     mode = ROUND_FLOOR if down else ROUND_HALF_EVEN
     magnitude = Decimal(repr(abs(x))).quantize(step, rounding=mode)

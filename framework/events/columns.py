@@ -155,8 +155,12 @@ class Columns:
             for name, v, lst in zip(names, row, is_list, strict=True):
                 d[name] = ListColumn.from_lists([v]) if lst else [v]
         else:
-            for name, v in zip(names, row, strict=True):
-                d[name] = [v]
+            if len(row) != len(names):
+                raise ValueError(
+                    f"{spec(kind).name} row has {len(row)} values, the schema {len(names)}"
+                )
+            # zip(row) yields 1-tuples: every column becomes a one-row sequence, in C.
+            d.update(zip(names, zip(row), strict=True))
         return cols
 
     def row(self, i: int) -> tuple[Any, ...]:

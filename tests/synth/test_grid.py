@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import doctest
 import math
-from decimal import Decimal
+from decimal import ROUND_FLOOR, ROUND_HALF_EVEN, Decimal
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from framework import grid
@@ -129,3 +129,47 @@ def test_bad_side_and_sz_decimals_are_errors():
         tick_size(38.0, 7)
     with pytest.raises(ValueError, match="sz="):
         round_size(math.nan, 2)
+
+
+def _exact_round(px: float, sz_decimals: int, side: int) -> float | None:
+    exact = grid._exact(px)
+    step = grid._step(grid._decimals(exact, sz_decimals))
+    rounded = exact.quantize(step, rounding=grid._ROUNDING[side])
+    return float(rounded) if rounded != 0 else None
+
+
+@settings(max_examples=3000, deadline=None)
+@given(
+    exponent=st.floats(min_value=-4, max_value=7),
+    places=st.one_of(st.none(), st.integers(0, 7)),
+    sz_decimals=st.integers(0, 5),
+    side=st.sampled_from([1, -1, 0]),
+)
+def test_float_fast_path_agrees_with_exact_decimal_rounding(exponent, places, sz_decimals, side):
+    px = 10.0**exponent
+    if places is not None:  # prices already on (or near) a grid hit the boundary cases
+        px = round(px, places)
+    if not px > 0:
+        return
+    want = _exact_round(px, sz_decimals, side)
+    fast = grid._fast_round_price(px, sz_decimals, side)
+    if fast is not None:
+        assert fast == want
+    if want is None:
+        with pytest.raises(ValueError, match="rounds to 0"):
+            grid.round_price(px, sz_decimals, side)
+    else:
+        assert grid.round_price(px, sz_decimals, side) == want
+
+
+@settings(max_examples=2000, deadline=None)
+@given(
+    sz=st.floats(min_value=-1e6, max_value=1e6, allow_nan=False),
+    sz_decimals=st.integers(0, 5),
+    down=st.booleans(),
+)
+def test_size_rounding_fast_path_agrees_with_exact(sz, sz_decimals, down):
+    mode = ROUND_FLOOR if down else ROUND_HALF_EVEN
+    step = Decimal(1).scaleb(-sz_decimals)
+    want = math.copysign(float(Decimal(repr(abs(sz))).quantize(step, rounding=mode)), sz)
+    assert grid.round_size(sz, sz_decimals, down=down) == want
