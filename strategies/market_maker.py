@@ -85,6 +85,7 @@ class MarketMaker:
         # quoting state
         self._fair_eval = NAN
         self._move_px = 0.0
+        self._key_step = 1e-2  # bps; half the requote tolerance once quoting started
         self._tick_band = (0.0, 0.0, 0.0)
         self._hs_quoted = 0.0  # half spread (bps) of the last evaluation: sets the tolerance
         self._eval_key: tuple[Any, ...] = ()
@@ -187,12 +188,20 @@ class MarketMaker:
             self._requote(False)
 
     def _model_key(self) -> tuple[Any, ...]:
-        """What a quote depends on besides the fair price, coarsened (1 % steps)."""
+        """What a quote depends on besides the fair price, coarsened.
+
+        The half spread and the skew per lot count in steps of half the requote
+        tolerance: a model change that moves the quotes by less than the tolerance is
+        not worth a modify (mm_math §1.5: requote on a move of >= 1 tick or a
+        tolerance), and a finer key made every parameter refresh re-evaluate and
+        follow sub-tolerance drift of the fair price.
+        """
         r = self.risk
         kelly = self.kelly.fraction if self.kelly is not None and self.kelly.ready else 0.0
+        step = self._key_step
         return (
-            round(math.log(self.hs_bps * self.m_hs) * 100),
-            round(self.skew_bps * self.m_skew * 100),
+            math.floor(self.hs_bps * self.m_hs / step),
+            math.floor(self.skew_bps * self.m_skew / step),
             round(self.q_shift, 2),
             round(r.spread_mult, 2),
             r.size_mult,
@@ -293,7 +302,6 @@ class MarketMaker:
         c = self.cfg
         self.evaluations += 1
         self._fair_eval = mid
-        self._eval_key = self._model_key()
         lo, hi, tick = self._tick_band
         if not lo <= fair < hi:
             tick = tick_size(fair, c.sz_decimals)
@@ -302,6 +310,8 @@ class MarketMaker:
             self._tick_band = (lo, lo * 10.0, tick)
         tol_bps = max(c.requote_tolerance_bps, c.requote_spread_fraction * self._hs_quoted)
         self._move_px = max(c.requote_ticks * tick, tol_bps * fair * 1e-4)
+        self._key_step = 0.5 * self._move_px / fair * 1e4
+        self._eval_key = self._model_key()
         risk = self.risk
         if not risk.quoting_allowed:
             self._accept(None, None, fair, 0.0, 0.0, force=True)
@@ -330,7 +340,9 @@ class MarketMaker:
         skew = self.skew_bps * self.m_skew * c.skew_scale * (q - self.q_shift)
         # The grid is coarsest at the highest price quoted (ticks grow with price).
         top = fair * (1.0 + (self.band[1] * 0.5 + abs(skew)) * 1e-4)
-        tick_bps = max(tick, tick_size(top, c.sz_decimals)) / fair * 1e4
+        if top >= self._tick_band[1]:  # above the cached decade: the tick grows there
+            tick = max(tick, tick_size(top, c.sz_decimals))
+        tick_bps = tick / fair * 1e4
         hs = clamp_half_spread(self.hs_bps * self.m_hs, self.band, tick_bps)
         hs = max(hs, self.min_half_spread) * risk.spread_mult
         m = self.market

@@ -96,7 +96,7 @@ class RiskManager:
 
     def check(self, t: int) -> None:
         """The periodic check: quote gate, headroom, position, losses (timer)."""
-        if self.states.get("readiness") is None:
+        if "readiness" not in self.states:
             self._readiness()
         self._check_gate(t)
         if self.fills is not None and not self._live_headroom:
@@ -109,7 +109,9 @@ class RiskManager:
             self._fills_seen = o.n_fills
             self._check_position()
             self._check_losses()
-        self._publish()
+            self._publish()
+        elif self.forcing:
+            self._publish()  # the allowed sides follow the position (here: flat)
 
     # -- rules --------------------------------------------------------------------------
     def _readiness(self) -> None:
