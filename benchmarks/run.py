@@ -6,13 +6,15 @@ Run from the repository root::
     .venv/bin/python -m benchmarks.run replay_sample replay_24h
 
 Each measurement runs in its own process so its peak RSS is its own.  The 24-hour
-recording is generated once (seed 1) into ``benchmarks/.cache/`` and reused.
+recording is generated once (seed 1) into ``benchmarks/.cache/`` and reused (made
+again when it predates strided input seqs, so backtests link its inputs).
 """
 
 from __future__ import annotations
 
 import json
 import resource
+import shutil
 import subprocess
 import sys
 import time
@@ -29,8 +31,18 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def _strided(root: Path) -> bool:
+    """Whether the journal at ``root`` says its input seqs are strided."""
+    try:
+        return bool(json.loads((root / "session.json").read_text()).get("seq_stride"))
+    except (OSError, ValueError):
+        return False
+
+
 def ensure_day() -> Path:
-    """The 24 h synthetic HYPE recording (generated once)."""
+    """The 24 h synthetic HYPE recording (generated once, again if not strided)."""
+    if DAY.exists() and not _strided(DAY):
+        shutil.rmtree(DAY)
     if not (DAY / "session.json").exists():
         CACHE.mkdir(parents=True, exist_ok=True)
         subprocess.run(
@@ -78,7 +90,9 @@ def _first_ts(reader) -> int:
     return first.recv_ts[0] if first is not None else 0
 
 
-def _backtest(root: Path, *, estimators: bool, profile: str = "aggressive") -> dict:
+def _backtest(
+    root: Path, *, estimators: bool, profile: str = "aggressive", link_inputs: bool = True
+) -> dict:
     import tempfile
 
     from framework.environments.backtest import run_backtest
@@ -86,11 +100,18 @@ def _backtest(root: Path, *, estimators: bool, profile: str = "aggressive") -> d
     out = Path(tempfile.mkdtemp()) / "bt"
     t0 = time.perf_counter()
     result = run_backtest(
-        root, out=out, progress=False, spread_profile=profile, estimators=estimators
+        root,
+        out=out,
+        progress=False,
+        spread_profile=profile,
+        estimators=estimators,
+        link_inputs=link_inputs,
     )
     dt = time.perf_counter() - t0
     s = result.summary
     n = s["events"]
+    linked = _linked(out)
+    shutil.rmtree(out.parent)  # the output journal is not looked at again
     return {
         "events": n,
         "seconds": round(dt, 3),
@@ -99,7 +120,13 @@ def _backtest(root: Path, *, estimators: bool, profile: str = "aggressive") -> d
         "fills": s["fills"],
         "profile": profile,
         "estimators": estimators,
+        "inputs": "linked" if linked else "resequenced",
     }
+
+
+def _linked(out: Path) -> bool:
+    stats = json.loads((out / "session.json").read_text()).get("stats", {})
+    return "linked_parts" in stats.get("inputs", {})
 
 
 MEASUREMENTS: dict[str, Callable[[], dict]] = {
@@ -109,6 +136,9 @@ MEASUREMENTS: dict[str, Callable[[], dict]] = {
     "replay_24h_market_state": lambda: _replay(ensure_day(), with_market=True),
     "backtest_sample": lambda: _backtest(SAMPLE, estimators=True),
     "backtest_24h_no_estimators": lambda: _backtest(ensure_day(), estimators=False),
+    "backtest_24h_no_estimators_resequenced": lambda: _backtest(
+        ensure_day(), estimators=False, link_inputs=False
+    ),
     "backtest_24h": lambda: _backtest(ensure_day(), estimators=True),
 }
 

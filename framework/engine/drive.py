@@ -5,7 +5,6 @@ from __future__ import annotations
 import importlib
 from bisect import bisect_right
 from collections.abc import Callable, Iterable, Iterator
-from itertools import islice
 from typing import Any
 
 import numpy as np
@@ -88,18 +87,15 @@ def feed(
     Returns the number of events stepped.  ``stop_seq`` stops after the last event
     with ``seq <= stop_seq``.
     """
-    step = engine.step
+    step_many = engine.step_many
     n = 0
     for ch, cols in _started(engine, chunks):
-        events = zip(ch.kinds, ch.rows, ch.seqs, ch.recv_ts, strict=True)
         if stop_seq is not None and ch.seqs[-1] > stop_seq:
             # The last chunk: seqs are sorted, so step the prefix up to stop_seq.
             m = bisect_right(ch.seqs, stop_seq)
-            for k, r, s, t in islice(events, m):
-                step(k, s, t, cols[k], r)
+            step_many(ch.kinds[:m], ch.seqs[:m], ch.recv_ts[:m], ch.rows[:m], cols)
             return n + m
-        for k, r, s, t in events:
-            step(k, s, t, cols[k], r)
+        step_many(ch.kinds, ch.seqs, ch.recv_ts, ch.rows, cols)
         n += len(ch.kinds)
         if on_chunk is not None:
             on_chunk(ch)
@@ -115,11 +111,14 @@ def resequence(
 ) -> int:
     """Step ``engine`` through recorded inputs, journaling them under new seqs.
 
-    A recording's inputs have consecutive seqs; a session that decides things needs
+    For recordings whose inputs have consecutive seqs (from before
+    :data:`~framework.events.schema.SEQ_STRIDE`): a session that decides things needs
     room for its outputs between them.  Each input gets ``engine.seq + 1`` when it is
     stepped (its outputs take the seqs after it) and is written to ``writer`` with
     that seq, columnar: the chunk's batch with its seq column replaced.  Outputs reach
     ``writer`` through the engine's sink.  Returns the number of events stepped.
+    (A strided recording needs none of this: a backtest links its input parts and
+    :func:`feed` steps them under their own seqs.)
     """
     step = engine.step
     n = 0

@@ -2,9 +2,15 @@
 
 The engine is built from a component list recorded in the output journal's manifest
 (``components=[{"path": "module:Class", "config": {...}}]``), so ``replay --verify``
-rebuilds exactly the same engine.  The recording's inputs are re-sequenced into the
-output journal (each input takes ``engine.seq + 1`` when stepped, its outputs the seqs
-after it), so the output journal alone replays.
+rebuilds exactly the same engine.  The output journal holds the recording's inputs
+too, so it alone replays:
+
+* a recording whose inputs are strided (manifest ``seq_stride``: every input seq a
+  multiple of it, see :data:`framework.events.schema.SEQ_STRIDE`) has its input
+  parts hard-linked into the output journal as they are, and the engine steps them
+  under their own seqs; its outputs take the seqs between inputs;
+* an older recording (inputs numbered 1, 2, 3, ...) is re-sequenced: each input
+  takes ``engine.seq + 1`` when stepped and is written again under that seq.
 """
 
 from __future__ import annotations
@@ -17,8 +23,9 @@ from typing import Any
 import attrs
 
 from framework.config import SessionConfig, config_from_dict, unstructure
-from framework.engine.drive import build_engine, resequence
-from framework.events.schema import INPUT_KINDS
+from framework.engine.core import EngineError
+from framework.engine.drive import build_engine, feed, resequence
+from framework.events.schema import INPUT_KINDS, Kind
 from framework.journal import JournalReader, JournalWriter, Manifest
 from framework.journal.manifest import MANIFEST_NAME
 
@@ -30,6 +37,7 @@ __all__ = [
     "component_list",
     "default_out",
     "run_backtest",
+    "strided_parts",
 ]
 
 #: The estimator components a trading session runs, in binding order.  A module that
@@ -131,18 +139,22 @@ def run_backtest(
     progress: bool = True,
     console: Any = None,
     estimators: bool = True,
+    link_inputs: bool = True,
 ) -> BacktestResult:
     """Run the paper engine over a recording and journal everything to ``out``.
 
     ``estimators=False`` leaves the estimators out (the strategy then runs on its
     cold-start parameters): for benchmarks of the rest of the engine.
+    ``link_inputs=False`` re-sequences the inputs even of a strided recording (no
+    limit on the outputs one input may cause).
 
     Raises
     ------
     BacktestError
-        The recording is not a journal, or ``out`` already holds one.
+        The recording is not a journal, ``out`` already holds one, or one input
+        caused more outputs than the recording's seq stride leaves room for.
     """
-    from framework.environments.summary import CountingSink, SessionProgress, summarize
+    from framework.environments.summary import SessionProgress, summarize
 
     recording = Path(recording)
     if not (recording / MANIFEST_NAME).exists():
@@ -155,6 +167,7 @@ def run_backtest(
         raise BacktestError(f"--out {out}: already holds a journal; choose a new directory")
     reader = JournalReader(recording)
     src = reader.manifest
+    linked = strided_parts(reader) if link_inputs else None
     cfg = apply_overrides(
         config or SessionConfig(),
         coin=src.coin or src.asset,
@@ -172,19 +185,76 @@ def run_backtest(
         config=unstructure(cfg),
         components=component_list(cfg, estimators=estimators),
         source={"recording": str(recording)},
+        seq_stride=src.seq_stride if linked is not None else 0,
     )
     writer = JournalWriter(out, manifest, flush_rows=1 << 15, flush_interval_s=3600.0)
-    sink = CountingSink(writer)
-    engine = build_engine(manifest, sink)
+    engine = build_engine(manifest, writer)
     total = sum(reader.count(k) for k in INPUT_KINDS)
     first = _peek_start(reader)
+    if linked is not None:
+        for kind, paths in linked.items():
+            writer.adopt_parts(kind, paths)
     t0 = time.perf_counter()
     with SessionProgress(engine, total, console=console, enabled=progress) as bar:
-        resequence(engine, reader.merged(), writer, on_chunk=bar.update)
+        if linked is None:
+            resequence(engine, reader.merged(), writer, on_chunk=bar.update)
+        else:
+            try:
+                feed(engine, reader.merged(), on_chunk=bar.update)
+            except EngineError as exc:
+                writer.close(compact=False, stats={"error": str(exc)})
+                raise BacktestError(
+                    _overflow_message(recording, engine, src.seq_stride, exc)
+                ) from exc
     wall = time.perf_counter() - t0
-    summary = summarize(engine, sink.counts, wall, first)
-    writer.close(stats={"summary": summary})
+    summary = summarize(engine, engine.counts, wall, first)
+    inputs = (
+        {"resequenced": True}
+        if linked is None
+        else {"linked_parts": writer.parts_linked, "copied_parts": writer.parts_copied}
+    )
+    writer.close(stats={"summary": summary, "inputs": inputs})
     return BacktestResult(out=out, summary=summary)
+
+
+def strided_parts(reader: JournalReader) -> dict[Kind, list[Path]] | None:
+    """The input parts a backtest can link as they are, or None to re-sequence.
+
+    They can when the manifest gives a ``seq_stride`` and every input part's first
+    and last seq (its name) are multiples of it.  Seqs inside a part are not read:
+    an input that breaks the stride is caught by the engine when it is stepped.
+    """
+    stride = reader.manifest.seq_stride
+    if stride <= 0:
+        return None
+    parts: dict[Kind, list[Path]] = {}
+    for kind in INPUT_KINDS:
+        found = reader.parts(kind)
+        if any(p.first % stride or p.last % stride for p in found):
+            return None
+        if found:
+            parts[kind] = [p.path for p in found]
+    return parts
+
+
+def _overflow_message(recording: Path, engine: Any, stride: int, exc: EngineError) -> str:
+    """Why a linked backtest stopped: the input at ``engine.input_seq`` caused outputs
+    up to the next input's seq, or the recording breaks its own stride."""
+    cause = engine.input_seq
+    if engine.seq < (cause // stride + 1) * stride:
+        return (
+            f"--recording {recording}: an input seq is not a multiple of the recording's "
+            f"seq_stride {stride} although its manifest says so ({exc}); re-sequence the "
+            "inputs instead (run_backtest(..., link_inputs=False)) or re-import the recording"
+        )
+    return (
+        f"--recording {recording}: the input at seq {cause} caused {engine.seq - cause:,} "
+        f"outputs (up to seq {engine.seq}), reaching the next input's seq: the "
+        f"recording's inputs are seq_stride {stride:,} apart, so one input may cause at "
+        f"most {stride - 1:,} outputs.  So many outputs from one input is almost surely a "
+        "component emitting in a loop: fix that component, or re-sequence the inputs "
+        "(run_backtest(..., link_inputs=False)), which gives every input unlimited room"
+    )
 
 
 def _peek_start(reader: JournalReader) -> int:

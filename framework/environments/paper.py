@@ -26,13 +26,12 @@ from framework.engine.core import Engine
 from framework.engine.drive import build_engine
 from framework.environments.backtest import apply_overrides, component_list
 from framework.environments.summary import (
-    CountingSink,
     SessionProgress,
     session_command,
     summarize,
 )
 from framework.events.columns import Columns
-from framework.events.schema import Kind
+from framework.events.schema import SEQ_STRIDE, Kind
 from framework.journal import JournalWriter, Manifest
 
 __all__ = ["CLOCK_PERIOD_S", "PaperError", "PaperFeed", "PaperResult", "paper_command", "run_paper"]
@@ -58,8 +57,6 @@ class PaperFeed:
     ----------
     engine : Engine
     writer : JournalWriter
-    sink : CountingSink
-        The engine's sink (its command count tells when to flush).
     coin : str
         Rows of other coins are skipped.
     clock_ns : callable
@@ -70,7 +67,6 @@ class PaperFeed:
         self,
         engine: Engine,
         writer: JournalWriter,
-        sink: CountingSink,
         coin: str,
         clock_ns: Callable[[], int] = time.time_ns,
     ) -> None:
@@ -78,7 +74,6 @@ class PaperFeed:
 
         self.engine = engine
         self.writer = writer
-        self.sink = sink
         self.coin = coin
         self.clock_ns = clock_ns
         self.repair = TimeRepair()
@@ -100,9 +95,9 @@ class PaperFeed:
             seq = e.next_input_seq()
             row = (seq, ts, recv_ts, *payload)
             self.writer.append(kind, row)
-            commands = self.sink.counts[Kind.ORDER_COMMANDS]
+            commands = e.counts[Kind.ORDER_COMMANDS]
             e.step(kind, seq, recv_ts, Columns.from_rows(kind, [row]), 0)
-            if self.sink.counts[Kind.ORDER_COMMANDS] != commands:
+            if e.counts[Kind.ORDER_COMMANDS] != commands:  # write-ahead: commands durable
                 self.writer.flush()
         except Exception as exc:  # surfaced by run_paper: a paper session must not limp on
             self.error = exc
@@ -197,11 +192,11 @@ async def run_paper(
         config=unstructure(cfg),
         components=component_list(cfg),
         source={"base_url": base_url, "duration_s": duration_s},
+        seq_stride=SEQ_STRIDE,  # inputs take engine.next_input_seq(): backtestable as is
     )
     writer = JournalWriter(out, manifest)
-    sink = CountingSink(writer)
-    engine = build_engine(manifest, sink)
-    feed = PaperFeed(engine, writer, sink, coin)
+    engine = build_engine(manifest, writer)
+    feed = PaperFeed(engine, writer, coin)
     ws = WsClient(
         ws_url(base_url),
         on_message=feed.on_message,
@@ -221,7 +216,7 @@ async def run_paper(
         with contextlib.suppress(Exception):
             await ws.close()
         wall = time.perf_counter() - t0
-        summary = summarize(engine, sink.counts, wall, start_ns)
+        summary = summarize(engine, engine.counts, wall, start_ns)
         summary["ws"] = dict(ws.stats)
         writer.close(stats={"summary": summary})
     if feed.error is not None:

@@ -24,25 +24,12 @@ from framework.engine.core import Engine
 from framework.events.schema import Kind
 
 __all__ = [
-    "CountingSink",
     "SessionProgress",
     "estimator_rows",
     "render_summary",
     "session_command",
     "summarize",
 ]
-
-
-class CountingSink:
-    """Counts outputs per kind on their way to another sink (the journal writer)."""
-
-    def __init__(self, inner: Any) -> None:
-        self.inner = inner
-        self.counts = [0] * len(Kind)
-
-    def append(self, kind: Kind, row: tuple[Any, ...]) -> None:
-        self.counts[kind] += 1
-        self.inner.append(kind, row)
 
 
 def _hms(seconds: float) -> str:

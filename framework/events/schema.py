@@ -34,6 +34,14 @@ BOOL = pa.bool_()
 LIST_F64 = pa.list_(pa.float64())
 LIST_I32 = pa.list_(pa.int32())
 
+#: Every input of every journal we write gets a seq that is a multiple of
+#: ``SEQ_STRIDE``; the outputs an input causes take the seqs after it (at most
+#: ``SEQ_STRIDE - 1`` of them).  So a recording can be backtested with its input
+#: tables kept byte for byte (hard-linked), the backtest's outputs filling the gaps.
+#: Journals whose inputs follow this say ``seq_stride`` in their manifest; older
+#: journals (inputs numbered 1, 2, 3, ...) say 0 and are re-sequenced instead.
+SEQ_STRIDE = 1_000_000
+
 
 @attrs.frozen
 class Field:

@@ -14,7 +14,8 @@ over the reconnecting :class:`~framework.hyperliquid.ws.WsClient`, and appends:
   trades after every resubscribe);
 * a ``connection`` row for every connect / disconnect / resubscribe / feed stale / fresh.
 
-One seq counter across tables; ``ts`` of a connection row is its local time.
+One seq counter across tables, in steps of ``SEQ_STRIDE`` (so a backtest can keep the
+input tables as they are); ``ts`` of a connection row is its local time.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from typing import Any
 
 import attrs
 
-from framework.events.schema import Kind
+from framework.events.schema import SEQ_STRIDE, Kind
 from framework.hyperliquid.dexes import AssetDirectory, split_coin
 from framework.hyperliquid.info import InfoClient
 from framework.hyperliquid.ws import WsClient, WsConfig, ws_url
@@ -78,7 +79,7 @@ class JournalSink:
         self.problems: list[str] = []
 
     def _append(self, kind: Kind, ts: int, recv_ts: int, payload: tuple[Any, ...]) -> None:
-        self.seq += 1
+        self.seq += SEQ_STRIDE
         self.writer.append(kind, (self.seq, ts, recv_ts, *payload))
         self.rows[kind.name.lower()] += 1
 
@@ -165,6 +166,7 @@ async def record(
         dex=asset.dex,
         coin=asset.coin,
         source={"base_url": base_url, "asset_id": asset.asset_id, "duration_s": duration_s},
+        seq_stride=SEQ_STRIDE,
     )
     writer = JournalWriter(out, manifest)
     sink = JournalSink(writer, asset.coin)

@@ -13,7 +13,7 @@ from framework.journal.errors import (
     SeqOrderError,
 )
 from framework.journal.manifest import Manifest, read_manifest, scrub_secrets, write_manifest
-from framework.journal.parts import Part, list_parts, part_name
+from framework.journal.parts import Part, list_parts, parse_part, part_name
 from framework.journal.reader import JournalReader, MergedChunk
 from framework.journal.writer import JournalWriter, compact_journal, rows_to_table
 
@@ -30,6 +30,7 @@ __all__ = [
     "SeqOrderError",
     "compact_journal",
     "list_parts",
+    "parse_part",
     "part_name",
     "read_manifest",
     "rows_to_table",

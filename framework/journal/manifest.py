@@ -30,6 +30,10 @@ class Manifest:
 
     ``components`` lists what the engine was built from (``"module:Class"`` with its
     config), so ``replay`` rebuilds the same engine; ``seed`` seeds its generator.
+    ``seq_stride`` is :data:`~framework.events.schema.SEQ_STRIDE` when every input's
+    seq is a multiple of it (a backtest then links the input tables instead of
+    re-sequencing them); 0 when not (journals from before strides, re-sequenced
+    backtests).
     """
 
     mode: str  # record | synthetic | paper | backtest | live | import | replay
@@ -50,6 +54,7 @@ class Manifest:
     created_ns: int = 0
     closed: bool = False
     stats: dict[str, Any] = attrs.Factory(dict)
+    seq_stride: int = 0
 
     def __attrs_post_init__(self) -> None:
         # Component configs are journaled too (replay rebuilds the engine from them).

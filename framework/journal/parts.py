@@ -23,6 +23,12 @@ def part_name(first_seq: int, last_seq: int) -> str:
     return f"part-{first_seq:020d}-{last_seq:020d}.parquet"
 
 
+def parse_part(path: Path) -> Part | None:
+    """The part ``path`` names, or None when its name is not a part name."""
+    m = _PART.match(path.name)
+    return Part(path, int(m.group(1)), int(m.group(2))) if m else None
+
+
 def list_parts(directory: Path) -> list[Part]:
     """The parts of one table in seq order.
 
@@ -32,11 +38,7 @@ def list_parts(directory: Path) -> list[Part]:
     """
     if not directory.is_dir():
         return []
-    found = []
-    for p in directory.iterdir():
-        m = _PART.match(p.name)
-        if m:
-            found.append(Part(p, int(m.group(1)), int(m.group(2))))
+    found = [part for p in directory.iterdir() if (part := parse_part(p)) is not None]
     found.sort(key=lambda p: (p.first, -p.last))
     kept: list[Part] = []
     for p in found:

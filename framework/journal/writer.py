@@ -14,6 +14,10 @@ Layout::
 :meth:`JournalWriter.close` compacts each table's parts into one file (streamed, so
 memory stays bounded).  A crash during compaction leaves the new part beside the old
 ones; readers skip parts whose seq range lies inside another part's.
+
+:meth:`JournalWriter.adopt_parts` puts another journal's finished parts into an empty
+table (hard links, see :mod:`framework.journal.link`); compaction leaves such a
+table as it is.
 """
 
 from __future__ import annotations
@@ -31,8 +35,10 @@ import pyarrow.parquet as pq
 from framework.events.columns import ListColumn
 from framework.events.schema import TABLES, Kind, arrow_schema, spec
 from framework.journal.durable import commit, fsync_dir, temp_path
+from framework.journal.errors import JournalError
+from framework.journal.link import link_or_copy
 from framework.journal.manifest import Manifest, write_manifest
-from framework.journal.parts import list_parts, part_name
+from framework.journal.parts import list_parts, parse_part, part_name
 
 COMPRESSION = "zstd"
 ROW_GROUP_ROWS = 32_768
@@ -116,6 +122,9 @@ class JournalWriter:
         self._appends = 0
         self.rows_written: dict[str, int] = {t.name: 0 for t in TABLES.values()}
         self.parts_written = 0
+        self.parts_linked = 0
+        self.parts_copied = 0
+        self._adopted: set[Kind] = set()
         self._closed = False
         for t in TABLES.values():
             (self.root / t.name).mkdir(exist_ok=True)
@@ -149,6 +158,49 @@ class JournalWriter:
     def extend(self, kind: Kind, rows: Iterable[tuple[Any, ...]]) -> None:
         for r in rows:
             self.append(kind, r)
+
+    def adopt_parts(self, kind: Kind, paths: Iterable[Path]) -> int:
+        """Put finished parts of another journal into table ``kind`` as they are.
+
+        Each part keeps its name (its seq range) and is hard-linked, or copied when
+        that is not possible (another filesystem).  The table must be empty and stay
+        so apart from these parts; compaction at close leaves it alone.  Returns the
+        rows adopted.
+
+        Raises
+        ------
+        JournalError
+            The table already has rows, a name is not a part name, or the parts'
+            seq ranges overlap or are out of order.
+        """
+        directory = self.root / spec(kind).name
+        if self._buffered[kind] or list_parts(directory):
+            raise JournalError(
+                f"{directory}: parts can only be adopted into an empty table; this one "
+                "already has rows"
+            )
+        parts = []
+        for path in paths:
+            part = parse_part(Path(path))
+            if part is None:
+                raise JournalError(f"{path}: not a part name (part-<first>-<last>.parquet)")
+            if parts and part.first <= parts[-1].last:
+                raise JournalError(
+                    f"{path}: seq range overlaps or precedes the previous part {parts[-1].path}"
+                )
+            parts.append(part)
+        rows = 0
+        for part in parts:
+            if link_or_copy(part.path, directory / part.path.name):
+                self.parts_linked += 1
+            else:
+                self.parts_copied += 1
+            rows += pq.ParquetFile(part.path).metadata.num_rows
+        if parts:
+            fsync_dir(directory)
+            self._adopted.add(kind)
+        self.rows_written[spec(kind).name] += rows
+        return rows
 
     # -- flushing -----------------------------------------------------------------------
     def maybe_flush(self) -> None:
@@ -189,7 +241,7 @@ class JournalWriter:
             return
         self.flush()
         if compact:
-            compact_journal(self.root)
+            compact_journal(self.root, skip=[spec(k).name for k in self._adopted])
         self.manifest.closed = True
         self.manifest.stats = {"rows": dict(self.rows_written), **(stats or {})}
         write_manifest(self.root, self.manifest)
@@ -202,14 +254,18 @@ class JournalWriter:
         self.close()
 
 
-def compact_journal(root: Path) -> None:
+def compact_journal(root: Path, *, skip: Iterable[str] = ()) -> None:
     """Merge each table's parts into one part, streaming row groups (bounded memory).
 
     Compaction exists for the many small parts a long live session flushes (one a
     second); a table whose parts already average half a row group or more (a backtest
     flushing large batches) is left as it is, since rewriting it would gain nothing.
+    Tables named in ``skip`` (parts shared with another journal) are left as well.
     """
+    skipped = set(skip)
     for t in TABLES.values():
+        if t.name in skipped:
+            continue
         directory = Path(root) / t.name
         parts = list_parts(directory)
         if len(parts) < 2:

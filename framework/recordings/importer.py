@@ -4,7 +4,8 @@
 by receive time (each file is in receive order; ties keep the files' order), parses
 each message with :func:`~framework.recordings.messages.parse_ws_message`, applies
 the time repairs of :mod:`framework.recordings.repair`, and appends the rows with seq
-assigned in receive order (from 1).  Memory stays bounded: files are read line by
+assigned in receive order: the n-th row (from 1) gets ``n * SEQ_STRIDE``, so a
+backtest can keep the input tables as they are.  Memory stays bounded: files are read line by
 line and the writer flushes a part every ``flush_rows`` rows per table.
 
 A bad line (cut short, invalid JSON, no receive-time prefix, an unknown channel, a
@@ -29,7 +30,7 @@ from typing import IO, Any
 import attrs
 import lz4.frame
 
-from framework.events.schema import Kind
+from framework.events.schema import SEQ_STRIDE, Kind
 from framework.journal.manifest import MANIFEST_NAME, Manifest
 from framework.journal.writer import JournalWriter
 from framework.recordings import archive, capture
@@ -292,6 +293,7 @@ def import_recordings(
         mode="import",
         asset="",
         source={"files": list(formats), "format": fmt_set.pop() if len(fmt_set) == 1 else "mixed"},
+        seq_stride=SEQ_STRIDE,
     )
     if asset:
         _set_coin(manifest, asset)
@@ -365,7 +367,7 @@ class _Run:
                 continue
             if kind == Kind.TRADES and self.dedup.is_duplicate(coin, row[6], row[0]):
                 continue
-            self.seq += 1
+            self.seq += SEQ_STRIDE
             ts = self.repair.ts(row[0], recv_ts)
             self.writer.append(kind, (self.seq, ts, *row[1:]))
 

@@ -7,7 +7,8 @@ built around it on the exchange grid; aggressor events sweep that book.  Exchang
 times (``ts``) are whole milliseconds, as the venue stamps them; ``recv_ts`` adds a
 slowly varying feed latency (tens of ms) and never goes backwards, as over one
 WebSocket.  ``seq`` follows ``recv_ts`` across all tables, ties broken by table
-order (book, trades, bbo, asset_ctx) and then row.
+order (book, trades, bbo, asset_ctx) and then row; the n-th input (from 1) gets
+``n * SEQ_STRIDE``, so a backtest can keep the tables as they are.
 
 The manifest's ``generator`` dict holds ``params`` (every input) and ``truth`` (what
 an estimator should recover); see :func:`truth`.
@@ -23,7 +24,7 @@ import attrs
 import numpy as np
 import pyarrow as pa
 
-from framework.events.schema import Kind, arrow_schema
+from framework.events.schema import SEQ_STRIDE, Kind, arrow_schema
 from framework.grid import round_price, round_size
 from framework.synth.book import build_books
 from framework.synth.params import SynthParamError, SynthParams
@@ -201,7 +202,7 @@ def _assign_seq_and_recv(p: SynthParams, columns: dict, rng: np.random.Generator
     recv[order] = recv_o
     seq_order = np.lexsort((row, table, recv))
     seq = np.empty(len(seq_order), dtype=np.int64)
-    seq[seq_order] = np.arange(1, len(seq_order) + 1)
+    seq[seq_order] = np.arange(1, len(seq_order) + 1, dtype=np.int64) * SEQ_STRIDE
     offset = 0
     for k in TABLE_ORDER:
         cols = columns[k]
@@ -340,6 +341,7 @@ def write_synthetic(out: Path | str, p: SynthParams) -> dict[str, int]:
         config={"asset": p.asset, "dex": p.dex, "hours": p.hours},
         generator=result.generator,
         source={"generator": "framework.synth", "calibration": "shared/data/hyperliquid"},
+        seq_stride=SEQ_STRIDE,
     )
     writer = JournalWriter(root, manifest, flush_rows=1 << 20)
     rows = {}

@@ -13,6 +13,7 @@ import pytest
 from framework.engine import Engine, EngineError, ListSink, load_component
 from framework.environments.replay import replay
 from framework.events import OUTPUT_KINDS, Columns, Kind
+from framework.events.schema import SEQ_STRIDE
 from framework.journal import JournalReader, list_parts
 from tests.stubs import ToyQuoter, book_row, run_cli, write_market_session
 
@@ -79,10 +80,12 @@ def test_cli_replay_verify_exits_1_and_prints_the_divergence(tmp_path: Path) -> 
 
 def test_replay_until_stops_there_and_prints_state(tmp_path: Path) -> None:
     root = write_market_session(tmp_path / "j")
-    result = replay(root, verify=True, until=301)
+    until = 150 * SEQ_STRIDE + 1  # inputs are at multiples of SEQ_STRIDE
+    result = replay(root, verify=True, until=until)
     assert result.ok
-    assert result.engine.seq >= 301 and result.engine.input_seq <= 301
-    out = run_cli("replay", str(root), "--until", "301")
+    assert result.engine.input_seq == 150 * SEQ_STRIDE and result.engine.events == 150
+    assert result.engine.seq < 151 * SEQ_STRIDE  # stopped before the next input
+    out = run_cli("replay", str(root), "--until", str(until))
     assert out.returncode == 0
     assert '"toy": {' in out.stdout and '"quotes":' in out.stdout
 

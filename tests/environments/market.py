@@ -21,13 +21,16 @@ def write_market(
     px: float = 38.0,
     sigma_bps: float = 2.0,
     gap: tuple[float, float] | None = None,
+    stride: int = 1,
 ) -> Path:
     """Write a recording of ``minutes`` of market data to ``root`` and return it.
 
     Books every 0.5 s (5 levels, 2-4 ticks wide), a trade about every 2 s hitting or
     lifting the touch or sweeping 30 bps through it now and then (so resting quotes
     fill), and an asset context every 5 s.  ``gap=(start_min, end_min)`` leaves a
-    stall with no data at all.
+    stall with no data at all.  ``stride`` > 1 numbers the n-th input ``n * stride``
+    and says so in the manifest (``seq_stride``), as every recording now does; the
+    default numbers them 1, 2, 3, ... as recordings from before strides.
     """
     rng = np.random.Generator(np.random.PCG64(seed))
     man = Manifest(
@@ -36,9 +39,10 @@ def write_market(
         seed=seed,
         synthetic=True,
         generator={"sz_decimals": 2, "kind": "tests.environments.market"},
+        seq_stride=stride if stride > 1 else 0,
     )
     w = JournalWriter(root, man, flush_rows=1 << 16)
-    seq = 0
+    n_in = 0  # inputs so far: the trade id, and seq = n_in * stride
     mid = px
     n = int(minutes * 120)
     for j in range(n):
@@ -52,13 +56,15 @@ def write_market(
         bids = [round(bid - 0.001 * k, 3) for k in range(5)]
         asks = [round(ask + 0.001 * k, 3) for k in range(5)]
         sz = [float(rng.integers(5, 200)) for _ in range(5)]
-        seq += 1
+        n_in += 1
+        seq = n_in * stride
         w.append(Kind.BOOK, (seq, t, t + 1000, "HYPE", bids, sz, [1] * 5, asks, sz[::-1], [1] * 5))
         if j % 4 == 0:
             side = 1 if rng.random() < 0.5 else -1
             sweep = rng.random() < 0.25
             tpx = (ask if side > 0 else bid) * (1 + side * 30e-4 * sweep)
-            seq += 1
+            n_in += 1
+            seq = n_in * stride
             w.append(
                 Kind.TRADES,
                 (
@@ -69,12 +75,13 @@ def write_market(
                     side,
                     round(tpx, 3),
                     float(rng.integers(1, 50)),
-                    seq,
-                    f"0x{seq:064x}",
+                    n_in,
+                    f"0x{n_in:064x}",
                 ),
             )
         if j % 10 == 0:
-            seq += 1
+            n_in += 1
+            seq = n_in * stride
             w.append(
                 Kind.ASSET_CTX,
                 (seq, t + 2, t + 3000, "HYPE", mid, mid, mid, 1.25e-5, None, None, None),

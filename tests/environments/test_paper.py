@@ -13,7 +13,6 @@ from framework.engine.drive import build_engine
 from framework.environments.backtest import apply_overrides, component_list
 from framework.environments.paper import PaperFeed, run_paper
 from framework.environments.replay import replay_command
-from framework.environments.summary import CountingSink
 from framework.events.schema import Kind
 from framework.journal import JournalReader, JournalWriter, Manifest
 
@@ -29,9 +28,8 @@ def make_feed(root: Path) -> tuple[PaperFeed, JournalWriter]:
     cfg = apply_overrides(SessionConfig(), coin="HYPE", sz_decimals=2)
     man = Manifest(mode="paper", asset="HYPE", seed=4, components=component_list(cfg))
     writer = JournalWriter(root, man)
-    sink = CountingSink(writer)
     clock = iter(range(T0, T0 + 10**12, 100_000_000))
-    return PaperFeed(build_engine(man, sink), writer, sink, "HYPE", lambda: next(clock)), writer
+    return PaperFeed(build_engine(man, writer), writer, "HYPE", lambda: next(clock)), writer
 
 
 def test_inputs_are_journaled_under_engine_seqs_and_replay_verifies(tmp_path):
@@ -59,7 +57,7 @@ def test_commands_are_flushed_before_the_next_input(tmp_path):
     real_flush = writer.flush
 
     def spy(*a, **kw):
-        flushed.append(feed.sink.counts[Kind.ORDER_COMMANDS])
+        flushed.append(feed.engine.counts[Kind.ORDER_COMMANDS])
         real_flush(*a, **kw)
 
     writer.flush = spy  # type: ignore[method-assign]

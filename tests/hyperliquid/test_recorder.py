@@ -10,7 +10,7 @@ import httpx
 import pytest
 from websockets.asyncio.server import serve
 
-from framework.events.schema import Kind
+from framework.events.schema import SEQ_STRIDE, Kind
 from framework.hyperliquid.errors import AssetNotFoundError
 from framework.hyperliquid.info import InfoClient
 from framework.hyperliquid.recorder import record
@@ -151,7 +151,8 @@ def test_record_writes_market_rows_and_connection_events(tmp_path: Path):
         for k in (Kind.BOOK, Kind.TRADES, Kind.BBO, Kind.ASSET_CTX, Kind.CONNECTION)
         for s in reader.table(k).column("seq").to_pylist()
     )
-    assert seqs == list(range(1, len(seqs) + 1))
+    assert seqs == [n * SEQ_STRIDE for n in range(1, len(seqs) + 1)]  # strided inputs
+    assert reader.manifest.seq_stride == SEQ_STRIDE
     trades = reader.table(Kind.TRADES).to_pylist()
     assert [t["side"] for t in trades] == [-1, 1] and trades[0]["ts"] == T0 * 1_000_000
     stats = reader.manifest.stats

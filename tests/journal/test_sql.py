@@ -6,6 +6,7 @@ import json
 import subprocess
 from pathlib import Path
 
+from framework.events.schema import SEQ_STRIDE
 from framework.journal.duck import connect
 from tests.stubs import run_cli, write_market_session
 
@@ -16,8 +17,21 @@ def test_views_per_table_and_timeline(tmp_path: Path) -> None:
     assert con.execute("SELECT count(*) FROM book").fetchone()[0] == 50
     assert con.execute("SELECT count(*) FROM fills").fetchone()[0] == 0  # empty view, right columns
     assert "closed_pnl" in [d[0] for d in con.execute("SELECT * FROM fills").description]
-    n, first, last = con.execute("SELECT count(*), min(seq), max(seq) FROM timeline").fetchone()
-    assert (first, last) == (1, n)  # one seq counter across all tables, no gaps
+    n, distinct, first = con.execute(
+        "SELECT count(*), count(DISTINCT seq), min(seq) FROM timeline"
+    ).fetchone()
+    assert distinct == n and first == SEQ_STRIDE  # one seq counter across all tables
+    # inputs at multiples of SEQ_STRIDE; each output within its cause's stride
+    strided = con.execute(
+        f"SELECT count(*) FROM (SELECT seq FROM book UNION ALL SELECT seq FROM trades) "
+        f"WHERE seq % {SEQ_STRIDE} <> 0"
+    ).fetchone()[0]
+    assert strided == 0
+    outside = con.execute(
+        f"SELECT count(*) FROM order_commands "
+        f"WHERE seq // {SEQ_STRIDE} <> cause_seq // {SEQ_STRIDE}"
+    ).fetchone()[0]
+    assert outside == 0
     # A fill-analysis style join: every command's cause is a journaled book event.
     orphans = con.execute(
         "SELECT count(*) FROM order_commands c LEFT JOIN book b ON b.seq = c.cause_seq "

@@ -14,7 +14,7 @@ import pytest
 from typer.testing import CliRunner
 
 from cli import app
-from framework.events.schema import INPUT_KINDS, Kind
+from framework.events.schema import INPUT_KINDS, SEQ_STRIDE, Kind
 from framework.journal import JournalReader
 from framework.recordings.errors import RecordingError
 from framework.recordings.importer import detect_format, import_recordings
@@ -103,13 +103,15 @@ def test_capture_journal_manifest_and_merged_seq_order(btc_journal: Path) -> Non
     assert (m.mode, m.asset, m.coin, m.closed) == ("import", "BTC", "BTC", True)
     assert m.source == {"files": [str(BTC_CAPTURE)], "format": "capture"}
     assert m.stats["rows"]["book"] == 46 and m.stats["problems"] == 0
+    assert m.seq_stride == SEQ_STRIDE
 
     seqs, recvs, kinds = [], [], []
     for chunk in reader.merged(INPUT_KINDS):
         seqs += chunk.seqs
         recvs += chunk.recv_ts
         kinds += chunk.kinds
-    assert seqs == list(range(1, 111))  # 46 books + 64 trades, seq from 1, no gaps
+    # 46 books + 64 trades, the n-th (from 1) at n * SEQ_STRIDE: room for a backtest's outputs
+    assert seqs == [n * SEQ_STRIDE for n in range(1, 111)]
     assert recvs == sorted(recvs)
     # message order of the file: book, book, then the 30-trade replay
     assert kinds[:3] == [Kind.BOOK, Kind.BOOK, Kind.TRADES]
@@ -311,7 +313,7 @@ def test_archive_bbo_and_asset_ctx_and_mixed_formats(tmp_path: Path) -> None:
         1.25e-5,
     )
     # the 2026 archive rows come after the whole 2025 capture in seq order
-    assert (b["seq"], c["seq"]) == (111, 112)
+    assert (b["seq"], c["seq"]) == (111 * SEQ_STRIDE, 112 * SEQ_STRIDE)
 
 
 @pytest.mark.parametrize(

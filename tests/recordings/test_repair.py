@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from framework.events.schema import Kind
+from framework.events.schema import SEQ_STRIDE, Kind
 from framework.journal import JournalReader
 from framework.recordings.importer import import_recordings
 from framework.recordings.repair import STALE_NS, TimeRepair, TradeDedup
@@ -76,8 +76,10 @@ def test_import_applies_the_repairs(tmp_path: Path) -> None:
     book = JournalReader(tmp_path / "j").table(Kind.BOOK).to_pylist()
     trades = JournalReader(tmp_path / "j").table(Kind.TRADES).to_pylist()
     assert [(b["seq"], b["ts"], b["recv_ts"]) for b in book] == [
-        (1, base + S // 2, base + S),
-        (2, base + 3 * S, base + 3 * S),
+        (1 * SEQ_STRIDE, base + S // 2, base + S),
+        (2 * SEQ_STRIDE, base + 3 * S, base + 3 * S),
     ]
-    assert [(t["seq"], t["ts"], t["recv_ts"]) for t in trades] == [(3, base + S, base + 3 * S)]
+    assert [(t["seq"], t["ts"], t["recv_ts"]) for t in trades] == [
+        (3 * SEQ_STRIDE, base + S, base + 3 * S)
+    ]
     assert "recv_backwards 1 (worst 1000.000 ms)" in result.summary()

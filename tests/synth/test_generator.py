@@ -8,7 +8,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from framework.events.schema import Kind
+from framework.events.schema import SEQ_STRIDE, Kind
 from framework.grid import is_valid_price, is_valid_size
 from framework.journal import JournalReader
 from framework.synth import DEFAULT_START_NS, generate, params_for
@@ -53,6 +53,7 @@ def test_manifest_labels_synthetic_and_holds_params_and_truth(recording):
         "HYPE",
     )
     assert m.config == {"asset": "HYPE", "dex": "", "hours": HOURS}
+    assert m.seq_stride == SEQ_STRIDE
     assert m.generator["params"]["seed"] == SEED
     truth = m.generator["truth"]
     for key in (
@@ -117,7 +118,8 @@ def test_seq_follows_recv_ts_across_tables_with_table_order_ties(frames):
     ]
     allrows = pl.concat(parts).sort("seq")
     seq = allrows["seq"].to_numpy()
-    assert np.array_equal(seq, np.arange(1, len(seq) + 1))
+    # the n-th input gets n * SEQ_STRIDE (room for a backtest's outputs in between)
+    assert np.array_equal(seq, np.arange(1, len(seq) + 1) * SEQ_STRIDE)
     recv = allrows["recv_ts"].to_numpy()
     table = allrows["table"].to_numpy()
     assert np.all(np.diff(recv) >= 0)

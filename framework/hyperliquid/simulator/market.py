@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pyarrow.parquet as pq
 
-from framework.events.schema import Kind
+from framework.events.schema import SEQ_STRIDE, Kind
 from framework.hyperliquid.dexes import split_coin
 from framework.journal import JournalReader, JournalWriter, Manifest
 
@@ -219,6 +219,7 @@ def write_demo_journal(
             seed=seed,
             synthetic=True,
             generator={"name": "simulator.demo", "seed": seed},
+            seq_stride=SEQ_STRIDE,
         ),
     )
     seq = 0
@@ -233,11 +234,11 @@ def write_demo_journal(
         bid_sz = [round(float(rng.uniform(5, 50)), 2) for _ in range(levels)]
         ask_sz = [round(float(rng.uniform(5, 50)), 2) for _ in range(levels)]
         n = [int(x) for x in rng.integers(1, 6, levels)]
-        seq += 1
+        seq += SEQ_STRIDE
         w.append(Kind.BOOK, (seq, t, t, coin, bid_px, bid_sz, n, ask_px, ask_sz, list(n)))
         if rng.random() < 0.5:
             side = 1 if rng.random() < 0.5 else -1
-            seq += 1
+            seq += SEQ_STRIDE
             tid += 1
             w.append(
                 Kind.TRADES,
@@ -255,7 +256,7 @@ def write_demo_journal(
             )
         if k % 10 == 0:
             m = (best_bid + best_ask) / 2
-            seq += 1
+            seq += SEQ_STRIDE
             w.append(
                 Kind.ASSET_CTX,
                 (seq, t + 2, t + 2, coin, round(m, 4), round(m, 4), m, funding, 0.0, 1000.0, 1e6),
