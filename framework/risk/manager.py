@@ -95,10 +95,17 @@ class RiskManager:
         self._publish()
 
     def check(self, t: int) -> None:
-        """The periodic check: quote gate, headroom, position, losses (timer)."""
+        """The periodic check: quote gate, headroom, position, losses (timer).
+
+        It runs every ``check_interval_s`` of event time (86,400 times a market day),
+        so the common case (fresh data, nothing tripped, within limits) is kept to a
+        few comparisons; every rule's slow path is its own method.
+        """
         if "readiness" not in self.states:
             self._readiness()
-        self._check_gate(t)
+        last = self.market.last_market_ts
+        if self.paused or t - (last or self._t0 or t) >= self._stale_ns or not self._t0:
+            self._check_gate(t)
         if self.fills is not None and not self._live_headroom:
             h = self.fills.headroom
             if h != self.headroom:
@@ -106,12 +113,23 @@ class RiskManager:
         o = self.orders
         # Flat and nothing filled since the last check: equity cannot have moved.
         if o.position != 0.0 or o.n_fills != self._fills_seen or t // DAY_NS != self._day:
+            filled = o.n_fills != self._fills_seen
             self._fills_seen = o.n_fills
-            self._check_position()
+            if filled or not self._within_caps(o.position):
+                self._check_position()
             self._check_losses()
             self._publish()
         elif self.forcing:
             self._publish()  # the allowed sides follow the position (here: flat)
+
+    def _within_caps(self, pos: float) -> bool:
+        """True when ``pos`` is clearly under both caps and the position rule is not
+        tripped (then :meth:`_check_position` would change nothing)."""
+        c = self.cfg
+        if self.cap_long or self.cap_short or abs(pos) >= c.max_position:
+            return False
+        px = self.orders.mark_price()
+        return px == px and abs(pos) * px < c.max_position_usd
 
     # -- rules --------------------------------------------------------------------------
     def _readiness(self) -> None:
