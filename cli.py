@@ -234,6 +234,13 @@ def backtest(
     ] = None,
     seed: EngineSeed = 0,
     quiet: Quiet = False,
+    resequence: Annotated[
+        bool,
+        typer.Option(
+            "--resequence",
+            help="Rewrite the inputs under new seqs instead of linking the recording's files.",
+        ),
+    ] = False,
 ) -> None:
     """Run the paper engine over a recording as fast as one core goes; journal everything."""
     from framework.environments.backtest import backtest_command
@@ -247,6 +254,7 @@ def backtest(
             out=out,
             seed=seed,
             progress=not quiet,
+            resequence=resequence,
         )
     )
 

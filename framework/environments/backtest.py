@@ -245,7 +245,8 @@ def _overflow_message(recording: Path, engine: Any, stride: int, exc: EngineErro
         return (
             f"--recording {recording}: an input seq is not a multiple of the recording's "
             f"seq_stride {stride} although its manifest says so ({exc}); re-sequence the "
-            "inputs instead (run_backtest(..., link_inputs=False)) or re-import the recording"
+            "inputs instead (--resequence; run_backtest(..., link_inputs=False)) or "
+            "re-import the recording"
         )
     return (
         f"--recording {recording}: the input at seq {cause} caused {engine.seq - cause:,} "
@@ -253,7 +254,8 @@ def _overflow_message(recording: Path, engine: Any, stride: int, exc: EngineErro
         f"recording's inputs are seq_stride {stride:,} apart, so one input may cause at "
         f"most {stride - 1:,} outputs.  So many outputs from one input is almost surely a "
         "component emitting in a loop: fix that component, or re-sequence the inputs "
-        "(run_backtest(..., link_inputs=False)), which gives every input unlimited room"
+        "(--resequence; run_backtest(..., link_inputs=False)), which gives every input "
+        "unlimited room"
     )
 
 
@@ -277,6 +279,7 @@ def backtest_command(
     out: Path | None = None,
     seed: int = 0,
     progress: bool = True,
+    resequence: bool = False,
 ) -> int:
     """``market-maker backtest``: run, print the summary; returns the exit code."""
     from framework.environments.summary import session_command
@@ -291,6 +294,7 @@ def backtest_command(
             queue_model=queue_model,
             progress=progress,
             console=console,
+            link_inputs=not resequence,
         ),
         config,
         (BacktestError,),

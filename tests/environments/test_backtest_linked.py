@@ -127,10 +127,20 @@ def test_too_many_outputs_for_one_input_name_the_seq_the_stride_and_the_fix(tmp_
         run_backtest(rec, out=tmp_path / "bt", seed=1, progress=False)
     msg = str(err.value)
     assert "the input at seq " in msg and "seq_stride 2" in msg
-    assert "at most 1 outputs" in msg and "link_inputs=False" in msg
-    # the fix named works
+    assert "at most 1 outputs" in msg and "--resequence" in msg and "link_inputs=False" in msg
+    # the fix named works, from Python and from the command line
     res = run_backtest(rec, out=tmp_path / "ok", seed=1, progress=False, link_inputs=False)
     assert res.summary["outputs"] > 0
+    from typer.testing import CliRunner
+
+    from cli import app
+
+    args = ["backtest", "--recording", str(rec), "--seed", "1", "--quiet"]
+    failed = CliRunner().invoke(app, [*args, "--out", str(tmp_path / "cli-linked")])
+    assert failed.exit_code == 2 and "--resequence" in failed.output
+    ok = CliRunner().invoke(app, [*args, "--out", str(tmp_path / "cli"), "--resequence"])
+    assert ok.exit_code == 0, ok.output
+    assert JournalReader(tmp_path / "cli").manifest.stats["inputs"] == {"resequenced": True}
 
 
 def test_the_bundled_sample_is_strided_and_backtests_linked(tmp_path):
