@@ -107,7 +107,7 @@ class Engine:
         self._next_timer = NEVER
         self._queue: deque[tuple[Kind, tuple[Any, ...]]] = deque()
         self._draining = False
-        self._deferred_periodic: list[tuple[int, TimerFn]] = []
+        self._deferred_periodic: list[tuple[int, int, TimerFn]] = []
         self._append = sink.append
         self.components: list[Component] = list(components)
         for c in self.components:
@@ -122,17 +122,25 @@ class Engine:
         """Run ``fn(due_ns)`` when event time reaches ``due_ns``."""
         self._push(due_ns, fn, 0)
 
-    def call_every(self, period_ns: int, fn: TimerFn, *, start_ns: int | None = None) -> None:
+    def call_every(
+        self,
+        period_ns: int,
+        fn: TimerFn,
+        *,
+        start_ns: int | None = None,
+        immediate: bool = False,
+    ) -> None:
         """Run ``fn(t)`` every ``period_ns`` of event time, from the first event on.
 
-        Each run is re-armed after ``fn`` returns (so timers ``fn`` sets for the same
-        due time run before its next tick).
+        The first run is one period after the first event, or at the first event itself
+        (before its handlers) with ``immediate``.  Each run is re-armed after ``fn``
+        returns (so timers ``fn`` sets for the same due time run before its next tick).
         """
         if period_ns <= 0:
             raise ValueError(f"timer period must be positive, got {period_ns} ns")
         if start_ns is None:
             # Deferred: aligned to the first event's time, which bind() cannot know.
-            self._deferred_periodic.append((period_ns, fn))
+            self._deferred_periodic.append((0 if immediate else period_ns, period_ns, fn))
         else:
             self._push(start_ns, fn, period_ns)
 
@@ -219,8 +227,8 @@ class Engine:
         """Anchor periodic timers at the first event's time (called once by drivers)."""
         if self.now == 0:
             self.now = first_ts
-        for period, fn in self._deferred_periodic:
-            self._push(first_ts + period, fn, period)
+        for offset, period, fn in self._deferred_periodic:
+            self._push(first_ts + offset, fn, period)
         self._deferred_periodic.clear()
 
     def _fire_timers(self, until_ns: int) -> None:

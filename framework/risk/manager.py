@@ -8,8 +8,8 @@ It owns four answers the strategy reads before every quote:
 * :attr:`RiskManager.sides_allowed` - ``(bid, ask)``: a position cap (contracts or USD)
   blocks the side that would grow the position; below ``forcing_headroom`` of the
   request budget only the side that reduces inventory is quoted;
-* :attr:`RiskManager.spread_mult` - ``1/sqrt(h)`` for request-budget headroom ``h``,
-  times the Marginal-readiness spread multiplier;
+* :attr:`RiskManager.spread_mult` - ``1/sqrt(h)`` for request-budget headroom ``h``
+  below ``widen_headroom`` (1 above it), times the Marginal-readiness spread multiplier;
 * :attr:`RiskManager.size_mult` - the Marginal-readiness size multiplier.
 
 Every state change is emitted as a ``risk`` row (rule, state, value, limit, reason);
@@ -80,7 +80,8 @@ class RiskManager:
         engine.subscribe(Kind.SIM_FILLS, self.on_fill)
         engine.subscribe(Kind.FILLS, self.on_fill)
         engine.subscribe(Kind.RATE_LIMIT, self.on_rate_limit)
-        engine.call_every(int(self.cfg.check_interval_s * 1e9), self.check)
+        # immediate: the budget, readiness and gate are known before the first quote
+        engine.call_every(int(self.cfg.check_interval_s * 1e9), self.check, immediate=True)
 
     # -- handlers -----------------------------------------------------------------------
     def on_fill(self, cols: Columns, i: int) -> None:
@@ -169,7 +170,11 @@ class RiskManager:
     def _set_headroom(self, h: float) -> None:
         c = self.cfg
         self.headroom = h
-        self.spread_mult = self.readiness_spread / math.sqrt(max(h, c.min_headroom))
+        # 1/sqrt(h) only once h is below widen_headroom: above it the budget is healthy
+        # and spreads stay as modelled, so every widening is a journaled "widened" state
+        # (the seed widens "when headroom drops"; the threshold is ours).
+        widen = 1.0 / math.sqrt(max(h, c.min_headroom)) if h < c.widen_headroom else 1.0
+        self.spread_mult = self.readiness_spread * widen
         if h < c.forcing_headroom:
             state, limit = "forcing", c.forcing_headroom
             why = "request budget nearly spent: quoting only the side that reduces inventory"

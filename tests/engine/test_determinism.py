@@ -124,6 +124,41 @@ def test_timers_fire_from_event_time_in_order() -> None:
     assert fired[-1] == ("a", 5_000) and e.now == 9_000
 
 
+def test_periodic_timers_start_one_period_in_or_immediately_and_rearm_after_running() -> None:
+    fired: list[tuple[str, int]] = []
+
+    class Periodic:
+        name = "periodic"
+
+        def bind(self, engine: Engine) -> None:
+            engine.call_every(1_000, lambda t: fired.append(("every", t)))
+            engine.call_every(1_000, self.first, immediate=True)
+            self.engine = engine
+
+        def first(self, t: int) -> None:
+            fired.append(("immediate", t))
+            # a one-shot set for the periodic's next due time runs before its next tick
+            self.engine.call_at(t + 1_000, lambda u: fired.append(("oneshot", u)))
+
+        def snapshot(self) -> dict:
+            return {}
+
+    e = Engine([Periodic()], seed=0, sink=ListSink())
+    cols = Columns.from_rows(Kind.CLOCK, [(1, 0, 10_000, "t"), (2, 0, 12_500, "t")])
+    e.start(10_000)
+    e.step(Kind.CLOCK, 1, 10_000, cols, 0)
+    assert fired == [("immediate", 10_000)]  # before the first event's handlers
+    e.step(Kind.CLOCK, 2, 12_500, cols, 1)
+    assert fired[1:] == [
+        ("every", 11_000),
+        ("oneshot", 11_000),
+        ("immediate", 11_000),
+        ("every", 12_000),
+        ("oneshot", 12_000),
+        ("immediate", 12_000),
+    ]
+
+
 _BANNED = re.compile(
     r"\btime\.time\(|\btime\.monotonic\(|\btime\.perf_counter\(|datetime\.now\(|datetime\.utcnow\("
     r"|^\s*import random\b|^\s*from random import|\bnp\.random\.(rand|random|normal|seed|choice)\("

@@ -167,3 +167,36 @@ def test_custom_marginal_multipliers_apply():
         risk={"readiness": "marginal", "marginal_spread_mult": 2.0, "marginal_size_mult": 0.25}
     )
     assert h.risk.spread_mult == 2.0 and h.risk.size_mult == 0.25
+
+
+def test_a_healthy_budget_does_not_widen():
+    h = Harness(headroom=0.8)  # 20 % used: above widen_headroom (0.5)
+    h.book(40.0, 40.01)
+    h.clock(1.0)
+    assert h.risk.spread_mult == 1.0 and not risk_rows(h, "rate_limit")
+    h.venue.headroom = 0.49  # just below: widened, journaled with its value
+    h.clock(1.0)
+    rows = risk_rows(h, "rate_limit")
+    assert [r[STATE] for r in rows] == ["widened"] and rows[0][VALUE] == pytest.approx(0.49)
+    assert h.risk.spread_mult == pytest.approx(1 / 0.49**0.5)
+
+
+def test_usd_position_cap_trips_before_the_contract_cap():
+    h = Harness(
+        {"base_notional_usd": 200.0},
+        {"max_position": 1_000.0, "max_position_usd": 300.0},  # 300 USD = 7.5 coins at 40
+    )
+    h.book(40.0, 40.01)
+    h.venue.fill(1)  # ~5 coins: 200 USD, under both caps
+    h.clock(1.0)
+    assert not risk_rows(h, "position")
+    h.book(40.0, 40.01)
+    h.venue.fill(1)  # the bid was sized to the room left: ~7.5 coins, just under 300 USD
+    h.clock(1.0)
+    assert not risk_rows(h, "position")
+    h.book(45.0, 45.01)  # the same coins are now worth ~337 USD: over the USD cap only
+    h.clock(1.0)
+    rows = risk_rows(h, "position")
+    assert rows[-1][STATE] == "tripped" and "USD" in rows[-1][REASON]
+    assert h.risk.sides_allowed == (False, True)
+    assert h.last_quote()[BID] is None
