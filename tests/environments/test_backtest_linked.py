@@ -151,3 +151,18 @@ def test_the_bundled_sample_is_strided_and_backtests_linked(tmp_path):
     out = JournalReader(res.out)
     assert out.manifest.stats["inputs"]["linked_parts"] == 4
     assert res.summary["quotes"] > 0 and res.summary["events"] == 32536
+
+
+def test_the_bundled_sample_backtest_is_deterministic_and_replays(tmp_path):
+    """The README's main job, twice: identical tables, and ``replay --verify`` passes."""
+    runs = [
+        run_backtest(
+            SAMPLE, out=tmp_path / name, seed=0, progress=False, spread_profile="aggressive"
+        )
+        for name in ("a", "b")
+    ]
+    a, b = (JournalReader(r.out) for r in runs)
+    for kind in Kind:
+        assert a.table(kind).equals(b.table(kind)), spec(kind).name
+    assert runs[0].summary["fills"] > 0 and runs[0].summary["fills"] == runs[1].summary["fills"]
+    assert replay_command(runs[0].out, verify=True, until=None) == 0
