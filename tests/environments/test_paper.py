@@ -81,7 +81,10 @@ def test_engine_failure_stops_the_session_with_the_seq(tmp_path):
 def test_paper_against_the_local_exchange_simulator(tmp_path):
     from framework.hyperliquid.simulator import SimConfig, SimulatorThread
 
-    cfg = SimConfig(port=0, synthetic=True, asset="HYPE", seed=3, speed=5.0, synthetic_hours=0.2)
+    # The bundled recording drives the local exchange at 20x: the issue's "accelerated
+    # recording" (3 s of paper = 1 minute of the recorded HYPE market).
+    sample = Path(__file__).resolve().parents[2] / "recordings" / "sample-hype"
+    cfg = SimConfig(port=0, recording=sample, speed=20.0)
     with SimulatorThread(cfg) as h:
         res = asyncio.run(
             run_paper(
