@@ -96,6 +96,7 @@ class Engine:
         self.seq = 0  # last seq used, input or output
         self.input_seq = 0  # seq of the input being stepped (the cause of outputs)
         self.events = 0
+        self.start_ns = 0  # the first event's time (set by start())
         self.counts = [0] * len(Kind)  # outputs emitted, per kind
         self._cloid = 0
         self._handlers: list[list[Handler]] = [[] for _ in Kind]
@@ -227,6 +228,8 @@ class Engine:
         """Anchor periodic timers at the first event's time (called once by drivers)."""
         if self.now == 0:
             self.now = first_ts
+        if not self.start_ns:
+            self.start_ns = first_ts
         for offset, period, fn in self._deferred_periodic:
             self._push(first_ts + offset, fn, period)
         self._deferred_periodic.clear()
