@@ -53,6 +53,12 @@ class FillSimConfig:
     min_notional : float, default 10.0
         Orders below this notional are rejected as on the venue (0 disables;
         reduce-only orders are exempt).
+    cross_fills : bool, default False
+        Also fill resting orders when a ``book``/``bbo`` update crosses them (the
+        ``cross`` rule), each crossing level's displayed size spent once per cross.
+        Optimistic: no trade stands behind such a fill, so with it on our fills may
+        exceed traded volume.  Off, only trades fill resting orders, under every
+        queue model.
     """
 
     latency: str = "constant"
@@ -71,6 +77,7 @@ class FillSimConfig:
     budget_used: int = 0
     budget_cum_vlm: float = 0.0
     min_notional: float = 10.0
+    cross_fills: bool = False
 
     def __attrs_post_init__(self) -> None:
         # Build each part once so a bad setting fails at construction, naming the field.
@@ -84,6 +91,8 @@ class FillSimConfig:
             )
         if not (math.isfinite(self.min_notional) and self.min_notional >= 0):
             raise ValueError(f"min_notional={self.min_notional!r}: must be a USDC amount >= 0")
+        if not isinstance(self.cross_fills, bool):
+            raise ValueError(f"cross_fills={self.cross_fills!r}: must be true or false")
 
     def latency_model(self) -> LatencyModel:
         return make_latency(

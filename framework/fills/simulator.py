@@ -22,13 +22,23 @@ Resting fills (maker fee, at our price)
     * ``trade_at``: a sell print at our bid advances ``q`` by its size; the excess fills us.
     * ``trade_through``: a sell print below our bid fills the rest, capped by that print's
       size (a sweep prints once per level, so the cap is the sweep's volume beyond us).
-    * ``cross``: after a book/bbo update, best ask <= our bid fills us up to the displayed
-      ask size at prices <= our bid (a book and a bbo of the same exchange time count
-      once).  Optimistic: crossed books are often feed artefacts and the liquidity may
-      have gone to others.
-    Each print's (or crossing update's) size is spent once across all our orders, so our
-    fills never exceed the volume that could have filled us.  Replay has no impact: our
-    fills do not consume displayed liquidity.
+    Each print's size is spent once across all our orders, so the sum of our resting
+    fills never exceeds the traded volume that could have filled us.  Replay has no
+    impact: our fills do not consume displayed liquidity.
+    * ``cross`` (opt-in, ``cross_fills=True``; off by default under every queue model):
+      after a book/bbo update, best ask <= our bid fills us from the displayed ask size
+      at prices <= our bid, cheapest level first, best order first (a book and a bbo of
+      the same exchange time count once).  Optimistic: no trade stands behind such a
+      fill (crossed books are often feed artefacts and the liquidity may have gone to
+      others), so with it on our fills can exceed traded volume.  Each crossing level's
+      displayed size is spent once while the cross lasts: per side the simulator
+      remembers ``price -> size used`` (by cross fills, and by our taker fills on that
+      side), and a later update showing that price fills only the size beyond what was
+      used.  "The same level" is the same side and price within one cross; a cross
+      lasts until a book/bbo update whose best opposite price no longer reaches our
+      best resting order on that side (or we have none there), which clears the
+      memory.  With the rule off a crossed book changes nothing, queue positions
+      included.
 Queue
     Depth changes go to the queue model (:mod:`framework.fills.queue`); the default
     ``conservative`` model ignores them: only trades at our price advance us.
@@ -45,15 +55,14 @@ Budget
 Known biases and simplifications (report paper metrics under both ``conservative``
 and ``prob``; live is the arbiter):
 
-* no market impact: our fills take nothing from the displayed book, so a crossed book
-  that persists over several updates can fill us again from the same displayed size,
-  and a ``Gtc`` that took liquidity and rests at a crossing price will be cross-filled
-  by the next update showing those levels;
+* no market impact: our fills take nothing from the displayed book (two takers before
+  the next update walk the same levels); only the opt-in cross rule remembers what it
+  (and our taking) used of a crossing level;
 * taking walks the last ``book`` snapshot (top of book from ``bbo`` only when no
   snapshot exists); depth changes for the queue models come from ``book`` snapshots
   only, and an order priced beyond the displayed levels keeps its queue;
-* a buy-aggressor print never fills our bids (the cross rule covers asks that come
-  down to our bid); no margin, leverage or open-interest checks.
+* a buy-aggressor print never fills our bids (only the opt-in cross rule covers asks
+  that come down to our bid); no margin, leverage or open-interest checks.
 
 One coin per engine: market rows are not filtered by coin.
 """
@@ -78,6 +87,8 @@ EPS = 1e-9
 #: Fill sizes and remainders are rounded to this many decimals to shed float noise.
 SZ_DECIMALS = 9
 TIFS = ("Alo", "Gtc", "Ioc")
+#: Every fill rule, the keys of :attr:`FillSimulator.fills_by_rule`.
+RULES = ("trade_at", "trade_through", "cross", "taker")
 INF = math.inf
 NAN = math.nan
 
@@ -101,6 +112,10 @@ class FillSimulator:
         USDC: minus what was paid for buys, plus sells, minus fees and funding.
     fees_paid, funding_paid, volume : float
         Totals in USDC.
+    n_fills : int
+        Fill rows emitted.
+    fills_by_rule : dict of str to int
+        Fill rows per rule (``trade_at``, ``trade_through``, ``cross``, ``taker``).
     budget : RequestBudget
         The simulated address request budget; :attr:`headroom` = ``1 - used / cap``.
     """
@@ -124,6 +139,7 @@ class FillSimulator:
         self._taker_rate = fees.taker_rate
         self._depth_model = self.queue.uses_depth
         self._resp_zero = self.latency.response_is_zero
+        self._cross_on = config.cross_fills
         self.budget = RequestBudget(config.budget_used, config.budget_cum_vlm)
         self.position = 0.0
         self.cash = 0.0
@@ -131,6 +147,7 @@ class FillSimulator:
         self.funding_paid = 0.0
         self.volume = 0.0
         self.n_fills = 0
+        self.fills_by_rule: dict[str, int] = dict.fromkeys(RULES, 0)
         self.coin = ""
         self._live: dict[str, SimOrder] = {}
         self._bids: list[SimOrder] = []  # best (highest) first, then time priority
@@ -144,6 +161,9 @@ class FillSimulator:
         self._funding_armed = False
         self._bid_cross_ts = -1  # exchange time of the last update that crossed our bids
         self._ask_cross_ts = -1
+        # Per side, during one cross: crossing level price -> size of it already used.
+        self._bid_used: dict[float, float] = {}  # ask levels our bids took
+        self._ask_used: dict[float, float] = {}  # bid levels our asks took
 
     # -- wiring ---------------------------------------------------------------------------
     def bind(self, engine: Engine) -> None:
@@ -308,11 +328,16 @@ class FillSimulator:
             prices, sizes = m.bid_levels()
             if not prices and m.best_bid == m.best_bid:
                 prices, sizes = [m.best_bid], [m.bid_sz]
+        used = self._bid_used if o.side > 0 else self._ask_used
         for p, s in zip(prices, sizes, strict=False):
             if (p - o.px) * o.side > 0 or o.sz <= EPS:
                 break
-            if self._fill(o, p, min(o.sz, s), False, "taker", o.cmd_seq) <= 0.0:
+            got = self._fill(o, p, min(o.sz, s), False, "taker", o.cmd_seq)
+            if got <= 0.0:
                 break  # reduce-only order already flat
+            if self._cross_on:
+                # What we took is gone for the cross rule while this cross lasts.
+                used[p] = round(used.get(p, 0.0) + got, SZ_DECIMALS)
 
     def _rest(self, o: SimOrder) -> None:
         side_book = self._bids if o.side > 0 else self._asks
@@ -372,13 +397,16 @@ class FillSimulator:
             self._finish(o, cause)
 
     def on_book(self, cols: Columns, i: int) -> None:
-        if not self._live:
-            return
-        m = self.market  # bound first: its best prices are this row's (NaN if a side is empty)
-        if m.best_ask <= self._bid_max:
-            self._cross(self._bids, 1, cols.ask_px[i], cols.ask_sz[i], cols.ts[i])
-        if m.best_bid >= self._ask_min:
-            self._cross(self._asks, -1, cols.bid_px[i], cols.bid_sz[i], cols.ts[i])
+        if self._cross_on:
+            m = self.market  # bound first: its best prices are this row's (NaN if empty)
+            if m.best_ask <= self._bid_max:
+                self._cross(self._bids, 1, cols.ask_px[i], cols.ask_sz[i], cols.ts[i])
+            elif self._bid_used:
+                self._bid_used.clear()  # the cross ended: a later one starts afresh
+            if m.best_bid >= self._ask_min:
+                self._cross(self._asks, -1, cols.bid_px[i], cols.bid_sz[i], cols.ts[i])
+            elif self._ask_used:
+                self._ask_used.clear()
         if self._depth_model:
             if self._bids:
                 self._update_depths(self._bids, 1, cols.bid_px[i], cols.bid_sz[i])
@@ -386,14 +414,18 @@ class FillSimulator:
                 self._update_depths(self._asks, -1, cols.ask_px[i], cols.ask_sz[i])
 
     def on_bbo(self, cols: Columns, i: int) -> None:
-        if not self._live:
+        if not self._cross_on:
             return
         ask = cols.ask_px[i]
         if ask is not None and ask <= self._bid_max:
             self._cross(self._bids, 1, [ask], [cols.ask_sz[i] or 0.0], cols.ts[i])
+        elif self._bid_used:
+            self._bid_used.clear()
         bid = cols.bid_px[i]
         if bid is not None and bid >= self._ask_min:
             self._cross(self._asks, -1, [bid], [cols.bid_sz[i] or 0.0], cols.ts[i])
+        elif self._ask_used:
+            self._ask_used.clear()
 
     def _cross(
         self,
@@ -403,34 +435,41 @@ class FillSimulator:
         sizes: list[float],
         ts: int,
     ) -> None:
-        """Fill orders the opposite best crossed, within the crossing displayed size.
+        """Fill orders the opposite best crossed, from the crossing size not yet used.
 
-        A ``book`` and a ``bbo`` with the same exchange time show the same liquidity:
+        ``prices``/``sizes`` are the opposite levels, best first.  Each order (best
+        first) takes the unused size of the levels it reaches, cheapest first; what it
+        takes is recorded in the side's ``price -> used`` memory, so a cross that
+        persists over updates fills again only from size beyond what was used.  A
+        ``book`` and a ``bbo`` with the same exchange time show the same liquidity:
         only the first of them fills.
         """
         if side > 0:
             if ts == self._bid_cross_ts:
                 return
             self._bid_cross_ts = ts
+            used = self._bid_used
         else:
             if ts == self._ask_cross_ts:
                 return
             self._ask_cross_ts = ts
+            used = self._ask_used
         cause = self.engine.input_seq
-        used = 0.0
         done: list[SimOrder] = []
         for o in side_book:
             if (prices[0] - o.px) * side > 0:
                 break
-            reach = 0.0
+            o.q = 0.0  # the opposite side reached our price: nobody public is left ahead
+            avail = 0.0
             for p, s in zip(prices, sizes, strict=False):
                 if (p - o.px) * side > 0:
                     break
-                reach += s
-            o.q = 0.0  # the opposite side reached our price: nobody public is left ahead
-            avail = reach - used
+                left = s - used.get(p, 0.0)
+                if left > 0.0:
+                    avail += left
             if avail > EPS:
-                used += self._fill(o, o.px, min(o.sz, avail), True, "cross", cause)
+                got = self._fill(o, o.px, min(o.sz, avail), True, "cross", cause)
+                _spend(used, prices, sizes, got)
             if o.sz <= EPS or (o.reduce_only and self.position * o.side >= 0):
                 done.append(o)
         for o in done:
@@ -491,6 +530,7 @@ class FillSimulator:
         self.volume += notional
         self.budget.add_volume(notional)
         self.n_fills += 1
+        self.fills_by_rule[rule] += 1
         o.sz = round(o.sz - sz, SZ_DECIMALS)
         liquidity = "maker" if maker else "taker"
         self._out(
@@ -552,12 +592,26 @@ class FillSimulator:
             "funding_paid": self.funding_paid,
             "volume": self.volume,
             "n_fills": self.n_fills,
+            "fills_by_rule": dict(self.fills_by_rule),
+            "cross_fills": self._cross_on,
             "budget": self.budget.snapshot(),
             "open_orders": [o.snapshot() for o in self.open_orders],
             "oracle_px": self._oracle_px,
             "funding_rate": self._rate,
             "queue_model": self.queue.name,
         }
+
+
+def _spend(used: dict[float, float], prices: list[float], sizes: list[float], sz: float) -> None:
+    """Record ``sz`` as used from the crossing levels, best (first) level first."""
+    for p, s in zip(prices, sizes, strict=False):
+        if sz <= EPS:
+            return
+        u = used.get(p, 0.0)
+        take = s - u if s - u < sz else sz
+        if take > EPS:
+            used[p] = round(u + take, SZ_DECIMALS)
+            sz -= take
 
 
 def _bind(fn: Callable[..., None], args: tuple[Any, ...]) -> Callable[[int], None]:

@@ -50,6 +50,7 @@ def test_gtc_walks_levels_as_taker_and_rests_the_remainder():
     assert (row["status"], row["sz"]) == ("resting", 2.0)
     assert v.sim.position == 10.0
     assert v.fills(cloid)[-1]["position"] == 10.0
+    assert v.sim.fills_by_rule["taker"] == 2
 
 
 def test_ioc_fills_what_it_can_and_cancels_the_rest():

@@ -99,7 +99,7 @@ def test_ask_side_mirrors_the_bid_side():
 
 
 def test_book_cross_fills_up_to_the_crossing_size_then_bbo_cross_fills_the_rest():
-    v = venue_with_book()
+    v = venue_with_book(cross_fills=True)
     cloid = rest_bid(v, T0, 100.0, 3.0)
     v.book(T0 + 200 * MS, [(99.9, 3.0)], [(99.95, 1.0), (100.0, 1.5), (100.1, 4.0)])
     fills = [(f["px"], f["sz"], f["rule"], f["liquidity"]) for f in v.fills(cloid)]
@@ -175,14 +175,14 @@ def test_unknown_queue_model_names_the_setting():
         make_queue("prob", "cubic")
 
 
-@pytest.mark.parametrize("queue", ["conservative", "risk_averse", "prob"])
-@pytest.mark.parametrize("stream_seed", [1, 2, 3])
-def test_fills_never_exceed_the_print_that_caused_them_nor_the_order_size(queue, stream_seed):
+QUEUES = ["conservative", "risk_averse", "prob"]
+
+
+def _random_stream(v, stream_seed: int) -> tuple[dict[int, float], dict[str, float]]:
+    """Books, bbos (a fifth of them crossed), prints and post-only places; returns
+    ``{trade seq: size}`` and ``{cloid: size}``."""
     import numpy as np
 
-    from tests.fills.harness import Venue
-
-    v = Venue(seed=4, queue=queue)
     r = np.random.Generator(np.random.PCG64(stream_seed))
     t, mid = T0, 100.0
     trade_sz: dict[int, float] = {}
@@ -192,9 +192,17 @@ def test_fills_never_exceed_the_print_that_caused_them_nor_the_order_size(queue,
         mid = round(mid + 0.01 * int(r.integers(-1, 2)), 2)
         u = r.random()
         if u < 0.25:
-            lv = [(round(mid - 0.01 * (j + 1), 2), float(r.integers(1, 6))) for j in range(4)]
-            la = [(round(mid + 0.01 * (j + 1), 2), float(r.integers(1, 6))) for j in range(4)]
-            v.book(t, lv, la)
+            # A crossed update shifts one side through the mid, over our resting orders.
+            shift = 0.01 * int(r.integers(3, 6)) if r.random() < 0.2 else 0.0
+            down, up = (shift, 0.0) if r.random() < 0.5 else (0.0, shift)
+            lv = [(round(mid + up - 0.01 * (j + 1), 2), float(r.integers(1, 6))) for j in range(4)]
+            la = [
+                (round(mid - down + 0.01 * (j + 1), 2), float(r.integers(1, 6))) for j in range(4)
+            ]
+            if r.random() < 0.5:
+                v.book(t, lv, la)
+            else:
+                v.bbo(t, *lv[0], *la[0])
         elif u < 0.85:
             side = 1 if r.random() < 0.5 else -1
             px = round(mid + side * 0.01 * int(r.integers(-1, 3)), 2)
@@ -204,25 +212,139 @@ def test_fills_never_exceed_the_print_that_caused_them_nor_the_order_size(queue,
             side = 1 if r.random() < 0.5 else -1
             sz = float(r.integers(1, 4))
             placed[v.place(t, side, round(mid - side * 0.01 * int(r.integers(1, 3)), 2), sz)] = sz
+    return trade_sz, placed
+
+
+@pytest.mark.parametrize("queue", QUEUES)
+@pytest.mark.parametrize("stream_seed", [1, 2, 3])
+def test_default_fills_never_exceed_traded_volume_even_with_crossed_books(queue, stream_seed):
+    from tests.fills.harness import Venue
+
+    v = Venue(seed=4, queue=queue)
+    trade_sz, placed = _random_stream(v, stream_seed)
     by_cause: dict[int, float] = {}
     for f in v.fills():
         by_cause[f["cause_seq"]] = by_cause.get(f["cause_seq"], 0.0) + f["sz"]
-    trade_fills = [(seq, got) for seq, got in by_cause.items() if seq in trade_sz]
-    assert len(trade_fills) > 5
-    for seq, got in trade_fills:
+    assert len(by_cause) > 5
+    # Every fill is caused by a print (no cross fills), and within that print's size.
+    assert set(by_cause) <= set(trade_sz)
+    for seq, got in by_cause.items():
         assert got <= trade_sz[seq] + 1e-9
+    assert sum(by_cause.values()) <= sum(trade_sz.values())
+    assert {f["rule"] for f in v.fills()} <= {"trade_at", "trade_through"}
+    assert v.sim.fills_by_rule["cross"] == 0
     for cloid, sz in placed.items():
         assert v.filled_sz(cloid) <= sz + 1e-9
     signed = sum(f["side"] * f["sz"] for f in v.fills())
     assert v.sim.position == pytest.approx(signed)
 
 
+@pytest.mark.parametrize("stream_seed", [1, 2, 3])
+def test_the_random_streams_do_cross_our_orders(stream_seed):
+    """The same streams with the opt-in rule give cross fills: the test above would see them."""
+    from tests.fills.harness import Venue
+
+    v = Venue(seed=4, cross_fills=True)
+    trade_sz, placed = _random_stream(v, stream_seed)
+    cross = [f for f in v.fills() if f["rule"] == "cross"]
+    assert len(cross) >= 3
+    assert all(f["cause_seq"] not in trade_sz for f in cross)
+    assert v.sim.fills_by_rule["cross"] == len(cross)
+    for cloid, sz in placed.items():
+        assert v.filled_sz(cloid) <= sz + 1e-9
+
+
+@pytest.mark.parametrize("queue", QUEUES)
+def test_by_default_a_crossed_book_neither_fills_nor_moves_the_queue(queue):
+    v = venue_with_book(queue=queue)
+    cloid = rest_bid(v, T0, 100.0, 3.0)
+    v.book(T0 + 200 * MS, [(99.9, 3.0)], [(99.95, 1.0), (100.0, 1.5), (100.1, 4.0)])
+    v.bbo(T0 + 300 * MS, 99.9, 1.0, 99.9, 2.0)
+    assert v.fills(cloid) == []
+    assert v.sim.open_orders[0].q == pytest.approx(5.0 if queue == "conservative" else 0.0)
+    v.trade(T0 + 400 * MS, -1, 99.9, 2.0)  # a print through our bid still fills
+    assert [(f["sz"], f["rule"]) for f in v.fills(cloid)] == [(2.0, "trade_through")]
+
+
+def test_cross_fills_are_off_in_the_default_config():
+    from framework.fills import FillSimConfig, FillSimulator
+
+    assert FillSimConfig().cross_fills is False
+    assert FillSimulator().config.cross_fills is False
+    assert FillSimConfig().to_dict()["cross_fills"] is False
+
+
 def test_book_and_bbo_of_the_same_exchange_time_cross_only_once():
-    v = venue_with_book()
+    v = venue_with_book(cross_fills=True)
     cloid = rest_bid(v, T0, 100.0, 3.0)
     t = T0 + 200 * MS
     v.book(t, [(99.9, 3.0)], [(99.95, 1.0), (100.1, 4.0)])
-    v.bbo(t, 99.9, 3.0, 99.95, 1.0)  # the same update on the bbo channel
+    v.bbo(t, 99.9, 3.0, 99.95, 1.5)  # the same update on the bbo channel
     assert v.filled_sz(cloid) == 1.0
-    v.bbo(t + MS, 99.9, 3.0, 99.95, 1.0)  # a later update showing a cross fills again
+
+
+def test_a_persisting_cross_spends_each_level_once_and_fills_only_a_larger_size():
+    v = venue_with_book(cross_fills=True)
+    cloid = rest_bid(v, T0, 100.0, 5.0)
+    t = T0 + 200 * MS
+    v.book(t, [(99.9, 3.0)], [(99.95, 1.0), (100.0, 0.5), (100.1, 4.0)])
+    assert v.filled_sz(cloid) == 1.5
+    v.bbo(t + MS, 99.9, 3.0, 99.95, 1.0)  # the same level, same size: nothing new
+    v.book(t + 2 * MS, [(99.9, 3.0)], [(99.95, 0.5), (100.0, 0.5)])  # smaller: nothing
+    assert v.filled_sz(cloid) == 1.5
+    v.bbo(t + 3 * MS, 99.9, 3.0, 99.95, 1.75)  # larger: only the 0.75 beyond the used 1
+    assert v.filled_sz(cloid) == 2.25
+    v.book(t + 4 * MS, [(99.9, 3.0)], [(99.95, 1.75), (99.98, 0.25), (100.0, 1.0)])
+    assert v.filled_sz(cloid) == 3.0  # a new level 0.25, and 0.5 beyond the used 0.5 at 100
+    assert [f["cause_seq"] for f in v.fills(cloid)] == sorted({f["cause_seq"] for f in v.fills()})
+    assert v.sim.fills_by_rule == {"trade_at": 0, "trade_through": 0, "cross": 3, "taker": 0}
+
+
+def test_the_cross_memory_clears_when_the_book_uncrosses_our_bid():
+    v = venue_with_book(cross_fills=True)
+    cloid = rest_bid(v, T0, 100.0, 3.0)
+    t = T0 + 200 * MS
+    v.bbo(t, 99.9, 3.0, 99.95, 1.0)
+    v.bbo(t + MS, 99.9, 3.0, 100.05, 1.0)  # the cross ends
+    v.bbo(t + 2 * MS, 99.9, 3.0, 99.95, 1.0)  # a new cross: the same size fills again
     assert v.filled_sz(cloid) == 2.0
+
+
+def test_the_ask_side_cross_memory_mirrors_the_bid_side():
+    v = venue_with_book(cross_fills=True)
+    bid = rest_bid(v, T0, 100.0, 2.0)
+    ask = v.place(T0 + 100 * MS, -1, 100.1, 2.0)
+    v.tick(T0 + 200 * MS)
+    v.bbo(T0 + 300 * MS, 99.9, 1.0, 99.95, 1.0)  # asks cross our bid
+    v.bbo(T0 + 400 * MS, 100.15, 1.0, 100.2, 1.0)  # bids cross our ask; bid side uncrossed
+    v.bbo(T0 + 500 * MS, 100.15, 1.0, 100.2, 1.0)
+    assert (v.filled_sz(bid), v.filled_sz(ask)) == (1.0, 1.0)
+
+
+def test_a_gtc_that_took_crossing_levels_is_not_cross_filled_from_them_again():
+    v = venue_with_book(cross_fills=True)
+    v.book(T0 + 10 * MS, [(99.9, 3.0)], [(99.95, 1.0), (100.0, 0.5), (100.1, 4.0)])
+    cloid = v.place(T0 + 20 * MS, 1, 100.0, 3.0, tif="Gtc")
+    v.tick(T0 + 120 * MS)
+    assert [(f["px"], f["sz"], f["rule"]) for f in v.fills(cloid)] == [
+        (99.95, 1.0, "taker"),
+        (100.0, 0.5, "taker"),
+    ]
+    assert v.orders(cloid)[-1]["status"] == "resting"
+    v.book(T0 + 200 * MS, [(99.9, 3.0)], [(99.95, 1.0), (100.0, 0.5), (100.1, 4.0)])
+    assert v.filled_sz(cloid) == 1.5
+    v.book(T0 + 300 * MS, [(99.9, 3.0)], [(99.95, 1.0), (100.0, 1.5), (100.1, 4.0)])
+    assert v.filled_sz(cloid) == 2.5
+    assert v.fills(cloid)[-1]["rule"] == "cross"
+
+
+def test_cross_fills_setting_is_validated_and_accepted_by_the_session_config():
+    from framework.config import ConfigError, config_from_dict
+    from framework.fills import FillSimConfig
+
+    with pytest.raises(ValueError, match="cross_fills='yes'"):
+        FillSimConfig(cross_fills="yes")
+    cfg = config_from_dict({"fills": {"cross_fills": True}})
+    assert cfg.fills.options == {"cross_fills": True}
+    with pytest.raises(ConfigError, match="cross_fills"):
+        config_from_dict({"fills": {"cross_fills": 1}})

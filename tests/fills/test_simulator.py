@@ -120,6 +120,9 @@ def test_snapshot_reports_state_and_is_json_serialisable():
     snap = v.engine.snapshot()["components"]["fills"]
     assert snap["position"] == 1.0
     assert snap["n_fills"] == 1
+    by_rule = {"trade_at": 0, "trade_through": 1, "cross": 0, "taker": 0}
+    assert snap["fills_by_rule"] == v.sim.fills_by_rule == by_rule
+    assert snap["cross_fills"] is False
     assert snap["open_orders"][0]["sz"] == 1.0
     assert snap["budget"]["used"] == 1
     json.dumps(snap)
