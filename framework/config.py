@@ -20,9 +20,10 @@ Components receive their section as keyword arguments (``MarketMaker(**unstructu
 from __future__ import annotations
 
 import difflib
+import importlib
+import inspect
 import math
 import tomllib
-import types
 import typing
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,7 @@ import attrs
 import cattrs
 
 __all__ = [
+    "ESTIMATOR_PATHS",
     "PROFILES",
     "ConfigError",
     "EstimatorsConfig",
@@ -51,6 +53,20 @@ PROFILES: dict[str, tuple[float, float]] = {
     "hip3": (15.0, 25.0),
     "aggressive": (10.0, 20.0),
 }
+
+
+#: The estimator components a trading session runs, by component name (the names of
+#: the ``[estimators.<name>]`` tables), in binding order.  Kept here rather than in
+#: :mod:`framework.environments.backtest` (which builds the engine from it) so the
+#: config can check the names without importing the environments, which import it.
+ESTIMATOR_PATHS: tuple[tuple[str, str], ...] = (
+    ("volatility", "framework.estimators.volatility:VolatilityEstimator"),
+    ("kappa", "framework.estimators.kappa:KappaEstimator"),
+    ("adverse_selection", "framework.estimators.adverse_selection:AdverseSelectionEstimator"),
+    ("regime", "framework.estimators.regime:RegimeEstimator"),
+    ("fill_rate", "framework.estimators.fill_rate:FillRateEstimator"),
+    ("kelly", "framework.estimators.kelly:KellyEstimator"),
+)
 
 
 class ConfigError(ValueError):
@@ -188,8 +204,9 @@ class FillsConfig:
     """Paper fill simulator settings, passed through to its component as keyword arguments.
 
     The keys are :class:`framework.fills.config.FillSimConfig`'s (``queue``,
-    ``place_ms``, ``maker_bps``, ``budget_used``, ...); they are validated by building
-    that class, and a bad one is reported as ``fills.<key>``.
+    ``place_ms``, ``maker_bps``, ``budget_used``, ...): each key must be one of its
+    attrs fields and of that field's type, then the class itself checks the values; a
+    bad one is reported as ``[fills] <key>`` with an example of a good line.
     """
 
     SECTION: typing.ClassVar[str] = "fills"
@@ -199,7 +216,12 @@ class FillsConfig:
 
 @attrs.frozen
 class EstimatorsConfig:
-    """Per-estimator keyword arguments, keyed by component name (``[estimators.kappa]``)."""
+    """Per-estimator keyword arguments, keyed by component name (``[estimators.kappa]``).
+
+    A name must be one of :data:`ESTIMATOR_PATHS`; the keys are the estimator class's
+    ``__init__`` parameters (checked with :func:`inspect.signature`, types from their
+    annotations or defaults), and the estimator is built once to check the values.
+    """
 
     SECTION: typing.ClassVar[str] = "estimators"
 
@@ -239,31 +261,73 @@ def unstructure(cfg: Any) -> dict[str, Any]:
 
 
 # -- loading ------------------------------------------------------------------------------
-def _check_type(name: str, value: Any, typ: Any, where: str) -> Any:
-    """Return ``value`` if it fits ``typ`` (ints widen to float), else raise."""
+def _toml(value: Any) -> str:
+    """``value`` as it is written in TOML (for the examples in error messages)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return '"' + value.replace('"', '\\"') + '"'
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_toml(v) for v in value) + "]"
+    return repr(value)
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _type_check(typ: Any) -> tuple[str, Any] | None:
+    """``(description, predicate)`` for a field type, or None when any value may do."""
     origin = typing.get_origin(typ)
     if typ is float:
-        ok = isinstance(value, int | float) and not isinstance(value, bool)
-        value = float(value) if ok else value
-    elif typ is int:
-        ok = isinstance(value, int) and not isinstance(value, bool)
-    elif typ is bool:
-        ok = isinstance(value, bool)
-    elif typ is str:
-        ok = isinstance(value, str)
-    elif origin is dict or typ is dict:
-        ok = isinstance(value, dict)
-    elif origin in (typing.Union, types.UnionType):
-        ok = True
-    else:
-        ok = True
-    if not ok:
-        tname = getattr(typ, "__name__", str(typ))
+        return "a number (float)", _number
+    if typ is int:
+        return "a whole number (int)", lambda v: isinstance(v, int) and not isinstance(v, bool)
+    if typ is bool:
+        return "true or false (bool)", lambda v: isinstance(v, bool)
+    if typ is str:
+        return "a quoted string (str)", lambda v: isinstance(v, str)
+    if origin is dict or typ is dict:
+        return "a table (dict)", lambda v: isinstance(v, dict)
+    if origin in (tuple, list) or typ in (tuple, list):
+        args = [a for a in typing.get_args(typ) if a is not Ellipsis]
+        if args and all(a is float for a in args):
+            return (
+                "a list of numbers (list of float)",
+                lambda v: isinstance(v, list | tuple) and all(_number(x) for x in v),
+            )
+        return "a list", lambda v: isinstance(v, list | tuple)
+    return None  # unions, Any, classes: left to the component's own checks
+
+
+def _example(key: str, typ: Any, default: Any) -> str:
+    """``key = <a value of the right type>``, from the default where it shows the type."""
+    shown = default not in (attrs.NOTHING, inspect.Parameter.empty, None)
+    if shown and not isinstance(default, attrs.Factory) and default != ():
+        return f"{key} = {_toml(default)}"
+    samples = {float: 1.5, int: 3, bool: True, str: "name"}
+    if typ in samples:
+        return f"{key} = {_toml(samples[typ])}"
+    return f"{key} = [1.0, 2.0]"
+
+
+def _check_type(name: str, value: Any, typ: Any, where: str, default: Any = attrs.NOTHING) -> Any:
+    """Return ``value`` if it fits ``typ`` (ints widen to float), else raise.
+
+    ``name`` is how the message names the field (``strategy.gamma_per_bps`` or
+    ``[fills] maker_bps``); the fix shows an example line for the file.
+    """
+    check = _type_check(typ)
+    if check is None:
+        return value
+    desc, ok = check
+    if not ok(value):
+        key = name.rsplit(" ", 1)[-1].rsplit(".", 1)[-1]
         raise ConfigError(
-            f"{where}{name} = {value!r}: expected {tname}, got {type(value).__name__}; "
-            f"fix: write it as a {tname}"
+            f"{where}{name} = {value!r}: expected {desc}, got {type(value).__name__}; "
+            f"fix: write it as {desc}, e.g. {_example(key, typ, default)}"
         )
-    return value
+    return float(value) if typ is float else value
 
 
 def _unknown_key(where: str, section: str, key: str, known: list[str]) -> ConfigError:
@@ -271,6 +335,17 @@ def _unknown_key(where: str, section: str, key: str, known: list[str]) -> Config
     close = difflib.get_close_matches(key, known, n=1)
     hint = f"did you mean {close[0]!r}?" if close else f"known keys: {', '.join(known)}"
     return ConfigError(f"{where}{section}.{key}: unknown key; {hint}")
+
+
+def _unknown_option(where: str, table: str, key: str, known: list[str]) -> ConfigError:
+    """As :func:`_unknown_key` for a pass-through table (``[fills]``, ``[estimators.x]``):
+    names the table and key as written in the file and lists every known key."""
+    close = difflib.get_close_matches(key, known, n=1)
+    hint = f"did you mean {close[0]!r}? " if close else ""
+    return ConfigError(
+        f"{where}{table} {key}: unknown key; {hint}known keys: {', '.join(known)}; "
+        f"fix: use one of them or remove {key!r} from {table}"
+    )
 
 
 def section_from_kwargs(cls: type, values: dict[str, Any], where: str = "") -> Any:
@@ -281,12 +356,7 @@ def section_from_kwargs(cls: type, values: dict[str, Any], where: str = "") -> A
         _validate_fills(values, where)
         return cls(options=dict(values))
     if cls is EstimatorsConfig:
-        for key, value in values.items():
-            if not isinstance(value, dict):
-                raise ConfigError(
-                    f"{where}estimators.{key} = {value!r}: expected a table "
-                    f"[estimators.{key}] of that estimator's settings"
-                )
+        _validate_estimators(values, where)
         return cls(options={k: dict(v) for k, v in values.items()})
     fields = {f.name: f for f in attrs.fields(cls)}
     hints = typing.get_type_hints(cls)
@@ -294,7 +364,9 @@ def section_from_kwargs(cls: type, values: dict[str, Any], where: str = "") -> A
     for key, value in values.items():
         if key not in fields:
             raise _unknown_key(where, cls.SECTION, key, list(fields))
-        checked[key] = _check_type(f"{cls.SECTION}.{key}", value, hints[key], where)
+        checked[key] = _check_type(
+            f"{cls.SECTION}.{key}", value, hints[key], where, fields[key].default
+        )
     try:
         return cls(**checked)
     except ConfigError as exc:
@@ -302,18 +374,85 @@ def section_from_kwargs(cls: type, values: dict[str, Any], where: str = "") -> A
 
 
 def _validate_fills(values: dict[str, Any], where: str) -> None:
+    """Check ``[fills]`` against :class:`framework.fills.config.FillSimConfig`: every key
+    one of its attrs fields, every value of the field's type, then the class's own checks."""
     try:
         from framework.fills.config import FillSimConfig
     except ImportError:  # the simulator is optional in a live-only install
         return
-    known = sorted(f.name for f in attrs.fields(FillSimConfig))
-    for key in values:
-        if key not in known:
-            raise _unknown_key(where, "fills", key, known)
+    fields = {f.name: f for f in attrs.fields(FillSimConfig)}
+    hints = typing.get_type_hints(FillSimConfig)
+    for key, value in values.items():
+        if key not in fields:
+            raise _unknown_option(where, "[fills]", key, sorted(fields))
+        _check_type(f"[fills] {key}", value, hints.get(key), where, fields[key].default)
     try:
         FillSimConfig(**values)
     except (TypeError, ValueError) as exc:
-        raise ConfigError(f"{where}fills: {exc}; fix that key in [fills]") from None
+        raise ConfigError(f"{where}[fills]: {exc}; fix that key in [fills]") from None
+
+
+def _estimator_class(path: str) -> type | None:
+    """The class at ``module:Class``, or None when the module is not installed."""
+    module, _, name = path.partition(":")
+    try:
+        return getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError):
+        return None
+
+
+def _validate_estimators(values: dict[str, Any], where: str) -> None:
+    """Check each ``[estimators.<name>]`` table: a known estimator, keys its ``__init__``
+    takes, values of their types, and what the estimator itself accepts."""
+    paths = dict(ESTIMATOR_PATHS)
+    for name, opts in values.items():
+        table = f"[estimators.{name}]"
+        if name not in paths:
+            close = difflib.get_close_matches(name, list(paths), n=1)
+            hint = f"did you mean [estimators.{close[0]}]? " if close else ""
+            raise ConfigError(
+                f"{where}{table}: unknown estimator; {hint}valid names: "
+                f"{', '.join(paths)}; fix: rename the table to one of them"
+            )
+        if not isinstance(opts, dict):
+            raise ConfigError(
+                f"{where}estimators.{name} = {opts!r}: expected a table {table} of that "
+                f"estimator's settings; fix: write {table} on its own line, then key = value"
+            )
+        cls = _estimator_class(paths[name])
+        if cls is None:
+            continue
+        _check_init_kwargs(cls, opts, table, where)
+        try:
+            cls(**opts)
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"{where}{table}: {exc}; fix that key in {table}") from None
+
+
+def _check_init_kwargs(cls: type, opts: dict[str, Any], table: str, where: str) -> None:
+    """Keys and value types of ``opts`` against ``cls.__init__``'s keyword parameters."""
+    params = {
+        p.name: p
+        for p in list(inspect.signature(cls.__init__).parameters.values())[1:]
+        if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+    }
+    takes_any = any(
+        p.kind is p.VAR_KEYWORD for p in inspect.signature(cls.__init__).parameters.values()
+    )
+    try:
+        hints = typing.get_type_hints(cls.__init__)
+    except Exception:  # unresolvable annotations: fall back to the defaults' types
+        hints = {}
+    for key, value in opts.items():
+        p = params.get(key)
+        if p is None:
+            if takes_any:
+                continue
+            raise _unknown_option(where, table, key, list(params))
+        typ = hints.get(key)
+        if typ is None and p.default is not p.empty and p.default is not None:
+            typ = type(p.default)
+        _check_type(f"{table} {key}", value, typ, where, p.default)
 
 
 def config_from_dict(data: dict[str, Any], source: str = "") -> SessionConfig:

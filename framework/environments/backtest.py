@@ -16,18 +16,19 @@ too, so it alone replays:
 from __future__ import annotations
 
 import importlib
+import shutil
 import time
 from pathlib import Path
 from typing import Any
 
 import attrs
 
-from framework.config import SessionConfig, config_from_dict, unstructure
-from framework.engine.core import EngineError
-from framework.engine.drive import build_engine, feed, resequence
+from framework.config import ESTIMATOR_PATHS, SessionConfig, config_from_dict, unstructure
+from framework.engine.core import Engine, EngineError
+from framework.engine.drive import build_components, feed, resequence
 from framework.events.schema import INPUT_KINDS, Kind
 from framework.journal import JournalReader, JournalWriter, Manifest
-from framework.journal.manifest import MANIFEST_NAME
+from framework.journal.manifest import MANIFEST_NAME, read_manifest
 
 __all__ = [
     "ESTIMATOR_PATHS",
@@ -36,20 +37,14 @@ __all__ = [
     "apply_overrides",
     "component_list",
     "default_out",
+    "open_session",
     "run_backtest",
     "strided_parts",
 ]
 
-#: The estimator components a trading session runs, in binding order.  A module that
-#: is not importable (not built yet) is left out, and the manifest records what ran.
-ESTIMATOR_PATHS: tuple[tuple[str, str], ...] = (
-    ("volatility", "framework.estimators.volatility:VolatilityEstimator"),
-    ("kappa", "framework.estimators.kappa:KappaEstimator"),
-    ("adverse_selection", "framework.estimators.adverse_selection:AdverseSelectionEstimator"),
-    ("regime", "framework.estimators.regime:RegimeEstimator"),
-    ("fill_rate", "framework.estimators.fill_rate:FillRateEstimator"),
-    ("kelly", "framework.estimators.kelly:KellyEstimator"),
-)
+# ESTIMATOR_PATHS (the estimators a session runs, in binding order) lives in
+# framework.config, which checks [estimators.<name>] against it; an estimator whose
+# module is not importable (not built yet) is left out, and the manifest records what ran.
 
 
 class BacktestError(ValueError):
@@ -115,6 +110,55 @@ def component_list(
     return comps
 
 
+def open_session(
+    out: Path, manifest: Manifest, **writer_options: Any
+) -> tuple[JournalWriter, Engine]:
+    """The journal writer and engine of a session, without a half journal on failure.
+
+    The components are built before ``out`` is touched, so a component that rejects
+    its config (:class:`framework.engine.drive.ComponentError`) leaves nothing behind;
+    when binding them fails, what the writer created is removed again.  Either way a
+    rerun into ``out`` is not refused as "already holds a journal".
+    """
+    components = build_components(manifest)
+    existed = out.exists()
+    writer = JournalWriter(out, manifest, **writer_options)
+    try:
+        engine = Engine(components, seed=manifest.seed, sink=writer)
+    except BaseException:
+        discard_journal(out, existed)
+        raise
+    return writer, engine
+
+
+def discard_journal(out: Path, existed: bool) -> None:
+    """Remove a journal a failed start created: the directory when it was new, else only
+    the manifest and the (still empty) table directories inside it."""
+    if not existed:
+        shutil.rmtree(out, ignore_errors=True)
+        return
+    (out / MANIFEST_NAME).unlink(missing_ok=True)
+    for table in out.iterdir():
+        if table.is_dir() and not any(table.iterdir()):
+            table.rmdir()
+
+
+def _existing(out: Path) -> str:
+    """What an output directory already holds, for the refusal to overwrite it."""
+    try:
+        man = read_manifest(out)
+    except Exception:  # unreadable: still a journal's manifest name, still not ours to replace
+        return f"a {MANIFEST_NAME} (unreadable); choose a new directory or delete {out}"
+    error = (man.stats or {}).get("error")
+    if error or not man.closed:
+        why = f"stopped by {error}" if error else "never closed"
+        return (
+            f"the journal of a failed {man.mode} run ({why}); delete {out} to rerun into "
+            "it, or choose a new directory"
+        )
+    return "a journal; choose a new directory"
+
+
 def _sz_decimals(manifest: Manifest) -> int | None:
     gen = manifest.generator or {}
     for place in (gen, gen.get("params") or {}, gen.get("truth") or {}, manifest.config or {}):
@@ -164,7 +208,7 @@ def run_backtest(
         )
     out = Path(out) if out is not None else default_out(recording, seed)
     if (out / MANIFEST_NAME).exists():
-        raise BacktestError(f"--out {out}: already holds a journal; choose a new directory")
+        raise BacktestError(f"--out {out}: already holds {_existing(out)}")
     reader = JournalReader(recording)
     src = reader.manifest
     linked = strided_parts(reader) if link_inputs else None
@@ -187,25 +231,25 @@ def run_backtest(
         source={"recording": str(recording)},
         seq_stride=src.seq_stride if linked is not None else 0,
     )
-    writer = JournalWriter(out, manifest, flush_rows=1 << 15, flush_interval_s=3600.0)
-    engine = build_engine(manifest, writer)
+    writer, engine = open_session(out, manifest, flush_rows=1 << 15, flush_interval_s=3600.0)
     total = sum(reader.count(k) for k in INPUT_KINDS)
     first = _peek_start(reader)
-    if linked is not None:
-        for kind, paths in linked.items():
-            writer.adopt_parts(kind, paths)
     t0 = time.perf_counter()
-    with SessionProgress(engine, total, console=console, enabled=progress) as bar:
-        if linked is None:
-            resequence(engine, reader.merged(), writer, on_chunk=bar.update)
-        else:
-            try:
+    try:
+        if linked is not None:
+            for kind, paths in linked.items():
+                writer.adopt_parts(kind, paths)
+        with SessionProgress(engine, total, console=console, enabled=progress) as bar:
+            if linked is None:
+                resequence(engine, reader.merged(), writer, on_chunk=bar.update)
+            else:
                 feed(engine, reader.merged(), on_chunk=bar.update)
-            except EngineError as exc:
-                writer.close(compact=False, stats={"error": str(exc)})
-                raise BacktestError(
-                    _overflow_message(recording, engine, src.seq_stride, exc)
-                ) from exc
+    except BaseException as exc:
+        # A failed run still leaves a closed journal: what ran, and why it stopped.
+        writer.close(compact=False, stats={"error": repr(exc)})
+        if isinstance(exc, EngineError) and linked is not None:
+            raise BacktestError(_overflow_message(recording, engine, src.seq_stride, exc)) from exc
+        raise
     wall = time.perf_counter() - t0
     summary = summarize(engine, engine.counts, wall, first)
     inputs = (

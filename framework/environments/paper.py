@@ -23,8 +23,7 @@ import attrs
 
 from framework.config import SessionConfig, unstructure
 from framework.engine.core import Engine
-from framework.engine.drive import build_engine
-from framework.environments.backtest import apply_overrides, component_list
+from framework.environments.backtest import apply_overrides, component_list, open_session
 from framework.environments.summary import (
     SessionProgress,
     session_command,
@@ -194,11 +193,11 @@ async def run_paper(
         source={"base_url": base_url, "duration_s": duration_s},
         seq_stride=SEQ_STRIDE,  # inputs take engine.next_input_seq(): backtestable as is
     )
-    writer = JournalWriter(out, manifest)
-    engine = build_engine(manifest, writer)
+    url = ws_url(base_url)  # a bad URL fails before the journal exists
+    writer, engine = open_session(out, manifest)  # nothing written if a component fails
     feed = PaperFeed(engine, writer, coin)
     ws = WsClient(
-        ws_url(base_url),
+        url,
         on_message=feed.on_message,
         on_connection=feed.on_connection,
         config=ws_config,
@@ -206,7 +205,7 @@ async def run_paper(
     t0 = time.perf_counter()
     start_ns = 0
     try:
-        with SessionProgress(engine, None, console=console, enabled=progress) as bar:
+        with SessionProgress(engine, None, console=console, enabled=progress, label="paper") as bar:
             for sub in market_subscriptions(coin):
                 await ws.subscribe(sub)
             await ws.start()

@@ -55,11 +55,11 @@ class SessionProgress:
         total: int | None,
         console: Console | None = None,
         enabled: bool = True,
+        label: str = "backtest",
     ) -> None:
         self.engine = engine
         self.enabled = enabled
         self._t0 = time.perf_counter()
-        self._start_ns = 0
         self._progress = Progress(
             TextColumn("[bold]{task.description}"),
             BarColumn(),
@@ -68,7 +68,7 @@ class SessionProgress:
             transient=False,
             disable=not enabled,
         )
-        self._task = self._progress.add_task("backtest", total=total)
+        self._task = self._progress.add_task(label, total=total)
 
     def __enter__(self) -> SessionProgress:
         self._progress.__enter__()
@@ -80,8 +80,6 @@ class SessionProgress:
 
     def update(self, *_: Any) -> None:
         e = self.engine
-        if not self._start_ns:
-            self._start_ns = e.now
         wall = max(time.perf_counter() - self._t0, 1e-9)
         orders = _component(e, "orders")
         pnl = orders.equity - orders.initial_equity if orders is not None else 0.0
@@ -89,7 +87,7 @@ class SessionProgress:
             self._task,
             completed=e.events,
             rate=e.events / wall,
-            sim=_hms((e.now - self._start_ns) / 1e9),
+            sim=_hms((e.now - e.start_ns) / 1e9 if e.start_ns else 0.0),
             pnl=pnl,
         )
 
@@ -201,13 +199,26 @@ def session_command(
         The TOML config file (None = defaults).
     errors : tuple of exception types
         Failures reported as ``error: ...`` on stderr with exit code 2 (besides
-        :class:`framework.config.ConfigError`).
+        :class:`framework.config.ConfigError` and
+        :class:`framework.engine.drive.ComponentError`).
     """
     from framework.config import ConfigError, load_config
+    from framework.engine.drive import ComponentError
 
     console = Console()
     try:
         result = run(load_config(config), console)
+    except ComponentError as exc:
+        # The components' configs come from the session config: point there, not
+        # at a manifest the user never wrote (none was kept: the start failed).
+        where = f"--config {config}" if config else "the default config"
+        print(
+            f"error: the session's engine could not be built: {exc}.  Its settings come "
+            f"from {where} ([fills], [estimators.<name>], [strategy], [risk], [orders]); "
+            "fix the named setting there",
+            file=sys.stderr,
+        )
+        return 2
     except (ConfigError, *errors) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
