@@ -132,6 +132,7 @@ def summarize(engine: Engine, counts: list[int], wall_s: float, start_ns: int) -
         "quotes": counts[Kind.QUOTES],
         "orders": counts[Kind.ORDER_COMMANDS],
         "fills": counts[Kind.SIM_FILLS],
+        "fills_by_rule": dict(getattr(_component(engine, "fills"), "fills_by_rule", {})),
         "risk_changes": counts[Kind.RISK],
         "volume_usd": o.get("volume_usd", 0.0),
         "fees_usd": o.get("fees", 0.0),
@@ -144,6 +145,12 @@ def summarize(engine: Engine, counts: list[int], wall_s: float, start_ns: int) -
         "final_inventory": o.get("position", 0.0),
         "estimators": estimator_rows(engine),
     }
+
+
+def _by_rule(counts: dict[str, int]) -> str:
+    """`` (trade_at 10, trade_through 32)``: the paper venue's fill rules that fired."""
+    used = [f"{rule} {n:,}" for rule, n in counts.items() if n]
+    return f" ({', '.join(used)})" if used else ""
 
 
 def render_summary(summary: dict[str, Any], console: Console | None = None) -> None:
@@ -159,7 +166,7 @@ def render_summary(summary: dict[str, Any], console: Console | None = None) -> N
         ("events/s (wall)", f"{s['events_per_s']:,.0f}"),
         ("quotes", f"{s['quotes']:,}"),
         ("orders (commands)", f"{s['orders']:,}"),
-        ("fills", f"{s['fills']:,}"),
+        ("fills", f"{s['fills']:,}{_by_rule(s.get('fills_by_rule') or {})}"),
         ("volume", f"{s['volume_usd']:,.2f} USD"),
         ("fees", f"{s['fees_usd']:,.2f} USD"),
         ("funding", f"{s['funding_usd']:,.2f} USD"),

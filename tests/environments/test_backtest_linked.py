@@ -164,5 +164,8 @@ def test_the_bundled_sample_backtest_is_deterministic_and_replays(tmp_path):
     a, b = (JournalReader(r.out) for r in runs)
     for kind in Kind:
         assert a.table(kind).equals(b.table(kind)), spec(kind).name
-    assert runs[0].summary["fills"] > 0 and runs[0].summary["fills"] == runs[1].summary["fills"]
+    s = runs[0].summary
+    assert s["fills"] > 0 and s["fills"] == runs[1].summary["fills"]
+    # the default venue fills only from trades: every fill is a trade_at or trade_through
+    assert sum(s["fills_by_rule"].values()) == s["fills"] and s["fills_by_rule"]["cross"] == 0
     assert replay_command(runs[0].out, verify=True, until=None) == 0
