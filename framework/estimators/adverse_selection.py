@@ -3,7 +3,14 @@
 For fill i (time ``t_i``, price ``p_i``, our side ``s_i``, mid before ``m_i``):
 ``SC = s(m - p)/m``, ``AS(h) = -s(m(h) - m)/m``, ``MO(h) = s(m(h) - p)/p``, all in bps,
 and the net ``e(h) = MO(h) - fee_bps``.  A fill matures at horizon h when the first
-event with time ``>= t_i + h`` is processed (FIFO per horizon).
+event with time ``>= t_i + h`` is processed (FIFO per horizon): an engine timer at
+``t_i + h``, which fires before that event is applied.
+
+Both mids are "last valid mid strictly before" an instant **[ours, one convention]**:
+``m_i = m⁻(t_i)`` (§4) and ``m_i(h) = m⁻(t_i + h)``; a book stamped exactly at
+``t_i + h`` is after the horizon, as one stamped exactly at ``t_i`` is after the fill.
+The mids are looked up on the shared :class:`~framework.estimators.base.BookTape`, so
+the estimator runs nothing per market event.
 
 Clock **[ours, one choice]**: fills and mids are both timed by engine time
 (``engine.now``, the ``recv_ts`` clock).  Simulated fills only have engine time, and
@@ -24,6 +31,7 @@ from framework.engine.core import Engine
 from framework.estimators.base import (
     NAN,
     EstimatorBase,
+    book_tape,
     emit_estimate,
     n_eff_autocorr,
     t_quantile,
@@ -108,7 +116,7 @@ class AdverseSelectionEstimator(EstimatorBase):
         §4 gate: ``n_eff >= 20`` and 95 % CI half-width ``<= max(1 bp, 0.25 |μ̂|)``.
     history_s : float
         Kept for configuration compatibility (must exceed the longest horizon); the
-        as-of joins now need only the last two mids.
+        as-of joins read the book tape.
     """
 
     name = "adverse_selection"
@@ -142,22 +150,18 @@ class AdverseSelectionEstimator(EstimatorBase):
             h: deque() for h in self.horizons_s
         }
         self._h_ns = {h: round(h * 1e9) for h in self.horizons_s}
-        self._next_due = math.inf
-        # The as-of joins need only two mids (see `_mid_asof`): the current valid mid and
-        # its engine time, and the mid in effect strictly before that time.
-        self._m_cur = NAN
-        self._t_cur = -1
-        self._m_old = NAN
+        # One timer function per horizon: it matures that horizon's due fills.
+        self._maturers = {h: self._maturer(h) for h in self.horizons_s}
         self.fills = 0
         self.fills_no_mid = 0
+        self.matured_no_mid = 0
         self.listeners: list[Callable[[Markout], None]] = []
         self.market: Any = None
 
     def bind(self, engine: Engine) -> None:
         self.engine = engine
         self.market = engine.component("market")
-        for kind in (Kind.BOOK, Kind.BBO, Kind.TRADES, Kind.CLOCK):
-            engine.subscribe(kind, self.on_market)
+        self._tape = book_tape(engine)
         engine.subscribe(Kind.SIM_FILLS, self.on_fill)
         engine.subscribe(Kind.FILLS, self.on_fill)
 
@@ -171,21 +175,11 @@ class AdverseSelectionEstimator(EstimatorBase):
         self.listeners.append(fn)
 
     # -- handlers -----------------------------------------------------------------------
-    def on_market(self, cols: Columns, i: int) -> None:
-        m = self.market.mid
-        if m != self._m_cur and m == m:
-            now = self.engine.now
-            if now != self._t_cur:
-                self._m_old = self._m_cur
-                self._t_cur = now
-            self._m_cur = m
-        if self.engine.now >= self._next_due:
-            self._mature(self.engine.now)
-
     def on_fill(self, cols: Columns, i: int) -> None:
-        now = self.engine.now
+        e = self.engine
+        now = e.now
         self.fills += 1
-        m_before = self._mid_asof(now, strict=True)
+        m_before = self._tape.mid_before(now)
         if not m_before > 0:
             self.fills_no_mid += 1
             return
@@ -195,40 +189,32 @@ class AdverseSelectionEstimator(EstimatorBase):
         for h in self.horizons_s:
             due = now + self._h_ns[h]
             self._pending[h].append((due, now, side, px, m_before, fee_bps))
-            if due < self._next_due:
-                self._next_due = due
+            e.call_at(due, self._maturers[h])
 
-    def _mid_asof(self, t: int, strict: bool) -> float:
-        """Last mid with time < t (strict) or <= t, for ``t`` at or after the last change
-        before the current event.
+    def _maturer(self, h: float) -> Callable[[int], None]:
+        q = self._pending[h]
+        stats = self.stats[h]
 
-        Exact for the two uses: a fill's mid before (``t`` = now, strict) and a markout
-        maturing at the first market event at or after its due time ``t`` (no market
-        event lies between ``t`` and now, so the only change after ``t`` is now's).
-        """
-        if self._t_cur < t or (self._t_cur == t and not strict):
-            return self._m_cur
-        return self._m_old
-
-    def _mature(self, now: int) -> None:
-        nxt = math.inf
-        for h, q in self._pending.items():
-            stats = self.stats[h]
+        def mature(t: int) -> None:
+            # Timers run before the event at or after t is applied, so every event on
+            # the tape is before the due time: the lookup is m⁻(t_i + h).
             got = False
-            while q and q[0][0] <= now:
-                due, t, side, px, m0, fee = q.popleft()
-                m_h = self._mid_asof(due, strict=False)
+            while q and q[0][0] <= t:
+                due, t_fill, side, px, m0, fee = q.popleft()
+                m_h = self._tape.mid_before(due)
+                if not m_h > 0:
+                    self.matured_no_mid += 1  # no valid mid on the tape: not measurable
+                    continue
                 sc, as_, mo, _ = markout(side, px, m0, m_h, fee)
-                stats.add(t, as_)
+                stats.add(t_fill, as_)
                 got = True
-                mk = Markout(t, side, h, sc, as_, mo, fee)
+                mk = Markout(t_fill, side, h, sc, as_, mo, fee)
                 for fn in self.listeners:
                     fn(mk)
-            if q:
-                nxt = min(nxt, q[0][0])
             if got:
                 self._publish(h)
-        self._next_due = nxt
+
+        return mature
 
     def _publish(self, h: float) -> None:
         st = self.stats[h]
@@ -261,6 +247,7 @@ class AdverseSelectionEstimator(EstimatorBase):
             **super().snapshot(),
             "fills": self.fills,
             "fills_no_mid": self.fills_no_mid,
+            "matured_no_mid": self.matured_no_mid,
             "as_bps": {f"{h:g}s": self.stats[h].mean for h in self.horizons_s},
             "n_eff": {f"{h:g}s": self.stats[h].n_eff for h in self.horizons_s},
         }

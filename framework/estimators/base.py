@@ -1,10 +1,20 @@
 """What every estimator shares: the minimum-count table, the ``estimates`` row, the
-small statistics helpers (quantiles without scipy) and the clock-sampled mid.
+small statistics helpers (quantiles without scipy), the clock-sampled mid and the
+book tape.
 
 The minimum counts are the issue's numbers and live in :data:`MIN_OBS` only.  They
 replace the reference's ``n_min`` (mm_math.md §11: 300 / 100 / 30 / 300 / 20) so the
 documented count is the one place a flag can flip; every *other* criterion of §11
 (relative SE, stability, CI width, occupancy, ...) is applied on top of it.
+
+Cost rule
+---------
+An estimator runs Python per raw market event only where its maths needs that event:
+σ and the regime sample the mid on their own 1 s clock (:class:`MidClock`, one timer
+for both), markouts read the mid on timers at ``t + h``, κ reads the trades and looks
+the pre-trade book up on the shared :class:`BookTape` (one ``deque.append`` per book /
+bbo event for all estimators), and the fill rate checks one float range per book
+event (its quotes' depth buckets can only change when the mid leaves it).
 
 Publication (what reaches the ``estimates`` journal table)
 ---------------------------------------------------------
@@ -15,28 +25,36 @@ event.  An estimator journals its rows (one per parameter, all with the same
 ``n_obs`` and ``converged``):
 
 * when its published value is recomputed at its own cadence: volatility every
-  ``publish_s`` of event time (5 s), kappa at each refit (``refit_s``), regime at
-  each bucket, fill rate at each GLM refit (at most every ``glm_every_s``),
-  adverse selection and Kelly at each matured fill;
+  ``publish_s`` of event time (30 s), kappa at a refit (every ``refit_s``, 30 s) once
+  ``publish_s`` (30 s) has passed since its last rows, regime at each bucket, fill
+  rate at each GLM refit (at most every ``glm_every_s``), adverse selection and Kelly
+  at each matured fill;
 * ALWAYS when the ``converged`` flag changes (the row carries the new flag);
 * at ``n_obs == min_obs - 1`` and ``n_obs == min_obs`` for the estimators whose count
-  moves one observation at a time (volatility, fill rate; the others journal every
-  count anyway), so the journal shows the flag flip exactly at the documented count.
+  can move one observation at a time (volatility, kappa, fill rate; the others
+  journal every count anyway), so the journal shows the flag flip exactly at the
+  documented count.
 
 The journal therefore shows every flag change and the estimate at least once per
 cadence; ``estimator_table`` reads the last row, which can be up to one cadence older
-than the in-memory state.  ``publish_s=0`` (volatility) journals every observation.
+than the in-memory state.  ``publish_s=0`` (volatility, kappa) journals every update.
+Why the cadences are enough: the strategy reads the attributes (always current), not
+the journal; σ's EWMA (half-life 300 samples) moves at most 1 - 2^(-30/300) = 6.7 %
+of the way to new data in 30 s, and κ's 900 s window turns over 3 % in 30 s.
 """
 
 from __future__ import annotations
 
 import math
+import weakref
+from collections import deque
 from statistics import NormalDist
 from typing import Any
 
 import numpy as np
 
 from framework.engine.core import Engine
+from framework.events.columns import Columns
 from framework.events.schema import Kind
 
 NAN = math.nan
@@ -250,11 +268,14 @@ class MidClock:
 
         def tick(t: int) -> None:
             self.ticks += 1
-            m = market.mid
-            if not (m > 0) or t - market.last_market_ts > stale:
+            b = market.best_bid
+            a = market.best_ask
+            # MarketState.mid inlined (a valid, uncrossed top), then the staleness test.
+            if not b < a or t - market.last_market_ts > stale:
                 for fn in fns:
                     fn(t, None, 0)
                 return
+            m = (b + a) * 0.5
             self.valid_ticks += 1
             pm = self.prev_mid
             self.prev_mid = m
@@ -267,3 +288,77 @@ class MidClock:
                     fn(t, r, k)
 
         engine.call_every(dt, tick)
+
+
+# ---- the book tape: the top of book as it was, looked up on demand --------------------
+
+
+class BookTape:
+    """The last ``size`` book / bbo events, kept by reference as ``(cols, i)``.
+
+    κ needs the last valid mid strictly before a trade's *exchange* ts (a book with the
+    trade's own ts is the post-trade book, and feeds can deliver it first), markouts the
+    last valid mid strictly before a fill's engine time.  Both are rare questions about
+    the recent past, so the tape only remembers where the last events' rows are (one
+    ``deque.append`` per event) and reads their prices back when asked.
+
+    Lookups walk back at most ``size`` events; an answer further back is "no valid
+    mid" (a book crossed or one-sided for that many updates has none worth using).
+    One tape serves every estimator of an engine (:func:`book_tape`).
+    """
+
+    def __init__(self, size: int = 32) -> None:
+        self.events: deque[tuple[Columns, int]] = deque(maxlen=size)
+
+    def bind(self, engine: Engine) -> None:
+        append = self.events.append
+
+        def on_book(cols: Columns, i: int) -> None:
+            append((cols, i))
+
+        engine.subscribe(Kind.BOOK, on_book)
+        engine.subscribe(Kind.BBO, on_book)
+
+    @staticmethod
+    def top(cols: Columns, i: int) -> tuple[Any, Any]:
+        """Best bid and ask of a book or bbo row (``None`` for an empty side)."""
+        if cols.kind == Kind.BOOK:
+            return cols.bid_px.firsts[i], cols.ask_px.firsts[i]
+        return cols.bid_px[i], cols.ask_px[i]
+
+    def before_ts(self, ts: int) -> tuple[float, float, int] | None:
+        """``(bid, ask, recv_ts)`` of the newest event with exchange ``ts`` below ``ts``
+        and a valid (two-sided, uncrossed) top; None if the tape holds none."""
+        book = Kind.BOOK
+        for cols, i in reversed(self.events):
+            if cols.ts[i] < ts:
+                if cols.kind == book:
+                    b, a = cols.bid_px.firsts[i], cols.ask_px.firsts[i]
+                else:
+                    b, a = cols.bid_px[i], cols.ask_px[i]
+                if b is not None and a is not None and b < a:
+                    return b, a, cols.recv_ts[i]
+        return None
+
+    def mid_before(self, t: int) -> float:
+        """The last valid mid of an event received strictly before engine time ``t``
+        (NaN if the tape holds none)."""
+        top = self.top
+        for cols, i in reversed(self.events):
+            if cols.recv_ts[i] < t:
+                b, a = top(cols, i)
+                if b is not None and a is not None and b < a:
+                    return (b + a) * 0.5
+        return NAN
+
+
+_TAPES: weakref.WeakKeyDictionary[Engine, BookTape] = weakref.WeakKeyDictionary()
+
+
+def book_tape(engine: Engine) -> BookTape:
+    """The engine's shared :class:`BookTape`, bound on first use."""
+    tape = _TAPES.get(engine)
+    if tape is None:
+        tape = _TAPES[engine] = BookTape()
+        tape.bind(engine)
+    return tape

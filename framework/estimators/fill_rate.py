@@ -9,6 +9,10 @@ fills from ``SIM_FILLS`` / ``FILLS``.
 Observation **[ours]** (the unit of the minimum count): one completed quote episode,
 i.e. a side's quote from when it is set until a fill, a price change or withdrawal
 ends it (right-censoring), as in survival analysis.
+
+Cost: one float range test per book / bbo event (a quote's bucket can only change when
+the mid leaves the range that keeps both sides' depth buckets); exposure is accrued in
+integer ns only when a bucket or a quote changes and before any read.
 """
 
 from __future__ import annotations
@@ -101,8 +105,9 @@ class FillRateEstimator(EstimatorBase):
     glm_min_fills, glm_max_rel_se : float
         The GLM alternative: total fills >= 50 with ``SE(k_f)/k_f <= 0.25``.
     emit_s : float
-        Period of the gate re-check between episodes (exposure grows; a row when the
-        flag flips or the GLM is refitted).
+        Period of the gate re-check between fills (exposure grows; a row when the flag
+        flips or the GLM is refitted).  30 s by default **[ours]**, the GLM's cadence:
+        exposure is the only thing that changes in between, and 10 min of it is needed.
     glm_every_s : float
         The GLM is refitted at most this often (event time), and only when a fill
         arrived or the total exposure grew by ``glm_exposure_growth`` since the last
@@ -121,7 +126,7 @@ class FillRateEstimator(EstimatorBase):
         min_exposure_s: float = 600.0,
         glm_min_fills: int = 50,
         glm_max_rel_se: float = 0.25,
-        emit_s: float = 10.0,
+        emit_s: float = 30.0,
         glm_every_s: float = 30.0,
         glm_exposure_growth: float = 0.05,
     ) -> None:
@@ -155,9 +160,11 @@ class FillRateEstimator(EstimatorBase):
         self._n_quoted = 0
         # Per side: the open mid range in which its bucket cannot change (shrunk by a
         # relative 1e-12 so float rounding at an edge is decided by the exact formula);
-        # an unquoted side's range is everything.
+        # an unquoted side's range is everything.  `_lo2`/`_hi2`: the intersection of
+        # both, times two (compared with bid + ask, so a book event costs one test).
         self._lo0 = self._lo1 = -math.inf
         self._hi0 = self._hi1 = math.inf
+        self._lo2, self._hi2 = -math.inf, math.inf
         self._dirty = False
         self._next_glm = 0
         self._glm_fills = -1
@@ -218,6 +225,14 @@ class FillRateEstimator(EstimatorBase):
                 self._exposure_ns[self._bucket[s]] += now - seg[s]
                 seg[s] = now
 
+    def _set_range(self) -> None:
+        lo0, lo1, hi0, hi1 = self._lo0, self._lo1, self._hi0, self._hi1
+        if lo0 != lo0 or lo1 != lo1 or hi0 != hi0 or hi1 != hi1:
+            self._lo2 = self._hi2 = NAN  # a side waits for a valid mid: test every book
+        else:
+            self._lo2 = 2.0 * (lo0 if lo0 > lo1 else lo1)
+            self._hi2 = 2.0 * (hi0 if hi0 < hi1 else hi1)
+
     def _set_bucket(self, s: int, m: float, now: int) -> None:
         p = self._px[s]
         depth = ((m - p) if s == 0 else (p - m)) / m * 1e4
@@ -245,23 +260,36 @@ class FillRateEstimator(EstimatorBase):
             self._lo0, self._hi0 = -math.inf, math.inf
         else:
             self._lo1, self._hi1 = -math.inf, math.inf
+        self._set_range()
 
     # -- handlers -----------------------------------------------------------------------
     def on_book(self, cols: Columns, i: int) -> None:
-        # O(1) and nothing at all unless a side is quoted and the mid moved: a side's
-        # bucket depends only on its price and the mid.
+        # One float test per book event: a side's bucket depends only on its price and
+        # the mid, so nothing can change while bid + ask stays inside both sides' range
+        # (everything when nothing is quoted; NaN - invalid or a range still unset -
+        # fails the test and is sorted out below).
+        m = self.market
+        if self._lo2 < m.best_bid + m.best_ask < self._hi2:
+            return
         if not self._n_quoted:
             return
-        m = self.market.mid
-        if (self._lo0 < m < self._hi0 and self._lo1 < m < self._hi1) or m != m:
-            return  # both buckets unchanged, or invalid (they keep their last depth)
+        mid = m.mid
+        if mid != mid:
+            return  # invalid: the buckets keep their last depth
+        # Only a side whose own range the mid left can change bucket.
         now = self.engine.now
         px = self._px
-        for s in (0, 1):
-            if px[s] == px[s]:
-                self._set_bucket(s, m, now)
-            else:
-                self._unbucket(s)
+        if px[0] == px[0]:
+            if not self._lo0 < mid < self._hi0:
+                self._set_bucket(0, mid, now)
+        else:
+            self._unbucket(0)
+        if px[1] == px[1]:
+            if not self._lo1 < mid < self._hi1:
+                self._set_bucket(1, mid, now)
+        else:
+            self._unbucket(1)
+        self._set_range()
 
     def on_quote(self, cols: Columns, i: int) -> None:
         now = self.engine.now
@@ -283,8 +311,10 @@ class FillRateEstimator(EstimatorBase):
                 m = self.market.mid
                 if m == m:
                     self._set_bucket(side_idx, m, now)
+                    self._set_range()
                 else:  # no valid mid yet: the next valid book buckets this side
                     self._lo0 = self._hi0 = self._lo1 = self._hi1 = NAN
+                    self._set_range()
 
     def on_fill(self, cols: Columns, i: int) -> None:
         side_idx = 0 if cols.side[i] > 0 else 1
@@ -298,19 +328,23 @@ class FillRateEstimator(EstimatorBase):
             s = 1.0 if side_idx == 0 else -1.0
             b = self.bucket_of(s * (m - p) / m * 1e4)
         self.fills[b] += 1
-        self._end_episode()
+        self._end_episode(fill=True)
 
     def on_timer(self, t: int) -> None:
-        # Exposure grows between episodes: refit when due, re-check the gate, and
-        # journal only on a refit or a flag change.
-        if self._dirty:
+        # Exposure grows between fills: refit when due, re-check the gate, and journal
+        # only on a refit or a flag change.
+        if self._dirty or self._n_quoted:
             self._update(force_rows=False)
 
-    def _end_episode(self) -> None:
+    def _end_episode(self, fill: bool = False) -> None:
         self.n_obs += 1
         n = self.n_obs
-        # The rows around the documented count are always journaled (the flag's flip).
-        self._update(force_rows=n == self.min_obs or n == self.min_obs - 1)
+        self._dirty = True
+        # The gate is re-checked at every fill (counts and the GLM change), at the
+        # documented count (whose rows are always journaled: the flag's flip) and on the
+        # timer; a censored episode only adds exposure, which the timer picks up.
+        if fill or n == self.min_obs or n == self.min_obs - 1:
+            self._update(force_rows=n == self.min_obs or n == self.min_obs - 1)
 
     # -- estimates ----------------------------------------------------------------------
     def _criteria(self) -> bool:
@@ -334,7 +368,7 @@ class FillRateEstimator(EstimatorBase):
         return exposure >= self.min_exposure_s * 1e9 and (per_bucket or glm)
 
     def _update(self, force_rows: bool) -> None:
-        self._dirty = True
+        self._dirty = False
         now = self.engine.now
         self._flush(now)
         refit = False

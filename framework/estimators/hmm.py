@@ -92,6 +92,14 @@ def forward_backward(
     ``alpha_hat[t]`` are the filtered probabilities, ``c[t]`` the one-step normalisers of
     the shifted emissions.
     """
+    alpha, beta, c, loglik, _ = _forward_backward(logb, p)
+    return alpha, beta, c, loglik
+
+
+def _forward_backward(
+    logb: np.ndarray, p: HmmParams
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, float, np.ndarray]:
+    """:func:`forward_backward` plus the shifted emissions ``b`` (the M-step reuses them)."""
     k = logb.shape[1]
     shift = logb.max(axis=1)
     b = np.exp(logb - shift[:, None])
@@ -103,7 +111,7 @@ def forward_backward(
         alpha, beta = np.asarray(al), np.asarray(bl)
     c_arr = np.asarray(c)
     loglik = float(np.log(c_arr).sum() + shift.sum())
-    return alpha, beta, c_arr, loglik
+    return alpha, beta, c_arr, loglik, b
 
 
 def _fb_any(
@@ -212,9 +220,10 @@ def baum_welch(
     it = 0
     gamma = np.full((t_len, k), 1.0 / k)
     alpha = gamma
+    yy = y * y
     for it in range(1, max_iter + 1):  # noqa: B007 (it is reported)
         logb = log_emission(y, p)
-        alpha, beta, c, loglik = forward_backward(logb, p)
+        alpha, beta, c, loglik, b = _forward_backward(logb, p)
         obj = loglik + float(((prior - 1.0) * np.log(np.maximum(p.A, 1e-300))).sum())
         if obj < prev_obj - 1e-9 * max(1.0, abs(prev_obj)):
             raise ArithmeticError(f"Baum-Welch log posterior fell: {prev_obj} -> {obj}")
@@ -226,7 +235,6 @@ def baum_welch(
         prev_obj = obj
         gamma = alpha * beta
         gamma /= gamma.sum(axis=1, keepdims=True)
-        b = np.exp(logb - logb.max(axis=1, keepdims=True))
         xi = p.A * (alpha[:-1].T @ (b[1:] * beta[1:] / c[1:, None]))
         a_new = (xi + prior - 1.0) / (
             xi.sum(axis=1, keepdims=True) + (prior - 1.0).sum(axis=1)[:, None]
@@ -237,7 +245,7 @@ def baum_welch(
         mu = np.where(alive[:, None], (gamma.T @ y) / wd, p.mu)
         var = np.where(
             alive[:, None],
-            np.maximum((gamma.T @ (y * y)) / wd - mu * mu, var_floor[None, :]),
+            np.maximum((gamma.T @ yy) / wd - mu * mu, var_floor[None, :]),
             p.var,
         )
         p = HmmParams(gamma[0] / gamma[0].sum(), a_new, mu, var)

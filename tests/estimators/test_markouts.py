@@ -25,7 +25,11 @@ def test_markouts_of_one_buy_at_each_horizon():
     t_fill = T0 + 100 * MS
     d.fill(t_fill, +1, 99.99, sz=2.0, fee=99.99 * 2.0 * 0.3e-4)
     _mid_book(d, T0 + 500 * MS, 100.05)  # as of t + 1 s
-    _mid_book(d, t_fill + 5 * SEC, 99.95)  # exactly at t + 5 s: counts (ts <= t + h)
+    _mid_book(d, t_fill + 5 * SEC - 1, 99.95)  # just before t + 5 s: counts
+    # Exactly at t + 5 s: after the horizon (m(h) = m⁻(t + h), as m = m⁻(t)); this
+    # book is the first event with ts >= t + 5 s, so the 5 s markout matures on it.
+    _mid_book(d, t_fill + 5 * SEC, 100.30)
+    assert [m.h_s for m in seen] == [1.0, 5.0]
     _mid_book(d, T0 + 6 * SEC, 100.50)  # after t + 5 s
     _mid_book(d, T0 + 20 * SEC, 100.20)  # as of t + 30 s
     assert [m.h_s for m in seen] == [1.0, 5.0]  # the 30 s markout has not matured yet
