@@ -31,7 +31,7 @@ from framework.grid import round_size, tick_size
 from framework.orders import PX, RESTING, STATUS, SZ
 from strategies.glft import half_spread_and_skew, microprice, quote_prices
 from strategies.profiles import clamp_half_spread, profile_band
-from strategies.qlearning import ACTIONS, DEFAULT_ACTION, QLearner, state_index
+from strategies.qlearning import ACTIONS, DEFAULT_ACTION, QLearner, regime_proxy, state_index
 from strategies.sizing import order_size
 
 __all__ = ["MarketMaker"]
@@ -133,6 +133,7 @@ class MarketMaker:
         self.vol = _optional(engine, "volatility")
         self.kappa = _optional(engine, "kappa")
         self.kelly = _optional(engine, "kelly")
+        self.regime = _optional(engine, "regime")
         engine.subscribe(Kind.BOOK, self.on_market)
         engine.subscribe(Kind.BBO, self.on_market)
         for kind in (Kind.SIM_FILLS, Kind.FILLS):
@@ -273,10 +274,14 @@ class MarketMaker:
         m = self.market
         cap = self._max_position(self.orders.mark_price())
         inv = self.orders.position / cap if cap > 0 else 0.0
-        vol = self.sigma_bps / self.sigma_slow if self.sigma_slow > 0 else 1.0
+        reg = self.regime
+        if reg is not None and reg.state >= 0:
+            regime = reg.state  # the HMM's label (hysteresis inside the estimator)
+        else:
+            regime = regime_proxy(self.sigma_bps / self.sigma_slow if self.sigma_slow > 0 else 1.0)
         qb, qa = m.bid_sz, m.ask_sz
         imb = (qb - qa) / (qb + qa) if qb + qa > 0 else 0.0
-        return state_index(inv, vol, imb)
+        return state_index(inv, regime, imb)
 
     # -- quoting ------------------------------------------------------------------------
     def _fair(self) -> float:

@@ -3,8 +3,9 @@
 State ``s = (inventory bucket, volatility regime, book imbalance bucket)``:
 
 * inventory bucket of ``q / Q_max`` with edges ``(-0.6, -0.2, 0.2, 0.6)`` (5 buckets);
-* volatility regime: ``σ̂`` against its own slow average, ratio ``< 0.8`` low,
-  ``> 1.25`` high, else normal (3 buckets);
+* volatility regime: the regime HMM's label (mm_math §5: calm 0, volatile 1, trending 2)
+  once it has a fit; before that (or without the estimator) a proxy from ``σ̂`` against
+  its own slow average: ratio ``> 1.25`` volatile, else calm (:func:`regime_proxy`);
 * book imbalance ``(Q_b - Q_a)/(Q_b + Q_a)`` at the top, ``< -1/3``, ``> 1/3`` (3 buckets).
 
 Action ``a = (m_hs, m_skew)`` with ``m_hs ∈ {0.8, 1, 1.25, 1.5, 2}`` and
@@ -28,10 +29,16 @@ __all__ = [
     "INVENTORY_EDGES",
     "VOL_EDGES",
     "QLearner",
+    "regime_proxy",
+    "state_index",
 ]
 
 INVENTORY_EDGES = (-0.6, -0.2, 0.2, 0.6)
-VOL_EDGES = (0.8, 1.25)
+#: σ̂/σ̄ above which the cold-start proxy calls the market volatile (the checkpoint's
+#: ``vol_edges``).
+VOL_EDGES = (1.25,)
+#: Regime values (the regime estimator's label indices).
+CALM, VOLATILE, TRENDING = 0, 1, 2
 IMBALANCE_EDGES = (-1.0 / 3.0, 1.0 / 3.0)
 HS_MULTS = (0.8, 1.0, 1.25, 1.5, 2.0)
 SKEW_MULTS = (0.5, 1.0, 2.0)
@@ -39,23 +46,37 @@ ACTIONS: tuple[tuple[float, float], ...] = tuple((h, s) for h in HS_MULTS for s 
 DEFAULT_ACTION = ACTIONS.index((1.0, 1.0))
 
 N_INV = len(INVENTORY_EDGES) + 1
-N_VOL = len(VOL_EDGES) + 1
+N_VOL = 3  # calm, volatile, trending
 N_IMB = len(IMBALANCE_EDGES) + 1
 N_STATES = N_INV * N_VOL * N_IMB
 
 
-def state_index(inv_frac: float, vol_ratio: float, imbalance: float) -> int:
-    """The state id of ``(q/Q_max, σ̂/σ̄, imbalance)``; NaN inputs fall in the middle bucket.
+def regime_proxy(vol_ratio: float) -> int:
+    """The regime before the HMM has a fit: volatile when ``σ̂/σ̄ > 1.25``, else calm.
 
     Examples
     --------
-    >>> state_index(0.0, 1.0, 0.0), state_index(-1.0, 0.5, -0.9), state_index(1.0, 2.0, 0.9)
-    (22, 0, 44)
+    >>> regime_proxy(1.0), regime_proxy(2.0), regime_proxy(float("nan"))
+    (0, 1, 0)
+    """
+    return VOLATILE if vol_ratio > VOL_EDGES[0] else CALM
+
+
+def state_index(inv_frac: float, regime: int, imbalance: float) -> int:
+    """The state id of ``(q/Q_max, regime, imbalance)``; NaN fractions fall in the middle
+    bucket, a regime outside 0..2 counts as calm.
+
+    Examples
+    --------
+    >>> state_index(0.0, CALM, 0.0), state_index(-1.0, CALM, -0.9)
+    (19, 0)
+    >>> state_index(1.0, TRENDING, 0.9)
+    44
     """
     inv = bisect.bisect_right(INVENTORY_EDGES, inv_frac) if inv_frac == inv_frac else 2
-    vol = bisect.bisect_right(VOL_EDGES, vol_ratio) if vol_ratio == vol_ratio else 1
+    reg = regime if 0 <= regime < N_VOL else CALM
     imb = bisect.bisect_right(IMBALANCE_EDGES, imbalance) if imbalance == imbalance else 1
-    return (inv * N_VOL + vol) * N_IMB + imb
+    return (inv * N_VOL + reg) * N_IMB + imb
 
 
 class QLearner:

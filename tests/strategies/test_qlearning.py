@@ -7,14 +7,24 @@ import json
 import numpy as np
 import pytest
 
-from strategies.qlearning import ACTIONS, DEFAULT_ACTION, N_STATES, QLearner, state_index
+from strategies.qlearning import (
+    ACTIONS,
+    CALM,
+    DEFAULT_ACTION,
+    N_STATES,
+    TRENDING,
+    VOLATILE,
+    QLearner,
+    regime_proxy,
+    state_index,
+)
 
 
 def test_states_cover_every_bucket_once():
     seen = {
         state_index(inv, vol, imb)
         for inv in (-0.9, -0.4, 0.0, 0.4, 0.9)
-        for vol in (0.5, 1.0, 2.0)
+        for vol in (0, 1, 2)
         for imb in (-0.9, 0.0, 0.9)
     }
     assert seen == set(range(N_STATES))
@@ -67,3 +77,37 @@ def test_checkpoint_with_other_buckets_is_refused():
     with pytest.raises(ValueError, match="inventory_edges"):
         QLearner().load(data)
     assert len(ACTIONS) == 15
+
+
+def test_regime_proxy_before_the_hmm_has_a_fit():
+    assert regime_proxy(1.0) == CALM and regime_proxy(1.3) == VOLATILE
+    assert regime_proxy(float("nan")) == CALM
+    assert state_index(0.0, TRENDING, 0.0) != state_index(0.0, CALM, 0.0)
+    assert state_index(0.0, 7, 0.0) == state_index(0.0, CALM, 0.0)  # unknown -> calm
+
+
+def test_strategy_state_follows_the_regime_estimator_once_fitted():
+    from tests.strategies.venue import Harness
+
+    class Regime:  # stands in for the regime estimator: only .state is read
+        name = "regime"
+        state = -1
+
+        def bind(self, engine):
+            pass
+
+        def snapshot(self):
+            return {}
+
+    h = Harness({"qlearning": True})
+    reg = Regime()
+    h.mm.regime = reg  # as bind() finds it by name in a full engine
+    h.book(40.0, 40.01)
+    h.mm.sigma_bps, h.mm.sigma_slow = 4.0, 2.0  # sigma twice its average: volatile proxy
+    assert (h.mm._state() // 3) % 3 == VOLATILE  # no fit yet: the proxy
+    for label in (CALM, VOLATILE, TRENDING):
+        reg.state = label
+        s = h.mm._state()
+        assert (s // 3) % 3 == label  # the regime digit of the state id
+    reg.state = -1
+    assert (h.mm._state() // 3) % 3 == VOLATILE
