@@ -7,7 +7,11 @@ It owns four answers the strategy reads before every quote:
   progress for ``stale_s`` of event time);
 * :attr:`RiskManager.sides_allowed` - ``(bid, ask)``: a position cap (contracts or USD)
   blocks the side that would grow the position; below ``forcing_headroom`` of the
-  request budget only the side that reduces inventory is quoted;
+  request budget only the side that reduces inventory is quoted.  Flat, no side reduces
+  anything, so nothing is quoted: the literal rule (the seed's "inventory-forcing
+  mode").  The venue's budget grows only with traded volume, so a session that stays
+  below ``forcing_headroom`` while flat idles until the headroom recovers (live: a
+  ``rate_limit`` update); lower ``forcing_headroom`` for venues that run there;
 * :attr:`RiskManager.spread_mult` - ``1/sqrt(h)`` for request-budget headroom ``h``
   below ``widen_headroom`` (1 above it), times the Marginal-readiness spread multiplier;
 * :attr:`RiskManager.size_mult` - the Marginal-readiness size multiplier.
