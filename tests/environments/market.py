@@ -88,3 +88,22 @@ def write_market(
             )
     w.close()
     return root
+
+
+def backtest_twice(recording: Path, tmp_path: Path, **options) -> dict:
+    """Backtest ``recording`` twice; assert identical tables and that ``replay --verify``
+    passes on the first journal.  Returns the first run's summary."""
+    from framework.environments.backtest import run_backtest
+    from framework.environments.replay import replay_command
+    from framework.events.schema import spec
+    from framework.journal import JournalReader
+
+    runs = [
+        run_backtest(recording, out=tmp_path / name, progress=False, **options)
+        for name in ("twice-a", "twice-b")
+    ]
+    a, b = (JournalReader(r.out) for r in runs)
+    for kind in Kind:
+        assert a.table(kind).equals(b.table(kind)), spec(kind).name
+    assert replay_command(runs[0].out, verify=True, until=None) == 0
+    return runs[0].summary

@@ -10,9 +10,9 @@ import pytest
 from typer.testing import CliRunner
 
 from framework.environments.backtest import BacktestError, run_backtest
-from framework.events.schema import INPUT_KINDS, Kind, spec
+from framework.events.schema import INPUT_KINDS, Kind
 from framework.journal import JournalReader
-from tests.environments.market import write_market
+from tests.environments.market import backtest_twice, write_market
 
 
 @pytest.fixture(scope="module")
@@ -26,15 +26,8 @@ def gapped(tmp_path_factory) -> Path:
 
 
 def test_two_runs_give_identical_tables_and_replay_verifies(recording, tmp_path):
-    a = run_backtest(recording, out=tmp_path / "a", seed=3, progress=False)
-    b = run_backtest(recording, out=tmp_path / "b", seed=3, progress=False)
-    ra, rb = JournalReader(a.out), JournalReader(b.out)
-    for kind in Kind:
-        assert ra.table(kind).equals(rb.table(kind)), spec(kind).name
-    assert a.summary["fills"] > 0 and a.summary["orders"] > 0 and a.summary["quotes"] > 0
-    from framework.environments.replay import replay_command
-
-    assert replay_command(a.out, verify=True, until=None) == 0
+    s = backtest_twice(recording, tmp_path, seed=3)
+    assert s["fills"] > 0 and s["orders"] > 0 and s["quotes"] > 0
 
 
 def test_output_journal_holds_resequenced_inputs_and_the_engine_recipe(recording, tmp_path):

@@ -14,7 +14,7 @@ from framework.environments.replay import replay, replay_command
 from framework.events.schema import INPUT_KINDS, SEQ_STRIDE, Kind, spec
 from framework.journal import JournalReader
 from framework.journal.manifest import read_manifest, write_manifest
-from tests.environments.market import write_market
+from tests.environments.market import backtest_twice, write_market
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLE = REPO / "recordings" / "sample-hype"
@@ -87,15 +87,12 @@ def test_linked_input_parts_are_hard_links_of_the_recording(strided, tmp_path):
 
 
 def test_linked_backtest_is_deterministic_and_replay_verifies(strided, tmp_path):
-    a = run_backtest(strided, out=tmp_path / "a", seed=3, progress=False)
-    b = run_backtest(strided, out=tmp_path / "b", seed=3, progress=False)
-    ra, rb = JournalReader(a.out), JournalReader(b.out)
-    for kind in Kind:
-        assert ra.table(kind).equals(rb.table(kind)), spec(kind).name
-    result = replay(a.out, verify=True)
+    summary = backtest_twice(strided, tmp_path, seed=3)
+    result = replay(tmp_path / "twice-a", verify=True)
     assert result.ok, result.divergence
-    assert result.events == sum(ra.count(k) for k in INPUT_KINDS) and result.outputs > 0
-    assert replay_command(a.out, verify=True, until=None) == 0
+    inputs = JournalReader(tmp_path / "twice-a")
+    assert result.events == sum(inputs.count(k) for k in INPUT_KINDS) and result.outputs > 0
+    assert summary["outputs"] == result.outputs
 
 
 def test_contiguous_recording_is_resequenced(contiguous, tmp_path):
@@ -155,17 +152,7 @@ def test_the_bundled_sample_is_strided_and_backtests_linked(tmp_path):
 
 def test_the_bundled_sample_backtest_is_deterministic_and_replays(tmp_path):
     """The README's main job, twice: identical tables, and ``replay --verify`` passes."""
-    runs = [
-        run_backtest(
-            SAMPLE, out=tmp_path / name, seed=0, progress=False, spread_profile="aggressive"
-        )
-        for name in ("a", "b")
-    ]
-    a, b = (JournalReader(r.out) for r in runs)
-    for kind in Kind:
-        assert a.table(kind).equals(b.table(kind)), spec(kind).name
-    s = runs[0].summary
-    assert s["fills"] > 0 and s["fills"] == runs[1].summary["fills"]
+    s = backtest_twice(SAMPLE, tmp_path, seed=0, spread_profile="aggressive")
+    assert s["fills"] > 0
     # the default venue fills only from trades: every fill is a trade_at or trade_through
     assert sum(s["fills_by_rule"].values()) == s["fills"] and s["fills_by_rule"]["cross"] == 0
-    assert replay_command(runs[0].out, verify=True, until=None) == 0
