@@ -77,6 +77,17 @@ def _step(decimals: int) -> Decimal:
     return Decimal(1).scaleb(-decimals)
 
 
+def decade(px: float) -> float:
+    """The power of ten at or below ``px``, exactly (``log10`` rounds up just below one).
+
+    Examples
+    --------
+    >>> decade(38.5), decade(100.0), decade(999.9999999999999), decade(0.0123)
+    (10.0, 100.0, 100.0, 0.01)
+    """
+    return 10.0 ** _exact(px).adjusted()
+
+
 def tick_size(px: float, sz_decimals: int) -> float:
     """The price step at ``px``.
 
@@ -204,8 +215,8 @@ def round_size(sz: float, sz_decimals: int, *, down: bool = False) -> float:
     x = float(sz)
     if not math.isfinite(x):
         raise ValueError(f"sz={sz!r}: a size must be a finite number")
-    if abs(x) < 1e9:
-        scale = 10**sz_decimals
+    scale = 10**sz_decimals
+    if abs(x) * scale < 1e9:  # the scaled float's error stays far below _FAST_MARGIN
         k = _fast_round(abs(x) * scale, 1 if down else 0)
         if k is not None:
             return math.copysign(k / scale, x)

@@ -27,7 +27,7 @@ from framework.config import StrategyConfig, section_from_kwargs, unstructure
 from framework.engine.core import Engine
 from framework.events.columns import Columns
 from framework.events.schema import Kind
-from framework.grid import round_size, tick_size
+from framework.grid import decade, round_size, tick_size
 from framework.orders import PX, RESTING, STATUS, SZ
 from strategies.glft import half_spread_and_skew, microprice, quote_prices
 from strategies.profiles import clamp_half_spread, profile_band
@@ -311,7 +311,7 @@ class MarketMaker:
         if not lo <= fair < hi:
             tick = tick_size(fair, c.sz_decimals)
             # the tick only changes at powers of ten: cache the decade
-            lo = 10.0 ** math.floor(math.log10(fair))
+            lo = decade(fair)
             self._tick_band = (lo, lo * 10.0, tick)
         tol_bps = max(c.requote_tolerance_bps, c.requote_spread_fraction * self._hs_quoted)
         self._move_px = max(c.requote_ticks * tick, tol_bps * fair * 1e-4)

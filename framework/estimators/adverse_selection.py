@@ -34,6 +34,7 @@ from framework.estimators.base import (
     book_tape,
     emit_estimate,
     n_eff_autocorr,
+    require_positive,
     t_quantile,
 )
 from framework.events.columns import Columns
@@ -132,6 +133,8 @@ class AdverseSelectionEstimator(EstimatorBase):
         history_s: float = 120.0,
     ) -> None:
         super().__init__()
+        require_positive(window=window, history_s=history_s)
+        require_positive(**{f"horizons_s[{i}]": h for i, h in enumerate(horizons_s)})
         self.horizons_s = tuple(float(h) for h in horizons_s)
         if float(gate_horizon_s) not in self.horizons_s:
             raise ValueError(

@@ -103,6 +103,16 @@ def emit_estimate(
     )
 
 
+def require_positive(**settings: float) -> None:
+    """Raise ``ValueError`` naming the first setting that is not a number > 0.
+
+    Time spans and periods: a zero period would become a zero-length engine timer.
+    """
+    for key, value in settings.items():
+        if not (isinstance(value, int | float) and value > 0):
+            raise ValueError(f"{key}={value!r}: must be a number > 0 (seconds or a count)")
+
+
 class EstimatorBase:
     """Common attributes: ``n_obs``, ``min_obs``, ``converged`` and a snapshot.
 

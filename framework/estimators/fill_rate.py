@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from framework.engine.core import Engine
-from framework.estimators.base import NAN, EstimatorBase, chi2_quantile
+from framework.estimators.base import NAN, EstimatorBase, chi2_quantile, require_positive
 from framework.events.columns import Columns
 from framework.events.schema import Kind
 
@@ -131,6 +131,7 @@ class FillRateEstimator(EstimatorBase):
         glm_exposure_growth: float = 0.05,
     ) -> None:
         super().__init__()
+        require_positive(emit_s=emit_s, glm_every_s=glm_every_s, min_exposure_s=min_exposure_s)
         edges = [float(x) for x in edges_bps]
         if len(edges) < 2 or any(b <= a for a, b in itertools.pairwise(edges)):
             raise ValueError(f"edges_bps={edges_bps!r}: need >= 2 strictly increasing edges")

@@ -27,7 +27,7 @@ from collections import deque
 from typing import Any
 
 from framework.engine.core import Engine
-from framework.estimators.base import NAN, EstimatorBase, book_tape
+from framework.estimators.base import NAN, EstimatorBase, book_tape, require_positive
 from framework.events.columns import Columns
 from framework.events.schema import Kind
 
@@ -101,6 +101,7 @@ class KappaEstimator(EstimatorBase):
         min_bins: int = 3,
     ) -> None:
         super().__init__()
+        require_positive(window_s=window_s, refit_s=refit_s, stale_s=stale_s)
         self.delta0_bps = float(delta0_bps)
         self.window_ns = round(window_s * 1e9)
         self.refit_ns = round(refit_s * 1e9)

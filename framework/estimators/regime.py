@@ -36,7 +36,7 @@ from typing import Any
 import numpy as np
 
 from framework.engine.core import Engine
-from framework.estimators.base import EstimatorBase, MidClock
+from framework.estimators.base import EstimatorBase, MidClock, require_positive
 from framework.estimators.hmm import (
     LOG_2PI,
     FitResult,
@@ -147,6 +147,14 @@ class RegimeEstimator(EstimatorBase):
         restart_unstable_every: int = 5,
     ) -> None:
         super().__init__()
+        require_positive(
+            dt_s=dt_s,
+            bucket_s=bucket_s,
+            stale_s=stale_s,
+            window=window,
+            refit_every=refit_every,
+            refit_every_stable=refit_every_stable,
+        )
         if n_states not in (0, 2, 3):
             raise ValueError(f"n_states={n_states!r}: use 2, 3, or 0 (choose by BIC)")
         ticks = bucket_s / dt_s

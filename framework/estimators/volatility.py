@@ -13,7 +13,7 @@ import math
 from typing import Any
 
 from framework.engine.core import Engine
-from framework.estimators.base import NAN, EstimatorBase, MidClock
+from framework.estimators.base import NAN, EstimatorBase, MidClock, require_positive
 
 HALF_PI = math.pi / 2.0
 
@@ -65,8 +65,7 @@ class VolatilityEstimator(EstimatorBase):
         noise_correction: bool = True,
     ) -> None:
         super().__init__()
-        if not half_life_samples > 0:
-            raise ValueError(f"half_life_samples={half_life_samples!r}: must be > 0 (e.g. 300)")
+        require_positive(dt_s=dt_s, half_life_samples=half_life_samples, stale_s=stale_s)
         self.clock = MidClock(dt_s, stale_s)
         self.dt_s = float(dt_s)
         self.lam = 2.0 ** (-1.0 / half_life_samples)

@@ -89,3 +89,12 @@ def test_qlearning_runs_on_its_timer_and_is_seeded():
     assert [r for k, r in a.sink.rows if k == Kind.QUOTES] != [
         r for k, r in c.sink.rows if k == Kind.QUOTES
     ]
+
+
+def test_tick_cache_takes_the_exact_decade_of_a_fair_just_below_a_power_of_ten():
+    # a symmetric microprice around 1000 is 999.9999999999999, where log10 gives 3.0
+    h = Harness({"sz_decimals": 2, "fair_price": "microprice"})
+    h.step(Kind.BOOK, ("X", [999.9], [27.26], [1], [1000.1], [27.26], [1]))
+    assert h.mm._tick_band[:2] == (100.0, 1000.0) and h.mm._tick_band[2] == 0.01
+    h.step(Kind.BOOK, ("X", [1500.0], [27.26], [1], [1500.1], [27.26], [1]))
+    assert h.mm._tick_band == (1000.0, 10000.0, 0.1)  # the real tick of the 1000s

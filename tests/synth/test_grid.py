@@ -173,3 +173,18 @@ def test_size_rounding_fast_path_agrees_with_exact(sz, sz_decimals, down):
     step = Decimal(1).scaleb(-sz_decimals)
     want = math.copysign(float(Decimal(repr(abs(sz))).quantize(step, rounding=mode)), sz)
     assert grid.round_size(sz, sz_decimals, down=down) == want
+
+
+@pytest.mark.parametrize(
+    "sz, sz_decimals",
+    [(10000000.0005, 4), (16650.323532, 6), (123456789.12, 2), (99999.99999, 5)],
+)
+def test_large_sizes_on_the_grid_are_kept_exactly(sz, sz_decimals):
+    """Sizes whose scaled value is too large for the float fast path take the exact path."""
+    assert round_size(sz, sz_decimals, down=True) == sz
+    assert round_size(-sz, sz_decimals) == -sz
+
+
+def test_decade_is_exact_just_below_a_power_of_ten():
+    assert grid.decade(999.9999999999999) == 100.0  # log10 says 3.0 here
+    assert grid.decade(1000.0) == 1000.0 and grid.decade(0.5) == 0.1
