@@ -139,6 +139,8 @@ class Engine:
         """
         if period_ns <= 0:
             raise ValueError(f"timer period must be positive, got {period_ns} ns")
+        if start_ns is not None and immediate:
+            raise ValueError("call_every: give start_ns or immediate, not both")
         if start_ns is None:
             # Deferred: aligned to the first event's time, which bind() cannot know.
             self._deferred_periodic.append((0 if immediate else period_ns, period_ns, fn))
@@ -201,22 +203,18 @@ class Engine:
         """
         handlers = self._handlers
         fire = self._fire_timers
-        n = 0
-        try:
-            for k, s, t, r in zip(kinds, seqs, recv_ts, rows, strict=True):
-                if s <= self.seq:
-                    raise self._out_of_order(k, s)
-                self.seq = self.input_seq = s
-                n += 1
-                if t >= self._next_timer:
-                    fire(t)
-                if t > self.now:
-                    self.now = t
-                c = cols[k]
-                for fn in handlers[k]:
-                    fn(c, r)
-        finally:
-            self.events += n
+        for k, s, t, r in zip(kinds, seqs, recv_ts, rows, strict=True):
+            if s <= self.seq:
+                raise self._out_of_order(k, s)
+            self.seq = self.input_seq = s
+            self.events += 1  # per event, as step() does: handlers may read it
+            if t >= self._next_timer:
+                fire(t)
+            if t > self.now:
+                self.now = t
+            c = cols[k]
+            for fn in handlers[k]:
+                fn(c, r)
 
     def _out_of_order(self, kind: int, seq: int) -> EngineError:
         return EngineError(
@@ -284,6 +282,8 @@ class Engine:
                     break
                 kind, row = q.popleft()
         finally:
+            # A handler raised: the session stops (environments surface the error), so
+            # outputs still queued are dropped rather than delivered out of order later.
             q.clear()
             self._draining = False
 
