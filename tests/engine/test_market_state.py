@@ -1,0 +1,27 @@
+"""MarketState: top of book from book and bbo, depth at a price."""
+
+from __future__ import annotations
+
+from framework.book import MarketState
+from framework.engine import Engine, ListSink
+from framework.events.columns import Columns
+from framework.events.schema import Kind
+
+
+def _engine() -> tuple[Engine, MarketState]:
+    m = MarketState()
+    return Engine([m], seed=0, sink=ListSink()), m
+
+
+def test_depth_at_reads_the_last_book_and_nothing_inside_the_spread():
+    e, m = _engine()
+    row = (1, 0, 1_000, "X", [40.0, 39.99], [5.0, 7.0], [1, 2], [40.02, 40.03], [3.0, 4.0], [1, 1])
+    e.step(Kind.BOOK, 1, 1_000, Columns.from_rows(Kind.BOOK, [row]), 0)
+    assert m.depth_at(1, 39.99) == 7.0 and m.depth_at(-1, 40.03) == 4.0
+    assert m.depth_at(1, 39.5) == 0.0  # not displayed
+    assert m.depth_at(1, 40.01) == 0.0 and m.depth_at(-1, 40.01) == 0.0  # inside the spread
+    # a newer bbo moves the top down: 40.0 is now inside the spread, whatever the book said
+    bbo = (2, 0, 2_000, "X", 39.99, 7.0, 40.0, 1.0)
+    e.step(Kind.BBO, 2, 2_000, Columns.from_rows(Kind.BBO, [bbo]), 0)
+    assert m.best_bid == 39.99 and m.best_ask == 40.0
+    assert m.depth_at(1, 40.0) == 0.0 and m.depth_at(1, 39.99) == 7.0
