@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import heapq
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
 import numpy as np
@@ -175,17 +175,7 @@ class Engine:
     # -- the step -----------------------------------------------------------------------
     def step(self, kind: int, seq: int, recv_ts: int, cols: Columns, i: int) -> None:
         """Advance the engine by one input event (row ``i`` of ``cols``)."""
-        if seq <= self.seq:
-            raise self._out_of_order(kind, seq)
-        self.seq = seq
-        self.input_seq = seq
-        self.events += 1
-        if recv_ts >= self._next_timer:
-            self._fire_timers(recv_ts)
-        if recv_ts > self.now:
-            self.now = recv_ts
-        for fn in self._handlers[kind]:
-            fn(cols, i)
+        self.step_many((kind,), (seq,), (recv_ts,), (i,), {kind: cols})
 
     def step_many(
         self,
@@ -193,13 +183,13 @@ class Engine:
         seqs: Iterable[int],
         recv_ts: Iterable[int],
         rows: Iterable[int],
-        cols: list[Columns | None],
+        cols: Sequence[Columns | None] | Mapping[int, Columns],
     ) -> None:
-        """:meth:`step` over parallel sequences of events, in one loop.
+        """Advance the engine by each event of parallel sequences, in one loop.
 
-        Exactly the same semantics as calling :meth:`step` per event; it saves the
-        call (the per-event overhead is most of a replay's cost).  ``cols[kind]`` is
-        the :class:`Columns` the rows of ``kind`` index into.
+        The one implementation of a step (:meth:`step` is one event of it); a chunk
+        in one call saves a call per event, most of a replay's cost.  ``cols[kind]``
+        is the :class:`Columns` the rows of ``kind`` index into.
         """
         handlers = self._handlers
         fire = self._fire_timers
