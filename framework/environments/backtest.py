@@ -233,7 +233,6 @@ def run_backtest(
     )
     writer, engine = open_session(out, manifest, flush_rows=1 << 15, flush_interval_s=3600.0)
     total = sum(reader.count(k) for k in INPUT_KINDS)
-    first = _peek_start(reader)
     t0 = time.perf_counter()
     try:
         if linked is not None:
@@ -251,7 +250,7 @@ def run_backtest(
             raise BacktestError(_overflow_message(recording, engine, src.seq_stride, exc)) from exc
         raise
     wall = time.perf_counter() - t0
-    summary = summarize(engine, engine.counts, wall, first)
+    summary = summarize(engine, wall)
     inputs = (
         {"resequenced": True}
         if linked is None
@@ -301,17 +300,6 @@ def _overflow_message(recording: Path, engine: Any, stride: int, exc: EngineErro
         "(--resequence; run_backtest(..., link_inputs=False)), which gives every input "
         "unlimited room"
     )
-
-
-def _peek_start(reader: JournalReader) -> int:
-    """The recv_ts of the recording's first input (for the session's duration)."""
-    best = 0
-    for kind in INPUT_KINDS:
-        for batch in reader.iter_batches(kind, batch_rows=1):
-            t = int(batch.column(2)[0].as_py())
-            best = t if not best else min(best, t)
-            break
-    return best
 
 
 def backtest_command(

@@ -215,7 +215,7 @@ async def run_paper(
         with contextlib.suppress(Exception):
             await ws.close()
         wall = time.perf_counter() - t0
-        summary = summarize(engine, engine.counts, wall, start_ns)
+        summary = summarize(engine, wall, start_ns)
         summary["ws"] = dict(ws.stats)
         writer.close(stats={"summary": summary})
     if feed.error is not None:

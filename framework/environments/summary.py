@@ -115,8 +115,14 @@ def estimator_rows(engine: Engine) -> list[dict[str, Any]]:
     return rows
 
 
-def summarize(engine: Engine, counts: list[int], wall_s: float, start_ns: int) -> dict[str, Any]:
-    """The session's numbers as a JSON-serialisable dict (also stored in the manifest)."""
+def summarize(engine: Engine, wall_s: float, start_ns: int | None = None) -> dict[str, Any]:
+    """The session's numbers as a JSON-serialisable dict (also stored in the manifest).
+
+    The market duration counts from ``start_ns``, by default the first event's time.
+    """
+    counts = engine.counts
+    if start_ns is None:
+        start_ns = engine.start_ns
     orders = _component(engine, "orders")
     o: dict[str, Any] = {}
     if orders is not None:
