@@ -120,21 +120,23 @@ class RiskManager:
         if o.position != 0.0 or o.n_fills != self._fills_seen or t // DAY_NS != self._day:
             filled = o.n_fills != self._fills_seen
             self._fills_seen = o.n_fills
-            if filled or not self._within_caps(o.position):
+            # the rule can only change on a fill, while tripped, or once over a cap
+            if filled or self.cap_long or self.cap_short or self._over_caps(o.position):
                 self._check_position()
             self._check_losses()
             self._publish()
         elif self.forcing:
             self._publish()  # the allowed sides follow the position (here: flat)
 
-    def _within_caps(self, pos: float) -> bool:
-        """True when ``pos`` is clearly under both caps and the position rule is not
-        tripped (then :meth:`_check_position` would change nothing)."""
-        c = self.cfg
-        if self.cap_long or self.cap_short or abs(pos) >= c.max_position:
-            return False
+    def _notional(self, pos: float) -> float:
+        """``|pos|`` in USD at the mark price (0 without one)."""
         px = self.orders.mark_price()
-        return px == px and abs(pos) * px < c.max_position_usd
+        return abs(pos) * px if px == px else 0.0
+
+    def _over_caps(self, pos: float) -> bool:
+        """``pos`` at or over the contracts cap or, at the mark, over the USD cap."""
+        c = self.cfg
+        return abs(pos) >= c.max_position or self._notional(pos) >= c.max_position_usd
 
     # -- rules --------------------------------------------------------------------------
     def _readiness(self) -> None:
@@ -194,16 +196,14 @@ class RiskManager:
     def _check_position(self) -> None:
         c = self.cfg
         pos = self.orders.position
-        px = self.orders.mark_price()
-        notional = abs(pos) * px if px == px else 0.0
-        over = abs(pos) >= c.max_position or notional >= c.max_position_usd
+        over = self._over_caps(pos)
         self.cap_long = over and pos > 0
         self.cap_short = over and pos < 0
         state = "tripped" if over else OK
         if self.states.get("position", OK) != state:
             if over:
                 why = (
-                    f"position {pos:g} ({notional:.0f} USD) at the cap "
+                    f"position {pos:g} ({self._notional(pos):.0f} USD) at the cap "
                     f"{c.max_position:g} / {c.max_position_usd:g} USD: only the reducing side"
                 )
             else:
