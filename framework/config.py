@@ -25,6 +25,7 @@ import inspect
 import math
 import tomllib
 import typing
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -78,36 +79,26 @@ def _field_name(inst: Any, attribute: attrs.Attribute) -> str:
     return f"{type(inst).SECTION}.{attribute.name}"
 
 
-def _positive(inst: Any, attribute: attrs.Attribute, value: float) -> None:
-    if not (isinstance(value, int | float) and math.isfinite(value) and value > 0):
-        raise ConfigError(
-            f"{_field_name(inst, attribute)} = {value!r}: must be a finite number > 0; "
-            f"fix: set a positive value (default {attribute.default!r})"
-        )
+def _number(test: Callable[[float], bool], must: str, fix: str) -> Any:
+    """An attrs validator: a finite number passing ``test``, else a ConfigError naming
+    the field, the rule (``must``), the fix and the default."""
+
+    def check(inst: Any, attribute: attrs.Attribute, value: float) -> None:
+        if not (isinstance(value, int | float) and math.isfinite(value) and test(value)):
+            raise ConfigError(
+                f"{_field_name(inst, attribute)} = {value!r}: must be {must}; "
+                f"fix: {fix} (default {attribute.default!r})"
+            )
+
+    return check
 
 
-def _non_negative(inst: Any, attribute: attrs.Attribute, value: float) -> None:
-    if not (isinstance(value, int | float) and math.isfinite(value) and value >= 0):
-        raise ConfigError(
-            f"{_field_name(inst, attribute)} = {value!r}: must be a finite number >= 0; "
-            f"fix: set a value >= 0 (default {attribute.default!r})"
-        )
-
-
-def _fraction(inst: Any, attribute: attrs.Attribute, value: float) -> None:
-    if not (isinstance(value, int | float) and 0 < value < 1):
-        raise ConfigError(
-            f"{_field_name(inst, attribute)} = {value!r}: must be a fraction in (0, 1), "
-            f"e.g. 0.05 for 5 %; fix: set it between 0 and 1 (default {attribute.default!r})"
-        )
-
-
-def _at_least_one(inst: Any, attribute: attrs.Attribute, value: float) -> None:
-    if not (isinstance(value, int | float) and math.isfinite(value) and value >= 1):
-        raise ConfigError(
-            f"{_field_name(inst, attribute)} = {value!r}: must be >= 1 (a multiplier that "
-            f"widens); fix: set a value >= 1 (default {attribute.default!r})"
-        )
+_positive = _number(lambda v: v > 0, "a finite number > 0", "set a positive value")
+_non_negative = _number(lambda v: v >= 0, "a finite number >= 0", "set a value >= 0")
+_fraction = _number(
+    lambda v: 0 < v < 1, "a fraction in (0, 1), e.g. 0.05 for 5 %", "set it between 0 and 1"
+)
+_at_least_one = _number(lambda v: v >= 1, ">= 1 (a multiplier that widens)", "set a value >= 1")
 
 
 def _one_of(*choices: Any) -> Any:
