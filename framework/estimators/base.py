@@ -339,27 +339,23 @@ class BookTape:
     def before_ts(self, ts: int) -> tuple[float, float, int] | None:
         """``(bid, ask, recv_ts)`` of the newest event with exchange ``ts`` below ``ts``
         and a valid (two-sided, uncrossed) top; None if the tape holds none."""
-        book = Kind.BOOK
-        for cols, i in reversed(self.events):
-            if cols.ts[i] < ts:
-                if cols.kind == book:
-                    b, a = cols.bid_px.firsts[i], cols.ask_px.firsts[i]
-                else:
-                    b, a = cols.bid_px[i], cols.ask_px[i]
-                if b is not None and a is not None and b < a:
-                    return b, a, cols.recv_ts[i]
-        return None
+        return self._last_valid("ts", ts)
 
     def mid_before(self, t: int) -> float:
         """The last valid mid of an event received strictly before engine time ``t``
         (NaN if the tape holds none)."""
+        top = self._last_valid("recv_ts", t)
+        return NAN if top is None else (top[0] + top[1]) * 0.5
+
+    def _last_valid(self, time_column: str, bound: int) -> tuple[float, float, int] | None:
+        """The newest event whose ``time_column`` is below ``bound`` with a valid top."""
         top = self.top
         for cols, i in reversed(self.events):
-            if cols.recv_ts[i] < t:
+            if getattr(cols, time_column)[i] < bound:
                 b, a = top(cols, i)
                 if b is not None and a is not None and b < a:
-                    return (b + a) * 0.5
-        return NAN
+                    return b, a, cols.recv_ts[i]
+        return None
 
 
 _TAPES: weakref.WeakKeyDictionary[Engine, BookTape] = weakref.WeakKeyDictionary()
