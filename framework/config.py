@@ -41,6 +41,7 @@ __all__ = [
     "OrdersConfig",
     "RiskConfig",
     "SessionConfig",
+    "SpreadProfile",
     "StrategyConfig",
     "config_from_dict",
     "load_config",
@@ -48,11 +49,56 @@ __all__ = [
     "unstructure",
 ]
 
-#: Spread profiles: (min, max) total quoted spread in bps.  One place for these numbers.
-PROFILES: dict[str, tuple[float, float]] = {
-    "default": (40.0, 50.0),
-    "hip3": (15.0, 25.0),
-    "aggressive": (10.0, 20.0),
+
+@attrs.frozen
+class SpreadProfile:
+    """A spread profile: the band the quoted spread lives in and the model parameters
+    that put the GLFT quote there (mm_math §1.3, §1.5).
+
+    The half spread is ``floor_bps + m_hs * GLFT(σ, κ, A, γ)`` (``m_hs`` is the
+    Q-learner's multiplier) and the reservation price moves by the skew
+    ``skew_scale * σ c2 * q`` (q in reference lots), so σ, κ, the Q action and
+    inventory all move the quotes; the band is a guard-rail the result is clamped
+    into, not the place the quote is decided.
+
+    In GLFT one γ sets both the σ term of the half spread (``σ c2 / 2``) and the
+    skew per lot (``σ c2``): a γ large enough for σ to matter in the spread skews far
+    too hard (hftbacktest's GLFT notebook meets the same and scales the skew by
+    ``adj2``).  So γ is chosen for the spread and ``skew_scale`` tunes the skew **[ours,
+    as hftbacktest]**; the inventory aversion the quotes express is
+    ``γ_eff = γ skew_scale²`` (the Q reward's penalty uses it).
+
+    Attributes
+    ----------
+    band_bps : (float, float)
+        Minimum and maximum total spread (ask - bid) in bps.
+    floor_bps : float
+        Added to the GLFT half spread: the edge the profile demands beyond the model's
+        half spread.  **[ours]** Half the band's minimum less 1 bp: the GLFT half
+        spread of a liquid market is 1-3 bps, so the quote lands in the lower part of
+        the band and moves up with σ, κ and the Q action instead of sitting on an edge.
+    gamma_per_bps : float
+        γ per (bps · reference lot).  **[ours]** 0.25 for every profile: with the
+        synthetic HYPE market's converged κ (k ≈ 1.1 /bps, A ≈ 0.4 /s) and σ ≈ 2 bps/√s
+        the σ term of the half spread is about the monopolist term ``1/k``, so
+        doubling σ adds about 1 bp to the half spread.
+    skew_scale : float
+        Multiplies the GLFT skew.  **[ours]** Chosen so that the skew at half the
+        default USD position cap (25 reference lots of $100) is about one half spread
+        of the profile on that market: inventory is pushed out long before the cap.
+    """
+
+    band_bps: tuple[float, float]
+    floor_bps: float
+    gamma_per_bps: float
+    skew_scale: float
+
+
+#: Spread profiles by name.  One place for these numbers.
+PROFILES: dict[str, SpreadProfile] = {
+    "default": SpreadProfile((40.0, 50.0), 19.0, 0.25, 0.5),
+    "hip3": SpreadProfile((15.0, 25.0), 6.5, 0.25, 0.22),
+    "aggressive": SpreadProfile((10.0, 20.0), 4.0, 0.25, 0.15),
 }
 
 
@@ -101,6 +147,16 @@ _fraction = _number(
 _at_least_one = _number(lambda v: v >= 1, ">= 1 (a multiplier that widens)", "set a value >= 1")
 
 
+def _optional(check: Any) -> Any:
+    """A validator that lets ``None`` through (meaning: the default from elsewhere)."""
+
+    def optional(inst: Any, attribute: attrs.Attribute, value: Any) -> None:
+        if value is not None:
+            check(inst, attribute, value)
+
+    return optional
+
+
 def _one_of(*choices: Any) -> Any:
     def check(inst: Any, attribute: attrs.Attribute, value: Any) -> None:
         if value not in choices:
@@ -123,8 +179,14 @@ class StrategyConfig:
     sz_decimals: int = attrs.field(default=2, validator=_non_negative)
     spread_profile: str = attrs.field(default="default", validator=_one_of(*PROFILES))
     model: str = attrs.field(default="B", validator=_one_of("A", "B"))
-    gamma_per_bps: float = attrs.field(default=0.01, validator=_positive)
-    skew_scale: float = attrs.field(default=1.0, validator=_non_negative)
+    # None: the spread profile's value (PROFILES); a number overrides it
+    gamma_per_bps: float | None = attrs.field(default=None, validator=_optional(_positive))
+    half_spread_floor_bps: float | None = attrs.field(
+        default=None, validator=_optional(_non_negative)
+    )
+    # mm_math §4: hs >= AS(5 s) + maker fee + min edge once adverse selection converged
+    adverse_selection_floor: bool = True
+    skew_scale: float | None = attrs.field(default=None, validator=_optional(_non_negative))
     fair_price: str = attrs.field(default="mid", validator=_one_of("mid", "microprice"))
     funding_carry: bool = True
     # cold-start values used until the estimators converge
@@ -132,9 +194,15 @@ class StrategyConfig:
     k_per_bps_default: float = attrs.field(default=0.2, validator=_positive)
     A_per_s_default: float = attrs.field(default=1.0, validator=_positive)
     # sizing
+    # base_notional_usd is also the reference lot inventory is counted in (mm_math §0:
+    # q = position / reference size), so Kelly moving the order size never changes the
+    # inventory skew per coin.
     base_notional_usd: float = attrs.field(default=100.0, validator=_positive)
     min_notional_usd: float = attrs.field(default=10.0, validator=_positive)
     max_order_notional_usd: float = attrs.field(default=2000.0, validator=_positive)
+    # mm_math §7 caps on the Kelly size: at most this share of the displayed top-of-book
+    # notional (smoothed), and the margin cap of the risk section's leverage limits
+    tob_share: float = attrs.field(default=0.25, validator=_fraction)
     # edges and fees (mm_math §1.5: ask - bid >= 2 (maker_fee + min_edge))
     maker_fee_bps: float = attrs.field(default=1.5, validator=_non_negative)
     min_edge_bps: float = attrs.field(default=0.5, validator=_non_negative)
@@ -146,6 +214,9 @@ class StrategyConfig:
     requote_tolerance_bps: float = attrs.field(default=3.0, validator=_non_negative)
     requote_spread_fraction: float = attrs.field(default=0.25, validator=_non_negative)
     reject_backoff_s: float = attrs.field(default=1.0, validator=_positive)
+    # inventory-forcing mode (request budget nearly spent): a side's order is modified
+    # at most this often, so quoting spends requests slower than fills earn them
+    forcing_requote_s: float = attrs.field(default=10.0, validator=_positive)
     requote_interval_s: float = attrs.field(default=5.0, validator=_positive)
     param_interval_s: float = attrs.field(default=5.0, validator=_positive)
     # Q-learning layer (mm_math §9)
@@ -169,11 +240,24 @@ class RiskConfig:
     max_position_usd: float = attrs.field(default=5000.0, validator=_positive)
     max_drawdown: float = attrs.field(default=0.05, validator=_fraction)
     max_daily_loss_usd: float = attrs.field(default=500.0, validator=_positive)
+    # a tripped position cap releases once |position| is back under this share of it
+    # (hysteresis: a position sitting at the cap does not flap the quotes)
+    position_release: float = attrs.field(default=0.8, validator=_fraction)
+    # margin (mm_math §10.4): initial margin = notional / leverage, MMR = 1/(2 max_leverage);
+    # worst-case inventory (position plus resting orders) stays under
+    # equity / (k sigma_T + MMR) over the de-risk horizon T and under max_margin_usage
+    leverage: float = attrs.field(default=3.0, validator=_at_least_one)
+    max_leverage: float = attrs.field(default=10.0, validator=_at_least_one)
+    max_margin_usage: float = attrs.field(default=0.5, validator=_fraction)
+    inventory_k_sigma: float = attrs.field(default=4.0, validator=_positive)
+    inventory_horizon_s: float = attrs.field(default=3600.0, validator=_positive)
     stale_s: float = attrs.field(default=15.0, validator=_positive)
     check_interval_s: float = attrs.field(default=1.0, validator=_positive)
     widen_headroom: float = attrs.field(default=0.5, validator=_fraction)
     forcing_headroom: float = attrs.field(default=0.10, validator=_fraction)
     min_headroom: float = attrs.field(default=0.01, validator=_fraction)
+    # a rate-limit state (forcing, widened) ends only this far above its threshold
+    headroom_hysteresis: float = attrs.field(default=0.02, validator=_fraction)
     readiness: str = attrs.field(default="ready", validator=_one_of("ready", "marginal"))
     marginal_spread_mult: float = attrs.field(default=1.5, validator=_at_least_one)
     marginal_size_mult: float = attrs.field(default=0.5, validator=_fraction)
@@ -308,6 +392,11 @@ def _check_type(name: str, value: Any, typ: Any, where: str, default: Any = attr
     ``name`` is how the message names the field (``strategy.gamma_per_bps`` or
     ``[fills] maker_bps``); the fix shows an example line for the file.
     """
+    args = typing.get_args(typ)
+    if type(None) in args and len(args) == 2:  # ``X | None``: None means "not set"
+        if value is None:
+            return None
+        typ = next(a for a in args if a is not type(None))
     check = _type_check(typ)
     if check is None:
         return value

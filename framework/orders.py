@@ -229,7 +229,11 @@ class OrderTracker:
         dd = self.peak_equity - eq
         if dd > self.max_drawdown_usd:
             self.max_drawdown_usd = dd
-            self.max_drawdown = dd / self.peak_equity
+        # The fraction is its own running maximum: a larger USD drawdown from a higher
+        # peak can be a smaller fraction, and the reported maximum must never fall.
+        frac = dd / self.peak_equity
+        if frac > self.max_drawdown:
+            self.max_drawdown = frac
         return eq
 
     # -- queries ------------------------------------------------------------------------

@@ -8,10 +8,19 @@ Heavy work runs on event-time timers: model parameters from the estimators
 (``param_interval_s``; used at the next evaluation), a periodic re-evaluation
 (``requote_interval_s``) and the Q-learning decision step (``q_step_s``).
 
-A quote is GLFT (:mod:`strategies.glft`) around the mid or microprice, its half spread
-times the Q-learning multiplier clamped into the spread profile's band, then widened
-by risk (``spread_mult``); the inventory skew shifts both sides.  Sides and sizes obey
-risk (``quoting_allowed``, ``sides_allowed``, ``size_mult``).  The accepted target is
+A quote is GLFT (:mod:`strategies.glft`) around the mid or microprice.  Its half spread
+is the profile's floor plus the Q-learning multiplier times the GLFT half spread (γ
+from the profile), at least the measured adverse selection plus fees (mm_math §4),
+clamped into the profile's band as a guard-rail, then widened by risk
+(``spread_mult``).  Inventory is counted in reference lots of ``base_notional_usd``
+(mm_math §0: ``q = position / reference size``), not in lots of the current order
+size, so Kelly sizing never weakens the skew per coin.  The size is fractional Kelly
+capped by a top-of-book share and the margin room (§7, §10.4), checked against the
+venue minimum at each side's own price.  Sides and sizes obey risk
+(``quoting_allowed``, ``sides_allowed``, ``size_mult``).  Below the request budget's
+forcing headroom the side that reduces inventory is quoted at the touch (improving it
+by a tick when the spread allows), flat both sides at the minimum size, and each
+side is modified at most every ``forcing_requote_s``.  The accepted target is
 journaled as a ``quotes`` row and reconciled into ``order_commands``: ``place`` (ALO)
 when a side has no order, ``modify`` when it rests at another price or size,
 ``cancel`` when the side is not wanted; an order in flight is left alone until the
@@ -27,10 +36,10 @@ from framework.config import StrategyConfig, section_from_kwargs, unstructure
 from framework.engine.core import Engine
 from framework.events.columns import Columns
 from framework.events.schema import Kind
-from framework.grid import decade, round_size, tick_size
+from framework.grid import decade, round_price, round_size, tick_size
 from framework.orders import PX, RESTING, STATUS, SZ
 from strategies.glft import half_spread_and_skew, microprice, quote_prices
-from strategies.profiles import clamp_half_spread, profile_band
+from strategies.profiles import clamp_half_spread, profile
 from strategies.qlearning import ACTIONS, DEFAULT_ACTION, QLearner, regime_proxy, state_index
 from strategies.sizing import order_size
 
@@ -70,16 +79,25 @@ class MarketMaker:
     def __init__(self, **config: Any) -> None:
         self.cfg: StrategyConfig = section_from_kwargs(StrategyConfig, config)
         c = self.cfg
-        self.band = profile_band(c.spread_profile)
+        prof = profile(c.spread_profile)
+        self.band = prof.band_bps
+        self.gamma = c.gamma_per_bps if c.gamma_per_bps is not None else prof.gamma_per_bps
+        self.floor_bps = (
+            c.half_spread_floor_bps if c.half_spread_floor_bps is not None else prof.floor_bps
+        )
+        self.skew_scale = c.skew_scale if c.skew_scale is not None else prof.skew_scale
         self.coin = c.coin
         self.min_half_spread = c.maker_fee_bps + c.min_edge_bps
         # model state (refreshed on the parameter timer)
         self.sigma_bps = c.sigma_bps_default
         self.k_per_bps = c.k_per_bps_default
         self.A_per_s = c.A_per_s_default
+        # GLFT half spread (bps) and skew per reference lot (bps)
         self.hs_bps, self.skew_bps = half_spread_and_skew(
-            self.sigma_bps, self.k_per_bps, self.A_per_s, c.gamma_per_bps, c.model
+            self.sigma_bps, self.k_per_bps, self.A_per_s, self.gamma, c.model
         )
+        self.as_floor_bps = NAN  # AS(5 s) + fee + min edge once adverse selection converged
+        self.tob_notional = NAN  # smoothed top-of-book notional (USD, mean of both sides)
         self.q_shift = 0.0
         self.sigma_slow = NAN
         # quoting state
@@ -95,9 +113,11 @@ class MarketMaker:
         self._cloid: dict[int, str | None] = {1: None, -1: None}
         self._replaced: dict[int, str | None] = {1: None, -1: None}  # modify in flight
         self._retry_at: dict[int, int] = {1: 0, -1: 0}
+        self._modify_at: dict[int, int] = {1: 0, -1: 0}  # forcing mode: next modify allowed
         self._reject_streak: dict[int, int] = {1: 0, -1: 0}
         self._reconciling = False
         self._again = False
+        self._track_touch = False  # forcing out inventory: the quote follows the touch
         self._last_quote: tuple[Any, ...] | None = None
         self.quotes = 0
         self.commands = 0
@@ -118,6 +138,7 @@ class MarketMaker:
         self.m_hs, self.m_skew = ACTIONS[DEFAULT_ACTION]
         self._q_state = -1
         self._q_equity = NAN
+        self._q_lots = 0.0  # inventory (reference lots) held over the decision step
 
     @property
     def config(self) -> dict[str, Any]:
@@ -134,6 +155,7 @@ class MarketMaker:
         self.kappa = _optional(engine, "kappa")
         self.kelly = _optional(engine, "kelly")
         self.regime = _optional(engine, "regime")
+        self.adverse = _optional(engine, "adverse_selection")
         engine.subscribe(Kind.BOOK, self.on_market)
         engine.subscribe(Kind.BBO, self.on_market)
         for kind in (Kind.SIM_FILLS, Kind.FILLS):
@@ -152,7 +174,12 @@ class MarketMaker:
         m = self.market
         b, a = m.best_bid, m.best_ask
         d = (b + a) * 0.5 - self._fair_eval
-        if -self._move_px < d < self._move_px and b < self._ask_px and a > self._bid_px:
+        if (
+            -self._move_px < d < self._move_px
+            and b < self._ask_px
+            and a > self._bid_px
+            and not self._track_touch
+        ):
             return
         self._requote(False)
 
@@ -201,7 +228,7 @@ class MarketMaker:
         kelly = self.kelly.fraction if self.kelly is not None and self.kelly.ready else 0.0
         step = self._key_step
         return (
-            math.floor(self.hs_bps * self.m_hs / step),
+            math.floor(self._model_hs() / step),
             math.floor(self.skew_bps * self.m_skew / step),
             round(self.q_shift, 2),
             round(r.spread_mult, 2),
@@ -237,13 +264,19 @@ class MarketMaker:
         else:
             self.k_per_bps, self.A_per_s = c.k_per_bps_default, c.A_per_s_default
         self.hs_bps, self.skew_bps = half_spread_and_skew(
-            self.sigma_bps, self.k_per_bps, self.A_per_s, c.gamma_per_bps, c.model
+            self.sigma_bps, self.k_per_bps, self.A_per_s, self.gamma, c.model
         )
         if c.funding_carry:
             # A long pays funding: a drift mu = -F/3600 per s (bps units) shifts inventory
             # by mu / (gamma sigma^2) lots (mm_math §10.2 via §1.2).
             mu_bps = -self.market.funding * 1e4 / 3600.0
-            self.q_shift = mu_bps / (c.gamma_per_bps * self.sigma_bps**2)
+            self.q_shift = mu_bps / (self.gamma * self.skew_scale**2 * self.sigma_bps**2)
+        ase = self.adverse
+        if c.adverse_selection_floor and ase is not None and ase.converged:
+            self.as_floor_bps = ase.mean_bps(ase.gate_h) + self.min_half_spread
+        else:
+            self.as_floor_bps = NAN
+        self._smooth_tob()
         s = self.sigma_bps
         self.sigma_slow = (
             s if self.sigma_slow != self.sigma_slow else 0.99 * self.sigma_slow + 0.01 * s
@@ -252,19 +285,29 @@ class MarketMaker:
 
     # -- Q-learning decision step (timer) -------------------------------------------------
     def on_decision(self, t: int) -> None:
+        """One Q-learning step (mm_math §9): reward the last action, pick the next.
+
+        The reward is in the GLFT units (bps of price times reference lots):
+        ``r = ΔPnL - φ q² σ² Δ_d`` with ``φ = ½ γ_eff`` (times ``q_inventory_penalty``;
+        ``γ_eff = γ skew_scale²``, see :class:`framework.config.SpreadProfile`),
+        ``q`` the inventory held over the step in reference lots and ``ΔPnL`` the
+        mark-to-mid equity change (fees and funding included) in those units.
+        """
         learner = self.learner
         c = self.cfg
         eq = self.orders.mark(t)
         s_now = self._state()
         if self._q_state >= 0:
-            w = self.orders.initial_equity
-            px = self.orders.mark_price()
-            notional = self.orders.position * px if px == px else 0.0
-            var = (notional * self.sigma_bps * 1e-4) ** 2 * c.q_step_s
-            reward = 1e4 * ((eq - self._q_equity) - c.q_inventory_penalty * var / w) / w
+            pnl = (eq - self._q_equity) / (c.base_notional_usd * 1e-4)
+            q = self._q_lots
+            # γ_eff = γ skew_scale²: the inventory aversion the quotes express
+            phi = 0.5 * self.gamma * self.skew_scale**2 * c.q_inventory_penalty
+            reward = pnl - phi * q * q * self.sigma_bps**2 * c.q_step_s
             learner.update(self._q_state, self.action, reward, s_now)
         a = learner.choose(s_now, self.engine.rng)
         self._q_state, self._q_equity = s_now, eq
+        px = self.orders.mark_price()
+        self._q_lots = self.orders.position * px / c.base_notional_usd if px == px else 0.0
         if a != self.action:
             self.action = a
             self.m_hs, self.m_skew = ACTIONS[a]
@@ -292,6 +335,21 @@ class MarketMaker:
         if self.cfg.fair_price == "microprice":
             return microprice(b, a, m.bid_sz, m.ask_sz)
         return (b + a) * 0.5
+
+    def _smooth_tob(self) -> None:
+        """EWMA (weight 0.2 per parameter refresh) of the displayed top-of-book notional."""
+        m = self.market
+        tob = 0.5 * (m.best_bid * m.bid_sz + m.best_ask * m.ask_sz)
+        if tob == tob and tob > 0:
+            t = self.tob_notional
+            self.tob_notional = tob if t != t else 0.8 * t + 0.2 * tob
+
+    def _model_hs(self) -> float:
+        """The model's half spread (bps) before the band and risk: the profile floor plus
+        the Q multiplier times GLFT, at least the adverse-selection floor (§4)."""
+        hs = self.floor_bps + self.m_hs * self.hs_bps
+        a = self.as_floor_bps
+        return a if a > hs else hs  # NaN compares False: no floor yet
 
     def _max_position(self, px: float) -> float:
         rc = self.risk.cfg
@@ -329,48 +387,102 @@ class MarketMaker:
         """The target sides ``(px, sz, reduce_only)`` or None, half spread and skew (bps)."""
         c = self.cfg
         risk = self.risk
-        orders = self.orders
-        pos = orders.position
-        size = order_size(
-            fair,
-            orders.equity,
-            self.kelly.fraction if self.kelly is not None and self.kelly.ready else NAN,
-            base_notional=c.base_notional_usd,
-            min_notional=c.min_notional_usd,
-            max_notional=c.max_order_notional_usd,
-            size_mult=risk.size_mult,
-            sz_decimals=c.sz_decimals,
-        )
-        q = pos / size if size > 0 else 0.0
-        skew = self.skew_bps * self.m_skew * c.skew_scale * (q - self.q_shift)
+        pos = self.orders.position
+        # Inventory in reference lots (base_notional_usd of the coin), mm_math §0.
+        q = pos * fair / c.base_notional_usd
+        skew = self.skew_bps * self.m_skew * self.skew_scale * (q - self.q_shift)
         # The grid is coarsest at the highest price quoted (ticks grow with price).
         top = fair * (1.0 + (self.band[1] * 0.5 + abs(skew)) * 1e-4)
         if top >= self._tick_band[1]:  # above the cached decade: the tick grows there
             tick = max(tick, tick_size(top, c.sz_decimals))
         tick_bps = tick / fair * 1e4
-        hs = clamp_half_spread(self.hs_bps * self.m_hs, self.band, tick_bps)
+        hs = clamp_half_spread(self._model_hs(), self.band, tick_bps)
         hs = max(hs, self.min_half_spread) * risk.spread_mult
         m = self.market
         bid_px, ask_px = quote_prices(fair, hs, skew, m.best_bid, m.best_ask, c.sz_decimals)
+        self._track_touch = risk.forcing and pos != 0.0
+        if self._track_touch:
+            # Forcing: the reducing side must trade, so it goes to the touch (one tick
+            # inside when the spread leaves room), not out by the 1/sqrt(h) widening.
+            bid_px, ask_px = self._forcing_prices(pos, bid_px, ask_px, tick)
         cap = self._max_position(fair)
         bid_ok, ask_ok = risk.sides_allowed
-        bid = self._side(1, bid_ok, bid_px, size, pos, cap, fair)
-        ask = self._side(-1, ask_ok, ask_px, size, pos, cap, fair)
+        bid = self._side(1, bid_ok, bid_px, pos, cap)
+        ask = self._side(-1, ask_ok, ask_px, pos, cap)
         return bid, ask, hs, skew
 
+    def _forcing_prices(
+        self, pos: float, bid_px: float, ask_px: float, tick: float
+    ) -> tuple[float, float]:
+        m = self.market
+        b, a = m.best_bid, m.best_ask
+        if not b < a:
+            return bid_px, ask_px
+        inside = a - b >= 2.0 * tick * 0.999
+        if pos < 0:  # short: buy back at the best bid (or one tick above it)
+            px = round_price(b + tick, self.cfg.sz_decimals) if inside else b
+            return (px if px < a else b), ask_px
+        px = round_price(a - tick, self.cfg.sz_decimals) if inside else a
+        return bid_px, (px if px > b else a)
+
+    def _size(self, side: int, px: float, pos: float) -> float:
+        """Order size at ``px`` (mm_math §7): Kelly (or the base notional) capped by a
+        top-of-book share and the margin room of this side's worst-case inventory;
+        the minimum size while forcing (the request budget is nearly spent)."""
+        c = self.cfg
+        risk = self.risk
+        kelly = self.kelly.fraction if self.kelly is not None and self.kelly.ready else NAN
+        if risk.forcing and pos == 0.0:
+            kelly = -1.0  # flat while requests are scarce: the venue's minimum size
+        cap = self._margin_room(side, pos, px)
+        tob = self.tob_notional
+        if kelly == kelly and tob == tob:  # §7 caps the Kelly size, not the base size
+            cap = min(cap, c.tob_share * tob)
+        return order_size(
+            px,
+            self.orders.equity,
+            kelly,
+            base_notional=c.base_notional_usd,
+            min_notional=c.min_notional_usd,
+            max_notional=c.max_order_notional_usd,
+            size_mult=risk.size_mult,
+            sz_decimals=c.sz_decimals,
+            cap_notional=cap,
+        )
+
+    def _margin_room(self, side: int, pos: float, px: float) -> float:
+        """USD this side may add before its worst-case inventory (position plus this
+        order; one order a side) reaches the margin limit of mm_math §10.4:
+        ``W / (k σ_T + MMR)`` and ``max_margin_usage · W · leverage``."""
+        rc = self.risk.cfg
+        w = self.orders.equity
+        sigma_t = self.sigma_bps * 1e-4 * math.sqrt(rc.inventory_horizon_s)
+        mmr = 0.5 / rc.max_leverage
+        limit = min(
+            w / (rc.inventory_k_sigma * sigma_t + mmr), rc.max_margin_usage * w * rc.leverage
+        )
+        return limit - side * pos * px
+
     def _side(
-        self, side: int, ok: bool, px: float, size: float, pos: float, cap: float, fair: float
+        self, side: int, ok: bool, px: float, pos: float, cap: float
     ) -> tuple[float, float, bool] | None:
         if not ok:
             return None
         c = self.cfg
+        size = self._size(side, px, pos)
+        if size <= 0.0:
+            return None
         reduces = side * pos < 0
         if self.risk.forcing and reduces:
-            sz = round_size(min(size, abs(pos)), c.sz_decimals, down=True)
+            # Reduce-only; the whole position when what would be left is below the
+            # venue minimum (a remainder that small could not be sold on its own).
+            left = abs(pos) - size
+            sz = abs(pos) if left * px < c.min_notional_usd else size
+            sz = round_size(sz, c.sz_decimals, down=True)
             return (px, sz, True) if sz > 0 else None
         room = cap - side * pos  # what this side may add before the cap
         sz = min(size, round_size(max(room, 0.0), c.sz_decimals, down=True))
-        if sz * fair < c.min_notional_usd:
+        if sz * px < c.min_notional_usd:
             return None  # too close to the cap for a valid order
         return px, sz, False
 
@@ -391,7 +503,11 @@ class MarketMaker:
         """The current side unless the new one differs by the threshold (or in kind)."""
         if cur is None or new is None:
             return new
-        if abs(new[0] - cur[0]) >= self._move_px - self._tick_band[2] * 1.001 or new[2] != cur[2]:
+        tick = self._tick_band[2]
+        # Forcing out inventory, the reducing quote follows the touch to the tick (its
+        # modifies are throttled by forcing_requote_s instead).
+        move = tick if self._track_touch else self._move_px
+        if abs(new[0] - cur[0]) >= move - tick * 1.001 or new[2] != cur[2]:
             return new
         if abs(new[1] - cur[1]) > 0.2 * cur[1]:
             return new  # size moved materially (Kelly, caps)
@@ -459,6 +575,12 @@ class MarketMaker:
         elif self.engine.now < self._retry_at[s]:
             return  # backing off after a reject: the resting order stays as it is
         elif rec[PX] != want[0] or rec[SZ] < 0.5 * want[1] or rec[SZ] > want[1]:
+            if self.risk.forcing:
+                # Requests are scarce: modify a side at most every forcing_requote_s.
+                now = self.engine.now
+                if now < self._modify_at[s]:
+                    return
+                self._modify_at[s] = now + int(self.cfg.forcing_requote_s * 1e9)
             self._replaced[s] = cloid
             self._command("modify", s, want, cloid, "requote")
 

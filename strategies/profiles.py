@@ -1,4 +1,5 @@
-"""Spread profiles: the band the total quoted spread is clamped into.
+"""Spread profiles: the band the total quoted spread lives in, and the model parameters
+(half-spread floor, γ) that put the GLFT quote inside it.
 
 The numbers live in :data:`framework.config.PROFILES` (one place per number):
 ``default`` 40-50 bps, ``hip3`` 15-25 bps, ``aggressive`` 10-20 bps of total spread.
@@ -6,13 +7,13 @@ The numbers live in :data:`framework.config.PROFILES` (one place per number):
 
 from __future__ import annotations
 
-from framework.config import PROFILES, ConfigError
+from framework.config import PROFILES, ConfigError, SpreadProfile
 
-__all__ = ["PROFILES", "clamp_half_spread", "profile_band"]
+__all__ = ["PROFILES", "clamp_half_spread", "profile", "profile_band"]
 
 
-def profile_band(profile: str) -> tuple[float, float]:
-    """The (min, max) total spread in bps of a profile.
+def profile(name: str) -> SpreadProfile:
+    """The profile called ``name``.
 
     Raises
     ------
@@ -20,11 +21,16 @@ def profile_band(profile: str) -> tuple[float, float]:
         When the profile is unknown (naming the known ones).
     """
     try:
-        return PROFILES[profile]
+        return PROFILES[name]
     except KeyError:
         raise ConfigError(
-            f"spread profile {profile!r} is unknown; use one of {', '.join(PROFILES)}"
+            f"spread profile {name!r} is unknown; use one of {', '.join(PROFILES)}"
         ) from None
+
+
+def profile_band(name: str) -> tuple[float, float]:
+    """The (min, max) total spread in bps of a profile."""
+    return profile(name).band_bps
 
 
 def clamp_half_spread(half_spread_bps: float, band: tuple[float, float], tick_bps: float) -> float:

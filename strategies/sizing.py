@@ -1,7 +1,8 @@
-"""Order size: a base notional until Kelly is ready, then fractional Kelly (mm_math §7).
+"""Order size: a base notional until Kelly is ready, then fractional Kelly (mm_math §7),
+clipped by the caps the strategy computes (top-of-book share, margin).
 
-Sizes are in coins on the lot grid (``10**-sz_decimals``) and never below the venue's
-minimum order notional ($10 on Hyperliquid).
+Sizes are in coins on the lot grid (``10**-sz_decimals``) and, at the price the order
+is quoted at, never below the venue's minimum order notional ($10 on Hyperliquid).
 """
 
 from __future__ import annotations
@@ -21,13 +22,14 @@ def order_size(
     max_notional: float,
     size_mult: float,
     sz_decimals: int,
+    cap_notional: float = math.inf,
 ) -> float:
-    """Size in coins for one quote at price ``px``.
+    """Size in coins for one quote at price ``px``; 0 when no valid order fits the cap.
 
     Parameters
     ----------
     px : float
-        Quote price (the notional is computed at it).
+        The quote's price: the notional (and the venue's minimum) is checked at it.
     equity : float
         Account equity in USD.
     kelly_fraction : float
@@ -40,6 +42,9 @@ def order_size(
         Risk's size multiplier (e.g. 0.5 for Marginal readiness).
     sz_decimals : int
         The asset's szDecimals.
+    cap_notional : float
+        Further cap in USD (top-of-book share, margin room); below ``min_notional``
+        no order fits and the size is 0.
 
     Examples
     --------
@@ -52,8 +57,14 @@ def order_size(
     >>> order_size(40.0, 1e4, -0.1, base_notional=100, min_notional=10,
     ...            max_notional=2000, size_mult=1.0, sz_decimals=2)
     0.25
+    >>> order_size(39.97, 1e4, -0.1, base_notional=100, min_notional=10,
+    ...            max_notional=2000, size_mult=1.0, sz_decimals=2)  # 0.25 x 39.97 < $10
+    0.26
+    >>> order_size(40.0, 1e4, 0.05, base_notional=100, min_notional=10,
+    ...            max_notional=2000, size_mult=1.0, sz_decimals=2, cap_notional=5.0)
+    0.0
     """
-    if not px > 0:
+    if not px > 0 or cap_notional < min_notional:
         return 0.0
     if kelly_fraction != kelly_fraction:  # NaN: not ready
         notional = base_notional
@@ -61,8 +72,10 @@ def order_size(
         notional = min_notional
     else:
         notional = kelly_fraction * equity
-    notional = min(max(notional * size_mult, min_notional), max_notional)
+    notional = min(max(notional * size_mult, min_notional), max_notional, cap_notional)
     lot = 10.0**-sz_decimals
-    lots = math.floor(notional / px / lot + 1e-9)
-    min_lots = math.ceil(min_notional / px / lot - 1e-9)
-    return round(max(lots, min_lots) * lot, sz_decimals)
+    lots = max(math.floor(notional / px / lot + 1e-9), math.ceil(min_notional / px / lot - 1e-9))
+    sz = round(lots * lot, sz_decimals)
+    if sz * px < min_notional:  # float rounding at the boundary: one lot more
+        sz = round((lots + 1) * lot, sz_decimals)
+    return sz

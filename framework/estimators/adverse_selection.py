@@ -40,7 +40,9 @@ from framework.estimators.base import (
 from framework.events.columns import Columns
 from framework.events.schema import Kind
 
-HORIZONS_S: tuple[float, ...] = (1.0, 5.0, 30.0)
+#: Markout horizons: 1, 5 and 30 s (§4), plus 2 and 10 min so Kelly can take its edge
+#: over the inventory's holding time (§7), which on a quiet book runs to minutes.
+HORIZONS_S: tuple[float, ...] = (1.0, 5.0, 30.0, 120.0, 600.0)
 
 
 class Markout:
@@ -130,7 +132,7 @@ class AdverseSelectionEstimator(EstimatorBase):
         min_n_eff: float = 20.0,
         min_half_width_bps: float = 1.0,
         rel_half_width: float = 0.25,
-        history_s: float = 120.0,
+        history_s: float = 900.0,
     ) -> None:
         super().__init__()
         require_positive(window=window, history_s=history_s)

@@ -48,6 +48,7 @@ from __future__ import annotations
 import math
 import weakref
 from collections import deque
+from collections.abc import Sequence
 from statistics import NormalDist
 from typing import Any
 
@@ -205,6 +206,21 @@ def chi2_quantile(p: float, df: float) -> float:
     z = z_quantile(p)
     c = 2.0 / (9.0 * df)
     return df * max(0.0, 1.0 - c + z * math.sqrt(c)) ** 3
+
+
+def mean_var(x: Sequence[float]) -> tuple[float, float]:
+    """Mean and sample variance (ddof 1; NaN below two values) of floats.
+
+    ``math.fsum`` is correctly rounded, so the result does not depend on summation
+    order or on the CPU (numpy's reductions do: they dispatch SIMD kernels per CPU).
+    """
+    n = len(x)
+    if n == 0:
+        return NAN, NAN
+    mu = math.fsum(x) / n
+    if n < 2:
+        return mu, NAN
+    return mu, math.fsum([(v - mu) * (v - mu) for v in x]) / (n - 1)
 
 
 def n_eff_autocorr(x: Any, max_lag: int) -> float:

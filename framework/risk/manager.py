@@ -6,14 +6,18 @@ It owns four answers the strategy reads before every quote:
   daily loss limit is tripped, or while the quote gate is paused (no book or trade
   progress for ``stale_s`` of event time);
 * :attr:`RiskManager.sides_allowed` - ``(bid, ask)``: a position cap (contracts or USD)
-  blocks the side that would grow the position; below ``forcing_headroom`` of the
-  request budget only the side that reduces inventory is quoted.  Flat, no side reduces
-  anything, so nothing is quoted: the literal rule (the seed's "inventory-forcing
-  mode").  The venue's budget grows only with traded volume, so a session that stays
-  below ``forcing_headroom`` while flat idles until the headroom recovers (live: a
-  ``rate_limit`` update); lower ``forcing_headroom`` for venues that run there;
-* :attr:`RiskManager.spread_mult` - ``1/sqrt(h)`` for request-budget headroom ``h``
-  below ``widen_headroom`` (1 above it), times the Marginal-readiness spread multiplier;
+  blocks the side that would grow the position, from the cap until the position is
+  back under ``position_release`` of it (hysteresis: a position hovering at the cap
+  does not flap the quotes); below ``forcing_headroom`` of the request budget only the
+  side that reduces inventory is quoted (the seed's "inventory-forcing mode").  Flat,
+  both sides stay allowed: the strategy quotes them at the minimum size with throttled
+  requotes, because the venue's budget grows only with traded volume and a flat
+  session that quoted nothing would never earn its way out (a HIP-3 market whose
+  headroom sits near 7 % could not be made at all);
+* :attr:`RiskManager.spread_mult` - ``sqrt(widen_headroom / h)`` for request-budget
+  headroom ``h`` below ``widen_headroom`` (1 above it: continuous, the seed's
+  ``1/sqrt(headroom)`` scaled to start at the threshold), times the Marginal-readiness
+  spread multiplier; the strategy does not apply it to the reducing side while forcing;
 * :attr:`RiskManager.size_mult` - the Marginal-readiness size multiplier.
 
 Every state change is emitted as a ``risk`` row (rule, state, value, limit, reason);
@@ -179,24 +183,38 @@ class RiskManager:
         # 1/sqrt(h) only once h is below widen_headroom: above it the budget is healthy
         # and spreads stay as modelled, so every widening is a journaled "widened" state
         # (the seed widens "when headroom drops"; the threshold is ours).
-        widen = 1.0 / math.sqrt(max(h, c.min_headroom)) if h < c.widen_headroom else 1.0
+        # Continuous in h: 1 at the threshold, then the seed's 1/sqrt(h) shape below it.
+        widen = (
+            math.sqrt(c.widen_headroom / max(h, c.min_headroom)) if h < c.widen_headroom else 1.0
+        )
         self.spread_mult = self.readiness_spread * widen
-        if h < c.forcing_headroom:
+        prev = self.states.get("rate_limit", OK)
+        # Hysteresis: leave a state only once h is headroom_hysteresis past its threshold,
+        # so fills that earn a few requests do not flip forcing / widened every second.
+        forcing_at = c.forcing_headroom + (c.headroom_hysteresis if prev == "forcing" else 0.0)
+        widen_at = c.widen_headroom + (c.headroom_hysteresis if prev != OK else 0.0)
+        if h < forcing_at:
             state, limit = "forcing", c.forcing_headroom
-            why = "request budget nearly spent: quoting only the side that reduces inventory"
-        elif h < c.widen_headroom:
+            why = (
+                "request budget nearly spent: only the side that reduces inventory, at the "
+                "touch (flat: both sides at the minimum size), modifies throttled"
+            )
+        elif h < widen_at:
             state, limit = "widened", c.widen_headroom
-            why = f"request budget low: spreads x{1 / math.sqrt(h):.2f} (1/sqrt(headroom))"
+            why = f"request budget low: spreads x{widen:.2f} (sqrt({c.widen_headroom:g}/headroom))"
         else:
             state, limit, why = OK, c.widen_headroom, "request budget healthy"
         self.forcing = state == "forcing"
-        if self.states.get("rate_limit", OK) != state:
+        if prev != state:
             self._change("rate_limit", state, h, limit, why)
 
     def _check_position(self) -> None:
         c = self.cfg
         pos = self.orders.position
         over = self._over_caps(pos)
+        if not over and (self.cap_long or self.cap_short):
+            # Tripped caps hold until the position is back under position_release of them.
+            over = self._over_caps(pos / c.position_release)
         self.cap_long = over and pos > 0
         self.cap_short = over and pos < 0
         state = "tripped" if over else OK
@@ -207,7 +225,7 @@ class RiskManager:
                     f"{c.max_position:g} / {c.max_position_usd:g} USD: only the reducing side"
                 )
             else:
-                why = "position back under the caps"
+                why = f"position back under {c.position_release:.0%} of the caps"
             self._change("position", state, pos, math.copysign(c.max_position, pos or 1.0), why)
 
     def _check_losses(self) -> None:
@@ -248,7 +266,8 @@ class RiskManager:
         bid, ask = not self.cap_long, not self.cap_short
         if self.forcing:
             pos = self.orders.position
-            bid, ask = bid and pos < 0, ask and pos > 0
+            if pos != 0.0:  # flat: both sides (minimum size; see the module docstring)
+                bid, ask = bid and pos < 0, ask and pos > 0
         self.sides_allowed = (bid, ask)
 
     def _change(self, rule: str, state: str, value: float, limit: float, reason: str) -> None:

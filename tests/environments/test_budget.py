@@ -24,12 +24,22 @@ def test_a_spent_budget_widens_then_forces_and_is_journaled(tmp_path):
     states = [(r["rule"], r["state"]) for r in risk if r["rule"] == "rate_limit"]
     assert states and states[0] == ("rate_limit", "forcing")  # 0.07 < 10 %: forcing at once
     quotes = reader.table("quotes").to_pylist()
-    # forcing: never both sides at once, and flat means no side reduces anything
-    assert all(q["bid_px"] is None or q["ask_px"] is None for q in quotes)
+    # forcing: with inventory only the reducing side; flat both sides at the minimum size
+    for q in quotes:
+        inv = q["inventory"]
+        if inv > 0:
+            assert q["bid_px"] is None
+        elif inv < 0:
+            assert q["ask_px"] is None
+        else:
+            for px, sz in ((q["bid_px"], q["bid_sz"]), (q["ask_px"], q["ask_sz"])):
+                assert px is None or 10.0 <= px * sz < 10.0 + px * 0.01 + 1e-9
+    assert any(q["inventory"] == 0 and q["bid_px"] and q["ask_px"] for q in quotes)
+    assert reader.table("sim_fills").num_rows > 0  # quoting flat earned fills (and budget)
     assert replay(res.out, verify=True).ok
 
 
-def test_a_lower_budget_widens_spreads_by_one_over_sqrt_h(tmp_path):
+def test_a_lower_budget_widens_spreads_by_sqrt_threshold_over_h(tmp_path):
     def run(used: int, name: str):
         data = unstructure(SessionConfig())
         data["fills"]["budget_used"] = used
@@ -49,7 +59,12 @@ def test_a_lower_budget_widens_spreads_by_one_over_sqrt_h(tmp_path):
     assert widened[0]["state"] == "widened" and abs(widened[0]["value"] - 0.25) < 0.01
     assert not [r for r in healthy.table("risk").to_pylist() if r["rule"] == "rate_limit"]
     hs_h = [q["half_spread_bps"] for q in healthy.table("quotes").to_pylist()]
-    hs_l = [q["half_spread_bps"] for q in low.table("quotes").to_pylist()]
+    # until the budget runs down to forcing (if it does), spreads are widened by w
+    end = next((r["seq"] for r in widened if r["state"] == "forcing"), 2**62)
+    hs_l = [q["half_spread_bps"] for q in low.table("quotes").to_pylist() if q["seq"] < end]
     lo, hi = 7.5, 12.5  # the hip3 profile's half-spread band (15-25 bps)
     assert hs_h and all(lo - 1e-9 <= x <= hi + 1e-9 for x in hs_h)
-    assert hs_l and all(2 * lo - 1e-9 <= x <= 2 * hi + 1e-9 for x in hs_l)  # x 1/sqrt(0.25)
+    # sqrt(widen_headroom / h) for h from 0.25 (start) down to 0.1 (forcing)
+    w_lo, w_hi = (0.5 / 0.25) ** 0.5, (0.5 / 0.1) ** 0.5
+    assert hs_l and all(w_lo * lo - 1e-9 <= x <= w_hi * hi + 1e-9 for x in hs_l)
+    assert hs_l[0] <= w_lo * hi + 1e-9  # at the start h = 0.25 exactly

@@ -96,3 +96,30 @@ def test_kelly_reads_net_markouts_at_h_star():
 def test_kelly_needs_adverse_selection():
     with pytest.raises(KeyError, match="adverse_selection"):
         Driver(KellyEstimator())
+
+
+def test_kelly_takes_its_edge_over_the_measured_holding_time():
+    """Kelly's horizon is the markout horizon at or beyond the inventory's holding time
+    (Little's law over our fills), not a fixed 5 s that ignores holding inventory."""
+    ase = AdverseSelectionEstimator()
+    kel = KellyEstimator()  # h_star_s = 0: the holding-time rule
+    d = Driver(ase, kel)
+    assert kel.c == 0.1  # a conservative fraction by default (mm_math §7: 0.1-0.25)
+    assert kel.h_star == 30.0  # before two fills: the longest horizon up to 30 s
+    _mid_book(d, T0, 100.0)
+    # Round trips: buy, hold 90 s, sell; flat 10 s in between.
+    t = T0
+    for _ in range(4):
+        t += 10 * SEC
+        d.fill(t, +1, 99.99)
+        t += 90 * SEC
+        d.fill(t, -1, 100.01)
+    # ∫|pos| dt = 4 x 90 s, traded 8 coins: H = 360 / 4 = 90 s -> the 120 s markouts.
+    assert kel.holding_s == pytest.approx(90.0)
+    assert kel.h_star == 120.0
+    short = KellyEstimator()
+    d2 = Driver(AdverseSelectionEstimator(), short)
+    _mid_book(d2, T0, 100.0)
+    for k in range(6):
+        d2.fill(T0 + k * SEC, +1 if k % 2 == 0 else -1, 100.0)  # held 1 s at a time
+    assert short.h_star == 1.0

@@ -67,6 +67,22 @@ def test_max_drawdown_tracks_the_peak():
     assert o.max_drawdown == pytest.approx(200.0 / o.peak_equity)
 
 
+def test_reported_max_drawdown_never_decreases():
+    h = bare()
+    o = h.orders
+    sim_fill(h, "a", 1, 10.0, 100.0)  # 10 000 equity, 100 coins long
+    h.book(9.0, 9.02)  # -100 USD from the 10 001 peak: 1.0 %
+    o.mark()
+    first = o.max_drawdown
+    assert first == pytest.approx(100.0 / 10_001.0)
+    h.book(40.0, 40.02)  # peak 13 001
+    o.mark()
+    h.book(38.98, 39.0)  # -102 USD: a larger USD drawdown, a smaller fraction (0.78 %)
+    o.mark()
+    assert o.max_drawdown_usd == pytest.approx(102.0)
+    assert o.max_drawdown == pytest.approx(first)  # was 0.78 % before the fix
+
+
 def test_live_responses_and_updates_drive_order_states():
     h = bare()
     o = h.orders

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
+import math
+
 import pytest
 
 from framework.events.schema import Kind
@@ -36,10 +39,13 @@ def test_position_cap_quotes_only_the_reducing_side():
 def test_bid_size_shrinks_to_the_room_left_under_the_cap():
     h = Harness({"base_notional_usd": 200.0}, {"max_position": 7.0})
     h.book(40.0, 40.01)
-    h.venue.fill(1)  # 4.99 long, 2.01 of room
+    h.venue.fill(1)  # ~5 long ($200 at the bid's price), ~2 of room
     h.book(40.0, 40.01)
     q = h.last_quote()
-    assert q[BSZ] == pytest.approx(2.01) and q[ASZ] == pytest.approx(4.99)
+    pos = h.orders.position
+    assert 4.9 < pos < 5.1
+    assert q[BSZ] == pytest.approx(round(7.0 - pos, 2))
+    assert q[ASZ] == pytest.approx(math.floor(200.0 / q[ASK] * 100) / 100)  # $200 at its price
 
 
 def test_drawdown_kill_switch_cancels_everything_for_good():
@@ -107,35 +113,108 @@ def test_quote_gate_pauses_on_a_stall_and_resumes_on_fresh_data():
     assert len(h.orders.open) == 2 and h.last_quote()[BID] is not None
 
 
-def test_low_headroom_widens_by_one_over_sqrt_h():
+def test_low_headroom_widens_by_sqrt_threshold_over_h():
     h1 = Harness()
     h1.book(40.0, 40.01)
     h1.clock(1.0)
     base = h1.last_quote()[HS]
-    h = Harness(headroom=0.25)
+    h = Harness(headroom=0.125)
     h.book(40.0, 40.01)
     h.clock(1.0)
     rows = risk_rows(h, "rate_limit")
-    assert rows[0][STATE] == "widened" and rows[0][VALUE] == 0.25
-    assert h.risk.spread_mult == pytest.approx(2.0)
+    assert rows[0][STATE] == "widened" and rows[0][VALUE] == 0.125
+    assert h.risk.spread_mult == pytest.approx(2.0)  # sqrt(0.5 / 0.125)
     assert h.last_quote()[HS] == pytest.approx(2.0 * base)
 
 
-def test_headroom_below_ten_percent_quotes_only_the_reducing_side():
+def test_widening_is_continuous_in_headroom():
+    """No jump at the threshold: 1.0 at h = 0.5 and just below it (today: 1.41)."""
+    mults = []
+    for h in (0.51, 0.5, 0.499, 0.3, 0.2, 0.11):
+        hr = Harness(headroom=h)
+        hr.book(40.0, 40.01)
+        hr.clock(1.0)
+        mults.append(hr.risk.spread_mult)
+    assert mults[0] == mults[1] == 1.0
+    assert mults[2] == pytest.approx(1.0, abs=2e-3)
+    assert all(b > a for a, b in itertools.pairwise(mults[1:]))
+    assert mults[-1] == pytest.approx((0.5 / 0.11) ** 0.5)
+
+
+def test_headroom_below_ten_percent_forces_inventory_out_at_the_touch():
     h = Harness()
-    h.book(40.0, 40.01)
+    h.book(40.0, 40.05)  # a 5-tick spread: room to improve the touch
     h.venue.fill(1)  # long
     h.venue.headroom = 0.05
     h.clock(1.0)
     assert risk_rows(h, "rate_limit")[-1][STATE] == "forcing"
+    assert h.risk.spread_mult > 3.0  # the budget widening, which forcing must not apply
     q = h.last_quote()
     assert q[BID] is None and q[ASK] is not None
+    assert q[ASK] == pytest.approx(40.049)  # one tick inside the best ask: gets filled
     ask_cmd = [c for c in h.rows(Kind.ORDER_COMMANDS) if c[6] == -1][-1]
     assert ask_cmd[10] is True and ask_cmd[8] == pytest.approx(h.orders.position)  # reduce-only
-    h.venue.fill(-1)  # flat: no side reduces anything
+    h.book(40.02, 40.03)
+    assert h.last_quote()[ASK] == pytest.approx(40.029)
+    h.book(40.029, 40.03)  # a one-tick spread ($0.001 at $40): join the best ask
+    assert h.last_quote()[ASK] == pytest.approx(40.03)
+
+
+def test_forcing_while_flat_quotes_both_sides_at_minimum_size_with_throttled_modifies():
+    h = Harness({"forcing_requote_s": 10.0}, headroom=0.05)
+    h.book(40.0, 40.01)
     h.clock(1.0)
+    assert h.risk.forcing and h.orders.position == 0.0
     q = h.last_quote()
-    assert q[BID] is None and q[ASK] is None
+    assert q[BID] is not None and q[ASK] is not None
+    assert q[BSZ] == pytest.approx(0.26) and q[ASZ] == pytest.approx(0.25)  # $10 at each price
+    assert q[BSZ] * q[BID] >= 10.0 and q[ASZ] * q[ASK] >= 10.0
+
+    def modifies() -> int:
+        return sum(1 for c in h.rows(Kind.ORDER_COMMANDS) if c[4] == "modify")
+
+    n0 = modifies()
+    for j in range(8):  # the market moves 10 bps every 0.5 s for 4 s
+        h.book(40.04 * (j + 1) + 40.0 - 40.04 * j, 40.04 * (j + 1) + 40.01 - 40.04 * j)
+    assert modifies() - n0 <= 2  # one per side per forcing_requote_s, not one per move
+    for _ in range(12):
+        h.clock(1.0)
+    assert modifies() - n0 >= 2  # after the throttle, the sides catch up
+
+
+def test_rate_limit_states_have_hysteresis():
+    h = Harness()
+    h.book(40.0, 40.01)
+    seen = []
+    for hr in (0.09, 0.11, 0.125, 0.2, 0.49, 0.51, 0.53, 0.49):
+        h.venue.headroom = hr
+        h.clock(1.0)
+        seen.append(h.risk.states.get("rate_limit", "ok"))
+    assert seen == [
+        "forcing",
+        "forcing",  # 0.11: not yet 0.02 above the 0.10 threshold
+        "widened",
+        "widened",
+        "widened",
+        "widened",  # 0.51: not yet 0.02 above 0.5
+        "ok",
+        "widened",
+    ]
+    assert len(risk_rows(h, "rate_limit")) == 4
+
+
+def test_position_cap_has_hysteresis():
+    h = Harness(risk={"max_position": 5.0, "position_release": 0.8})
+    h.book(40.0, 40.01)
+    h.venue.fill(1)
+    h.venue.fill(1)  # 5 coins long: tripped
+    h.clock(1.0)
+    assert risk_rows(h, "position")[-1][STATE] == "tripped"
+    for pos, want in ((4.9, "tripped"), (4.1, "tripped"), (3.9, "ok"), (4.9, "ok")):
+        h.orders.position = pos
+        h.clock(1.0)
+        assert risk_rows(h, "position")[-1][STATE] == want, pos
+    assert len(risk_rows(h, "position")) == 2  # one trip, one release: no flapping
 
 
 def test_live_rate_limit_input_drives_headroom():
@@ -178,7 +257,7 @@ def test_a_healthy_budget_does_not_widen():
     h.clock(1.0)
     rows = risk_rows(h, "rate_limit")
     assert [r[STATE] for r in rows] == ["widened"] and rows[0][VALUE] == pytest.approx(0.49)
-    assert h.risk.spread_mult == pytest.approx(1 / 0.49**0.5)
+    assert h.risk.spread_mult == pytest.approx((0.5 / 0.49) ** 0.5)
 
 
 def test_usd_position_cap_trips_before_the_contract_cap():

@@ -80,6 +80,7 @@ class Harness:
         risk: dict | None = None,
         headroom: float = 1.0,
         seed: int = 1,
+        orders: dict | None = None,
     ) -> None:
         self.sink = ListSink()
         self.venue = InstantVenue(headroom)
@@ -88,7 +89,7 @@ class Harness:
             [
                 MarketState(),
                 self.venue,
-                OrderTracker(coin="X"),
+                OrderTracker(coin="X", **(orders or {})),
                 RiskManager(**(risk or {})),
                 MarketMaker(**strategy),
             ],
