@@ -363,3 +363,20 @@ def test_the_check_reads_footers_only(tmp_path):
     assert check_completeness(reader).problems == ()
     with pytest.raises(CorruptPartError, match="book"):
         JournalReader(root, strict=True).table("book")
+
+
+def test_a_journal_never_closed_whose_writer_could_not_tell_says_so(tmp_path):
+    """Rows appended out of seq order (a re-sequencing backtest does): after a crash
+    nothing says up to where the journal is whole, and sql says that."""
+    w = JournalWriter(tmp_path / "j", Manifest(mode="backtest", asset="X"))
+    w.append(Kind.TRADES, trade_row(2, 2, 10.0))
+    w.append(Kind.CLOCK, (1, 1, 1, "t"))
+    w.flush()  # and then the process dies: no close
+    done = run_cli("sql", str(tmp_path / "j"), "SELECT count(*) FROM trades", "--format", "csv")
+    assert done.returncode == 0 and lines(done.stdout) == ["count_star()", "1"]
+    assert lines(done.stderr) == [
+        f"warning: {tmp_path / 'j'} is incomplete: never closed (its writer was killed or "
+        "crashed, or is still writing), and its parts do not say up to which seq it is whole "
+        "(written before part footers said so, or rows not appended in seq order): rows at its "
+        "end may be missing; the last row on disk is at seq 2 (1970-01-01T00:00:00.000Z)"
+    ]
