@@ -241,6 +241,13 @@ def backtest(
             help="Rewrite the inputs under new seqs instead of linking the recording's files.",
         ),
     ] = False,
+    allow_incomplete: Annotated[
+        bool,
+        typer.Option(
+            "--allow-incomplete",
+            help="Run over a recording with parts missing or never closed (warns; recorded).",
+        ),
+    ] = False,
 ) -> None:
     """Run the paper engine over a recording as fast as one core goes; journal everything."""
     from framework.environments.backtest import backtest_command
@@ -255,6 +262,7 @@ def backtest(
             seed=seed,
             progress=not quiet,
             resequence=resequence,
+            allow_incomplete=allow_incomplete,
         )
     )
 

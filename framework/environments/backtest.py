@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import importlib
 import shutil
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -27,7 +28,7 @@ from framework.config import ESTIMATOR_PATHS, SessionConfig, config_from_dict, u
 from framework.engine.core import Engine, EngineError
 from framework.engine.drive import build_components, feed, resequence
 from framework.events.schema import INPUT_KINDS, Kind
-from framework.journal import JournalReader, JournalWriter, Manifest
+from framework.journal import JournalReader, JournalWriter, Manifest, check_completeness
 from framework.journal.manifest import MANIFEST_NAME, read_manifest
 
 __all__ = [
@@ -184,6 +185,7 @@ def run_backtest(
     console: Any = None,
     estimators: bool = True,
     link_inputs: bool = True,
+    allow_incomplete: bool = False,
 ) -> BacktestResult:
     """Run the paper engine over a recording and journal everything to ``out``.
 
@@ -191,12 +193,16 @@ def run_backtest(
     cold-start parameters): for benchmarks of the rest of the engine.
     ``link_inputs=False`` re-sequences the inputs even of a strided recording (no
     limit on the outputs one input may cause).
+    ``allow_incomplete=True`` runs over a recording that is not whole (a part or table
+    gone or unreadable, never closed) with a warning on stderr; the output manifest's
+    ``source["incomplete"]`` then lists what was missing.
 
     Raises
     ------
     BacktestError
-        The recording is not a journal, ``out`` already holds one, or one input
-        caused more outputs than the recording's seq stride leaves room for.
+        The recording is not a journal or is incomplete (without
+        ``allow_incomplete``), ``out`` already holds one, or one input caused more
+        outputs than the recording's seq stride leaves room for.
     """
     from framework.environments.summary import SessionProgress, summarize
 
@@ -209,7 +215,8 @@ def run_backtest(
     out = Path(out) if out is not None else default_out(recording, seed)
     if (out / MANIFEST_NAME).exists():
         raise BacktestError(f"--out {out}: already holds {_existing(out)}")
-    reader = JournalReader(recording)
+    reader = JournalReader(recording, warn=False)
+    missing = _check_recording(reader, recording, allow_incomplete)
     src = reader.manifest
     linked = strided_parts(reader) if link_inputs else None
     cfg = apply_overrides(
@@ -228,7 +235,7 @@ def run_backtest(
         synthetic=src.synthetic,
         config=unstructure(cfg),
         components=component_list(cfg, estimators=estimators),
-        source={"recording": str(recording)},
+        source={"recording": str(recording), **({"incomplete": missing} if missing else {})},
         seq_stride=src.seq_stride if linked is not None else 0,
     )
     writer, engine = open_session(out, manifest, flush_rows=1 << 15, flush_interval_s=3600.0)
@@ -258,6 +265,23 @@ def run_backtest(
     )
     writer.close(stats={"summary": summary, "inputs": inputs})
     return BacktestResult(out=out, summary=summary)
+
+
+def _check_recording(reader: JournalReader, recording: Path, allow: bool) -> list[str]:
+    """What the recording's input tables lack (one line each); refused unless ``allow``."""
+    problems = list(check_completeness(reader, INPUT_KINDS).problems)
+    if problems and not allow:
+        raise BacktestError(
+            f"--recording {recording} is incomplete: {'; '.join(problems)}; pass "
+            "--allow-incomplete to backtest what is there"
+        )
+    if problems:
+        print(
+            f"warning: --recording {recording} is incomplete: {'; '.join(problems)}; "
+            "backtesting what is there (--allow-incomplete)",
+            file=sys.stderr,
+        )
+    return problems
 
 
 def strided_parts(reader: JournalReader) -> dict[Kind, list[Path]] | None:
@@ -312,6 +336,7 @@ def backtest_command(
     seed: int = 0,
     progress: bool = True,
     resequence: bool = False,
+    allow_incomplete: bool = False,
 ) -> int:
     """``market-maker backtest``: run, print the summary; returns the exit code."""
     from framework.environments.summary import session_command
@@ -327,6 +352,7 @@ def backtest_command(
             progress=progress,
             console=console,
             link_inputs=not resequence,
+            allow_incomplete=allow_incomplete,
         ),
         config,
         (BacktestError,),

@@ -20,8 +20,9 @@ from framework.book import MarketState
 from framework.engine.core import Engine, NullSink
 from framework.engine.drive import ComponentError, build_components, feed
 from framework.events.schema import INPUT_KINDS, OUTPUT_KINDS, Kind, spec
+from framework.journal.completeness import Completeness, check_completeness
 from framework.journal.errors import JournalError
-from framework.journal.reader import JournalReader
+from framework.journal.reader import JournalReader, MergedChunk
 
 
 @attrs.frozen
@@ -41,6 +42,25 @@ class Divergence:
         )
 
 
+@attrs.frozen
+class Prefix:
+    """How much of a journal that was never closed ``replay --verify`` checked.
+
+    Every table is on disk up to ``durable_seq`` (the writer's last complete flush), so
+    the inputs up to it are replayed and the outputs up to it compared; outputs the
+    replay makes after it were lost at the crash and are not compared.  ``inputs``
+    counts the inputs all of whose outputs lie in the prefix, the last at
+    ``last_input_seq``; ``cut_input_seq`` is the input whose outputs run past it.
+    ``compared`` outputs were found identical.
+    """
+
+    durable_seq: int
+    inputs: int
+    last_input_seq: int | None
+    cut_input_seq: int | None
+    compared: int
+
+
 @attrs.define
 class ReplayResult:
     events: int
@@ -48,10 +68,16 @@ class ReplayResult:
     divergence: Divergence | None
     engine: Engine
     problems: list[str]
+    completeness: Completeness
+    prefix: Prefix | None = None
+    refused: bool = False  # --verify of a journal missing parts: nothing was replayed
 
     @property
     def ok(self) -> bool:
-        return self.divergence is None and not self.problems
+        """What exit code 0 means: no divergence, nothing unreadable, and the journal
+        whole, or never closed (then what is on disk was checked)."""
+        whole = not self.completeness.closed or self.completeness.complete
+        return self.divergence is None and not self.problems and not self.refused and whole
 
 
 class _Diverged(Exception):
@@ -77,12 +103,20 @@ def _recorded_outputs(reader: JournalReader) -> Iterator[tuple[Kind, tuple[Any, 
 
 
 class VerifyingSink:
-    """A sink that compares every output with the journal's next recorded output."""
+    """A sink that compares every output with the journal's next recorded output.
 
-    def __init__(self, recorded: Iterator[tuple[Kind, tuple[Any, ...]]]) -> None:
+    Outputs after ``horizon`` (where a journal that was never closed stops being
+    whole) are counted in ``beyond`` and not compared.
+    """
+
+    def __init__(
+        self, recorded: Iterator[tuple[Kind, tuple[Any, ...]]], horizon: int | None = None
+    ) -> None:
         self._recorded = recorded
         self._peeked: tuple[Kind, tuple[Any, ...]] | None = None
+        self.horizon = horizon
         self.compared = 0
+        self.beyond = 0
 
     def _next(self) -> tuple[Kind, tuple[Any, ...]] | None:
         nxt, self._peeked = self.peek(), None
@@ -94,6 +128,9 @@ class VerifyingSink:
         return self._peeked
 
     def append(self, kind: Kind, row: tuple[Any, ...]) -> None:
+        if self.horizon is not None and row[0] > self.horizon:
+            self.beyond += 1
+            return
         rec = self._next()
         if rec is None:
             raise _Diverged(Divergence(row[0], spec(kind).name, "<row>", None, row))
@@ -120,46 +157,133 @@ def engine_for(reader: JournalReader, sink: Any) -> Engine:
 def replay(
     root: Path | str, *, verify: bool = False, until: int | None = None, strict: bool = False
 ) -> ReplayResult:
-    """Replay a journal's inputs; with ``verify`` compare every regenerated output."""
-    reader = JournalReader(root, strict=strict)
-    sink = VerifyingSink(_recorded_outputs(reader)) if verify else NullSink()
+    """Replay a journal's inputs; with ``verify`` compare every regenerated output.
+
+    The journal's completeness is checked first (footers and manifest only).  With
+    ``verify``, a journal missing a part or table is refused (``refused``, nothing
+    replayed), and one that was never closed is verified up to the seq where every
+    table is still whole (:class:`Prefix`), so what the crash lost is not taken for a
+    divergence.
+    """
+    reader = JournalReader(root, strict=strict, warn=False)
+    completeness = check_completeness(reader)
+    cut = completeness.durable_seq if verify and not completeness.closed else None
+    recorded = _recorded_outputs(reader, cut)
+    sink = VerifyingSink(recorded, horizon=cut) if verify else NullSink()
     engine = engine_for(reader, sink)
+    if verify and completeness.tables:
+        return ReplayResult(0, 0, None, engine, [], completeness, refused=True)
+    stop = until if cut is None else cut if until is None else min(until, cut)
+    tail: list[int] = []  # the last two input seqs stepped
+
+    def track(chunk: MergedChunk) -> None:
+        tail[:] = (tail + chunk.seqs[-2:])[-2:]
+
     divergence = None
     events = 0
+    # Stopped by --until before the journal's (whole) end: outputs after it are not due.
+    early = until is not None and (cut is None or until < cut)
     try:
-        events = feed(engine, reader.merged(INPUT_KINDS), stop_seq=until)
+        events = feed(engine, reader.merged(INPUT_KINDS, stop_seq=stop), on_chunk=track)
         if isinstance(sink, VerifyingSink):
             left = sink.peek()
-            if left is not None and (until is None or left[1][0] <= engine.seq):
+            if left is not None and (not early or left[1][0] <= engine.seq):
                 k, row = left
                 divergence = Divergence(row[0], spec(k).name, "<row>", row, "no such output")
     except _Diverged as exc:
         divergence = exc.divergence
         events = engine.events
-    return ReplayResult(events, engine.outputs, divergence, engine, list(reader.problems))
+    prefix = None
+    if cut is not None and not early and isinstance(sink, VerifyingSink):
+        if sink.beyond:  # only the last input's outputs can run past the cut
+            last = tail[-2] if len(tail) > 1 else None
+            prefix = Prefix(cut, events - 1, last, tail[-1], sink.compared)
+        else:
+            prefix = Prefix(cut, events, tail[-1] if tail else None, None, sink.compared)
+    return ReplayResult(
+        events, engine.outputs, divergence, engine, list(reader.problems), completeness, prefix
+    )
+
+
+def _recorded_outputs(
+    reader: JournalReader, stop_seq: int | None
+) -> Iterator[tuple[Kind, tuple[Any, ...]]]:
+    for ch in reader.merged(OUTPUT_KINDS, stop_seq=stop_seq):
+        for k, r in zip(ch.kinds, ch.rows, strict=True):
+            kind = Kind(k)
+            yield kind, ch.columns[kind].row(r)
 
 
 def replay_command(root: Path, *, verify: bool, until: int | None) -> int:
-    """CLI body of ``market-maker replay``; returns the exit code."""
+    """CLI body of ``market-maker replay``; returns the exit code.
+
+    0 replayed or verified (a journal never closed: its whole prefix verified, which
+    the message says), 1 a divergence, 2 an unusable or incomplete journal.
+    """
     try:
         result = replay(root, verify=verify, until=until)
     except (JournalError, ComponentError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    comp = result.completeness
+    if result.refused:
+        for line in comp.problems:
+            print(f"not verified: {root} is incomplete: {line}")
+        return 2
+    if verify and not comp.closed:
+        print(f"incomplete: {root} was {comp.never_closed()}")
+    elif not verify:
+        for line in comp.problems:
+            print(f"warning: {root} is incomplete: {line}", file=sys.stderr)
     if until is not None:
         state = result.engine.snapshot()
         print(json.dumps(state, indent=2, sort_keys=True, default=_json_default))
     if result.divergence is not None:
-        print(f"DIVERGED: {result.divergence.describe()}")
+        unknown = verify and not comp.closed and comp.durable_seq is None
+        note = " (the journal was never closed: this may be what the crash lost)" if unknown else ""
+        print(f"DIVERGED: {result.divergence.describe()}{note}")
         return 1
     if result.problems:
         print(f"incomplete: {len(result.problems)} unreadable part(s); see the warnings above")
         return 2
-    if verify:
+    if verify and result.prefix is not None:
+        print(_prefix_line(result, comp))
+    elif verify and not comp.closed and comp.durable_seq is None and until is None:
+        print(
+            f"verified: {result.events} input events, {result.outputs} outputs identical, up to "
+            f"the journal's end at {comp.crash_point()}; rows not flushed before the crash are "
+            "lost"
+        )
+    elif verify:
         print(f"verified: {result.events} input events, {result.outputs} outputs identical")
     else:
         print(f"replayed: {result.events} input events, {result.outputs} outputs")
+    if comp.closed and comp.problems:
+        print(f"incomplete: {len(comp.problems)} problem(s); see the warnings above")
+        return 2
     return 0
+
+
+def _prefix_line(result: ReplayResult, comp: Completeness) -> str:
+    """``verified N inputs up to seq S ...; the journal ends in a crash at ...``."""
+    p = result.prefix
+    assert p is not None
+    upto = f" up to seq {p.last_input_seq}" if p.last_input_seq is not None else ""
+    cut = (
+        f" (the input at seq {p.cut_input_seq} is not counted: some of its outputs were "
+        f"not flushed)"
+        if p.cut_input_seq is not None
+        else ""
+    )
+    lost = (
+        "what its writer had not flushed is lost"
+        if comp.last_seq is None or p.durable_seq >= comp.last_seq
+        else f"nothing after seq {p.durable_seq} is verified"
+    )
+    return (
+        f"verified {p.inputs} inputs{upto} ({p.compared} outputs identical); the journal "
+        f"ends in a crash at {comp.crash_point()}: {lost}{cut}"
+    )
 
 
 def _json_default(o: Any) -> Any:

@@ -5,6 +5,7 @@
 :func:`framework.journal.duck.connect` opens DuckDB with one view per table.
 """
 
+from framework.journal.completeness import Completeness, check_completeness
 from framework.journal.errors import (
     CorruptPartError,
     JournalError,
@@ -13,11 +14,12 @@ from framework.journal.errors import (
     SeqOrderError,
 )
 from framework.journal.manifest import Manifest, read_manifest, scrub_secrets, write_manifest
-from framework.journal.parts import Part, list_parts, parse_part, part_name
+from framework.journal.parts import Part, PartMeta, list_parts, parse_part, part_name
 from framework.journal.reader import JournalReader, MergedChunk
 from framework.journal.writer import JournalWriter, compact_journal, rows_to_table
 
 __all__ = [
+    "Completeness",
     "CorruptPartError",
     "JournalError",
     "JournalReader",
@@ -26,8 +28,10 @@ __all__ = [
     "ManifestError",
     "MergedChunk",
     "Part",
+    "PartMeta",
     "SchemaDriftError",
     "SeqOrderError",
+    "check_completeness",
     "compact_journal",
     "list_parts",
     "parse_part",

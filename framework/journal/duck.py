@@ -2,7 +2,9 @@
 
 Views read the journal's Parquet parts directly; parts the reader rejects (corrupt,
 drifted, superseded by compaction) are left out, so queries see exactly what replay
-sees.  Tables without parts get an empty view with the right columns.
+sees.  Tables without parts get an empty view with the right columns.  ``sql`` warns,
+one line per problem, when the journal is not whole (see
+:mod:`framework.journal.completeness`) and answers from what there is.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any
 import duckdb
 
 from framework.events.schema import TABLES, arrow_schema
+from framework.journal.completeness import check_completeness
 from framework.journal.errors import JournalError
 from framework.journal.reader import JournalReader
 
@@ -88,7 +91,10 @@ def sql_command(root: Path, query: str | None, *, fmt: str = "table") -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     try:
-        con = connect(root)
+        reader = JournalReader(root, warn=False)
+        for line in check_completeness(reader).problems:
+            print(f"warning: {root} is incomplete: {line}", file=sys.stderr)
+        con = connect(root, reader=reader)
     except JournalError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

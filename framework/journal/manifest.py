@@ -33,7 +33,9 @@ class Manifest:
     ``seq_stride`` is :data:`~framework.events.schema.SEQ_STRIDE` when every input's
     seq is a multiple of it (a backtest then links the input tables instead of
     re-sequencing them); 0 when not (journals from before strides, re-sequenced
-    backtests).
+    backtests).  ``parts`` is written at close: each table's part files and their row
+    counts, so a reader tells a deleted, unreadable or foreign part by name; None in
+    journals closed before it existed (their readers compare ``stats["rows"]`` only).
     """
 
     mode: str  # record | synthetic | paper | backtest | live | import | replay
@@ -55,6 +57,7 @@ class Manifest:
     closed: bool = False
     stats: dict[str, Any] = attrs.Factory(dict)
     seq_stride: int = 0
+    parts: dict[str, dict[str, int]] | None = None
 
     def __attrs_post_init__(self) -> None:
         # Component configs are journaled too (replay rebuilds the engine from them).

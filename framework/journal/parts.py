@@ -1,7 +1,8 @@
-"""Naming and listing of Parquet parts."""
+"""Naming and listing of Parquet parts, and what a part's footer says about its journal."""
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -46,3 +47,45 @@ def list_parts(directory: Path) -> list[Part]:
             continue  # covered by the compacted part before it
         kept.append(p)
     return kept
+
+
+#: Footer key-value entry in which the writer says where a part stands in its journal.
+META_KEY = b"framework.journal"
+
+
+@attrs.frozen
+class PartMeta:
+    """What a part's footer says about its place in the journal that wrote it.
+
+    ``journal`` identifies the writing session (its manifest's ``created_ns``): a part
+    linked in from another journal carries that journal's id.  ``rows_before`` is how
+    many rows its table held before it, so a deleted earlier part shows as a gap even
+    in a journal that was never closed.  ``durable_seq`` is the seq up to which every
+    table of the journal was on disk once this part was (None: its writer could not
+    tell, because rows were not appended in seq order).
+    """
+
+    journal: str
+    rows_before: int
+    durable_seq: int | None
+
+    def encode(self) -> dict[bytes, bytes]:
+        data = {"journal": self.journal, "rows_before": self.rows_before}
+        data["durable_seq"] = self.durable_seq
+        return {META_KEY: json.dumps(data, sort_keys=True).encode()}
+
+    @classmethod
+    def decode(cls, kv: dict[bytes, bytes] | None) -> PartMeta | None:
+        """The meta of a footer's key-value metadata; None for parts written before it
+        existed (or whose entry is unreadable: the check then knows less, nothing worse)."""
+        raw = (kv or {}).get(META_KEY)
+        if raw is None:
+            return None
+        try:
+            d = json.loads(raw)
+            durable = d["durable_seq"]
+            return cls(
+                str(d["journal"]), int(d["rows_before"]), None if durable is None else int(durable)
+            )
+        except (ValueError, KeyError, TypeError):
+            return None

@@ -3,6 +3,9 @@
 Every part is checked against the table's schema (drift is an error naming the part
 and the column).  With ``strict=False`` an unreadable or drifted part is skipped and
 recorded in :attr:`JournalReader.problems`, so the rest of the journal still reads.
+Each part's footer is read once (schema, row count, :class:`PartMeta`) and kept:
+:func:`framework.journal.completeness.check_completeness` compares them with the
+manifest without reading any data.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from framework.journal.errors import (
     SeqOrderError,
 )
 from framework.journal.manifest import Manifest, read_manifest
-from framework.journal.parts import Part, list_parts
+from framework.journal.parts import Part, PartMeta, list_parts
 
 BATCH_ROWS = 8_192
 
@@ -81,42 +84,75 @@ class JournalReader:
         The journal directory (holding ``session.json``).
     strict : bool, default False
         Raise on the first bad part instead of skipping it and recording a problem.
+    warn : bool, default True
+        Print a warning on stderr for each part skipped when listing a table; off for
+        commands that report :func:`~framework.journal.completeness.check_completeness`
+        instead (one line per problem, not two).
     """
 
-    def __init__(self, root: Path | str, *, strict: bool = False) -> None:
+    def __init__(self, root: Path | str, *, strict: bool = False, warn: bool = True) -> None:
         self.root = Path(root)
         if not self.root.is_dir():
             raise JournalError(f"{self.root}: no such journal directory")
         self.manifest: Manifest = read_manifest(self.root)
         self.strict = strict
+        self.warn = warn
         self.problems: list[str] = []
         self._parts: dict[Kind, list[Part]] = {}
+        self._footers: dict[Path, pq.FileMetaData] = {}
+        self._rejected: dict[Kind, list[tuple[Part, str]]] = {}
 
     # -- parts --------------------------------------------------------------------------
     def parts(self, kind: Kind | str) -> list[Part]:
-        """The readable parts of a table (schema-checked once, cached)."""
+        """The readable parts of a table (footer read and schema-checked once, cached)."""
         kind = spec(kind).kind
         if kind not in self._parts:
-            good = []
+            good, rejected = [], []
             for p in list_parts(self.root / spec(kind).name):
                 try:
-                    schema = pq.read_schema(p.path)
-                    check_schema(p.path, kind, schema)
+                    footer = pq.read_metadata(p.path)
+                    check_schema(p.path, kind, footer.schema.to_arrow_schema())
                 except SchemaDriftError as exc:
-                    self._problem(exc)
+                    rejected.append((p, f"schema drift: {_reason(exc, p.path)}"))
+                    self._problem(exc, warn=self.warn)
                     continue
                 except (pa.ArrowException, OSError) as exc:
-                    self._problem(CorruptPartError(f"{p.path}: unreadable Parquet part ({exc})"))
+                    rejected.append((p, f"unreadable: {_reason(exc, p.path)}"))
+                    self._problem(
+                        CorruptPartError(f"{p.path}: unreadable Parquet part ({exc})"),
+                        warn=self.warn,
+                    )
                     continue
+                self._footers[p.path] = footer
                 good.append(p)
             self._parts[kind] = good
+            self._rejected[kind] = rejected
         return self._parts[kind]
 
-    def _problem(self, exc: JournalError) -> None:
+    def rejected(self, kind: Kind | str) -> list[tuple[Part, str]]:
+        """The parts of a table skipped as unreadable or drifted, each with why."""
+        kind = spec(kind).kind
+        self.parts(kind)
+        return self._rejected[kind]
+
+    def rows(self, part: Part) -> int:
+        """A readable part's row count (from its footer)."""
+        return self._footers[part.path].num_rows
+
+    def footer(self, part: Part) -> pq.FileMetaData:
+        """A readable part's Parquet footer."""
+        return self._footers[part.path]
+
+    def meta(self, part: Part) -> PartMeta | None:
+        """What a readable part's footer says about its place in its journal."""
+        return PartMeta.decode(self._footers[part.path].metadata)
+
+    def _problem(self, exc: JournalError, *, warn: bool = True) -> None:
         if self.strict:
             raise exc
         self.problems.append(str(exc))
-        print(f"warning: {exc}; skipping it, the rest still reads", file=sys.stderr)
+        if warn:
+            print(f"warning: {exc}; skipping it, the rest still reads", file=sys.stderr)
 
     # -- single tables ------------------------------------------------------------------
     def iter_batches(
@@ -161,7 +197,7 @@ class JournalReader:
         return pa.Table.from_batches(batches, schema=arrow_schema(kind))
 
     def count(self, kind: Kind | str) -> int:
-        return sum(pq.ParquetFile(p.path).metadata.num_rows for p in self.parts(kind))
+        return sum(self.rows(p) for p in self.parts(kind))
 
     # -- merged stream ------------------------------------------------------------------
     def merged(
@@ -181,6 +217,12 @@ class JournalReader:
 
     def has_rows(self, kind: Kind | str) -> bool:
         return bool(self.parts(kind))
+
+
+def _reason(exc: Exception, path: Path) -> str:
+    """An exception's message on one line, without the part path it may repeat (the
+    caller names the part)."""
+    return " ".join(str(exc).replace(f"{path}: ", "").replace(str(path), "the file").split())
 
 
 def _select(

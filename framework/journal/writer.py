@@ -22,6 +22,7 @@ table as it is.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import time
 from collections.abc import Iterable
@@ -38,17 +39,22 @@ from framework.journal.durable import commit, fsync_dir, temp_path
 from framework.journal.errors import JournalError
 from framework.journal.link import link_or_copy
 from framework.journal.manifest import Manifest, write_manifest
-from framework.journal.parts import list_parts, parse_part, part_name
+from framework.journal.parts import PartMeta, list_parts, parse_part, part_name
 
 COMPRESSION = "zstd"
 ROW_GROUP_ROWS = 32_768
 
 
-def write_part_atomic(directory: Path, table: pa.Table) -> Path:
-    """Write ``table`` as one part: temp file, fsync, rename, fsync the directory."""
+def write_part_atomic(directory: Path, table: pa.Table, meta: PartMeta | None = None) -> Path:
+    """Write ``table`` as one part: temp file, fsync, rename, fsync the directory.
+
+    ``meta`` goes into the part's footer (see :class:`~framework.journal.parts.PartMeta`).
+    """
     seq = table.column("seq")
     final = directory / part_name(seq[0].as_py(), seq[-1].as_py())
     tmp = temp_path(final)
+    if meta is not None:
+        table = table.replace_schema_metadata({**(table.schema.metadata or {}), **meta.encode()})
     pq.write_table(table, tmp, row_group_size=ROW_GROUP_ROWS, **_write_options(table.schema))
     return commit(tmp, final)
 
@@ -126,15 +132,33 @@ class JournalWriter:
         self.parts_copied = 0
         self._adopted: set[Kind] = set()
         self._closed = False
+        # Where the journal is whole after a crash (see PartMeta): the first seq each
+        # table holds in memory, the highest seq appended, and whether every append
+        # came in seq order (a live session's do; without it nothing can be said).
+        self._journal_id = str(manifest.created_ns)
+        self._first: dict[Kind, int] = dict.fromkeys(Kind, 0)
+        self._high = -1
+        self._ordered = True
         for t in TABLES.values():
             (self.root / t.name).mkdir(exist_ok=True)
+            for part in list_parts(self.root / t.name):  # appending to an existing journal
+                self._high = max(self._high, part.last)
+                with contextlib.suppress(pa.ArrowException, OSError):  # readers will say
+                    self.rows_written[t.name] += _footer_rows(part.path)
 
     # -- appending ----------------------------------------------------------------------
     def append(self, kind: Kind, row: tuple[Any, ...]) -> None:
         """Buffer one full row ``(seq, ts, recv_ts, *payload)`` of table ``kind``."""
+        seq = row[0]
+        if seq > self._high:
+            self._high = seq
+        else:
+            self._ordered = False
         self._rows[kind].append(row)
         n = self._buffered[kind] + 1
         self._buffered[kind] = n
+        if n == 1:
+            self._first[kind] = seq
         if n >= self.flush_rows:
             self.flush((kind,))
         self._appends += 1
@@ -147,6 +171,14 @@ class JournalWriter:
             return
         if batch.schema != arrow_schema(kind):
             batch = batch.cast(arrow_schema(kind))
+        seqs = batch.column(0)
+        first, last = seqs[0].as_py(), seqs[-1].as_py()
+        if first > self._high:
+            self._high = last
+        else:
+            self._ordered = False
+        if not self._buffered[kind]:
+            self._first[kind] = first
         if isinstance(batch, pa.Table):
             self._batches[kind].extend(batch.to_batches())
         else:
@@ -227,12 +259,26 @@ class JournalWriter:
         # when they are (sorting copies every column).
         if self._rows[kind] and not _seq_increasing(table):
             table = table.sort_by("seq")
-        write_part_atomic(self.root / spec(kind).name, table)
-        self.rows_written[spec(kind).name] += table.num_rows
+        name = spec(kind).name
+        meta = PartMeta(self._journal_id, self.rows_written[name], self._durable_after(kind))
+        write_part_atomic(self.root / name, table, meta)
+        self.rows_written[name] += table.num_rows
         self.parts_written += 1
         self._rows[kind] = []
         self._batches[kind] = []
         self._buffered[kind] = 0
+
+    def _durable_after(self, kind: Kind) -> int | None:
+        """The seq up to which every table is on disk once ``kind``'s buffer is.
+
+        Rows arrive in seq order, so every row up to the highest appended seq is on
+        disk except those still buffered: the journal is whole up to just before the
+        first seq any other table still buffers.
+        """
+        if not self._ordered:
+            return None
+        firsts = [self._first[k] for k in Kind if k != kind and self._buffered[k]]
+        return min(firsts) - 1 if firsts else self._high
 
     # -- closing ------------------------------------------------------------------------
     def close(self, *, compact: bool = True, stats: dict[str, Any] | None = None) -> None:
@@ -242,6 +288,7 @@ class JournalWriter:
         self.flush()
         if compact:
             compact_journal(self.root, skip=[spec(k).name for k in self._adopted])
+        self.manifest.parts = part_rows(self.root)
         self.manifest.closed = True
         self.manifest.stats = {"rows": dict(self.rows_written), **(stats or {})}
         write_manifest(self.root, self.manifest)
@@ -254,6 +301,25 @@ class JournalWriter:
         self.close()
 
 
+def part_rows(root: Path) -> dict[str, dict[str, int]]:
+    """Every table's parts and their row counts, from the footers (what the manifest
+    records at close, so a reader can tell a deleted or unreadable part)."""
+    tables: dict[str, dict[str, int]] = {}
+    for t in TABLES.values():
+        rows = {}
+        for part in list_parts(Path(root) / t.name):
+            try:
+                rows[part.path.name] = _footer_rows(part.path)
+            except (pa.ArrowException, OSError):
+                continue  # unreadable already: readers report it as a part not listed
+        tables[t.name] = rows
+    return tables
+
+
+def _footer_rows(path: Path) -> int:
+    return pq.read_metadata(path).num_rows
+
+
 def compact_journal(root: Path, *, skip: Iterable[str] = ()) -> None:
     """Merge each table's parts into one part, streaming row groups (bounded memory).
 
@@ -261,6 +327,7 @@ def compact_journal(root: Path, *, skip: Iterable[str] = ()) -> None:
     second); a table whose parts already average half a row group or more (a backtest
     flushing large batches) is left as it is, since rewriting it would gain nothing.
     Tables named in ``skip`` (parts shared with another journal) are left as well.
+    The merged part's footer carries the :class:`PartMeta` of the parts it replaces.
     """
     skipped = set(skip)
     for t in TABLES.values():
@@ -270,12 +337,16 @@ def compact_journal(root: Path, *, skip: Iterable[str] = ()) -> None:
         parts = list_parts(directory)
         if len(parts) < 2:
             continue
-        rows = sum(pq.ParquetFile(p.path).metadata.num_rows for p in parts)
+        footers = [pq.read_metadata(p.path) for p in parts]
+        rows = sum(f.num_rows for f in footers)
         if rows / len(parts) >= ROW_GROUP_ROWS // 2:
             continue
         final = directory / part_name(parts[0].first, parts[-1].last)
         tmp = temp_path(final)
         schema = arrow_schema(t.kind)
+        meta = _merged_meta([PartMeta.decode(f.metadata) for f in footers])
+        if meta is not None:
+            schema = schema.with_metadata({**(schema.metadata or {}), **meta.encode()})
         with pq.ParquetWriter(tmp, schema, **_write_options(schema)) as out:
             pending: list[pa.Table] = []
             pending_rows = 0
@@ -293,3 +364,11 @@ def compact_journal(root: Path, *, skip: Iterable[str] = ()) -> None:
             if p.path != final:
                 p.path.unlink()
         fsync_dir(directory)
+
+
+def _merged_meta(metas: list[PartMeta | None]) -> PartMeta | None:
+    """The meta of a part merging parts with ``metas`` (None if any has none)."""
+    if not metas or any(m is None for m in metas):
+        return None
+    durable = [m.durable_seq for m in metas if m.durable_seq is not None]
+    return PartMeta(metas[-1].journal, metas[0].rows_before, max(durable) if durable else None)
