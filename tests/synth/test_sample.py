@@ -57,6 +57,6 @@ def test_sample_has_shocks_that_reach_default_profile_quotes(reader):
     truth = reader.manifest.generator["truth"]
     kinds = {s["kind"] for s in truth["shocks"]}
     assert kinds == {"jump", "deep"}
-    half_spread_max = PROFILES["default"][1] / 2
+    half_spread_max = PROFILES["default"].band_bps[1] / 2
     deep = [w for w in truth["shock_sweeps"] if w["worst_bps"] > half_spread_max]
     assert {w["side"] for w in deep} == {-1, 1}  # both sides of the book
