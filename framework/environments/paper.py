@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
+import sys
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -227,34 +228,47 @@ async def _resolve(
 
 class _Stop:
     """SIGINT / SIGTERM -> cancel the session's task, once: the session then ends as at
-    the end of its duration (journal closed and compacted, summary printed).  A second
-    signal gets the default action (the handler is removed on the first)."""
+    the end of its duration (journal closed and compacted, summary printed).  A repeated
+    signal while the journal closes is only acknowledged (SIGKILL still forces), so the
+    close is never cut short.  A signal the parent process set to be ignored (a
+    background job's SIGINT) stays ignored."""
 
     SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
     def __init__(self) -> None:
         self.signal: str | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._installed: list[signal.Signals] = []
 
     def install(self) -> None:
         self._loop = asyncio.get_running_loop()
         task = asyncio.current_task()
         try:
             for sig in self.SIGNALS:
+                if signal.getsignal(sig) is signal.SIG_IGN:
+                    continue
                 self._loop.add_signal_handler(sig, self._on, sig, task)
+                self._installed.append(sig)
         except (ValueError, RuntimeError, NotImplementedError):
             self.uninstall()  # not the main thread (a test's helper thread): no handlers
 
     def _on(self, sig: signal.Signals, task: asyncio.Task[Any] | None) -> None:
+        if self.signal is not None:
+            print(
+                f"{sig.name}: already stopping (closing the journal); SIGKILL forces it",
+                file=sys.stderr,
+                flush=True,
+            )
+            return
         self.signal = sig.name
-        self.uninstall()
         if task is not None:
             task.cancel()
 
     def uninstall(self) -> None:
         if self._loop is not None:
-            for sig in self.SIGNALS:
+            for sig in self._installed:
                 self._loop.remove_signal_handler(sig)
+            self._installed.clear()
             self._loop = None
 
     def swallow(self) -> bool:
