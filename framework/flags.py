@@ -75,7 +75,9 @@ def spread_profile(value: str | None) -> None:
     from framework.config import PROFILES
 
     if value is not None and value not in PROFILES:
-        names = ", ".join(f"{k} ({lo:g}-{hi:g} bps)" for k, (lo, hi) in PROFILES.items())
+        names = ", ".join(
+            f"{k} ({p.band_bps[0]:g}-{p.band_bps[1]:g} bps)" for k, p in PROFILES.items()
+        )
         raise UsageError(f"--spread-profile {value!r}: unknown profile; use one of {names}")
 
 

@@ -477,6 +477,9 @@ async def _clock_loop(
         if feed.failed.is_set():
             return
         feed.tick()
+        # The writer checks its 1 s bound only every few hundred appends; a quiet
+        # market must not leave seconds of inputs unflushed (a crash would lose them).
+        feed.writer.maybe_flush()
         n += 1
         if n % 10 == 0:
             bar.update()
