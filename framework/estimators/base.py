@@ -46,12 +46,12 @@ of the way to new data in 30 s, and κ's 900 s window turns over 3 % in 30 s.
 from __future__ import annotations
 
 import math
+import operator
 import weakref
 from collections import deque
+from collections.abc import Iterable, Sequence
 from statistics import NormalDist
 from typing import Any
-
-import numpy as np
 
 from framework.engine.core import Engine
 from framework.events.columns import Columns
@@ -207,20 +207,51 @@ def chi2_quantile(p: float, df: float) -> float:
     return df * max(0.0, 1.0 - c + z * math.sqrt(c)) ** 3
 
 
-def n_eff_autocorr(x: Any, max_lag: int) -> float:
+def fmean(x: Sequence[float]) -> float:
+    """Mean of floats by :func:`math.fsum` (NaN when empty).
+
+    The fixed-order statistics below replace numpy's ``mean`` / ``var`` / ``std`` and
+    ``@`` in engine code: numpy picks its reduction kernel (and BLAS its dot kernel)
+    per CPU, so their last bits, and a replay on another machine, could differ.
+    ``fsum`` is exactly rounded, hence the same everywhere.
+    """
+    n = len(x)
+    return math.fsum(x) / n if n else NAN
+
+
+def fvar(x: Sequence[float], ddof: int = 0) -> float:
+    """Variance ``Σ(x - x̄)² / (n - ddof)`` by :func:`math.fsum` (NaN when ``n <= ddof``)."""
+    n = len(x)
+    if n <= ddof:
+        return NAN
+    m = math.fsum(x) / n
+    d = [v - m for v in x]
+    return math.fsum(map(operator.mul, d, d)) / (n - ddof)
+
+
+def fstd(x: Sequence[float], ddof: int = 0) -> float:
+    """``sqrt(fvar(x, ddof))``."""
+    return math.sqrt(fvar(x, ddof))
+
+
+def n_eff_autocorr(x: Iterable[float], max_lag: int) -> float:
     """Effective sample size ``n / (1 + 2 sum_{l<=L} rho_l)`` (mm_math.md §4).
 
     The sum is floored at 0 (negative dependence never inflates the count past n).
+    Every sum is a :func:`math.fsum` (no BLAS dot: see :func:`fmean`).
     """
-    d = np.asarray(x, dtype=np.float64)
+    d = [float(v) for v in x]
     n = len(d)
     if n < 3 or max_lag < 1:
         return float(n)
-    d = d - d.mean()
-    var = float(d @ d)
+    m = math.fsum(d) / n
+    d = [v - m for v in d]
+    mul = operator.mul
+    var = math.fsum(map(mul, d, d))
     if var <= 0:
         return float(n)
-    s = sum(float(d[:-lag] @ d[lag:]) for lag in range(1, min(max_lag, n - 1) + 1)) / var
+    lags = range(1, min(max_lag, n - 1) + 1)
+    s = math.fsum(math.fsum(map(mul, d[:-lag], d[lag:])) for lag in lags) / var
     return n / (1.0 + 2.0 * max(0.0, s))
 
 

@@ -15,7 +15,16 @@ import numpy as np
 
 from framework.engine.core import Engine
 from framework.estimators.adverse_selection import Markout
-from framework.estimators.base import NAN, EstimatorBase, chi2_quantile, n_eff_autocorr, t_quantile
+from framework.estimators.base import (
+    NAN,
+    EstimatorBase,
+    chi2_quantile,
+    fmean,
+    fstd,
+    fvar,
+    n_eff_autocorr,
+    t_quantile,
+)
 
 
 def kelly_fraction(
@@ -29,8 +38,8 @@ def kelly_fraction(
     if n < 3:
         return NAN, NAN, NAN
     ne = float(n if n_eff is None else min(max(n_eff, 2.0), n))
-    mu = float(x.mean())
-    s2 = float(x.var(ddof=1))
+    mu = fmean(x)
+    s2 = fvar(x, 1)
     mu_lcb = mu - t_quantile(0.95, ne - 1) * math.sqrt(s2 / ne)
     var_ucb = s2 * (ne - 1) / chi2_quantile(0.05, ne - 1) if s2 > 0 else 0.0
     if mu_lcb <= 0:
@@ -112,7 +121,7 @@ class KellyEstimator(EstimatorBase):
         f, self.mu_lcb, self.var_ucb = kelly_fraction(x, self.c, self.f_max, self.n_eff)
         self.fraction = f if self.ready else NAN
         self.set_converged(self.mu_lcb > 0)
-        se = float(x.std(ddof=1) / math.sqrt(self.n_eff)) if n >= 2 and self.n_eff > 0 else None
+        se = fstd(x, 1) / math.sqrt(self.n_eff) if n >= 2 and self.n_eff > 0 else None
         self.emit("fraction", self.fraction, None)
         self.emit("mu_lcb", self.mu_lcb, se)
 

@@ -33,15 +33,14 @@ import math
 from collections import deque
 from typing import Any
 
-import numpy as np
-
 from framework.engine.core import Engine
-from framework.estimators.base import EstimatorBase, MidClock, require_positive
+from framework.estimators.base import EstimatorBase, MidClock, fvar, require_positive
 from framework.estimators.hmm import (
-    LOG_2PI,
     FitResult,
     HmmParams,
+    Mat,
     baum_welch,
+    emission_consts,
     quantile_init,
     width_init,
 )
@@ -49,16 +48,16 @@ from framework.estimators.hmm import (
 LABELS: tuple[str, ...] = ("calm", "volatile", "trending")
 
 
-def label_states(mu: np.ndarray) -> list[int]:
+def label_states(mu: Mat) -> list[int]:
     """Label index (into :data:`LABELS`) of each HMM state, by the §5 rule."""
     k = len(mu)
     out = [0] * k
     rest = list(range(k))
     if k >= 3:
-        trend = int(np.argmax(mu[:, 1]))
+        trend = max(range(k), key=lambda j: (mu[j][1], -j))  # argmax: first of ties
         out[trend] = 2
         rest.remove(trend)
-    calm = min(rest, key=lambda j: (mu[j, 0], j))
+    calm = min(rest, key=lambda j: (mu[j][0], j))
     for j in rest:
         out[j] = 0 if j == calm else 1
     return out
@@ -70,11 +69,13 @@ def param_change(a: HmmParams, la: list[int], b: HmmParams, lb: list[int]) -> fl
         return math.inf
     ia = [la.index(lab) for lab in sorted(la)]
     ib = [lb.index(lab) for lab in sorted(lb)]
-    sd = np.sqrt(a.var[ia])
-    d_mu = np.abs(a.mu[ia] - b.mu[ib]) / sd
-    d_ls = np.abs(0.5 * np.log(a.var[ia] / b.var[ib]))
-    d_a = np.abs(a.A[np.ix_(ia, ia)] - b.A[np.ix_(ib, ib)])
-    return float(max(d_mu.max(), d_ls.max(), d_a.max()))
+    worst = 0.0
+    for i, j in zip(ia, ib, strict=True):
+        for ma, mb, va, vb in zip(a.mu[i], b.mu[j], a.var[i], b.var[j], strict=True):
+            worst = max(worst, abs(ma - mb) / math.sqrt(va), abs(0.5 * math.log(va / vb)))
+        for i2, j2 in zip(ia, ib, strict=True):
+            worst = max(worst, abs(a.A[i][i2] - b.A[j][j2]))
+    return worst
 
 
 class RegimeEstimator(EstimatorBase):
@@ -237,9 +238,9 @@ class RegimeEstimator(EstimatorBase):
         if rk < self.min_valid_frac * n:
             self.buckets_skipped += 1
             return
-        rv = sum([r * r for r in valid])
-        sr = sum(valid)
-        sa = sum([abs(r) for r in valid])
+        rv = math.fsum([r * r for r in valid])
+        sr = math.fsum(valid)
+        sa = math.fsum([abs(r) for r in valid])
         # Returns span rk ticks of the bucket's n: scale RV to the whole bucket.
         y = (math.log(rv * n / rk + self.eps), abs(sr) / sa if sa > 0 else 0.0)
         self.obs.append(y)
@@ -259,8 +260,8 @@ class RegimeEstimator(EstimatorBase):
 
     # -- fitting ------------------------------------------------------------------------
     def _refit(self) -> None:
-        y = np.asarray(self.obs)
-        floor = 1e-3 * y.var(axis=0) + 1e-12
+        y = list(self.obs)
+        floor = [1e-3 * fvar(col) + 1e-12 for col in zip(*y, strict=True)]
         ks = (2, 3) if self.n_states == 0 else (self.n_states,)
         best: FitResult | None = None
         for k in ks:
@@ -285,16 +286,12 @@ class RegimeEstimator(EstimatorBase):
         self.params = best.params
         self.labels = label_states(best.params.mu)
         # A floored as in log space (log max(A, 1e-300)): every state stays reachable.
-        self._a_cols = np.maximum(best.params.A, 1e-300).T.tolist()
-        self._p = best.last_filtered.tolist()
+        a = best.params.A
+        self._a_cols = [[max(row[j], 1e-300) for row in a] for j in range(len(a))]
+        self._p = list(best.last_filtered)
         # Per-state emission constants for the plain-float filter between refits.
-        var = best.params.var
-        self._filt = (
-            best.params.mu.tolist(),
-            (1.0 / var).tolist(),
-            (-0.5 * (np.log(var).sum(axis=1) + var.shape[1] * LOG_2PI)).tolist(),
-        )
-        occupancy = float(best.gamma.sum(axis=0).min())
+        self._filt = emission_consts(best.params)
+        occupancy = min(best.occupancy)
         prev = self._history[-1] if self._history else None
         change = param_change(prev[0], prev[1], best.params, self.labels) if prev else math.inf
         self._history.append((best.params, self.labels, best.tol_hit, change))
@@ -308,7 +305,9 @@ class RegimeEstimator(EstimatorBase):
         self.occupancy = occupancy
         self.emit("n_states", float(best.params.k), None)
 
-    def _best_fit(self, y: np.ndarray, starts: list[HmmParams], floor: np.ndarray) -> FitResult:
+    def _best_fit(
+        self, y: list[tuple[float, float]], starts: list[HmmParams], floor: list[float]
+    ) -> FitResult:
         """Screen every start with a few EM iterations, finish the best one to tolerance."""
         kw = dict(self.fit_kw)
         max_iter = kw.pop("max_iter")
@@ -343,11 +342,15 @@ class RegimeEstimator(EstimatorBase):
         mx = max(logb)
         exp = math.exp
         p = self._p
-        x = [
-            sum([pi * aij for pi, aij in zip(p, col, strict=True)]) * exp(lb - mx)
-            for col, lb in zip(self._a_cols, logb, strict=True)
-        ]
-        total = sum(x)
+        x = []
+        total = 0.0
+        for col, lb in zip(self._a_cols, logb, strict=True):
+            s = 0.0  # fixed-order sums (sum() of floats changed in Python 3.12)
+            for pi, aij in zip(p, col, strict=True):
+                s += pi * aij
+            v = s * exp(lb - mx)
+            x.append(v)
+            total += v
         self._p = [v / total for v in x]
 
     def _publish(self) -> None:
