@@ -21,6 +21,7 @@ from framework.engine.core import Engine, NullSink
 from framework.engine.drive import ComponentError, build_components, feed
 from framework.events.schema import INPUT_KINDS, OUTPUT_KINDS, Kind, spec
 from framework.journal.errors import JournalError
+from framework.journal.manifest import platform_diff, platform_info
 from framework.journal.reader import JournalReader
 
 
@@ -48,6 +49,7 @@ class ReplayResult:
     divergence: Divergence | None
     engine: Engine
     problems: list[str]
+    platform: dict[str, Any] = attrs.Factory(dict)  # where the journal was made
 
     @property
     def ok(self) -> bool:
@@ -136,7 +138,14 @@ def replay(
     except _Diverged as exc:
         divergence = exc.divergence
         events = engine.events
-    return ReplayResult(events, engine.outputs, divergence, engine, list(reader.problems))
+    return ReplayResult(
+        events,
+        engine.outputs,
+        divergence,
+        engine,
+        list(reader.problems),
+        dict(reader.manifest.platform),
+    )
 
 
 def replay_command(root: Path, *, verify: bool, until: int | None) -> int:
@@ -151,6 +160,8 @@ def replay_command(root: Path, *, verify: bool, until: int | None) -> int:
         print(json.dumps(state, indent=2, sort_keys=True, default=_json_default))
     if result.divergence is not None:
         print(f"DIVERGED: {result.divergence.describe()}")
+        for line in _platform_lines(result.platform):
+            print(line)
         return 1
     if result.problems:
         print(f"incomplete: {len(result.problems)} unreadable part(s); see the warnings above")
@@ -160,6 +171,17 @@ def replay_command(root: Path, *, verify: bool, until: int | None) -> int:
     else:
         print(f"replayed: {result.events} input events, {result.outputs} outputs")
     return 0
+
+
+def _platform_lines(recorded: dict[str, Any]) -> list[str]:
+    """The recorded platform next to this one, where they differ (nothing if alike)."""
+    current = platform_info()
+    if not recorded:
+        return [f"platform: the journal records none; this machine: {current}"]
+    diff = platform_diff(recorded, current)
+    if not diff:
+        return []
+    return ["platform differs (recorded -> this machine):", *(f"  {d}" for d in diff)]
 
 
 def _json_default(o: Any) -> Any:
