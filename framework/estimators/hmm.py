@@ -15,8 +15,9 @@ order (or :func:`math.fsum`, exact), and ``exp``/``log`` are :func:`math.exp` /
 estimator's) is unrolled: one pass computes the emissions and the forward recursion,
 one backward pass computes beta together with every M-step sum (posteriors, transition
 counts, weighted first and second moments), so a Baum-Welch iteration is two loops
-over the window of float arithmetic and the posteriors are never stored.  Any other
-K or D runs the same maths through the generic lists code.
+over the window of float arithmetic and the posteriors are never stored.  K = 2 (the
+other half of the BIC choice) is unrolled the same way; any other K or D runs the same
+maths through the generic lists code.
 """
 
 from __future__ import annotations
@@ -209,8 +210,11 @@ class _EStep:
 
 
 def _estep(cols: list[list[float]], sqs: list[list[float]], p: HmmParams) -> _EStep:
-    if p.k == 3 and len(cols) == 2:
-        return _estep32(cols[0], cols[1], sqs[0], sqs[1], p)
+    if len(cols) == 2:
+        if p.k == 3:
+            return _estep32(cols[0], cols[1], sqs[0], sqs[1], p)
+        if p.k == 2:
+            return _estep22(cols[0], cols[1], sqs[0], sqs[1], p)
     return _estep_any(cols, sqs, p)
 
 
@@ -336,6 +340,102 @@ def _estep32(
         [[s00, s01], [s10, s11], [s20, s21]],
         [[t00, t01], [t10, t11], [t20, t21]],
         [g0, g1, g2],
+    )
+
+
+def _estep22(
+    y0s: list[float], y1s: list[float], q0s: list[float], q1s: list[float], p: HmmParams
+) -> _EStep:
+    """:func:`_estep32` for K = 2 (the other half of the BIC choice)."""
+    exp = math.exp
+    (m00, m01), (m10, m11) = p.mu
+    _, ivs, consts = emission_consts(p)
+    (i00, i01), (i10, i11) = ivs
+    k0, k1 = consts
+    (a00, a01), (a10, a11) = p.A
+    e0: list[float] = []
+    e1: list[float] = []
+    f0: list[float] = []
+    f1: list[float] = []
+    c: list[float] = []
+    shifts: list[float] = []
+    e0a, e1a, f0a, f1a = e0.append, e1.append, f0.append, f1.append
+    ca, sa = c.append, shifts.append
+    p0, p1 = p.pi
+    first = True
+    for u, v in zip(y0s, y1s, strict=True):
+        d, e = u - m00, v - m01
+        l0 = k0 - 0.5 * (d * d * i00 + e * e * i01)
+        d, e = u - m10, v - m11
+        l1 = k1 - 0.5 * (d * d * i10 + e * e * i11)
+        mx = l0 if l0 >= l1 else l1
+        b0, b1 = exp(l0 - mx), exp(l1 - mx)
+        e0a(b0)
+        e1a(b1)
+        sa(mx)
+        if first:
+            x0, x1 = p0 * b0, p1 * b1
+            first = False
+        else:
+            x0 = (p0 * a00 + p1 * a10) * b0
+            x1 = (p0 * a01 + p1 * a11) * b1
+        s = x0 + x1
+        ca(s)
+        r = 1.0 / s
+        p0, p1 = x0 * r, x1 * r
+        f0a(p0)
+        f1a(p1)
+    last = (p0, p1)
+    loglik = math.fsum(map(math.log, c)) + math.fsum(shifts)
+    u, v, uu, vv = y0s[-1], y1s[-1], q0s[-1], q1s[-1]
+    s = p0 + p1
+    g0, g1 = p0 / s, p1 / s
+    n0, n1 = g0, g1
+    s00, s01, s10, s11 = g0 * u, g0 * v, g1 * u, g1 * v
+    t00, t01, t10, t11 = g0 * uu, g0 * vv, g1 * uu, g1 * vv
+    x00 = x01 = x10 = x11 = 0.0
+    q0 = q1 = 1.0
+    for al0, al1, b0, b1, ct, u, v, uu, vv in zip(
+        f0[-2::-1],
+        f1[-2::-1],
+        e0[:0:-1],
+        e1[:0:-1],
+        c[:0:-1],
+        y0s[-2::-1],
+        y1s[-2::-1],
+        q0s[-2::-1],
+        q1s[-2::-1],
+        strict=True,
+    ):
+        r = 1.0 / ct
+        w0, w1 = b0 * q0 * r, b1 * q1 * r
+        x00 += al0 * w0
+        x01 += al0 * w1
+        x10 += al1 * w0
+        x11 += al1 * w1
+        q0 = a00 * w0 + a01 * w1
+        q1 = a10 * w0 + a11 * w1
+        g0, g1 = al0 * q0, al1 * q1
+        s = g0 + g1
+        g0, g1 = g0 / s, g1 / s
+        n0 += g0
+        n1 += g1
+        s00 += g0 * u
+        s01 += g0 * v
+        s10 += g1 * u
+        s11 += g1 * v
+        t00 += g0 * uu
+        t01 += g0 * vv
+        t10 += g1 * uu
+        t11 += g1 * vv
+    return _EStep(
+        loglik,
+        last,
+        [[a00 * x00, a01 * x01], [a10 * x10, a11 * x11]],
+        [n0, n1],
+        [[s00, s01], [s10, s11]],
+        [[t00, t01], [t10, t11]],
+        [g0, g1],
     )
 
 
