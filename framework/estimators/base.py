@@ -368,8 +368,9 @@ class BookTape:
         return cols.bid_px[i], cols.ask_px[i]
 
     def before_ts(self, ts: int) -> tuple[float, float, int] | None:
-        """``(bid, ask, recv_ts)`` of the newest event with exchange ``ts`` below ``ts``
-        and a valid (two-sided, uncrossed) top; None if the tape holds none."""
+        """``(bid, ask, ts)`` of the newest event with exchange ``ts`` below ``ts`` and a
+        valid (two-sided, uncrossed) top, its own exchange ``ts`` last (staleness is
+        judged on the clock the event was found by); None if the tape holds none."""
         return self._last_valid("ts", ts)
 
     def mid_before(self, t: int) -> float:
@@ -379,13 +380,15 @@ class BookTape:
         return NAN if top is None else (top[0] + top[1]) * 0.5
 
     def _last_valid(self, time_column: str, bound: int) -> tuple[float, float, int] | None:
-        """The newest event whose ``time_column`` is below ``bound`` with a valid top."""
+        """``(bid, ask, time)`` of the newest event whose ``time_column`` is below
+        ``bound`` with a valid top; ``time`` is that event's ``time_column``."""
         top = self.top
         for cols, i in reversed(self.events):
-            if getattr(cols, time_column)[i] < bound:
+            t = getattr(cols, time_column)[i]
+            if t < bound:
                 b, a = top(cols, i)
                 if b is not None and a is not None and b < a:
-                    return b, a, cols.recv_ts[i]
+                    return b, a, t
         return None
 
 

@@ -79,6 +79,7 @@ class FitResult:
     iterations: int
     tol_hit: bool
     occupancy: Vec  # Σ_t γ_t(j): expected buckets in each state
+    gamma: list[list[float]]  # smoothed posteriors γ_t(j), K columns of T
     last_filtered: Vec  # K filtered probs at the last observation
     n: int  # observations in the window
 
@@ -206,7 +207,7 @@ class _EStep:
     occupancy: list[float]  # Σ_t γ_t(j)
     gy: list[list[float]]  # Σ_t γ_t(j) y_td
     gyy: list[list[float]]  # Σ_t γ_t(j) y_td²
-    gamma0: list[float]  # γ_1
+    gamma: list[list[float]]  # γ_t(j) as K columns of T
 
 
 def _estep(cols: list[list[float]], sqs: list[list[float]], p: HmmParams) -> _EStep:
@@ -277,6 +278,8 @@ def _estep32(
     s = p0 + p1 + p2
     g0, g1, g2 = p0 / s, p1 / s, p2 / s
     n0, n1, n2 = g0, g1, g2
+    gc0, gc1, gc2 = [g0], [g1], [g2]  # built backwards, reversed at the end
+    g0a, g1a, g2a = gc0.append, gc1.append, gc2.append
     s00, s01, s10, s11, s20, s21 = g0 * u, g0 * v, g1 * u, g1 * v, g2 * u, g2 * v
     t00, t01, t10, t11, t20, t21 = g0 * uu, g0 * vv, g1 * uu, g1 * vv, g2 * uu, g2 * vv
     x00 = x01 = x02 = x10 = x11 = x12 = x20 = x21 = x22 = 0.0
@@ -313,6 +316,9 @@ def _estep32(
         g0, g1, g2 = al0 * q0, al1 * q1, al2 * q2
         s = g0 + g1 + g2
         g0, g1, g2 = g0 / s, g1 / s, g2 / s
+        g0a(g0)
+        g1a(g1)
+        g2a(g2)
         n0 += g0
         n1 += g1
         n2 += g2
@@ -339,7 +345,7 @@ def _estep32(
         [n0, n1, n2],
         [[s00, s01], [s10, s11], [s20, s21]],
         [[t00, t01], [t10, t11], [t20, t21]],
-        [g0, g1, g2],
+        [gc0[::-1], gc1[::-1], gc2[::-1]],
     )
 
 
@@ -391,6 +397,8 @@ def _estep22(
     s = p0 + p1
     g0, g1 = p0 / s, p1 / s
     n0, n1 = g0, g1
+    gc0, gc1 = [g0], [g1]
+    g0a, g1a = gc0.append, gc1.append
     s00, s01, s10, s11 = g0 * u, g0 * v, g1 * u, g1 * v
     t00, t01, t10, t11 = g0 * uu, g0 * vv, g1 * uu, g1 * vv
     x00 = x01 = x10 = x11 = 0.0
@@ -418,6 +426,8 @@ def _estep22(
         g0, g1 = al0 * q0, al1 * q1
         s = g0 + g1
         g0, g1 = g0 / s, g1 / s
+        g0a(g0)
+        g1a(g1)
         n0 += g0
         n1 += g1
         s00 += g0 * u
@@ -435,7 +445,7 @@ def _estep22(
         [n0, n1],
         [[s00, s01], [s10, s11]],
         [[t00, t01], [t10, t11]],
-        [g0, g1],
+        [gc0[::-1], gc1[::-1]],
     )
 
 
@@ -455,7 +465,7 @@ def _estep_any(cols: list[list[float]], sqs: list[list[float]], p: HmmParams) ->
     occ = [0.0] * k
     gy = [[0.0] * len(cols) for _ in rk]
     gyy = [[0.0] * len(cols) for _ in rk]
-    g: list[float] = []
+    gamma: list[list[float]] = [[0.0] * t_len for _ in rk]
     for t in range(t_len - 1, -1, -1):
         al = alpha[t]
         if t < t_len - 1:
@@ -470,14 +480,14 @@ def _estep_any(cols: list[list[float]], sqs: list[list[float]], p: HmmParams) ->
         s = _lsum(g)
         g = [v / s for v in g]
         for j in rk:
-            gj = g[j]
+            gj = gamma[j][t] = g[j]
             occ[j] += gj
             gy_j, gyy_j = gy[j], gyy[j]
             for d, (x, xx) in enumerate(zip(rows[t], sq_rows[t], strict=True)):
                 gy_j[d] += gj * x
                 gyy_j[d] += gj * xx
     xi = [[a[i][j] * xs[i][j] for j in rk] for i in rk]
-    return _EStep(loglik, tuple(alpha[-1]), xi, occ, gy, gyy, g)
+    return _EStep(loglik, tuple(alpha[-1]), xi, occ, gy, gyy, gamma)
 
 
 def _lsum(xs: Iterable[float]) -> float:
@@ -628,12 +638,12 @@ def baum_welch(
             else:  # an empty state keeps its emission (no 0/0)
                 mu.append(p.mu[j])
                 var.append(p.var[j])
-        g0 = est.gamma0
+        g0 = [col[0] for col in est.gamma]
         s0 = _lsum(g0)
         p = HmmParams([v / s0 for v in g0], a_new, mu, var)
     assert est is not None, "max_iter must be >= 1"
     return FitResult(
-        p, est.loglik, obj, it, tol_hit, tuple(est.occupancy), est.last_filtered, t_len
+        p, est.loglik, obj, it, tol_hit, tuple(est.occupancy), est.gamma, est.last_filtered, t_len
     )
 
 

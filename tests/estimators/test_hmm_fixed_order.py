@@ -255,6 +255,7 @@ def test_baum_welch_matches_the_numpy_oracle(k, seed, dims):
         for name in ("pi", "A", "mu", "var"):
             _close(getattr(fit.params, name), getattr(p, name))
         _close(fit.occupancy, gamma.sum(axis=0))
+        _close(np.asarray(fit.gamma).T, gamma)
         _close(fit.last_filtered, last)
         assert fit.n == len(y)
 
