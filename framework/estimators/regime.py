@@ -8,52 +8,56 @@ seconds of clock returns, each return clipped at ``clip_mad`` robust σ of its b
 * ``y2`` = the continuation: the bucket's standardised return ``x = Σr̃/√Σr̃²``
   signed by the direction of the ``trend_buckets`` buckets before it.
 
-Why.  §5's efficiency ratio ``|Σr|/Σ|r|`` over 30 one-second returns barely moves
-with a drift of the size that matters (0.25 bps/s against 2 bps/√s of noise: 0.22 vs
-0.18 on average), so "trending = argmax μ_ER" picked whichever state was noisiest in
-ER, and on the bundled sample 48 of 57 trending buckets came out "volatile".  A
-windowed trend score (|Σr|/√Σr² over several buckets) separates trends well, but as
-an HMM feature it ramps up through every trend's first buckets, so the fit spent a
-state splitting trends by that ramp instead of separating volatility levels.  The
-continuation has the same distribution in every bucket of a regime (≈ N(δ, 1) for a
-drift of δ noise σ per bucket, exactly mean 0 without drift: the signs of
-symmetric, independent returns are fair coins whatever their sizes and whatever the
-past), so it is a clean Gaussian feature and states form on volatility first, on
-drift where the volatility does not tell them apart.  Clipping keeps a jump (one
-return of 20-150 bps) from pushing its bucket's RV into another state or faking a
-trend; the median it is scaled by ignores one jump.
+Why.  §5's efficiency ratio ``|Σr|/Σ|r|`` over 30 one-second returns barely moves with a
+drift of the size that matters (0.25 bps/s against 2 bps/√s of noise: 0.22 vs 0.18 on
+average), so "trending = argmax μ_ER" picked whichever state was noisiest in ER, and on
+the bundled sample 48 of 57 trending buckets came out "volatile".  A windowed trend
+score (|Σr|/√Σr² over several buckets) separates trends well, but as an HMM feature it
+ramps up through every trend's first buckets, so the fit spent a state splitting trends
+by that ramp instead of separating volatility levels.  The continuation has the same
+distribution in every bucket of a regime (≈ N(δ, 1) for a drift of δ noise σ per bucket,
+exactly mean 0 without drift: the signs of symmetric, independent returns are fair coins
+whatever their sizes and whatever the past), so it is a clean Gaussian feature and
+states form on volatility first, on drift where the volatility does not tell them apart.
+Clipping keeps a jump (one return of 20-150 bps) from pushing its bucket's RV into
+another state or faking a trend; the median it is scaled by ignores one jump.
 
-Labels after every fit, by a test, not by rank (:func:`label_states`): a state is
-trending when the runs of buckets it holds (smoothed posteriors) show a drift, i.e.
-``Σ_runs S²/n`` beyond the χ²_R quantile ``1 - trend_alpha`` (the driftless law) and
-at least ``trend_min`` noise σ of drift per bucket (:func:`run_drift`).  The run
-sums see a trend's direction in hindsight, so they have the power the continuation
-lacks in a trend's first buckets.  Of the other states calm = argmin μ_lnRV and
-volatile = the rest.  Nothing assumes that trends sit between calm and volatile in
-volatility; on driftless synthetic regimes no state is ever labelled trending.
-``state`` is the index into :data:`LABELS`, so it means the same thing across refits.
+Labels by a test, not by rank (:func:`label_states`): a state is trending when the runs
+of buckets it holds show a drift, i.e. ``Σ_runs S²/n`` beyond the χ²_R quantile
+``1 - trend_alpha`` (the driftless law) and at least ``trend_min`` noise σ of drift per
+bucket (:func:`drift_stats`).  The run sums see a trend's direction in hindsight, so they have
+the power the continuation lacks in a trend's first buckets.  Of the other states calm =
+argmin μ_lnRV and volatile = the rest.  Nothing assumes that trends sit between calm and
+volatile in volatility; on driftless synthetic regimes (seeds 1-3, 6 h) at most 1 % of
+buckets are labelled trending.  The runs come from the smoothed path at each refit and
+are extended by each later bucket's filtered state, and the test is re-run every bucket
+**[ours]**: a trend that starts after a refit is called as soon as its run shows it, not
+at the next refit (the sample's trend was missed or caught depending on the refit phase
+without it).  ``state`` is the index into :data:`LABELS`, so it means the same thing
+across refits.
 
-K in {2, 3} by BIC (``n_states=0``, the default; §5: K = 3 only if it beats K = 2)
-at the first fit and at every restart (below); between restarts the chosen K is
-warm-refitted.  Variance floors: §5's 1e-3 of the pooled variance, raised to each
-feature's sampling noise for one bucket (``Var ln χ²_n = ψ'(n/2)`` for ln RV, 0.25
-for the continuation) **[ours]**: without it a state fitted to a handful of buckets
-early in a session was too tight to take the same regime's next buckets.
+K in {2, 3} by BIC (``n_states=0``, the default; §5: K = 3 only if it beats K = 2) at
+the first fit, every ``restart_every`` refits and every unstable refit while the window
+fills (below); between them the chosen K is warm-refitted.  It picks K = 3 on every
+synthetic seed once the window has seen the three regimes.  Variance floors: §5's 1e-3
+of the pooled variance, raised to each feature's sampling noise for one bucket
+(``Var ln χ²_n = ψ'(n/2)`` for ln RV, 0.25 for the continuation) **[ours]**: without it a state
+fitted to a handful of buckets early in a session was too tight to take the same
+regime's next buckets.
 
-Cost **[ours]**: a refit is warm-started from the last fit and runs to the §5
-tolerance (typically 2-10 EM iterations); the two fixed starts (and the K = 2 / 3
-comparison) are added at the first fit, every ``restart_every`` refits, every
-``restart_unstable_every`` refits while the gate's fit is unstable, and at every
-unstable refit while the window is under ``restart_filling`` full (small windows are
-cheap, and an early fit is where a state gets stuck on a few buckets); every start
-gets ``screen_iter`` EM iterations before the best runs on.  The refit (one
-forward-backward pass over the window per EM iteration, plain-float Python loops) is
-the estimator's whole cost: 58 refits and ~860 EM iterations on the 24 h benchmark
-day.  Refits come every ``refit_every`` buckets while the gate's fit is not stable,
-every ``refit_every_stable`` once it is.  Per clock tick the estimator only appends the
-return; the bucket does the sums.  Between refits the filter is the §5 log-space
-recursion in its max-shifted scaled form (:meth:`RegimeEstimator._filter`), one
-plain-float step per bucket.  The clock returns come from the volatility estimator's
+Cost **[ours]**: a refit is warm-started from the last fit and runs to the §5 tolerance
+(typically 2-10 EM iterations); the two fixed starts are added at the first fit, every
+``restart_every`` refits, every ``restart_unstable_every`` refits while the gate's fit
+is unstable, and at every unstable refit while the window is under ``restart_filling``
+full (small windows are cheap, and an early fit is where a state gets stuck on a few
+buckets); every start gets ``screen_iter`` EM iterations before the best runs on.  The
+refit (one forward-backward pass over the window per EM iteration, plain-float Python
+loops) is the estimator's whole cost: 61 refits and 815 EM iterations on the 24 h
+benchmark day.  Refits come every ``refit_every`` buckets while the gate's fit is not
+stable, every ``refit_every_stable`` once it is.  Per clock tick the estimator only
+appends the return; the bucket does the sums.  Between refits the filter is the §5
+log-space recursion in its max-shifted scaled form (:meth:`RegimeEstimator._filter`),
+one plain-float step per bucket.  The clock returns come from the volatility estimator's
 clock when it samples the same clock (one timer for both); alone, the estimator binds
 its own.
 """
@@ -62,7 +66,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from framework.engine.core import Engine
@@ -108,48 +112,63 @@ def bucket_sums(rets: list[float], clip_mad: float) -> tuple[float, float]:
     return s, q
 
 
-def run_drift(
-    gamma: Sequence[Sequence[float]], x: Sequence[float]
-) -> list[tuple[float, int, float]]:
-    """Drift evidence per HMM state from the runs of buckets it most probably holds.
-
-    ``gamma`` are the smoothed posteriors (K columns), ``x`` each bucket's standardised
-    return ``Σr̃ / √Σr̃²``.  A run is a maximal stretch of buckets with the same most
-    probable state; ``S_r`` is its summed ``x``, ``n_r`` its length.  Returns, per
-    state, ``(χ = Σ_r S_r²/n_r, R = number of runs, δ̂)`` with the drift per bucket
-    in noise units ``δ̂² = max(0, Σ_r (S_r² - n_r)) / Σ_r n_r²``.  Without drift each
-    ``S_r²/n_r`` is χ²₁ (the signs of symmetric, independent returns are fair coins
-    whatever their sizes), so ``χ ~ χ²_R``; a drift δ adds ``δ² n_r`` to each.
-    """
+def argmax_path(gamma: Sequence[Sequence[float]]) -> list[int]:
+    """The most probable state of each bucket (the first of ties), from K columns."""
     k = len(gamma)
-    chi = [0.0] * k
-    runs = [0] * k
-    excess = [0.0] * k
-    n2 = [0.0] * k
-    cur, s_run, n_run = -1, 0.0, 0
-
-    def close() -> None:
-        if cur >= 0:
-            chi[cur] += s_run * s_run / n_run
-            runs[cur] += 1
-            excess[cur] += s_run * s_run - n_run
-            n2[cur] += float(n_run * n_run)
-
-    for t, xt in enumerate(x):
+    path = []
+    for t in range(len(gamma[0])):
         j, best = 0, gamma[0][t]
         for i in range(1, k):
             if gamma[i][t] > best:
                 j, best = i, gamma[i][t]
-        if j != cur:
-            close()
-            cur, s_run, n_run = j, 0.0, 0
-        s_run += xt
-        n_run += 1
-    close()
+        path.append(j)
+    return path
+
+
+def state_runs(path: Iterable[int], x: Iterable[float]) -> list[list[Any]]:
+    """Maximal stretches of buckets in one state: ``[state, S = Σx, n]`` in time order."""
+    runs: list[list[Any]] = []
+    for j, xt in zip(path, x, strict=True):
+        if runs and runs[-1][0] == j:
+            run = runs[-1]
+            run[1] += xt
+            run[2] += 1
+        else:
+            runs.append([j, xt, 1])
+    return runs
+
+
+def drift_stats(runs: Iterable[Sequence[Any]], k: int) -> list[tuple[float, int, float]]:
+    """Drift evidence per HMM state from the runs of buckets it holds.
+
+    ``S_r`` is a run's summed standardised bucket return ``x = Σr̃ / √Σr̃²``, ``n_r``
+    its length.  Returns, per state, ``(χ = Σ_r S_r²/n_r, R = number of runs, δ̂)``
+    with the drift per bucket in noise units ``δ̂² = max(0, Σ_r (S_r² - n_r)) /
+    Σ_r n_r²``.  Without drift each ``S_r²/n_r`` is χ²₁ (the signs of symmetric,
+    independent returns are fair coins whatever their sizes), so ``χ ~ χ²_R``; a drift
+    δ adds ``δ² n_r`` to each.  Sums in run order (fixed).
+    """
+    chi = [0.0] * k
+    count = [0] * k
+    excess = [0.0] * k
+    n2 = [0.0] * k
+    for j, s_run, n_run in runs:
+        ss = s_run * s_run
+        chi[j] += ss / n_run
+        count[j] += 1
+        excess[j] += ss - n_run
+        n2[j] += float(n_run * n_run)
     return [
-        (chi[j], runs[j], math.sqrt(max(0.0, excess[j]) / n2[j]) if n2[j] > 0 else 0.0)
+        (chi[j], count[j], math.sqrt(max(0.0, excess[j]) / n2[j]) if n2[j] > 0 else 0.0)
         for j in range(k)
     ]
+
+
+def run_drift(
+    gamma: Sequence[Sequence[float]], x: Sequence[float]
+) -> list[tuple[float, int, float]]:
+    """:func:`drift_stats` over the runs of each bucket's most probable state."""
+    return drift_stats(state_runs(argmax_path(gamma), x), len(gamma))
 
 
 def label_states(
@@ -215,8 +234,7 @@ class RegimeEstimator(EstimatorBase):
     bucket_s : float
         Bucket length B (10-60 s).
     n_states : int
-        2 or 3; 0 (default) chooses K in {2, 3} by BIC at the first fit and every
-        restart.
+        2 or 3; 0 (default) chooses K in {2, 3} by BIC (see the module docstring).
     window, refit_every, first_fit : int
         Buckets in the fit window W, refit period M, buckets before the first fit.
     refit_every_stable : int
@@ -234,20 +252,21 @@ class RegimeEstimator(EstimatorBase):
         the first fit); the warm start alone otherwise.
     restart_unstable_every : int
         While the gate's fit is not stable, also run the fixed starts every this many
-        refits **[ours: 5; restarting at every unstable refit cost ~1.5x the EM work
-        for no accuracy gain on the synthetic recordings (seeds 1-5)]**.
+        refits **[ours: 10; every 1 or 5 unstable refits gave the same recall on seeds
+        1-5 and the sample for 7 % more EM iterations]**.
     restart_filling : float
         ...and at every unstable refit while the window holds fewer than this share of
         ``window`` buckets **[ours: 0.5; without it seeds 4 and 5 kept an early stuck
-        fit for an hour or more: trending recall 0.69 on seed 4, calm 0.73 on seed 5]**.
+        fit for hours: trending recall 0.23 on seed 4, calm 0.28 on seed 5]**.
     screen_iter : int
         EM iterations each start gets before the best (highest log posterior) one is
-        run on to the stopping rule **[ours: 2; the same labels as 3 on seeds 1-5,
-        trending recall 0.79 vs 0.82 on the sample, ~60 fewer EM iterations a day]**.
+        run on to the stopping rule **[ours: 3; 2 saves nothing (the winner then needs
+        longer to finish) and lowered the sample's trending recall to 0.79]**.
     trend_buckets : int
         Buckets whose summed return gives the direction the continuation is scored
-        against **[ours: 5 (2.5 min); 10 lags a new trend twice as long for a 10 %
-        larger mean continuation; recall was higher with 5]**.
+        against **[ours: 10 (5 min): in a trend the sign is then right 98 % of the
+        time (drift 0.68 noise σ per bucket); 5 reacts sooner but gave the same recall
+        for 7 % more EM iterations]**.
     clip_mad : float
         Clip each return at this many robust σ of its bucket (:func:`bucket_sums`).
     trend_min, trend_alpha : float
@@ -288,10 +307,10 @@ class RegimeEstimator(EstimatorBase):
         min_occupancy: float = 30.0,
         max_param_change: float = 0.1,
         restart_every: int = 10,
-        screen_iter: int = 2,
-        restart_unstable_every: int = 5,
+        screen_iter: int = 3,
+        restart_unstable_every: int = 10,
         restart_filling: float = 0.5,
-        trend_buckets: int = 5,
+        trend_buckets: int = 10,
         clip_mad: float = 4.0,
         trend_min: float = 0.25,
         trend_alpha: float = 0.05,
@@ -357,7 +376,10 @@ class RegimeEstimator(EstimatorBase):
         self._extra_k = 0  # ticks beyond one spanned by gap returns in the open bucket
         self.params: HmmParams | None = None
         self.labels: list[int] = []
-        self.drift: list[tuple[float, int, float]] = []  # run_drift of the last fit
+        self.drift: list[tuple[float, int, float]] = []  # drift_stats of the labels
+        # Runs [state, Σx, n] over the window: the smoothed path at the last refit, each
+        # later bucket's filtered state after it.
+        self._runs: deque[list[Any]] = deque()
         self._fits: dict[int, HmmParams] = {}
         self._a_cols: list[list[float]] | None = None  # A by column, floored at 1e-300
         self._p: list[float] | None = None  # filtered probabilities p_t = exp(ℓ_t)
@@ -414,6 +436,14 @@ class RegimeEstimator(EstimatorBase):
         cont = (x if ts > 0 else -x) if ts != 0 else 0.0
         # Returns span rk ticks of the bucket's n: scale RV to the whole bucket.
         y = (math.log(q * n / rk + self.eps), cont)
+        runs = self._runs
+        if runs and len(self._x) == self.window:
+            # The oldest bucket leaves the window: it leaves its run too.
+            first = runs[0]
+            first[1] -= self._x[0]
+            first[2] -= 1
+            if not first[2]:
+                runs.popleft()
         self.obs.append(y)
         self._x.append(x)
         self.buckets += 1
@@ -428,7 +458,24 @@ class RegimeEstimator(EstimatorBase):
             self._next_refit = self.buckets + step
         elif self.params is not None:
             self._filter(y)
+            # Labels follow the data between refits [ours]: the bucket joins the runs of
+            # its most probable (filtered) state and the drift test is re-run.
+            p = self._p
+            assert p is not None
+            j = max(range(len(p)), key=lambda i: (p[i], -i))
+            if runs and runs[-1][0] == j:
+                last = runs[-1]
+                last[1] += x
+                last[2] += 1
+            else:
+                runs.append([j, x, 1])
+            self._relabel()
         self._publish()
+
+    def _relabel(self) -> None:
+        assert self.params is not None
+        self.drift = drift_stats(self._runs, self.params.k)
+        self.labels = label_states(self.params, self.drift, **self.label_kw)
 
     # -- fitting ------------------------------------------------------------------------
     def _refit(self) -> None:
@@ -443,16 +490,14 @@ class RegimeEstimator(EstimatorBase):
         # fit, every `restart_every` refits and every `restart_unstable_every` refits
         # while the fit is not stable (escapes a local optimum found while one regime
         # dominated the window); best posterior wins.
-        restart = self.refits % self.restart_every == 0 or (
-            not self.fit_ok
-            and (
-                self.refits % self.restart_unstable_every == 0
-                or len(self.obs) < self.window * self.restart_filling
-            )
+        filling = len(self.obs) < self.window * self.restart_filling
+        full_restart = self.refits % self.restart_every == 0 or (not self.fit_ok and filling)
+        restart = full_restart or (
+            not self.fit_ok and self.refits % self.restart_unstable_every == 0
         )
         if self.n_states:
             ks: tuple[int, ...] = (self.n_states,)
-        elif restart or self._k is None:
+        elif full_restart or self._k is None:
             ks = (2, 3)  # [ours] K by BIC at the restarts; the chosen K is warm-refitted between
         else:
             ks = (self._k,)
@@ -470,8 +515,8 @@ class RegimeEstimator(EstimatorBase):
         self.last_fit = best
         self.params = best.params
         self._k = best.params.k
-        self.drift = run_drift(best.gamma, self._x)
-        self.labels = label_states(best.params, self.drift, **self.label_kw)
+        self._runs = deque(state_runs(argmax_path(best.gamma), self._x))
+        self._relabel()
         # A floored as in log space (log max(A, 1e-300)): every state stays reachable.
         a = best.params.A
         self._a_cols = [[max(row[j], 1e-300) for row in a] for j in range(len(a))]
