@@ -124,7 +124,8 @@ def test_replay_verifies_a_six_hour_session_under_other_kernels(tmp_path):
 @pytest.mark.slow
 @pytest.mark.xfail(
     reason="glibc libm: the non-FMA exp/log/pow differ from the FMA ones in the last bit "
-    "for ~0.07 % of exp inputs; replay across FMA / non-FMA x86 CPUs is not bit-exact",
+    "for ~0.07 % of exp inputs; replay across FMA / non-FMA x86 CPUs is not bit-exact "
+    "(whether this journal hits such an input depends on its data)",
     strict=False,
 )
 def test_replay_without_fma_in_libm(sample_backtest):
