@@ -54,6 +54,24 @@ def test_kappa_ignores_the_post_trade_book_with_the_trades_ts():
     assert kap._sj == 2
 
 
+def test_kappa_judges_the_books_age_on_the_exchange_clock():
+    """Staleness is trade ts minus the book's ts (the clock the book was found by), not
+    engine time: a late delivery does not age a book, a late book is not fresh."""
+    kap = KappaEstimator(delta0_bps=0.0, refit_s=1.0, window_s=3600.0, stale_s=5.0)
+    d = Driver(kap)
+    # 1: book at exchange T0; the trade 1 s later on the exchange, delivered 8 s later.
+    d.book(T0, 37.999, 38.001)
+    d.trade(T0 + 8 * SEC, +1, 38.004, "0x01", ts=T0 + SEC)
+    # 2: a book stamped 6 s before the trade, delivered just before it.
+    t2 = T0 + 20 * SEC
+    d.book(t2 + SEC // 2, 37.999, 38.001, ts=t2 - 6 * SEC)
+    d.trade(t2 + SEC, +1, 38.004, "0x02", ts=t2)
+    d.book(T0 + 30 * SEC, 37.999, 38.001)  # a refit closes the last sweep
+    assert kap.events_seen == 2
+    # Engine time would keep the second (0.5 s old on arrival) and drop the first (8 s).
+    assert kap.events_kept == 1 and kap._events[0][0] == T0 + 8 * SEC
+
+
 def test_scaled_regime_filter_equals_the_log_space_step():
     rng = np.random.default_rng(3)
     reg = RegimeEstimator()

@@ -12,8 +12,8 @@ from framework.estimators import (
     default_estimators,
     estimator_table,
 )
-from framework.estimators.hmm import baum_welch, quantile_init
-from framework.estimators.regime import label_states
+from framework.estimators.hmm import HmmParams, baum_welch, quantile_init, smoothed
+from framework.estimators.regime import label_states, run_drift
 from framework.journal import JournalReader, JournalWriter, Manifest
 from tests.estimators.helpers import SEC, T0, Driver, run_recording
 
@@ -34,18 +34,50 @@ def test_baum_welch_recovers_a_two_state_chain_and_bic_prefers_two():
     fits = {k: baum_welch(y, quantile_init(y, k, floor), var_floor=floor) for k in (2, 3)}
     f2 = fits[2]
     assert f2.tol_hit
-    order = np.argsort(f2.params.mu[:, 0])
-    assert f2.params.mu[order, 0] == pytest.approx([-14.5, -12.5], abs=0.1)
+    mu = np.asarray(f2.params.mu)
+    order = np.argsort(mu[:, 0])
+    assert mu[order, 0] == pytest.approx([-14.5, -12.5], abs=0.1)
     assert np.diag(f2.params.A).min() > 0.85
-    decoded = order.argsort()[f2.gamma.argmax(axis=1)]
+    decoded = order.argsort()[np.asarray(smoothed(y, f2.params)).argmax(axis=1)]
     assert (decoded == z).mean() > 0.95
     assert fits[2].bic < fits[3].bic
 
 
+def _params(mu: list[list[float]]) -> HmmParams:
+    k = len(mu)
+    a = [[0.9 if i == j else 0.1 / (k - 1) for j in range(k)] for i in range(k)]
+    return HmmParams([1.0 / k] * k, a, mu, [[0.1, 1.0]] * k)
+
+
 def test_labels_follow_the_rule():
-    mu = np.array([[-12.0, 0.1], [-14.0, 0.12], [-13.0, 0.4]])
-    assert label_states(mu) == [1, 0, 2]  # volatile, calm, trending
-    assert label_states(mu[:2]) == [1, 0]  # K = 2: calm / volatile by lnRV
+    p = _params([[-12.0, 0.0], [-14.0, 0.0], [-13.0, 0.5]])
+    drift = [(3.0, 3, 0.0), (2.0, 2, 0.0), (30.0, 3, 0.6)]  # state 2: 3 runs, χ = 30
+    assert label_states(p, drift) == [1, 0, 2]  # volatile, calm, trending
+    # No state shows a drift: no trending label, whatever the state means.
+    assert label_states(p, [(3.0, 3, 0.0), (2.0, 2, 0.0), (5.0, 3, 0.4)]) == [1, 0, 1]
+    assert label_states(p) == [1, 0, 1]
+    # Significant but tiny (0.1 σ per bucket over long runs): not a trend.
+    assert label_states(p, [(3.0, 3, 0.0), (2.0, 2, 0.0), (30.0, 3, 0.1)]) == [1, 0, 1]
+    # A trend need not sit between calm and volatile: here it is the noisiest state.
+    assert label_states(p, [(30.0, 3, 0.7), (2.0, 2, 0.0), (3.0, 3, 0.0)]) == [2, 0, 1]
+    # Two trending candidates: the larger drift wins.
+    assert label_states(p, [(30.0, 3, 0.3), (2.0, 2, 0.0), (30.0, 3, 0.6)]) == [1, 0, 2]
+    # K = 2: calm / volatile by lnRV; with a trend the other state is the calm baseline.
+    p2 = _params([[-12.0, 0.0], [-14.0, 0.0]])
+    assert label_states(p2, [(1.0, 2, 0.0), (1.5, 2, 0.0)]) == [1, 0]
+    assert label_states(p2, [(40.0, 2, 0.8), (1.5, 2, 0.0)]) == [2, 0]
+
+
+def test_run_drift_sums_runs_of_the_most_probable_state():
+    # Most probable state per bucket: 0 0 1 1 1 0 (two runs of state 0, one of state 1).
+    gamma = [[0.9, 0.8, 0.1, 0.3, 0.2, 0.7], [0.1, 0.2, 0.9, 0.7, 0.8, 0.3]]
+    x = [1.0, 2.0, 1.0, 1.0, 1.0, -1.0]
+    (chi0, r0, d0), (chi1, r1, d1) = run_drift(gamma, x)
+    assert (r0, r1) == (2, 1)
+    assert chi0 == pytest.approx(3.0**2 / 2 + 1.0)  # runs (1, 2) and (-1)
+    assert d0 == pytest.approx((((9.0 - 2) + (1.0 - 1)) / (4 + 1)) ** 0.5)
+    assert chi1 == pytest.approx(9.0 / 3)
+    assert d1 == pytest.approx(((9.0 - 3) / 9) ** 0.5)
 
 
 def test_estimator_table_from_sink_rows_and_journal(tmp_path):
