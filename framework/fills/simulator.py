@@ -8,10 +8,11 @@ and ``sim_funding``.  Rules (mm_math.md §8; buy side shown, sells mirror):
 Time (mm_math.md §8.1, §8 "Determinism")
     Two clocks: engine time (``recv_ts``, when we hear of something) and exchange time
     (the ``ts`` of market rows).  We assume our host's clock and the venue's agree (no
-    offset to estimate), so a request sent at engine time ``t`` reaches the venue at
-    exchange time ``T = t + L``: ``L_place`` for a place or modify, ``L_cancel`` for a
-    cancel; with ``fifo`` (default) never before the previous request's ``T``, as on
-    one connection.  The venue works in exchange time:
+    offset is estimated: in paper mode a host clock ahead of the venue's delays every
+    arrival by the offset, one behind advances it), so a request sent at engine time
+    ``t`` reaches the venue at exchange time ``T = t + L``: ``L_place`` for a place or
+    modify, ``L_cancel`` for a cancel; with ``fifo`` (default) never before the
+    previous request's ``T``, as on one connection.  The venue works in exchange time:
 
     * pending requests whose ``T`` <= a market event's ``ts`` are processed before that
       event, in (``T``, send order); so a ``trades``/``book``/``bbo`` row stamped before
