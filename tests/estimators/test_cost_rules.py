@@ -12,10 +12,8 @@ import pytest
 
 from framework.estimators import (
     AdverseSelectionEstimator,
-    FillRateEstimator,
     KappaEstimator,
     RegimeEstimator,
-    VolatilityEstimator,
     default_estimators,
 )
 from framework.estimators.base import book_tape
@@ -162,23 +160,3 @@ def test_markouts_need_no_market_subscription_and_mature_on_timers():
     assert d.engine.snapshot()["pending_timers"] == 1
     d.step(Kind.ASSET_CTX, T0 + 2 * SEC, ("HYPE", 100.0, 100.0, 100.0, 0.0, 0.0, 1e6, 1e6))
     assert len(ase.stats[1.0].as_bps) == 1  # matured on a non-market event's time
-
-
-def test_fill_rate_exposure_unchanged_by_the_one_side_update():
-    # Both sides quoted; the mid walks so only one side at a time leaves its range.
-    fr = FillRateEstimator()
-    d = Driver(fr, VolatilityEstimator())
-    d.book(T0, 37.999, 38.001)
-    d.quote(37.995, 38.004)
-    mids = [38.0, 38.001, 38.002, 38.003, 38.002, 37.999, 37.998, 38.0]
-    for k, m in enumerate(mids * 5, start=1):
-        d.book(T0 + k * SEC, round(m - 0.001, 3), round(m + 0.001, 3))
-    d.book(T0 + 50 * SEC, 37.999, 38.001)
-    # By hand: per second, each side's depth bucket from the mid in effect.
-    want = [0.0] * len(fr.edges)
-    path = [38.0] + mids * 5 + [38.0] * 9  # T0 ... T0 + 50 s, one mid per second
-    assert len(path) == 50
-    for m in path:
-        for p, s in ((37.995, +1), (38.004, -1)):
-            want[fr.bucket_of(s * (m - p) / m * 1e4)] += 1.0
-    assert fr.exposure_s == pytest.approx(want, abs=1e-9)

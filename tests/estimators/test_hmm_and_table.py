@@ -123,24 +123,6 @@ def test_default_estimators_and_config_errors():
         FillRateEstimator(edges_bps=(0.0, 2.0, 1.0))
 
 
-def test_fill_rate_gate_needs_exposure():
-    # 250 episodes in 250 s of exposure: past the count but short of 10 min.
-    fr = FillRateEstimator()
-    d = Driver(fr)
-    for k in range(250):
-        d.book(T0 + k * SEC, 37.999, 38.001)
-        off = 0.005 if k % 2 else 0.0053
-        d.quote(round(38.0 - off, 4), None)
-        if k % 3 == 0:
-            d.sim_fill(+1, 37.995)
-    assert fr.n_obs > 250 and fr.fills[1] >= 20
-    assert sum(fr.exposure_s) < 600
-    assert not fr.converged
-    lo, hi = fr.interval(1)
-    assert lo < fr.hazard(1.3) < hi
-    assert 0 < fr.p_fill(1.3, 10.0) < 1
-
-
 def test_all_six_run_over_a_synthetic_recording(tmp_path):
     from framework.synth import params_for, write_synthetic
 
@@ -152,30 +134,6 @@ def test_all_six_run_over_a_synthetic_recording(tmp_path):
     snap = engine.snapshot()["components"]
     assert snap["volatility"]["n_obs"] > 1700
     assert snap["kelly"]["ready"] is False
-
-
-def test_fill_rate_exposure_follows_the_mid_across_buckets():
-    # Bid 37.995 and ask 38.010 while the mid moves 38.000 -> 38.004 -> 38.000: each
-    # side's exposure goes to the bucket its depth was in (checked by hand, in seconds).
-    fr = FillRateEstimator()
-    d = Driver(fr)
-    d.book(T0, 37.999, 38.001)
-    d.quote(37.995, None)  # bid depth 1.32 bps: bucket 1
-    d.book(T0 + 5 * SEC, 37.999, 38.001)
-    d.quote(37.995, 38.010)  # ask depth 2.63 bps: bucket 2
-    for k in range(6, 40):  # mid 38.004 from 10 s to 25 s (bid 2.37 bps, ask 1.58 bps)
-        m = 38.004 if 10 <= k < 25 else 38.0
-        d.book(T0 + k * SEC, round(m - 0.001, 3), round(m + 0.001, 3))
-        if k == 30:
-            d.quote(None, 38.010)  # bid withdrawn: a censored episode
-    d.book(T0 + 40 * SEC, 37.999, 38.001)
-    assert fr.bucket_of(1.32) == 1 and fr.bucket_of(2.37) == 2
-    bid = {1: 10 + 5, 2: 15}
-    ask = {2: 5 + 15, 1: 15}
-    assert fr.exposure_s[1] == pytest.approx(bid[1] + ask[1], abs=1e-9)
-    assert fr.exposure_s[2] == pytest.approx(bid[2] + ask[2], abs=1e-9)
-    assert sum(fr.exposure_s) == pytest.approx(30 + 35, abs=1e-9)
-    assert fr.n_obs == 1
 
 
 def test_regime_shares_the_volatility_clock_with_identical_results():
