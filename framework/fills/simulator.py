@@ -318,9 +318,22 @@ class FillSimulator:
             self.engine.call_at(self._deadline_at, self._on_deadline)
 
     def _sync_view(self) -> None:
-        """Copy the market state as it is now into the venue's view (plain attributes;
-        cheaper than ``copy.copy``; called per book/bbo only while requests are pending)."""
-        self._view.__dict__.update(self.market.__dict__)
+        """Copy what arrivals read of the market state (top of book, the book row) into
+        the venue's view; per book/bbo only while requests are pending.
+
+        Field by field, on purpose: reading ``market.__dict__`` would turn the shared
+        MarketState's inline attribute storage into a real dict and slow every
+        component's attribute reads on it (measured: +4.7 % instructions per backtest).
+        ``_book``/``_row`` are MarketState's private book reference: it has no public
+        accessor for the row it answers ``depth_at``/``*_levels`` from.
+        """
+        v, m = self._view, self.market
+        v.best_bid = m.best_bid
+        v.best_ask = m.best_ask
+        v.bid_sz = m.bid_sz
+        v.ask_sz = m.ask_sz
+        v._book = m._book
+        v._row = m._row
 
     def _arrive_place(self, o: SimOrder) -> None:
         if not self.budget.take(self._clock):
