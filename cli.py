@@ -49,6 +49,31 @@ def sql(
     raise typer.Exit(sql_command(journal, query, fmt=format))
 
 
+@app.command()
+def readiness(
+    journal: JournalDir,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+    require: Annotated[
+        str | None,
+        typer.Option("--require", help="ready | marginal: exit 1 unless the verdict meets it."),
+    ] = None,
+    config: Annotated[
+        Path | None, typer.Option("--config", help="TOML config ([calibration] thresholds).")
+    ] = None,
+    up_to_seq: Annotated[
+        int | None, typer.Option("--up-to-seq", help="Assess the journal up to this seq.")
+    ] = None,
+) -> None:
+    """The calibration verdict (Ready / Marginal / Insufficient) of a session, by DuckDB."""
+    from framework.calibration.readiness import readiness_command
+
+    raise typer.Exit(
+        readiness_command(
+            journal, as_json=as_json, require=require, config=config, up_to_seq=up_to_seq
+        )
+    )
+
+
 # -- recordings: import, synth (issue 3) ----------------------------------------------------
 
 
@@ -241,6 +266,19 @@ def backtest(
             help="Rewrite the inputs under new seqs instead of linking the recording's files.",
         ),
     ] = False,
+    paper_checkpoint: Annotated[
+        Path | None,
+        typer.Option("--paper-checkpoint", help="Start from this prior (prior.json or its dir)."),
+    ] = None,
+    save_prior: Annotated[
+        bool,
+        typer.Option(
+            "--save-prior", help="Save this session's prior under --checkpoint-dir at the end."
+        ),
+    ] = False,
+    checkpoint_dir: Annotated[
+        Path, typer.Option("--checkpoint-dir", help="Where priors live: DIR/paper/<coin>/.")
+    ] = Path("checkpoints"),
     allow_incomplete: Annotated[
         bool,
         typer.Option(
@@ -263,6 +301,9 @@ def backtest(
             progress=not quiet,
             resequence=resequence,
             allow_incomplete=allow_incomplete,
+            paper_checkpoint=paper_checkpoint,
+            save_prior=save_prior,
+            checkpoint_dir=checkpoint_dir,
         )
     )
 

@@ -237,4 +237,7 @@ def session_command(
         return 2
     render_summary(result.summary, console)
     console.print(f"journal: {result.out}")
+    prior = result.summary.get("prior")
+    if prior:
+        console.print(f"prior: {prior['path']} (verdict {prior['verdict']})")
     return 0
