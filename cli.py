@@ -5,17 +5,85 @@ Run ``market-maker --help`` (or ``python cli.py --help`` from a checkout).
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+from typer._click.exceptions import ClickException, NoArgsIsHelpError  # typer vendors click
+from typer.core import TyperGroup
+
+
+class ErrorBoundary(TyperGroup):
+    """The one place errors become a line on stderr and an exit code (see framework.exits).
+
+    Usage errors of the flag parser keep exit 2 in the same ``error: ...`` style; the
+    project's own errors print their message; anything else is a bug, reported in one
+    line with the path of its traceback (``--debug`` prints it instead).
+    """
+
+    def make_context(self, info_name: Any, args: Any, parent: Any = None, **extra: Any) -> Any:
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except NoArgsIsHelpError:
+            raise
+        except ClickException as exc:  # a bad global option
+            raise typer.Exit(_usage(exc, info_name or "market-maker")) from None
+
+    def invoke(self, ctx: Any) -> Any:
+        from framework import exits
+
+        exits.reset(debug=bool(ctx.params.get("debug")))
+        try:
+            return super().invoke(ctx)
+        except (typer.Exit, typer.Abort, NoArgsIsHelpError):
+            raise
+        except ClickException as exc:
+            raise typer.Exit(_usage(exc, ctx.command_path)) from None
+        except KeyboardInterrupt:
+            print("stopped (Ctrl+C)", file=sys.stderr)
+            raise typer.Exit(130) from None
+        except Exception as exc:
+            code = exits.exit_code(exc)
+            if code is None:
+                code = exits.report_unexpected(exc, sys.argv)
+            else:
+                exits.report(exc, code)
+            raise typer.Exit(code) from None
+
+
+def _usage(exc: ClickException, command: str) -> int:
+    """A flag parser error as one ``error: ...`` line; its exit code (2 for usage)."""
+    ctx = getattr(exc, "ctx", None)
+    where = ctx.command_path if ctx is not None else command
+    print(f"error: {exc.format_message()} (see {where} --help)", file=sys.stderr)
+    return exc.exit_code
+
 
 app = typer.Typer(
-    help="Event-sourced market making on Hyperliquid perps: record, backtest, paper, live.",
+    cls=ErrorBoundary,
+    help="Event-sourced market making on Hyperliquid perps: record, backtest, paper, live. "
+    "Exit codes: 0 done, 1 runtime failure, 2 usage or config error.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
 )
+
+
+@app.callback()
+def _options(
+    debug: Annotated[
+        bool,
+        typer.Option(
+            "--debug",
+            envvar="MARKET_MAKER_DEBUG",
+            help="Print the full traceback of an error instead of one line "
+            "(market-maker --debug COMMAND ...).",
+        ),
+    ] = False,
+) -> None:
+    pass  # read by ErrorBoundary.invoke from the context
+
 
 JournalDir = Annotated[Path, typer.Argument(help="Journal directory (holds session.json).")]
 
@@ -181,7 +249,12 @@ def record(
 def sim_exchange(
     port: Annotated[int, typer.Option("--port", help="Loopback port; 0 = a free one.")] = 3001,
     recording: Annotated[
-        Path | None, typer.Option("--recording", help="Journal directory driving the market.")
+        Path | None,
+        typer.Option(
+            "--recording",
+            help="Journal directory driving the market (default: the bundled "
+            "recordings/sample-hype, looped).",
+        ),
     ] = None,
     speed: Annotated[
         float, typer.Option("--speed", help="Replay speed factor; 0 = paused (POST /admin/step).")
@@ -189,7 +262,10 @@ def sim_exchange(
     synthetic: Annotated[
         bool, typer.Option("--synthetic", help="Drive the market from generated data.")
     ] = False,
-    asset: Annotated[str, typer.Option("--asset", help="Coin of the synthetic market.")] = "HYPE",
+    asset: Annotated[
+        str | None,
+        typer.Option("--asset", help="Coin of the --synthetic market (HYPE, BTC, ETH, SOL)."),
+    ] = None,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the synthetic market.")] = 0,
     mainnet: Annotated[
         bool, typer.Option("--mainnet", help="Verify signatures as mainnet (default testnet).")
@@ -202,7 +278,9 @@ def sim_exchange(
     ] = None,
     fault: Annotated[
         list[str] | None,
-        typer.Option("--fault", help="Fault at start: stall:S, 429:S, reject:N, delay:MS."),
+        typer.Option(
+            "--fault", help="Fault at start: stall:S, 429:S, reject:N, delay:MS, drop, malformed."
+        ),
     ] = None,
     no_loop: Annotated[
         bool, typer.Option("--no-loop", help="Stop the market at the recording's end.")
@@ -255,7 +333,10 @@ def backtest(
     ] = None,
     out: Annotated[
         Path | None,
-        typer.Option("--out", help="Output journal (default recordings/backtest-<name>-<seed>)."),
+        typer.Option(
+            "--out",
+            help="Output journal (default: a new out/backtest-<recording>-<seed>[-<n>]).",
+        ),
     ] = None,
     seed: EngineSeed = 0,
     quiet: Quiet = False,
@@ -288,7 +369,17 @@ def backtest(
     ] = False,
 ) -> None:
     """Run the paper engine over a recording as fast as one core goes; journal everything."""
-    from framework.environments.backtest import backtest_command
+    from framework import exits, flags
+    from framework.environments.backtest import backtest_command, default_out
+
+    source = flags.journal_dir("--recording", recording)
+    flags.spread_profile(spread_profile)
+    flags.queue_model(queue_model)
+    warning = flags.coin_override(config, source.coin or source.asset, "the recording")
+    if warning:
+        exits.warn(warning)
+    out = out if out is not None else default_out(recording, seed)
+    exits.note_session(out)
 
     raise typer.Exit(
         backtest_command(
@@ -312,7 +403,7 @@ def backtest(
 def paper(
     asset: Annotated[str, typer.Option("--asset", help="Coin to trade (HYPE, BTC, dex:COIN).")],
     duration: Annotated[
-        float, typer.Option("--duration", help="Seconds to run; 0 = until Ctrl+C.")
+        float, typer.Option("--duration", help="Seconds to run; 0 = until Ctrl+C or SIGTERM.")
     ] = 0.0,
     dex: Annotated[str, typer.Option("--dex", help="HIP-3 dex name (hyena, ...).")] = "",
     spread_profile: SpreadProfile = None,
@@ -321,7 +412,8 @@ def paper(
     ] = "https://api.hyperliquid.xyz",
     config: ConfigFile = None,
     out: Annotated[
-        Path | None, typer.Option("--out", help="Journal directory (default recordings/paper-...).")
+        Path | None,
+        typer.Option("--out", help="Journal directory (default: a new out/paper-<coin>-<time>)."),
     ] = None,
     seed: EngineSeed = 0,
     quiet: Quiet = False,

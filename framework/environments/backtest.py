@@ -193,9 +193,13 @@ def _sz_decimals(manifest: Manifest) -> int | None:
     return None
 
 
-def default_out(recording: Path, seed: int) -> Path:
-    """``recordings/backtest-<recording name>-<seed>``."""
-    return Path("recordings") / f"backtest-{Path(recording).resolve().name}-{seed}"
+def default_out(recording: Path, seed: int, root: Path | str = "out") -> Path:
+    """A fresh ``out/backtest-<recording name>-<seed>[-<n>]``: the first of those names
+    that does not exist yet (``-2``, ``-3``, ...), so a rerun never overwrites a journal
+    and never writes into ``recordings/``; ``out/`` is git-ignored."""
+    from framework.flags import fresh_out
+
+    return fresh_out(Path(root) / f"backtest-{Path(recording).resolve().name}-{seed}")
 
 
 def run_backtest(

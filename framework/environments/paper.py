@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import signal
+import sys
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -31,9 +33,19 @@ from framework.environments.summary import (
 )
 from framework.events.columns import Columns
 from framework.events.schema import SEQ_STRIDE, Kind
+from framework.exits import warn
 from framework.journal import JournalWriter, Manifest
 
-__all__ = ["CLOCK_PERIOD_S", "PaperError", "PaperFeed", "PaperResult", "paper_command", "run_paper"]
+__all__ = [
+    "CLOCK_PERIOD_S",
+    "PaperError",
+    "PaperFeed",
+    "PaperInterrupted",
+    "PaperResult",
+    "default_out",
+    "paper_command",
+    "run_paper",
+]
 
 CLOCK_PERIOD_S = 0.1
 
@@ -80,6 +92,7 @@ class PaperFeed:
         self.error: BaseException | None = None
         self.failed = asyncio.Event()
         self.skipped = 0
+        self.market_rows = 0  # rows of our coin from the market feed (the silence watch)
         self._started = False
 
     def input(self, kind: Kind, ts: int, recv_ts: int, payload: tuple[Any, ...]) -> None:
@@ -119,6 +132,7 @@ class PaperFeed:
             ):
                 self.skipped += 1
                 continue
+            self.market_rows += 1
             self.input(kind, self.repair.ts(row[0], recv_ts), recv_ts, tuple(row[2:]))
 
     def on_connection(self, link: str, state: str, detail: str | None) -> None:
@@ -131,23 +145,192 @@ class PaperFeed:
         self.input(Kind.CLOCK, now, now, ("paper",))
 
 
-def default_out(coin: str) -> Path:
+def default_out(coin: str, root: Path | str = "out") -> Path:
+    """A fresh ``out/paper-<coin>-<UTC time>[-<n>]`` (``out/`` is git-ignored)."""
+    from framework.flags import fresh_out
+
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    return Path("recordings") / f"paper-{coin.replace(':', '_')}-{stamp}"
+    return fresh_out(Path(root) / f"paper-{coin.replace(':', '_')}-{stamp}")
 
 
-async def _resolve(base_url: str, asset: str, dex: str) -> tuple[str, int]:
+#: Waits between attempts to look up the asset while the venue answers HTTP 429 or 5xx:
+#: about half a minute in all, then the session gives up with an error.
+RESOLVE_DELAYS_S = (0.5, 1.0, 2.0, 4.0, 8.0, 8.0, 8.0)
+
+
+async def _resolve(
+    base_url: str,
+    asset: str,
+    dex: str,
+    *,
+    delays: tuple[float, ...] | None = None,
+    transport: Any = None,
+) -> tuple[str, int]:
+    """The venue's coin name and szDecimals of ``asset``, retrying a busy venue
+    (``delays``: the waits between attempts, default :data:`RESOLVE_DELAYS_S`).
+
+    Raises
+    ------
+    PaperError
+        The venue cannot be reached, or still answers 429/5xx after every retry
+        (the message names the URL).
+    UsageError
+        The venue does not list ``asset``.
+    """
+    from framework.exits import UsageError
     from framework.hyperliquid.dexes import AssetDirectory, split_coin
+    from framework.hyperliquid.errors import (
+        AssetNotFoundError,
+        HyperliquidError,
+        RateLimitedError,
+        ServerError,
+    )
     from framework.hyperliquid.info import InfoClient
+    from framework.hyperliquid.rest import RetryPolicy
 
-    info = InfoClient(base_url)
+    delays = RESOLVE_DELAYS_S if delays is None else delays
+    url = base_url.rstrip("/")
+    # one attempt per request: the retries are here, where they can be reported
+    info = InfoClient(url, retry=RetryPolicy(max_attempts=1), transport=transport)
+    d, _ = split_coin(asset)
     try:
-        d, _ = split_coin(asset)
-        directory = await AssetDirectory.load(info, [dex or d] if (dex or d) else [])
+        for attempt in range(len(delays) + 1):
+            try:
+                directory = await AssetDirectory.load(info, [dex or d] if (dex or d) else [])
+                break
+            except (RateLimitedError, ServerError) as exc:
+                busy = "HTTP 429 (rate limited)" if exc.status == 429 else f"HTTP {exc.status}"
+                if attempt == len(delays):
+                    raise PaperError(
+                        f"--base-url {url}: {url}/info still answers {busy} after "
+                        f"{attempt + 1} attempts over {sum(delays):g} s; the venue is busy "
+                        "or down: wait a minute and rerun"
+                    ) from exc
+                warn(
+                    f"{url}/info answered {busy} while looking up {asset}; retrying in "
+                    f"{delays[attempt]:g} s (attempt {attempt + 2} of {len(delays) + 1})"
+                )
+                await asyncio.sleep(delays[attempt])
+            except AssetNotFoundError:
+                raise
+            except HyperliquidError as exc:
+                what = str(exc).replace("POST /", f"POST {url}/", 1)
+                raise PaperError(
+                    f"--base-url {url}: {what}; is the exchange (or a sim-exchange) running there?"
+                ) from exc
         a = directory.resolve(asset, dex or None)
+    except AssetNotFoundError as exc:
+        raise UsageError(f"--asset {asset}: {exc} (at {url})") from None
     finally:
         await info.aclose()
     return a.coin, a.sz_decimals
+
+
+class _Stop:
+    """SIGINT / SIGTERM -> cancel the session's task, once: the session then ends as at
+    the end of its duration (journal closed and compacted, summary printed).  A repeated
+    signal while the journal closes is only acknowledged (SIGKILL still forces), so the
+    close is never cut short.  A signal the parent process set to be ignored (a
+    background job's SIGINT) stays ignored."""
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+    def __init__(self) -> None:
+        self.signal: str | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._installed: list[signal.Signals] = []
+
+    def install(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        task = asyncio.current_task()
+        try:
+            for sig in self.SIGNALS:
+                if signal.getsignal(sig) is signal.SIG_IGN:
+                    continue
+                self._loop.add_signal_handler(sig, self._on, sig, task)
+                self._installed.append(sig)
+        except (ValueError, RuntimeError, NotImplementedError):
+            self.uninstall()  # not the main thread (a test's helper thread): no handlers
+
+    def _on(self, sig: signal.Signals, task: asyncio.Task[Any] | None) -> None:
+        if self.signal is not None:
+            print(
+                f"{sig.name}: already stopping (closing the journal); SIGKILL forces it",
+                file=sys.stderr,
+                flush=True,
+            )
+            return
+        self.signal = sig.name
+        if task is not None:
+            task.cancel()
+
+    def uninstall(self) -> None:
+        if self._loop is not None:
+            for sig in self._installed:
+                self._loop.remove_signal_handler(sig)
+            self._installed.clear()
+            self._loop = None
+
+    def swallow(self) -> bool:
+        """After a CancelledError: True (and the task un-cancelled) when we sent it."""
+        if self.signal is None:
+            return False
+        task = asyncio.current_task()
+        if task is not None:
+            task.uncancel()
+        return True
+
+
+class PaperInterrupted(Exception):
+    """Stopped by a signal before the session started (no journal was written)."""
+
+    def __init__(self, signal_name: str) -> None:
+        super().__init__(signal_name)
+        self.signal = signal_name
+
+
+#: Say so when no market data for the coin has arrived this long after the start ...
+NO_DATA_FIRST_S = 5.0
+#: ... or since the last row, once data was flowing (quiet books update less often) ...
+NO_DATA_GAP_S = 10.0
+#: ... and repeat it this often while it lasts.
+NO_DATA_REPEAT_S = 10.0
+
+
+class _Silence:
+    """Watches the feed's market rows and warns on stderr while none arrive."""
+
+    def __init__(self, feed: PaperFeed, url: str) -> None:
+        self.feed = feed
+        self.url = url
+        self.t0 = time.monotonic()
+        self.rows = 0
+        self.last_row: float | None = None
+        self.next_warning = self.t0 + NO_DATA_FIRST_S
+        self.warned = False
+
+    def check(self, now: float) -> None:
+        rows = self.feed.market_rows
+        if rows != self.rows:
+            self.rows, self.last_row = rows, now
+            self.next_warning = now + NO_DATA_GAP_S
+            if self.warned:
+                self.warned = False
+                warn(f"market data for {self.feed.coin} from {self.url} is arriving again")
+            return
+        if now < self.next_warning:
+            return
+        coin = self.feed.coin
+        if self.last_row is None:
+            warn(
+                f"no market data for {coin} has arrived from {self.url} in "
+                f"{now - self.t0:.0f} s; is {coin} trading there (a sim-exchange serves only "
+                "its recording's coins)?"
+            )
+        else:
+            warn(f"no market data for {coin} from {self.url} for {now - self.last_row:.0f} s")
+        self.warned = True
+        self.next_warning = now + NO_DATA_REPEAT_S
 
 
 async def run_paper(
@@ -164,21 +347,71 @@ async def run_paper(
     console: Any = None,
     ws_config: Any = None,
 ) -> PaperResult:
-    """Paper-trade ``asset`` for ``duration_s`` seconds (0 = until cancelled).
+    """Paper-trade ``asset`` for ``duration_s`` seconds (0 = until SIGINT/SIGTERM).
+
+    SIGINT (Ctrl+C) and SIGTERM end the session like its duration does (journal closed
+    and compacted, the summary returned; ``summary["stopped_by"]`` names the signal).
 
     Raises
     ------
     PaperError
-        ``out`` holds a journal already, or the engine failed on an input.
+        ``out`` holds a journal already, the venue cannot be reached, or the engine
+        failed on an input.
+    PaperInterrupted
+        A signal arrived before the session started (nothing was written).
     """
-    from framework.hyperliquid.recorder import market_subscriptions
-    from framework.hyperliquid.ws import WsClient, ws_url
     from framework.journal.manifest import MANIFEST_NAME
 
-    coin, sz_decimals = await _resolve(base_url, asset, dex)
-    out = Path(out) if out is not None else default_out(coin)
-    if (out / MANIFEST_NAME).exists():
+    if out is not None and (Path(out) / MANIFEST_NAME).exists():
         raise PaperError(f"--out {out}: already holds a journal; choose a new directory")
+    stop = _Stop()
+    stop.install()
+    try:
+        try:
+            coin, sz_decimals = await _resolve(base_url, asset, dex)
+        except asyncio.CancelledError:
+            if stop.swallow():
+                raise PaperInterrupted(stop.signal or "") from None
+            raise
+        return await _session(
+            stop,
+            coin,
+            sz_decimals,
+            dex=dex,
+            duration_s=duration_s,
+            base_url=base_url,
+            config=config,
+            spread_profile=spread_profile,
+            out=Path(out) if out is not None else default_out(coin),
+            seed=seed,
+            progress=progress,
+            console=console,
+            ws_config=ws_config,
+        )
+    finally:
+        stop.uninstall()
+
+
+async def _session(
+    stop: _Stop,
+    coin: str,
+    sz_decimals: int,
+    *,
+    dex: str,
+    duration_s: float,
+    base_url: str,
+    config: SessionConfig | None,
+    spread_profile: str | None,
+    out: Path,
+    seed: int,
+    progress: bool,
+    console: Any,
+    ws_config: Any,
+) -> PaperResult:
+    from framework.exits import note_session
+    from framework.hyperliquid.recorder import market_subscriptions
+    from framework.hyperliquid.ws import WsClient, ws_url
+
     cfg = apply_overrides(
         config or SessionConfig(), coin=coin, sz_decimals=sz_decimals, spread_profile=spread_profile
     )
@@ -195,6 +428,7 @@ async def run_paper(
     )
     url = ws_url(base_url)  # a bad URL fails before the journal exists
     writer, engine = open_session(out, manifest)  # nothing written if a component fails
+    note_session(out)
     feed = PaperFeed(engine, writer, coin)
     ws = WsClient(
         url,
@@ -206,40 +440,53 @@ async def run_paper(
     start_ns = 0
     try:
         with SessionProgress(engine, None, console=console, enabled=progress, label="paper") as bar:
-            for sub in market_subscriptions(coin):
-                await ws.subscribe(sub)
-            await ws.start()
-            start_ns = time.time_ns()
-            await _clock_loop(feed, bar, duration_s)
+            try:
+                for sub in market_subscriptions(coin):
+                    await ws.subscribe(sub)
+                await ws.start()
+                start_ns = time.time_ns()
+                await _clock_loop(feed, bar, duration_s, _Silence(feed, url))
+            except asyncio.CancelledError:
+                if not stop.swallow():
+                    raise
     finally:
         with contextlib.suppress(Exception):
             await ws.close()
         wall = time.perf_counter() - t0
         summary = summarize(engine, wall, start_ns)
         summary["ws"] = dict(ws.stats)
+        if stop.signal:
+            summary["stopped_by"] = stop.signal
         writer.close(stats={"summary": summary})
     if feed.error is not None:
         raise PaperError(f"engine failed at seq {engine.seq}: {feed.error!r}") from feed.error
     return PaperResult(out=out, coin=coin, summary=summary)
 
 
-async def _clock_loop(feed: PaperFeed, bar: SessionProgress, duration_s: float) -> None:
-    """Tick every 100 ms until the duration is over (0 = forever) or the engine fails."""
+async def _clock_loop(
+    feed: PaperFeed, bar: SessionProgress, duration_s: float, silence: _Silence | None = None
+) -> None:
+    """Tick every 100 ms until the duration is over (0 = forever) or the engine fails.
+
+    A cancellation (SIGINT, SIGTERM) propagates to the session, which ends cleanly.
+    """
     deadline = time.monotonic() + duration_s if duration_s > 0 else None
     next_tick = time.monotonic()
     n = 0
-    try:
-        while deadline is None or time.monotonic() < deadline:
-            if feed.failed.is_set():
-                return
-            feed.tick()
-            n += 1
-            if n % 10 == 0:
-                bar.update()
-            next_tick += CLOCK_PERIOD_S
-            await asyncio.sleep(max(0.0, next_tick - time.monotonic()))
-    except asyncio.CancelledError:
-        return  # Ctrl+C ends the session like the duration does: journal closed, summary shown
+    while deadline is None or time.monotonic() < deadline:
+        if feed.failed.is_set():
+            return
+        feed.tick()
+        # The writer checks its 1 s bound only every few hundred appends; a quiet
+        # market must not leave seconds of inputs unflushed (a crash would lose them).
+        feed.writer.maybe_flush()
+        n += 1
+        if n % 10 == 0:
+            bar.update()
+        if silence is not None:
+            silence.check(time.monotonic())
+        next_tick += CLOCK_PERIOD_S
+        await asyncio.sleep(max(0.0, next_tick - time.monotonic()))
 
 
 def paper_command(
@@ -254,10 +501,30 @@ def paper_command(
     seed: int = 0,
     progress: bool = True,
 ) -> int:
-    """``market-maker paper``: run until the duration ends or Ctrl+C; print the summary."""
+    """``market-maker paper``: check the flags, then run until the duration ends,
+    Ctrl+C or SIGTERM; print the summary.  Returns the exit code.
+
+    Raises
+    ------
+    UsageError
+        A flag's value cannot be used (before any connection is made).
+    """
     from rich.console import Console
 
+    from framework import exits, flags
     from framework.hyperliquid.errors import HyperliquidError
+
+    flags.seconds("--duration", duration_s, zero="until Ctrl+C or SIGTERM")
+    flags.base_url(base_url)
+    flags.spread_profile(spread_profile)
+    flags.new_out("--out", out)
+    if not asset.strip():
+        raise exits.UsageError("--asset '': name a coin, e.g. --asset HYPE or --asset xyz:TSLA")
+    warning = flags.coin_override(config, asset, "--asset")
+    if warning:
+        exits.warn(warning)
+    if out is not None:
+        exits.note_session(out)
 
     def run(cfg: SessionConfig, console: Console) -> PaperResult:
         return asyncio.run(
@@ -276,7 +543,8 @@ def paper_command(
         )
 
     try:
-        return session_command(run, config, (PaperError, HyperliquidError))
-    except KeyboardInterrupt:
-        Console().print("stopped (Ctrl+C); the journal is closed")
-        return 130
+        code = session_command(run, config, (PaperError, HyperliquidError))
+    except PaperInterrupted as exc:
+        print(f"stopped ({exc.signal}) before the session started; nothing was written")
+        return 128 + signal.Signals[exc.signal].value
+    return code

@@ -9,7 +9,6 @@ estimator's observation count against its minimum.
 from __future__ import annotations
 
 import math
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -183,6 +182,8 @@ def render_summary(summary: dict[str, Any], console: Console | None = None) -> N
         ("final inventory", f"{s['final_inventory']:g}"),
         ("risk state changes", f"{s['risk_changes']:,}"),
     ]
+    if s.get("stopped_by"):
+        lines.insert(0, ("stopped by", f"{s['stopped_by']} (journal closed)"))
     for name, value in lines:
         t.add_row(name, value)
     console.print(t)
@@ -211,12 +212,15 @@ def session_command(
     config : Path or None
         The TOML config file (None = defaults).
     errors : tuple of exception types
-        Failures reported as ``error: ...`` on stderr with exit code 2 (besides
-        :class:`framework.config.ConfigError` and
-        :class:`framework.engine.drive.ComponentError`).
+        The session's own failures, reported as one ``error: ...`` line on stderr
+        (besides :class:`framework.config.ConfigError` and
+        :class:`framework.engine.drive.ComponentError`) with the exit code of
+        :func:`framework.exits.exit_code` (2 usage/config, 1 runtime; 2 when unmapped).
+        Anything else propagates to the command line's error boundary.
     """
     from framework.config import ConfigError, load_config
     from framework.engine.drive import ComponentError
+    from framework.exits import EXIT_USAGE, UsageError, exit_code, report
 
     console = Console()
     try:
@@ -225,16 +229,15 @@ def session_command(
         # The components' configs come from the session config: point there, not
         # at a manifest the user never wrote (none was kept: the start failed).
         where = f"--config {config}" if config else "the default config"
-        print(
-            f"error: the session's engine could not be built: {exc}.  Its settings come "
-            f"from {where} ([fills], [estimators.<name>], [strategy], [risk], [orders]); "
-            "fix the named setting there",
-            file=sys.stderr,
+        return report(
+            UsageError(
+                f"the session's engine could not be built: {exc}.  Its settings come "
+                f"from {where} ([fills], [estimators.<name>], [strategy], [risk], [orders]); "
+                "fix the named setting there"
+            )
         )
-        return 2
     except (ConfigError, *errors) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+        return report(exc, exit_code(exc) or EXIT_USAGE)
     render_summary(result.summary, console)
     console.print(f"journal: {result.out}")
     prior = result.summary.get("prior")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import json
 import sys
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -74,13 +75,40 @@ def print_result(columns: list[str], rows: list[tuple], fmt: str, out: Any = Non
         for r in rows:
             out.write(json.dumps(dict(zip(columns, r, strict=True)), default=str) + "\n")
     else:
-        from rich.console import Console
-        from rich.table import Table
+        print_table(columns, rows, out)
 
-        table = Table(*columns, show_lines=False)
-        for r in rows:
-            table.add_row(*("NULL" if v is None else str(v) for v in r))
-        Console(file=out).print(table)
+
+def _cell(v: Any) -> str:
+    # str() of a float is its shortest round-trip repr: every digit the value has
+    return "NULL" if v is None else str(v)
+
+
+def print_table(columns: list[str], rows: list[tuple], out: Any) -> None:
+    """A rich table whose numbers are never cut: number columns are right-aligned and
+    never wrapped, and the table gets the width it needs even when that is wider than
+    the terminal (or the 80 columns rich assumes for a pipe)."""
+    from rich.console import Console
+    from rich.measure import Measurement
+    from rich.table import Table
+
+    numeric = [
+        bool(rows) and all(isinstance(r[i], int | float | Decimal) or r[i] is None for r in rows)
+        for i in range(len(columns))
+    ]
+    table = Table(show_lines=False)
+    for name, num in zip(columns, numeric, strict=True):
+        if num:
+            table.add_column(name, justify="right", no_wrap=True)
+        else:
+            table.add_column(name, overflow="fold")
+    for r in rows:
+        table.add_row(*(_cell(v) for v in r))
+    console = Console(file=out)
+    unbounded = console.options.update(max_width=1 << 20)
+    need = Measurement.get(console, unbounded, table).maximum
+    if need > console.width:
+        console = Console(file=out, width=need)
+    console.print(table)
 
 
 def sql_command(root: Path, query: str | None, *, fmt: str = "table") -> int:

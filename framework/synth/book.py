@@ -62,9 +62,9 @@ def unit(h: np.ndarray) -> np.ndarray:
     return ((h >> np.uint64(11)).astype(np.float64) + 0.5) / 2.0**53
 
 
-def presence_prob() -> np.ndarray:
+def presence_prob(n: int = WINDOW_TICKS) -> np.ndarray:
     """Probability that the tick ``k`` beyond the touch holds an order (k = 0 is 1)."""
-    k = np.arange(WINDOW_TICKS, dtype=np.float64)
+    k = np.arange(n, dtype=np.float64)
     far = NEAR_PRESENCE - PRESENCE_DECAY_PER_TICK * (k - NEAR_TICKS)
     p = np.where(k <= NEAR_TICKS, NEAR_PRESENCE, np.maximum(FAR_PRESENCE_MIN, far))
     p[0] = 1.0
@@ -79,6 +79,43 @@ def round_sig_lot(x: np.ndarray, sz_decimals: int) -> np.ndarray:
     return lots / 10.0**sz_decimals
 
 
+def _present(
+    p: SynthParams,
+    key: np.uint64,
+    side: int,
+    ticks: np.ndarray,
+    dec: np.ndarray,
+    t_s: np.ndarray,
+    prob: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Which ``ticks`` (rows x ticks, ``prob`` per column) hold an order, and their epochs."""
+    phase = unit(hash_parts(key, side + 2, dec, ticks, 0))
+    epoch = np.floor(t_s[:, None] / p.level_refresh_s + phase).astype(np.int64)
+    u_here = unit(hash_parts(key, side + 2, dec, ticks, epoch, 1))
+    return (u_here < prob) | (ticks % FORCED_EVERY == 0), epoch
+
+
+def _sizes(
+    p: SynthParams,
+    key: np.uint64,
+    side: int,
+    ticks: np.ndarray,
+    dec: np.ndarray,
+    epoch: np.ndarray,
+    rank: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Size and order count of present levels; ``rank`` is the level's index (0 = touch)."""
+    u_sz = unit(hash_parts(key, side + 2, dec, ticks, epoch, 2))
+    u_n = unit(hash_parts(key, side + 2, dec, ticks, epoch, 3))
+    odds = (u_sz / (1.0 - u_sz)) ** (1.0 / p.level_size_shape)
+    factor = RANK_SIZE_FACTORS[np.minimum(rank // 5, len(RANK_SIZE_FACTORS) - 1)]
+    notional = p.level_notional_usd * odds * factor
+    notional = np.clip(notional, p.level_notional_min_usd, p.level_notional_max_usd)
+    size = round_sig_lot(notional / p.start_px, p.sz_decimals)
+    orders = 1 + np.floor(u_n * (1.0 + 2.0 * np.log2(1.0 + notional / p.level_notional_usd)))
+    return size, orders.astype(np.int32)
+
+
 def _side_levels(
     p: SynthParams, key: np.uint64, side: int, touch: np.ndarray, dec: np.ndarray, t_s: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -87,10 +124,7 @@ def _side_levels(
     k = np.arange(WINDOW_TICKS, dtype=np.int64)
     ticks = touch[:, None] - side * k[None, :]  # bids walk down, asks up
     dec2 = np.broadcast_to(dec[:, None], ticks.shape)
-    phase = unit(hash_parts(key, side + 2, dec2, ticks, 0))
-    epoch = np.floor(t_s[:, None] / p.level_refresh_s + phase).astype(np.int64)
-    u_here = unit(hash_parts(key, side + 2, dec2, ticks, epoch, 1))
-    present = (u_here < presence_prob()[None, :]) | (ticks % FORCED_EVERY == 0)
+    present, epoch = _present(p, key, side, ticks, dec2, t_s, presence_prob()[None, :])
     rank = np.cumsum(present, axis=1)
     keep = present & (rank <= levels)
     rows, cols = np.nonzero(keep)
@@ -99,15 +133,32 @@ def _side_levels(
     ticks = ticks[rows, cols].reshape(n, levels)
     epoch = epoch[rows, cols].reshape(n, levels)
     dec2 = dec2[rows, cols].reshape(n, levels)
-    u_sz = unit(hash_parts(key, side + 2, dec2, ticks, epoch, 2))
-    u_n = unit(hash_parts(key, side + 2, dec2, ticks, epoch, 3))
-    odds = (u_sz / (1.0 - u_sz)) ** (1.0 / p.level_size_shape)
-    factor = RANK_SIZE_FACTORS[np.minimum(np.arange(levels) // 5, len(RANK_SIZE_FACTORS) - 1)]
-    notional = p.level_notional_usd * odds * factor[None, :]
-    notional = np.clip(notional, p.level_notional_min_usd, p.level_notional_max_usd)
-    size = round_sig_lot(notional / p.start_px, p.sz_decimals)
-    orders = 1 + np.floor(u_n * (1.0 + 2.0 * np.log2(1.0 + notional / p.level_notional_usd)))
-    return ticks, size, orders.astype(np.int32)
+    size, orders = _sizes(p, key, side, ticks, dec2, epoch, np.arange(levels)[None, :])
+    return ticks, size, orders
+
+
+def ladder(
+    p: SynthParams, key: np.uint64, side: int, touch: int, dec: int, t_s: float, reach_ticks: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """The whole side of one snapshot out to ``reach_ticks`` beyond its touch.
+
+    The same orders as the published book (its first ``book_levels`` levels are the
+    snapshot's), plus the levels beyond the 20 the feed shows, which only a deep
+    sweep reveals.  ``side`` is 1 for bids, -1 for asks; ``touch`` and the returned
+    ticks are in units of ``10**-dec``.  Levels off the price grid (beyond a power of
+    ten, where the tick grows) are left out.  Returns ``(ticks, sizes)``, best first.
+    """
+    k = np.arange(max(reach_ticks, 0) + 1, dtype=np.int64)
+    ticks = (touch - side * k)[None, :]
+    dec2 = np.full(ticks.shape, dec, dtype=np.int64)
+    prob = presence_prob(len(k))[None, :]
+    present, epoch = _present(p, key, side, ticks, dec2, np.array([t_s]), prob)
+    px = ticks / 10.0**dec
+    coarse = 10 ** np.maximum(0, dec - price_decimals_array(np.maximum(px, 1e-12), p.sz_decimals))
+    present &= (ticks % coarse == 0) & (ticks > 0)
+    ticks, epoch, dec2 = ticks[present], epoch[present], dec2[present]
+    size, _ = _sizes(p, key, side, ticks, dec2, epoch, np.arange(len(ticks)))
+    return ticks, size
 
 
 def build_books(

@@ -5,9 +5,10 @@ the same parameters always give the same tables.  The true mid is a log-Brownian
 motion whose volatility and drift follow the hidden regime; the published book is
 built around it on the exchange grid; aggressor events sweep that book.  Exchange
 times (``ts``) are whole milliseconds, as the venue stamps them; ``recv_ts`` adds a
-slowly varying feed latency (tens of ms) and never goes backwards, as over one
-WebSocket.  ``seq`` follows ``recv_ts`` across all tables, ties broken by table
-order (book, trades, bbo, asset_ctx) and then row; the n-th input (from 1) gets
+slowly varying feed latency (tens of ms) and increases message by message, as over one
+WebSocket (the rows of one message share it), so it keeps the order of ``ts``.  ``seq``
+follows ``recv_ts`` across all tables, ties (equal ``ts``) broken by table order
+(book, trades, bbo, asset_ctx) and then row; the n-th input (from 1) gets
 ``n * SEQ_STRIDE``, so a backtest can keep the tables as they are.
 
 The manifest's ``generator`` dict holds ``params`` (every input) and ``truth`` (what
@@ -29,7 +30,8 @@ from framework.grid import round_price, round_size
 from framework.synth.book import build_books
 from framework.synth.params import SynthParamError, SynthParams
 from framework.synth.regimes import RegimePath, expm, rate_matrix, simulate_path, stationary
-from framework.synth.trades import Prints, draw_events, sweep_prints
+from framework.synth.shocks import Shock, apply_jumps, draw_shocks, shock_prints, shock_rng
+from framework.synth.trades import Prints, draw_events, sweep_prints, with_shocks
 
 MS = 1_000_000
 #: Tables in tie-break order (equal recv_ts -> this order).
@@ -64,13 +66,18 @@ def generate(p: SynthParams) -> SynthResult:
     start_ms = p.start_ns // MS
     book_ms = _book_times_ms(p, duration_s, rng)
     book_t = book_ms / 1000.0
-    mid = _true_mid(p, path, book_t, rng)
+    srng = shock_rng(p.seed)
+    shocks = draw_shocks(p, duration_s, book_ms, srng)
+    mid = apply_jumps(_true_mid(p, path, book_t, rng), book_ms, shocks)
     regime = path.regime[path.at(book_t)]
     extra = np.array([r.spread_extra_ticks_mean for r in p.regimes])[regime]
     books = build_books(p, key, mid, book_t, extra, rng)
     events = draw_events(p, path, duration_s, rng)
     ev_ms = np.floor(events.t_s * 1000.0).astype(np.int64)
-    prints, _ = sweep_prints(p, events, ev_ms, book_ms, books, rng)
+    prints, kept = sweep_prints(p, events, ev_ms, book_ms, books, rng)
+    swept = shock_prints(p, key, shocks, book_ms, books, srng)
+    prints = with_shocks(prints, swept)
+    ordinary_delta = events.delta_bps[kept][np.unique(prints.event[prints.event >= 0])]
     ctx = _asset_ctx(p, duration_s, book_ms, books, rng)
     columns = {
         Kind.BOOK: _book_columns(p, books, book_ms),
@@ -82,7 +89,8 @@ def generate(p: SynthParams) -> SynthResult:
         cols["ts"] = cols["ts"] + start_ms  # ms from start -> epoch ms (ns below)
     _assign_seq_and_recv(p, columns, rng)
     tables = {k: _to_table(k, c) for k, c in columns.items()}
-    return SynthResult(tables, {"params": p.to_dict(), "truth": truth(p, path)})
+    shock_truth = _shock_truth(p, shocks, swept.sweeps, ordinary_delta)
+    return SynthResult(tables, {"params": p.to_dict(), "truth": truth(p, path, shock_truth)})
 
 
 # -- time and price ----------------------------------------------------------------------
@@ -196,8 +204,12 @@ def _assign_seq_and_recv(p: SynthParams, columns: dict, rng: np.random.Generator
     new_msg = np.ones(len(order), dtype=bool)
     new_msg[1:] = (table_o[1:] != table_o[:-1]) | (group_o[1:] != group_o[:-1])
     msg = np.cumsum(new_msg) - 1
-    latency_ns = _latency_ns(p, ts_o[new_msg], rng)[msg]
-    recv_o = np.maximum.accumulate(ts_o * MS + latency_ns)
+    raw = ts_o[new_msg] * MS + _latency_ns(p, ts_o[new_msg], rng)
+    # One WebSocket: a message arrives after the one before it, at least 1 ns later,
+    # so recv_ts (hence seq) keeps the exchange-time order and a book never overtakes
+    # a trade stamped before it.  recv[i] = max(raw[i], recv[i-1] + 1), vectorised.
+    step = np.arange(len(raw), dtype=np.int64)
+    recv_o = (np.maximum.accumulate(raw - step) + step)[msg]
     recv = np.empty_like(recv_o)
     recv[order] = recv_o
     seq_order = np.lexsort((row, table, recv))
@@ -247,7 +259,52 @@ def _to_table(kind: Kind, cols: dict) -> pa.Table:
 
 
 # -- truth -------------------------------------------------------------------------------------
-def truth(p: SynthParams, path: RegimePath) -> dict[str, Any]:
+def _shock_truth(
+    p: SynthParams,
+    shocks: list[Shock],
+    sweeps: list[dict[str, Any]],
+    ordinary_delta: np.ndarray,
+) -> dict[str, Any]:
+    """The shocks' part of :func:`truth` (see its ``shocks`` keys)."""
+
+    def ns(ms: int) -> int:
+        return p.start_ns + int(ms) * MS
+
+    by_shock: list[list[str]] = [[] for _ in shocks]
+    for w in sweeps:
+        by_shock[w["index"]].append(w["hash"])
+    reach = np.array([w["reach_bps"] for w in sweeps])
+    n = len(ordinary_delta) + len(reach)
+    excess = math.fsum(ordinary_delta - p.delta0_bps) + math.fsum(reach - p.delta0_bps)
+    return {
+        "shocks": [
+            {
+                "kind": s.kind,
+                "ts_ns": ns(s.ms),
+                "bps": round(s.bps, 6),
+                "side": s.side,
+                "sweeps": hashes,
+            }
+            for s, hashes in zip(shocks, by_shock, strict=True)
+        ],
+        "shock_sweeps": [
+            {
+                "hash": w["hash"],
+                "ts_ns": ns(w["ms"]),
+                "side": w["side"],
+                "reach_bps": round(w["reach_bps"], 6),
+                "worst_bps": round(w["worst_bps"], 6),
+                "prints": w["prints"],
+                "shock": w["index"],
+            }
+            for w in sweeps
+        ],
+        "kappa_mixture_per_bps": n / excess if excess > 0 else None,
+        "kappa_mixture_events": {"ordinary": len(ordinary_delta), "shock": len(reach)},
+    }
+
+
+def truth(p: SynthParams, path: RegimePath, shocks: dict[str, Any]) -> dict[str, Any]:
     """What an estimator should recover, in the contract the estimators rely on.
 
     Keys
@@ -261,13 +318,32 @@ def truth(p: SynthParams, path: RegimePath) -> dict[str, Any]:
     transition_matrix, transition_step_s
         ``expm(Q * step)`` for a step of 1 s; ``rate_matrix_per_s`` is ``Q`` itself.
     sigma_bps_per_sqrt_s, drift_bps_per_s : dict regime -> float
-        Std of log-returns of the true continuous mid, bps per sqrt(second); drift
-        magnitude in bps per second (its sign is per segment).
+        Std of log-returns of the true mid's diffusion (jumps excluded: see
+        ``shocks``), bps per sqrt(second); drift magnitude in bps per second (its sign
+        is per segment).
     kappa_per_bps, delta0_bps, depth_rule
-        Each aggressor event reaches ``delta = delta0 + Exp(kappa)`` bps from the mid;
-        ``depth_rule`` says exactly how the worst print price follows from it.
+        Each ordinary aggressor event reaches ``delta = delta0 + Exp(kappa)`` bps from
+        the mid; ``depth_rule`` says exactly how the worst print price follows from it.
+        This is the κ of mm_math §2.3: it describes the events that are not shock
+        sweeps (score it without the hashes in ``shock_sweeps``).
+    shocks : list of dict
+        Every shock in time order (:mod:`framework.synth.shocks`): ``kind`` ("jump"
+        or "deep"), ``ts_ns`` (a jump moves the true mid of every snapshot after it),
+        ``bps`` (jump: signed move of the true mid, 1e4 x log; deep: depth reached),
+        ``side`` (+1: buy sweeps) and ``sweeps`` (hashes of its trade events).
+    shock_sweeps : list of dict
+        Every aggressor event that belongs to a shock: ``hash``, ``ts_ns``, ``side``,
+        ``reach_bps`` (its latent depth: how far from the mid of the book before the
+        shock it reaches), ``worst_bps`` (depth of its worst print on that mid: the
+        deepest level within the reach), ``prints`` and ``shock`` (index in ``shocks``).
+    kappa_mixture_per_bps, kappa_mixture_events
+        The exponential MLE ``n / sum(delta - delta0)`` over the latent depths of all
+        aggressor events of the session, ordinary and shock (their counts): what a
+        fit beyond ``delta0`` over the whole session converges to when it does not set
+        the shocks aside.  Shocks make it a mixture, not an exponential: a fit over a
+        shorter window or beyond a higher floor gives a different value.
     trade_event_rate_per_s : dict regime -> float
-        Aggressor events (distinct hashes) per second.
+        Ordinary aggressor events (distinct hashes) per second.
     book_cadence_s, spread_ticks, funding_rate, sz_decimals, tick
         Median snapshot interval; mean spread in ticks per regime; hourly funding
         baseline; the lot and the tick at the start price.
@@ -297,6 +373,7 @@ def truth(p: SynthParams, path: RegimePath) -> dict[str, Any]:
         "kappa_per_bps": p.kappa_per_bps,
         "delta0_bps": p.delta0_bps,
         "depth_rule": DEPTH_RULE,
+        **shocks,
         "trade_event_rate_per_s": per_regime("trade_event_rate_per_s"),
         "book_cadence_s": p.book_cadence_s,
         "book_levels": p.book_levels,

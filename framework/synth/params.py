@@ -5,7 +5,9 @@ The defaults are calibrated to ``shared/data/hyperliquid/README.md`` for HYPE: p
 ~$38, tick $0.001 (~0.26 bps), spread of a few ticks, 1-1,500 HYPE per level, book
 snapshots every ~0.55 s, tens of trades a minute.  Depth parameters (``delta0_bps``,
 ``kappa_per_bps``) scale with the asset's tick in bps, so sweeps walk a similar number
-of levels for any asset.
+of levels for any asset.  Shocks (``jump_*``, ``deep_sweep_*``: rare takers that walk
+tens to 150 bps into the book) are in bps of price; their defaults are justified where
+they are declared.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ from framework.grid import MAX_PERP_DECIMALS, tick_size
 
 #: 2026-01-01T00:00:00Z, the default session start (ns).
 DEFAULT_START_NS = 1_767_225_600 * 1_000_000_000
+#: Deepest shock (bps): a sweep walks the book tick by tick, so this bounds its cost.
+MAX_SHOCK_BPS = 1_000.0
 
 
 @attrs.frozen
@@ -105,6 +109,31 @@ class SynthParams:
     kappa_per_bps: float = 1.0
     taker_notional_usd: float = 300.0  # median size of the last print of a sweep
     taker_size_shape: float = 1.2
+    # -- shocks (framework/synth/shocks.py) ----------------------------------------------
+    # Without shocks every taker stops within a few bps of the mid (kappa ~ 1 per bps),
+    # so nothing reaches a quote 20-25 bps out, while real books are swept that deep by
+    # news moves and liquidations.  Sizes are bps of price, for every asset.
+    # Jumps: one an hour, the reference rate for a volatile alt perp such as HYPE.  Size:
+    # truncated Pareto, tail index 1.5 on 20-150 bps (heavy-tailed: median 31 bps, mean
+    # 40, 70 % beyond 25 bps, 15 % beyond 60), random sign.  The jump variance, about
+    # (47 bps)^2 an hour, stays below the diffusion's ((72 bps)^2 an hour calm, (210)^2
+    # volatile): most of a liquid perp's variance is diffusive.  A jump is 1..4 taker
+    # sweeps within 300 ms (a burst of market orders chasing the move), then the next
+    # snapshot is built around the new mid.
+    jump_rate_per_h: float = 1.0
+    jump_min_bps: float = 20.0
+    jump_max_bps: float = 150.0
+    jump_tail_alpha: float = 1.5
+    jump_sweeps_max: int = 4
+    jump_sweep_span_ms: int = 300
+    # Deep sweeps: one taker order walking 40-150 bps into the book (a liquidation or a
+    # fat finger) with no lasting move: liquidity refills by the next snapshot.  One an
+    # hour; truncated Pareto, tail index 1.5 (median 58 bps, two in three reach 50 bps,
+    # 13 % beyond 100).
+    deep_sweep_rate_per_h: float = 1.0
+    deep_sweep_min_bps: float = 40.0
+    deep_sweep_max_bps: float = 150.0
+    deep_sweep_tail_alpha: float = 1.5
     # -- feed --------------------------------------------------------------------------
     latency_ms_median: float = 30.0
     latency_sigma: float = 0.3  # lognormal sigma of the slow latency component
@@ -152,6 +181,41 @@ class SynthParams:
             ("kappa_per_bps", self.kappa_per_bps, self.kappa_per_bps > 0, "> 0"),
             ("delta0_bps", self.delta0_bps, self.delta0_bps >= 0, ">= 0"),
             ("latency_ms_median", self.latency_ms_median, self.latency_ms_median >= 0, ">= 0"),
+            ("jump_rate_per_h", self.jump_rate_per_h, self.jump_rate_per_h >= 0, ">= 0"),
+            ("jump_min_bps", self.jump_min_bps, self.jump_min_bps > 0, "> 0"),
+            (
+                "jump_max_bps",
+                self.jump_max_bps,
+                self.jump_min_bps <= self.jump_max_bps <= MAX_SHOCK_BPS,
+                f"in jump_min_bps..{MAX_SHOCK_BPS:g}",
+            ),
+            ("jump_tail_alpha", self.jump_tail_alpha, self.jump_tail_alpha > 0, "> 0"),
+            ("jump_sweeps_max", self.jump_sweeps_max, self.jump_sweeps_max >= 1, ">= 1"),
+            (
+                "jump_sweep_span_ms",
+                self.jump_sweep_span_ms,
+                self.jump_sweep_span_ms >= 0,
+                ">= 0 (0: every sweep of a jump in one ms)",
+            ),
+            (
+                "deep_sweep_rate_per_h",
+                self.deep_sweep_rate_per_h,
+                self.deep_sweep_rate_per_h >= 0,
+                ">= 0",
+            ),
+            ("deep_sweep_min_bps", self.deep_sweep_min_bps, self.deep_sweep_min_bps > 0, "> 0"),
+            (
+                "deep_sweep_max_bps",
+                self.deep_sweep_max_bps,
+                self.deep_sweep_min_bps <= self.deep_sweep_max_bps <= MAX_SHOCK_BPS,
+                f"in deep_sweep_min_bps..{MAX_SHOCK_BPS:g}",
+            ),
+            (
+                "deep_sweep_tail_alpha",
+                self.deep_sweep_tail_alpha,
+                self.deep_sweep_tail_alpha > 0,
+                "> 0",
+            ),
         ]
         for r in self.regimes:
             rules += [

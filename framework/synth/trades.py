@@ -17,6 +17,8 @@ also the last book before the trade in seq order (the book a watcher of the feed
   log-logistic taker size capped at the level's size.
 
 All prints of one event share ``ts`` and ``hash``; ``tid`` increases print by print.
+Shocks (:mod:`framework.synth.shocks`) add deeper sweeps; :func:`with_shocks` merges
+their prints in.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import numpy as np
 
 from framework.synth.params import SynthParams
 from framework.synth.regimes import RegimePath
+from framework.synth.shocks import ShockPrints
 
 
 @attrs.frozen
@@ -48,7 +51,39 @@ class Prints:
     sz: np.ndarray
     tid: np.ndarray
     hash: list[str]
-    event: np.ndarray  # index into the events kept
+    event: np.ndarray  # index into the events kept; -1 for a shock's print
+
+
+TID_BASE = 200_000_000_000_000
+
+
+def with_shocks(prints: Prints, shocks: ShockPrints) -> Prints:
+    """Ordinary prints outside every shock's window, merged with the shocks' prints.
+
+    Time order; at one ms ordinary prints come first, each source in its own order.
+    Trade ids are re-accumulated from each print's own increment, so with no shocks
+    the prints are returned unchanged.
+    """
+    if len(shocks.ts_ms) == 0:
+        return prints
+    start, end = shocks.windows[:, 0], shocks.windows[:, 1]
+    w = np.searchsorted(start, prints.ts_ms, side="right") - 1
+    keep = ~((w >= 0) & (prints.ts_ms < end[np.maximum(w, 0)]))
+    steps = np.diff(prints.tid, prepend=TID_BASE)
+    n_own, n_shock = int(keep.sum()), len(shocks.ts_ms)
+    ts = np.concatenate([prints.ts_ms[keep], shocks.ts_ms])
+    source = np.concatenate([np.zeros(n_own, np.int8), np.ones(n_shock, np.int8)])
+    order = np.lexsort((np.arange(len(ts)), source, ts))
+    hashes = [h for h, k in zip(prints.hash, keep, strict=True) if k] + shocks.hash
+    return Prints(
+        ts_ms=ts[order],
+        side=np.concatenate([prints.side[keep], shocks.side])[order],
+        px=np.concatenate([prints.px[keep], shocks.px])[order],
+        sz=np.concatenate([prints.sz[keep], shocks.sz])[order],
+        tid=TID_BASE + np.cumsum(np.concatenate([steps[keep], shocks.tid_step])[order]),
+        hash=[hashes[i] for i in order],
+        event=np.concatenate([prints.event[keep], np.full(n_shock, -1)])[order],
+    )
 
 
 def draw_events(
@@ -105,7 +140,7 @@ def sweep_prints(
     taker = p.taker_notional_usd / p.start_px * (odds / (1 - odds)) ** (1 / p.taker_size_shape)
     lots = np.floor(np.minimum(taker, sz[last]) / lot + 1e-9)
     sz[last] = np.maximum(1, lots) / 10.0**p.sz_decimals
-    tid = 200_000_000_000_000 + np.cumsum(rng.integers(1, 40, len(ev)))
+    tid = TID_BASE + np.cumsum(rng.integers(1, 40, len(ev)))
     hashes = ["0x" + rng.bytes(32).hex() for _ in range(len(snap))]
     prints = Prints(
         ts_ms=ev_ts_ms[kept][ev],

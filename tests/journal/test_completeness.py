@@ -202,16 +202,18 @@ def test_backtest_allow_incomplete_warns_runs_and_records_what_was_missing(tmp_p
 def test_a_recording_closed_before_part_lists_is_checked_by_row_counts(tmp_path):
     rec = tmp_path / "rec"
     shutil.copytree(REPO / "recordings" / "sample-hype", rec)
-    assert "parts" not in json.loads((rec / "session.json").read_text())
+    manifest = json.loads((rec / "session.json").read_text())
+    assert "parts" not in manifest
+    rows = manifest["stats"]["rows"]
     shutil.rmtree(rec / "book")
     done = run_cli("sql", str(rec), "SELECT count(*) FROM trades", "--format", "csv")
-    assert done.returncode == 0 and lines(done.stdout)[1] == "6498"
+    assert done.returncode == 0 and lines(done.stdout)[1] == str(rows["trades"])
     assert lines(done.stderr) == [
-        f"warning: {rec} is incomplete: book: 0 of 13057 rows found; the table directory "
-        "book/ is gone"
+        f"warning: {rec} is incomplete: book: 0 of {rows['book']} rows found; the table "
+        "directory book/ is gone"
     ]
     refused = run_cli("backtest", "--recording", str(rec), "--out", str(tmp_path / "bt"))
-    assert refused.returncode == 2 and "book: 0 of 13057 rows found" in refused.stderr
+    assert refused.returncode == 2 and f"book: 0 of {rows['book']} rows found" in refused.stderr
 
 
 # -- a writer killed mid-session ----------------------------------------------------------

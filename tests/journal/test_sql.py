@@ -66,3 +66,28 @@ def test_interactive_prompt_runs_statements(tmp_path: Path) -> None:
         "sql", str(root), "--format", "csv", stdin="SELECT count(*) AS n\nFROM book;\n.quit\n"
     )
     assert out.returncode == 0 and "n\n7" in out.stdout.replace("\r", "")
+
+
+def test_the_table_view_never_cuts_a_number(tmp_path: Path) -> None:
+    root = write_market_session(tmp_path / "j", n_books=3)
+    cols = {
+        "seq": "seq",
+        "ts": "ts",
+        "recv_ts": "recv_ts",
+        "third": "bid_px[1] / 3",
+        "seventh": "ask_px[1] / 7",
+        "big": "123456789.123456789::DECIMAL(18, 9)",
+        "tiny": "1e-12 * seq",
+        "prod": "bid_px[1] * ask_px[1] * 1000003",
+        "ns": "ts * 1.0",
+        "note": "'a text column that is rather long' || seq",
+    }
+    select = ", ".join(f"{expr} AS {name}" for name, expr in cols.items())
+    query = f"SELECT {select} FROM book ORDER BY seq"
+    csv_rows = _cli(str(root), query, "--format", "csv").stdout.splitlines()[1:]
+    table = _cli(str(root), query)  # a pipe: rich would assume 80 columns
+    assert table.returncode == 0 and "…" not in table.stdout
+    assert max(len(x) for x in table.stdout.splitlines()) > 80  # wider than 80, not cut
+    for row in csv_rows:
+        for value in row.split(","):
+            assert value in table.stdout, value  # every digit of every value is shown

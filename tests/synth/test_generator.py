@@ -65,6 +65,9 @@ def test_manifest_labels_synthetic_and_holds_params_and_truth(recording):
         "drift_bps_per_s",
         "kappa_per_bps",
         "delta0_bps",
+        "shocks",
+        "shock_sweeps",
+        "kappa_mixture_per_bps",
         "trade_event_rate_per_s",
         "book_cadence_s",
         "spread_ticks",
@@ -130,14 +133,23 @@ def test_seq_follows_recv_ts_across_tables_with_table_order_ties(frames):
     assert np.all(allrows["ts"].to_numpy() % 1_000_000 == 0)  # venue stamps whole ms
 
 
-def test_sweeps_share_ts_and_hash_and_walk_the_last_book(frames):
+def _events(trades: pl.DataFrame) -> pl.DataFrame:
+    """One row per aggressor event (hash), its prints as lists, in time order."""
+    return trades.group_by("hash", maintain_order=True).agg(
+        pl.col("ts"), pl.col("side"), pl.col("px"), pl.col("sz"), pl.col("tid"), pl.col("seq")
+    )
+
+
+def test_sweeps_share_ts_and_hash_and_walk_the_last_book(recording, frames):
     book, trades = frames["book"], frames["trades"]
+    shock = {
+        w["hash"] for w in JournalReader(recording).manifest.generator["truth"]["shock_sweeps"]
+    }
     book_seq = book["seq"].to_numpy()
     bid_px, ask_px = np.stack(book["bid_px"].to_list()), np.stack(book["ask_px"].to_list())
     bid_sz, ask_sz = np.stack(book["bid_sz"].to_list()), np.stack(book["ask_sz"].to_list())
-    events = trades.group_by("hash", maintain_order=True).agg(
-        pl.col("ts"), pl.col("side"), pl.col("px"), pl.col("sz"), pl.col("tid"), pl.col("seq")
-    )
+    events = _events(trades).filter(~pl.col("hash").is_in(list(shock)))  # ordinary ones
+    assert np.all(np.diff(trades["tid"].to_numpy()) > 0)  # across events too
     multi = 0
     rows = events.select("ts", "side", "px", "sz", "tid", "seq").iter_rows()
     for ts, side, px, sz, tid, seq in rows:

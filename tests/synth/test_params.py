@@ -49,6 +49,19 @@ def test_params_are_recorded_in_full():
     d = params_for("HYPE", hours=1, seed=3).to_dict()
     assert d["coin"] == "HYPE" and d["seed"] == 3 and len(d["regimes"]) == 3
     assert {"kappa_per_bps", "delta0_bps", "book_cadence_s", "funding_rate"} <= d.keys()
+    shocks = {
+        "jump_rate_per_h",
+        "jump_min_bps",
+        "jump_max_bps",
+        "jump_tail_alpha",
+        "jump_sweeps_max",
+        "jump_sweep_span_ms",
+        "deep_sweep_rate_per_h",
+        "deep_sweep_min_bps",
+        "deep_sweep_max_bps",
+        "deep_sweep_tail_alpha",
+    }
+    assert shocks <= d.keys()
 
 
 def test_cli_writes_a_journal_and_refuses_to_overwrite_it(tmp_path):
@@ -80,7 +93,21 @@ def test_cli_bad_arguments_exit_2_with_a_clear_message(tmp_path, extra, message)
 
 @pytest.mark.parametrize(
     ("override", "field"),
-    [({"book_levels": 25}, "book_levels="), ({"kappa_per_bps": 0.0}, "kappa_per_bps=")],
+    [
+        ({"book_levels": 25}, "book_levels="),
+        ({"kappa_per_bps": 0.0}, "kappa_per_bps="),
+        ({"jump_rate_per_h": -1.0}, "jump_rate_per_h="),
+        ({"jump_min_bps": 0.0}, "jump_min_bps="),
+        ({"jump_max_bps": 10.0}, "jump_max_bps=10.0: must be in jump_min_bps..1000"),
+        ({"jump_max_bps": 5000.0}, "jump_max_bps="),
+        ({"jump_tail_alpha": 0.0}, "jump_tail_alpha="),
+        ({"jump_sweeps_max": 0}, "jump_sweeps_max="),
+        ({"jump_sweep_span_ms": -1}, "jump_sweep_span_ms="),
+        ({"deep_sweep_rate_per_h": -0.5}, "deep_sweep_rate_per_h="),
+        ({"deep_sweep_min_bps": -1.0}, "deep_sweep_min_bps="),
+        ({"deep_sweep_max_bps": 39.0}, "deep_sweep_max_bps="),
+        ({"deep_sweep_tail_alpha": -1.0}, "deep_sweep_tail_alpha="),
+    ],
 )
 def test_overrides_are_range_checked(override, field):
     with pytest.raises(SynthParamError, match=field):

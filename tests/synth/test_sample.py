@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from framework.config import PROFILES
 from framework.events.schema import Kind
 from framework.journal import JournalReader
 from framework.synth import generate, params_for
@@ -48,3 +49,14 @@ def test_sample_equals_what_the_generator_writes_today(reader):
     assert reader.manifest.generator == fresh.generator
     for kind, table in fresh.tables.items():
         assert reader.table(kind).equals(table), f"{kind.name}: regenerate the sample"
+
+
+def test_sample_has_shocks_that_reach_default_profile_quotes(reader):
+    """The quick start backtests the default profile (quotes 20-25 bps from the mid):
+    the sample must hold takers that reach that far (jumps and deep sweeps)."""
+    truth = reader.manifest.generator["truth"]
+    kinds = {s["kind"] for s in truth["shocks"]}
+    assert kinds == {"jump", "deep"}
+    half_spread_max = PROFILES["default"].band_bps[1] / 2
+    deep = [w for w in truth["shock_sweeps"] if w["worst_bps"] > half_spread_max]
+    assert {w["side"] for w in deep} == {-1, 1}  # both sides of the book

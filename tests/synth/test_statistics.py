@@ -51,9 +51,14 @@ def test_mean_spread_per_regime_matches_the_claim(recording, frames):
     assert seen == 3
 
 
+def _shock_hashes(truth: dict) -> list[str]:
+    return [w["hash"] for w in truth["shock_sweeps"]]
+
+
 def test_trade_event_rate_per_regime_matches_the_claim(recording, frames):
     truth = _truth(recording)
-    events = frames["trades"].group_by("hash").agg(pl.col("ts").first())
+    ordinary = frames["trades"].filter(~pl.col("hash").is_in(_shock_hashes(truth)))
+    events = ordinary.group_by("hash").agg(pl.col("ts").first())
     _, regime = regime_of(truth, events["ts"].to_numpy())
     starts = np.array([s for s, _ in truth["regime_path"]] + [frames["book"]["ts"].max()])
     regimes = np.array([r for _, r in truth["regime_path"]])
@@ -81,6 +86,10 @@ def test_realised_volatility_per_regime_matches_the_claim(recording, frames):
     drift = np.array(truth["segment_drift_bps_per_s"])[seg[1:]]
     z = (np.diff(np.log(mid)) * 1e4 - drift * dt) / np.sqrt(dt)
     inside = seg[1:] == seg[:-1]  # returns that do not straddle a switch
+    # sigma is the diffusion's: leave out the returns that hold a jump (shocks)
+    jumps = np.array([s["ts_ns"] for s in truth["shocks"] if s["kind"] == "jump"], np.int64)
+    assert len(jumps) >= 1  # the 45 minutes of SEED hold one
+    inside &= np.searchsorted(jumps, ts[1:]) == np.searchsorted(jumps, ts[:-1])
     seen = 0
     for i, name in enumerate(truth["regimes"]):
         m = inside & (regime[1:] == i)
@@ -93,10 +102,12 @@ def test_realised_volatility_per_regime_matches_the_claim(recording, frames):
 
 
 def test_depth_tail_decays_at_the_claimed_kappa(recording, frames):
+    """κ describes the ordinary aggressor events: the shock sweeps are set aside."""
     truth = _truth(recording)
     book = _mids(frames["book"])
     events = (
         frames["trades"]
+        .filter(~pl.col("hash").is_in(_shock_hashes(truth)))
         .group_by("hash")
         .agg(pl.col("ts").first(), pl.col("px").last().alias("worst"))
         .sort("ts")

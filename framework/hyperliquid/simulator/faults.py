@@ -71,7 +71,7 @@ class Faults:
         elif kind == "429":
             self.http429_until = now + _num(spec, "seconds")
         elif kind == "reject":
-            self.reject_next += int(_num(spec, "n", 1))
+            self.reject_next += _count(spec, "n", 1)
         elif kind == "delay":
             self.delay_ms = _num(spec, "ms")
             self.delay_until = now + _num(spec, "seconds", math.inf)
@@ -84,28 +84,71 @@ class Faults:
 
 def _num(spec: Mapping[str, Any], key: str, default: float | None = None) -> float:
     v = spec.get(key, default)
-    if v is None or isinstance(v, bool) or not isinstance(v, int | float) or v < 0:
+    if v is None or isinstance(v, bool) or not isinstance(v, int | float) or math.isnan(v) or v < 0:
         raise ValueError(f"{key}: {v!r} must be a non-negative number for fault {spec.get('kind')}")
     return float(v)
 
 
-def parse_fault_flag(text: str) -> dict[str, Any]:
-    """``KIND[:ARG]`` from the command line -> an admin fault spec.
+def _count(spec: Mapping[str, Any], key: str, default: int) -> int:
+    v = _num(spec, key, default)
+    if not v.is_integer():
+        raise ValueError(
+            f"{key}: {spec.get(key)!r} must be a whole number for fault {spec['kind']}"
+        )
+    return int(v)
 
-    ``stall:5`` / ``429:5`` (seconds), ``reject:3`` (orders), ``delay:250`` (ms), ``drop``,
-    ``malformed``.
+
+#: The argument each kind takes on the command line: (spec key, what it counts, example).
+FLAG_ARGS: dict[str, tuple[str, str, str]] = {
+    "stall": ("seconds", "seconds", "stall:5"),
+    "429": ("seconds", "seconds", "429:5"),
+    "reject": ("n", "orders", "reject:3"),
+    "delay": ("ms", "milliseconds", "delay:250"),
+}
+#: Kinds whose argument may be left out (``reject`` = the next order).
+OPTIONAL_ARG = frozenset({"reject"})
+
+
+def parse_fault_flag(text: str) -> dict[str, Any]:
+    """``KIND[:ARG]`` from the command line -> an admin fault spec, checked.
+
+    ``stall:5`` / ``429:5`` (seconds), ``reject:3`` (orders; ``reject`` = 1), ``delay:250``
+    (ms), ``drop``, ``malformed``, ``clear``.
+
+    Raises
+    ------
+    ValueError
+        ``--fault '<text>': <what is wrong>; e.g. <a valid one>``.
     """
-    kind, _, arg = text.partition(":")
-    spec: dict[str, Any] = {"kind": kind}
+    kind, colon, arg = text.partition(":")
     if kind not in KINDS:
         raise ValueError(f"--fault {text!r}: kind must be one of {', '.join(KINDS)}")
-    if arg:
-        try:
-            val = float(arg)
-        except ValueError:
-            raise ValueError(f"--fault {text!r}: {arg!r} is not a number") from None
-        key = {"stall": "seconds", "429": "seconds", "reject": "n", "delay": "ms"}.get(kind)
-        if key is None:
-            raise ValueError(f"--fault {text!r}: {kind} takes no argument")
-        spec[key] = val
+    spec: dict[str, Any] = {"kind": kind}
+    takes = FLAG_ARGS.get(kind)
+    if takes is None:
+        if colon:
+            raise ValueError(f"--fault {text!r}: {kind} takes no argument; use --fault {kind}")
+        return spec
+    key, unit, example = takes
+    if not arg:
+        if kind in OPTIONAL_ARG and not colon:
+            return spec
+        raise ValueError(
+            f"--fault {text!r}: {kind} needs a number of {unit}, e.g. --fault {example}"
+        )
+    try:
+        spec[key] = float(arg)
+    except ValueError:
+        raise ValueError(
+            f"--fault {text!r}: {arg!r} is not a number of {unit}; e.g. --fault {example}"
+        ) from None
+    if key == "n" and spec[key].is_integer():
+        spec[key] = int(spec[key])
+    try:
+        Faults().apply(spec)  # the admin endpoint's own checks, on a scratch copy
+    except ValueError:
+        whole = " whole" if key == "n" else ""
+        raise ValueError(
+            f"--fault {text!r}: {unit} must be a{whole} number >= 0; e.g. --fault {example}"
+        ) from None
     return spec

@@ -9,14 +9,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
+import math
 import socket
 import sys
 import threading
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import uvicorn
 
+from framework.exits import UsageError
 from framework.hyperliquid.simulator.app import Simulator
 from framework.hyperliquid.simulator.config import SimConfig
 
@@ -133,27 +137,114 @@ class SimulatorThread:
         self._thread.join(10)
 
 
-def serve(config: SimConfig) -> None:
-    """Run until interrupted, printing the bound address first (``port 0`` -> a free one)."""
-    sim = Simulator(config)
-    sock = bind(config)
+#: The market ``sim-exchange`` serves when given neither --recording nor --synthetic.
+SAMPLE_RECORDING = Path(__file__).resolve().parents[3] / "recordings" / "sample-hype"
+
+
+def bind_flag(config: SimConfig) -> socket.socket:
+    """:func:`bind`, with an OS refusal reported against ``--port`` and its fix."""
+    try:
+        return bind(config)
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            why = "already in use (another sim-exchange?); stop that process or"
+        elif exc.errno == errno.EACCES:
+            why = "not allowed (ports below 1024 need root);"
+        else:
+            why = f"cannot listen there ({exc.strerror});"
+        raise UsageError(
+            f"--port {config.port}: {why} pick another port, e.g. --port 0 for a free one"
+        ) from None
+
+
+def serve(config: SimConfig, market: str | None = None) -> None:
+    """Run until interrupted, printing the bound address first (``port 0`` -> a free one).
+
+    ``market`` describes the market in that line (default: the recording or generator).
+    """
+    sock = bind_flag(config)  # before building the market: a busy port fails at once
+    try:
+        sim = Simulator(config)
+    except BaseException:
+        sock.close()
+        raise
     port = sock.getsockname()[1]
     net = "mainnet" if config.mainnet else "testnet"
-    src = (
+    src = market or (
         str(config.recording)
         if config.recording
         else f"synthetic {config.asset} seed {config.seed}"
         if config.synthetic
-        else "no market"
+        else "none (no recording)"
     )
     print(
         f"sim-exchange listening on http://{config.host}:{port} (ws /ws; signatures "
-        f"verified as {net}; market: {src}, speed {config.speed})",
+        f"verified as {net}; market: {src}, speed {config.speed:g})",
         flush=True,
     )
     print(f"port {port}", file=sys.stderr, flush=True)
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(_server(sim).serve(sockets=[sock]))
+
+
+def _deposits(values: list[str]) -> dict[str, float]:
+    deps: dict[str, float] = {}
+    for d in values:
+        addr, _, usdc = d.partition("=")
+        try:
+            amount = float(usdc)
+        except ValueError:
+            raise UsageError(
+                f"--deposit {d!r}: expected ADDRESS=USDC, e.g. --deposit 0xabc...=5000"
+            ) from None
+        if not (addr.startswith("0x") and len(addr) == 42):
+            raise UsageError(f"--deposit {d!r}: {addr!r} is not a 0x address (42 characters)")
+        if not (math.isfinite(amount) and amount >= 0):
+            raise UsageError(f"--deposit {d!r}: the USDC amount must be a number >= 0")
+        deps[addr.lower()] = amount
+    return deps
+
+
+def _market(recording: Path | None, synthetic: bool, asset: str | None, seed: int) -> str | None:
+    """Check the market flags; the description of the default market (None otherwise)."""
+    from framework import flags
+    from framework.synth.params import KNOWN_ASSETS
+
+    if recording is not None and synthetic:
+        raise UsageError(
+            "--recording and --synthetic: pass one (a recorded market, or a generated one)"
+        )
+    if asset is not None and not synthetic:
+        raise UsageError(
+            f"--asset {asset}: only a --synthetic market takes an asset (a recording "
+            "serves its own coins); add --synthetic or drop --asset"
+        )
+    if synthetic:
+        name = (asset or "HYPE").strip().upper()
+        if name not in KNOWN_ASSETS:
+            raise UsageError(
+                f"--asset {asset}: no synthetic model for it; use one of "
+                f"{', '.join(KNOWN_ASSETS)}, or generate a market with `market-maker synth "
+                f"--asset {asset} --price P --sz-decimals N --out DIR` and serve it with "
+                "--recording DIR"
+            )
+        if seed < 0:
+            raise UsageError(f"--seed {seed}: must be an integer >= 0")
+        return None
+    if recording is not None:
+        flags.journal_dir("--recording", recording)
+        return None
+    return (
+        f"{_shown(SAMPLE_RECORDING)} (the bundled sample; --recording DIR or --synthetic "
+        "for another)"
+    )
+
+
+def _shown(path: Path) -> str:
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
 
 
 def sim_exchange_command(
@@ -162,7 +253,7 @@ def sim_exchange_command(
     recording: Any,
     speed: float,
     synthetic: bool,
-    asset: str,
+    asset: str | None,
     seed: int,
     mainnet: bool,
     balance: float,
@@ -171,43 +262,48 @@ def sim_exchange_command(
     loop: bool,
     auto_accounts: bool = False,
 ) -> int:
-    """The ``sim-exchange`` command: parse the flag values, then :func:`serve`."""
+    """The ``sim-exchange`` command: check every flag, then :func:`serve`.
+
+    With neither ``--recording`` nor ``--synthetic`` the bundled sample recording is
+    served (looped), so a bare ``sim-exchange`` has a market to paper-trade on.
+
+    Raises
+    ------
+    UsageError
+        Naming the flag and the fix (exit code 2 at the command line).
+    """
+    from framework import flags
     from framework.hyperliquid.simulator.faults import parse_fault_flag
 
-    deps: dict[str, float] = {}
-    for d in deposits:
-        addr, _, usdc = d.partition("=")
-        try:
-            deps[addr.lower()] = float(usdc)
-        except ValueError:
-            print(f"--deposit {d!r}: expected ADDRESS=USDC, e.g. 0xabc...=5000", file=sys.stderr)
-            return 2
-        if not (addr.startswith("0x") and len(addr) == 42):
-            print(f"--deposit {d!r}: {addr!r} is not a 0x address", file=sys.stderr)
-            return 2
-    if recording is None and not synthetic:
-        print(
-            "no market: pass --recording DIR or --synthetic (serving an empty market)",
-            file=sys.stderr,
-        )
+    flags.port("--port", port)
+    default_market = _market(recording, synthetic, asset, seed)
+    if default_market is not None:
+        if SAMPLE_RECORDING.is_dir():
+            recording = SAMPLE_RECORDING
+        else:  # an install without the sample: a generated market instead
+            synthetic, default_market = True, None
+    if not (math.isfinite(speed) and speed >= 0):
+        raise UsageError(f"--speed {speed:g}: must be >= 0 (1 = real time, 0 = paused)")
+    if not (math.isfinite(balance) and balance >= 0):
+        raise UsageError(f"--balance {balance:g}: must be a USDC amount >= 0")
+    deps = _deposits(deposits)
     try:
         specs = tuple(parse_fault_flag(f) for f in faults)
-        config = SimConfig(
-            port=port,
-            recording=recording,
-            speed=speed,
-            synthetic=synthetic,
-            asset=asset,
-            seed=seed,
-            mainnet=mainnet,
-            default_balance=balance,
-            deposits=deps,
-            faults=specs,
-            loop=loop,
-            auto_accounts=auto_accounts,
-        )
     except ValueError as exc:
-        print(str(exc), file=sys.stderr)
-        return 2
-    serve(config)
+        raise UsageError(str(exc)) from None
+    config = SimConfig(
+        port=port,
+        recording=recording,
+        speed=speed,
+        synthetic=synthetic,
+        asset=(asset or "HYPE").strip().upper(),
+        seed=seed,
+        mainnet=mainnet,
+        default_balance=balance,
+        deposits=deps,
+        faults=specs,
+        loop=loop,
+        auto_accounts=auto_accounts,
+    )
+    serve(config, default_market)
     return 0

@@ -143,3 +143,11 @@ def test_fault_flags_at_start(sim_factory):
 def test_admin_rejects_bad_fault(sim):
     r = sim.http.post("/admin/fault", json={"kind": "stall"})
     assert r.status_code == 400 and "seconds" in r.text
+
+
+def test_admin_fault_refuses_a_fractional_reject_count(sim):
+    r = sim.http.post("/admin/fault", json={"kind": "reject", "n": 2.5})
+    assert r.status_code == 400 and "n: 2.5 must be a whole number" in r.text
+    t = Trader(sim)
+    t.register()
+    assert "resting" in t.order(True, "24", "1")  # nothing was armed

@@ -1,0 +1,98 @@
+"""``market-maker backtest`` as a user meets it: the flag named in one line, a fresh default
+output under ``out/``, a config coin the recording overrides reported."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from cli import app
+from framework.journal import JournalReader
+from framework.journal.manifest import MANIFEST_NAME
+from tests.environments.market import write_market
+
+
+@pytest.fixture(scope="module")
+def recording(tmp_path_factory) -> Path:
+    return write_market(tmp_path_factory.mktemp("rec") / "market", minutes=3)
+
+
+def _backtest(*args: str):
+    return CliRunner().invoke(app, ["backtest", *args, "--quiet"])
+
+
+def _one_error_line(r) -> str:
+    (line,) = r.stderr.strip().splitlines()
+    assert line.startswith("error: ") and "Traceback" not in r.output
+    return line
+
+
+def test_a_missing_recording_is_named(tmp_path):
+    r = _backtest("--recording", "/nonexistent", "--out", str(tmp_path / "o"))
+    assert r.exit_code == 2
+    line = _one_error_line(r)
+    assert line.startswith("error: --recording /nonexistent: no such directory")
+    assert "market-maker synth" in line and not (tmp_path / "o").exists()
+
+
+def test_a_corrupt_session_json_is_named_not_a_traceback(tmp_path):
+    rec = tmp_path / "rec"
+    rec.mkdir()
+    (rec / MANIFEST_NAME).write_text('{"mode": "record", ')
+    r = _backtest("--recording", str(rec), "--out", str(tmp_path / "o"))
+    assert r.exit_code == 2
+    line = _one_error_line(r)
+    assert line.startswith(f"error: --recording {rec}: {rec / MANIFEST_NAME} is unreadable (")
+    assert "restore it from a copy or re-create the journal" in line
+    assert (rec / MANIFEST_NAME).read_text() == '{"mode": "record", '
+    assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize(
+    "flag, value, words",
+    [
+        ("--queue-model", "fifo", ["--queue-model 'fifo': unknown queue model", "risk_averse"]),
+        ("--spread-profile", "tight", ["--spread-profile 'tight': unknown profile", "hip3"]),
+    ],
+)
+def test_a_bad_choice_names_the_flag_not_a_config_table(recording, tmp_path, flag, value, words):
+    r = _backtest("--recording", str(recording), flag, value, "--out", str(tmp_path / "o"))
+    assert r.exit_code == 2
+    line = _one_error_line(r)
+    assert all(w in line for w in words), line
+    assert "[fills]" not in line and "strategy.spread_profile" not in line
+    assert "command line" not in line and not (tmp_path / "o").exists()
+
+
+def test_the_default_output_is_a_fresh_directory_under_out(recording, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    before = sorted(os.listdir(recording))
+    outs = []
+    for _ in range(2):
+        r = _backtest("--recording", str(recording), "--seed", "4")
+        assert r.exit_code == 0, r.output
+        outs.append(r.stdout.strip().splitlines()[-1])
+    assert outs == ["journal: out/backtest-market-4", "journal: out/backtest-market-4-2"]
+    for name in ("backtest-market-4", "backtest-market-4-2"):
+        assert JournalReader(tmp_path / "out" / name).manifest.closed
+    assert not (tmp_path / "recordings").exists() and sorted(os.listdir(recording)) == before
+
+
+def test_a_config_coin_the_recording_overrides_is_reported(recording, tmp_path):
+    cfg = tmp_path / "mm.toml"
+    cfg.write_text('[strategy]\ncoin = "BTC"\n')
+    out = tmp_path / "o"
+    r = _backtest("--recording", str(recording), "--config", str(cfg), "--out", str(out))
+    assert r.exit_code == 0, r.output
+    (line,) = r.stderr.strip().splitlines()
+    assert line == (
+        f"warning: --config {cfg}: [strategy] coin = 'BTC' is ignored: the recording sets "
+        "the coin to 'HYPE'; remove the key from the config"
+    )
+    assert JournalReader(out).manifest.config["strategy"]["coin"] == "HYPE"
+    cfg.write_text('[strategy]\ncoin = "HYPE"\n')  # the same coin: nothing to report
+    r = _backtest("--recording", str(recording), "--config", str(cfg), "--out", str(out) + "2")
+    assert r.exit_code == 0 and r.stderr == ""
