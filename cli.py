@@ -375,6 +375,7 @@ def backtest(
     source = flags.journal_dir("--recording", recording)
     flags.spread_profile(spread_profile)
     flags.queue_model(queue_model)
+    flags.paper_checkpoint(paper_checkpoint)
     warning = flags.coin_override(config, source.coin or source.asset, "the recording")
     if warning:
         exits.warn(warning)
@@ -417,6 +418,16 @@ def paper(
     ] = None,
     seed: EngineSeed = 0,
     quiet: Quiet = False,
+    paper_checkpoint: Annotated[
+        Path | None,
+        typer.Option("--paper-checkpoint", help="Start from this prior (prior.json or its dir)."),
+    ] = None,
+    checkpoint_dir: Annotated[
+        Path,
+        typer.Option(
+            "--checkpoint-dir", help="Priors go to DIR/paper/<coin>/prior.json (every 5 min, end)."
+        ),
+    ] = Path("checkpoints"),
 ) -> None:
     """Paper-trade on live market data with simulated fills; journal everything."""
     from framework.environments.paper import paper_command
@@ -432,6 +443,8 @@ def paper(
             out=out,
             seed=seed,
             progress=not quiet,
+            paper_checkpoint=paper_checkpoint,
+            checkpoint_dir=checkpoint_dir,
         )
     )
 
