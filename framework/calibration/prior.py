@@ -34,7 +34,6 @@ import attrs
 import cattrs
 
 from framework.calibration.readiness import Readiness
-from framework.config import CalibrationConfig
 from framework.journal.durable import commit, temp_path
 
 __all__ = [
@@ -140,17 +139,8 @@ class Prior:
         return self.age_s(now_ns) > limit
 
 
+#: Unknown keys are errors too: a prior from another program is not silently half-read.
 _converter = cattrs.Converter(forbid_extra_keys=True)
-_converter.register_structure_hook(Readiness, lambda d, _t: _readiness(d))
-_converter.register_unstructure_hook(Readiness, lambda r: r.to_dict())
-
-
-def _readiness(d: Any) -> Readiness:
-    if not isinstance(d, dict):
-        raise TypeError(f"expected an object, got {type(d).__name__}")
-    d = dict(d)
-    d["thresholds"] = attrs.asdict(_converter.structure(d["thresholds"], CalibrationConfig))
-    return Readiness.from_dict(d)
 
 
 #: version -> function turning that version's dict into the next version's.
