@@ -242,8 +242,12 @@ def render(r: Readiness, console: Any = None) -> None:
 
     console = console or Console()
     table = Table(title="Calibration readiness", title_justify="left")
-    for col, just in (("estimator", "left"), ("n_obs", "right"), ("min", "right"),
-                      ("converged", "center")):  # fmt: skip
+    for col, just in (
+        ("estimator", "left"),
+        ("n_obs", "right"),
+        ("min", "right"),
+        ("converged", "center"),
+    ):
         table.add_column(col, justify=just)
     for e in r.estimators:
         table.add_row(e.name, f"{e.n_obs:,}", f"{e.min_obs:,}", "yes" if e.converged else "no")

@@ -38,8 +38,9 @@ def calibrated(tmp_path_factory) -> tuple[Path, Path]:
     """A backtest of the sample that saved its prior: (journal, prior file)."""
     root = tmp_path_factory.mktemp("cal")
     ck = prior_path(root / "checkpoints", "HYPE")
-    run_backtest(SAMPLE, out=root / "bt", progress=False, spread_profile="aggressive",
-                 save_prior=ck)  # fmt: skip
+    run_backtest(
+        SAMPLE, out=root / "bt", progress=False, spread_profile="aggressive", save_prior=ck
+    )
     return root / "bt", ck
 
 
@@ -50,8 +51,14 @@ def test_a_prior_round_trips_losslessly(calibrated, tmp_path):
     assert again.read_bytes() == ck.read_bytes()
     assert load_prior(again) == prior
     assert prior.qtable is not None and len(prior.qtable.q) == N_STATES
-    assert set(prior.estimators) >= {"volatility", "kappa", "adverse_selection", "regime",
-                                     "fill_rate", "kelly"}  # fmt: skip
+    assert set(prior.estimators) >= {
+        "volatility",
+        "kappa",
+        "adverse_selection",
+        "regime",
+        "fill_rate",
+        "kelly",
+    }
     assert prior.model.sigma_converged and prior.model.sigma_bps > 0
 
 
@@ -94,8 +101,9 @@ def test_seeding_the_q_table_touches_only_zero_visit_states():
 def test_a_session_started_from_a_prior_replays_from_its_journal_alone(calibrated, tmp_path):
     _, ck = calibrated
     out = tmp_path / "warm"
-    run_backtest(SAMPLE, out=out, progress=False, spread_profile="aggressive",
-                 paper_checkpoint=ck.parent)  # fmt: skip
+    run_backtest(
+        SAMPLE, out=out, progress=False, spread_profile="aggressive", paper_checkpoint=ck.parent
+    )
     man = JournalReader(out).manifest
     assert (
         man.prior["file"] == "prior.json" and (out / "prior.json").read_bytes() == ck.read_bytes()

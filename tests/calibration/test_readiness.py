@@ -20,10 +20,20 @@ from framework.journal import JournalReader, JournalWriter, Manifest
 REPO = Path(__file__).resolve().parents[2]
 T0 = 1_767_225_600_000_000_000
 SEC = 1_000_000_000
-MIN_OBS = {"volatility": 200, "kappa": 50, "adverse_selection": 100, "regime": 200,
-           "fill_rate": 200}  # fmt: skip
-PARAM = {"volatility": "sigma", "kappa": "k", "adverse_selection": "as_5s", "regime": "state",
-         "fill_rate": "k_f"}  # fmt: skip
+MIN_OBS = {
+    "volatility": 200,
+    "kappa": 50,
+    "adverse_selection": 100,
+    "regime": 200,
+    "fill_rate": 200,
+}
+PARAM = {
+    "volatility": "sigma",
+    "kappa": "k",
+    "adverse_selection": "as_5s",
+    "regime": "state",
+    "fill_rate": "k_f",
+}
 
 
 class Crafted:
@@ -147,8 +157,15 @@ def python_readiness(root: Path, cfg: CalibrationConfig) -> dict:
     verdict = seed
     if seed == "Ready" and cfg.downgrade_negative_edge and hi is not None and hi < 0:
         verdict = "Marginal"
-    return {"verdict": verdict, "seed": seed, "converged": n_conv, "kelly": kelly,
-            "duration": duration, "edge": mean, "edge_hi": hi}  # fmt: skip
+    return {
+        "verdict": verdict,
+        "seed": seed,
+        "converged": n_conv,
+        "kelly": kelly,
+        "duration": duration,
+        "edge": mean,
+        "edge_hi": hi,
+    }
 
 
 def check(root: Path, cfg: CalibrationConfig | None = None) -> str:
@@ -180,7 +197,7 @@ def test_a_session_of_29_59_is_not_30_minutes(tmp_path):
 def test_one_observation_short_of_the_minimum_is_not_converged(tmp_path, name):
     short = craft(
         tmp_path / "short", counts={name: MIN_OBS[name] - 1}, converged={name: True}
-    )  # fmt: skip  (a flag cannot beat the count)
+    )  # a flag cannot beat the count
     r = assess(short)
     assert [e.converged for e in r.estimators if e.name == name] == [False]
     assert check(short) == "Marginal"  # 4 of 5
@@ -199,8 +216,10 @@ def test_19_vs_20_kelly_fills(tmp_path):
     assert check(craft(tmp_path / "b", kelly=20)) == "Ready"
 
 
-@pytest.mark.parametrize("n_conv, want", [(5, "Ready"), (4, "Marginal"), (3, "Marginal"),
-                                          (2, "Insufficient"), (0, "Insufficient")])  # fmt: skip
+@pytest.mark.parametrize(
+    "n_conv, want",
+    [(5, "Ready"), (4, "Marginal"), (3, "Marginal"), (2, "Insufficient"), (0, "Insufficient")],
+)
 def test_converged_count(tmp_path, n_conv, want):
     flags = {n: i < n_conv for i, n in enumerate(ESTIMATORS)}
     assert check(craft(tmp_path / "j", converged=flags)) == want
@@ -248,8 +267,9 @@ def sample_backtest(tmp_path_factory) -> Path:
     from framework.environments.backtest import run_backtest
 
     out = tmp_path_factory.mktemp("bt") / "j"
-    run_backtest(REPO / "recordings" / "sample-hype", out=out, progress=False,
-                 spread_profile="aggressive")  # fmt: skip
+    run_backtest(
+        REPO / "recordings" / "sample-hype", out=out, progress=False, spread_profile="aggressive"
+    )
     return out
 
 
@@ -285,8 +305,10 @@ def test_lacking_lines_say_how_much_more_at_the_session_rate(tmp_path):
     root = craft(tmp_path / "j", duration_s=3600.0, counts={"adverse_selection": 42}, kelly=10)
     lines = assess(root).lacking()
     assert "adverse_selection: 42 of 100 samples; at this session's rate about 83 min more" in lines
-    assert "kelly: 10 of 20 fills with a measured markout; at this session's rate about " \
-        "60 min more" in lines  # fmt: skip
+    assert (
+        "kelly: 10 of 20 fills with a measured markout; at this session's rate about "
+        "60 min more" in lines
+    )
     short = assess(craft(tmp_path / "s", duration_s=600.0)).lacking()
     assert short[0] == "session: 10:00 min of 30:00 min; 20:00 min more"
 
