@@ -22,6 +22,7 @@ from framework.engine.drive import ComponentError, build_components, feed
 from framework.events.schema import INPUT_KINDS, OUTPUT_KINDS, Kind, spec
 from framework.journal.completeness import Completeness, check_completeness
 from framework.journal.errors import JournalError
+from framework.journal.manifest import platform_diff, platform_info
 from framework.journal.reader import JournalReader, MergedChunk
 
 
@@ -71,6 +72,7 @@ class ReplayResult:
     completeness: Completeness
     prefix: Prefix | None = None
     refused: bool = False  # --verify of a journal missing parts: nothing was replayed
+    platform: dict[str, Any] = attrs.Factory(dict)  # where the journal was made
 
     @property
     def ok(self) -> bool:
@@ -208,7 +210,14 @@ def replay(
         else:
             prefix = Prefix(cut, events, tail[-1] if tail else None, None, sink.compared)
     return ReplayResult(
-        events, engine.outputs, divergence, engine, list(reader.problems), completeness, prefix
+        events,
+        engine.outputs,
+        divergence,
+        engine,
+        list(reader.problems),
+        completeness,
+        prefix,
+        platform=dict(reader.manifest.platform),
     )
 
 
@@ -249,6 +258,8 @@ def replay_command(root: Path, *, verify: bool, until: int | None) -> int:
         unknown = verify and not comp.closed and comp.durable_seq is None
         note = " (the journal was never closed: this may be what the crash lost)" if unknown else ""
         print(f"DIVERGED: {result.divergence.describe()}{note}")
+        for line in _platform_lines(result.platform):
+            print(line)
         return 1
     if result.problems:
         print(f"incomplete: {len(result.problems)} unreadable part(s); see the warnings above")
@@ -291,6 +302,17 @@ def _prefix_line(result: ReplayResult, comp: Completeness) -> str:
         f"verified {p.inputs} inputs{upto} ({p.compared} outputs identical); the journal "
         f"ends in a crash at {comp.crash_point()}: {lost}{cut}"
     )
+
+
+def _platform_lines(recorded: dict[str, Any]) -> list[str]:
+    """The recorded platform next to this one, where they differ (nothing if alike)."""
+    current = platform_info()
+    if not recorded:
+        return [f"platform: the journal records none; this machine: {current}"]
+    diff = platform_diff(recorded, current)
+    if not diff:
+        return []
+    return ["platform differs (recorded -> this machine):", *(f"  {d}" for d in diff)]
 
 
 def _json_default(o: Any) -> Any:

@@ -33,6 +33,8 @@ from framework.estimators.base import (
     EstimatorBase,
     book_tape,
     emit_estimate,
+    fmean,
+    fstd,
     n_eff_autocorr,
     require_positive,
     t_quantile,
@@ -88,11 +90,11 @@ class HorizonStats:
         n = len(x)
         if n == 0:
             return
-        self.mean = float(x.mean())
+        self.mean = fmean(x)
         if n < 2:
             self.sd, self.n_eff, self.half_width = NAN, float(n), NAN
             return
-        self.sd = float(x.std(ddof=1))
+        self.sd = fstd(x, 1)
         # L = typical number of fills within h of each other (§4 overlap rule).
         span_s = (self.t[-1] - self.t[0]) / 1e9
         lag = max(1, min(50, math.ceil(n * self.h_s / span_s))) if span_s > 0 else 50

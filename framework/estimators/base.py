@@ -46,13 +46,12 @@ of the way to new data in 30 s, and κ's 900 s window turns over 3 % in 30 s.
 from __future__ import annotations
 
 import math
+import operator
 import weakref
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from statistics import NormalDist
 from typing import Any
-
-import numpy as np
 
 from framework.engine.core import Engine
 from framework.events.columns import Columns
@@ -208,35 +207,51 @@ def chi2_quantile(p: float, df: float) -> float:
     return df * max(0.0, 1.0 - c + z * math.sqrt(c)) ** 3
 
 
-def mean_var(x: Sequence[float]) -> tuple[float, float]:
-    """Mean and sample variance (ddof 1; NaN below two values) of floats.
+def fmean(x: Sequence[float]) -> float:
+    """Mean of floats by :func:`math.fsum` (NaN when empty).
 
-    ``math.fsum`` is correctly rounded, so the result does not depend on summation
-    order or on the CPU (numpy's reductions do: they dispatch SIMD kernels per CPU).
+    The fixed-order statistics below replace numpy's ``mean`` / ``var`` / ``std`` and
+    ``@`` in engine code: numpy picks its reduction kernel (and BLAS its dot kernel)
+    per CPU, so their last bits, and a replay on another machine, could differ.
+    ``fsum`` is exactly rounded, hence the same everywhere.
     """
     n = len(x)
-    if n == 0:
-        return NAN, NAN
-    mu = math.fsum(x) / n
-    if n < 2:
-        return mu, NAN
-    return mu, math.fsum([(v - mu) * (v - mu) for v in x]) / (n - 1)
+    return math.fsum(x) / n if n else NAN
 
 
-def n_eff_autocorr(x: Any, max_lag: int) -> float:
+def fvar(x: Sequence[float], ddof: int = 0) -> float:
+    """Variance ``Σ(x - x̄)² / (n - ddof)`` by :func:`math.fsum` (NaN when ``n <= ddof``)."""
+    n = len(x)
+    if n <= ddof:
+        return NAN
+    m = math.fsum(x) / n
+    d = [v - m for v in x]
+    return math.fsum(map(operator.mul, d, d)) / (n - ddof)
+
+
+def fstd(x: Sequence[float], ddof: int = 0) -> float:
+    """``sqrt(fvar(x, ddof))``."""
+    return math.sqrt(fvar(x, ddof))
+
+
+def n_eff_autocorr(x: Iterable[float], max_lag: int) -> float:
     """Effective sample size ``n / (1 + 2 sum_{l<=L} rho_l)`` (mm_math.md §4).
 
     The sum is floored at 0 (negative dependence never inflates the count past n).
+    Every sum is a :func:`math.fsum` (no BLAS dot: see :func:`fmean`).
     """
-    d = np.asarray(x, dtype=np.float64)
+    d = [float(v) for v in x]
     n = len(d)
     if n < 3 or max_lag < 1:
         return float(n)
-    d = d - d.mean()
-    var = float(d @ d)
+    m = math.fsum(d) / n
+    d = [v - m for v in d]
+    mul = operator.mul
+    var = math.fsum(map(mul, d, d))
     if var <= 0:
         return float(n)
-    s = sum(float(d[:-lag] @ d[lag:]) for lag in range(1, min(max_lag, n - 1) + 1)) / var
+    lags = range(1, min(max_lag, n - 1) + 1)
+    s = math.fsum(math.fsum(map(mul, d[:-lag], d[lag:])) for lag in lags) / var
     return n / (1.0 + 2.0 * max(0.0, s))
 
 
@@ -353,8 +368,9 @@ class BookTape:
         return cols.bid_px[i], cols.ask_px[i]
 
     def before_ts(self, ts: int) -> tuple[float, float, int] | None:
-        """``(bid, ask, recv_ts)`` of the newest event with exchange ``ts`` below ``ts``
-        and a valid (two-sided, uncrossed) top; None if the tape holds none."""
+        """``(bid, ask, ts)`` of the newest event with exchange ``ts`` below ``ts`` and a
+        valid (two-sided, uncrossed) top, its own exchange ``ts`` last (staleness is
+        judged on the clock the event was found by); None if the tape holds none."""
         return self._last_valid("ts", ts)
 
     def mid_before(self, t: int) -> float:
@@ -364,13 +380,15 @@ class BookTape:
         return NAN if top is None else (top[0] + top[1]) * 0.5
 
     def _last_valid(self, time_column: str, bound: int) -> tuple[float, float, int] | None:
-        """The newest event whose ``time_column`` is below ``bound`` with a valid top."""
+        """``(bid, ask, time)`` of the newest event whose ``time_column`` is below
+        ``bound`` with a valid top; ``time`` is that event's ``time_column``."""
         top = self.top
         for cols, i in reversed(self.events):
-            if getattr(cols, time_column)[i] < bound:
+            t = getattr(cols, time_column)[i]
+            if t < bound:
                 b, a = top(cols, i)
                 if b is not None and a is not None and b < a:
-                    return b, a, cols.recv_ts[i]
+                    return b, a, t
         return None
 
 

@@ -1,18 +1,40 @@
-"""Fill rate of our quotes: a piecewise-constant hazard per depth bucket (mm_math.md §6).
+"""Fill rate of our resting orders: a piecewise-constant hazard per depth bucket (mm_math.md §6).
 
-Each quoted side is exposed to a hazard that depends on its depth bucket,
-``δ = s·(m - p)/m·1e4`` bps, recomputed at every book event.  Exposure time goes to
-the bucket the quote sat in; a fill counts in the bucket just before it.  Quotes come
-from ``QUOTES`` rows (a row holds until the next one; a null price = not quoted) and
-fills from ``SIM_FILLS`` / ``FILLS``.
+Each order resting at the venue is exposed to a hazard that depends on its depth
+bucket, ``δ = s·(m - p)/m·1e4`` bps (its price ``p`` against the current mid ``m``),
+recomputed at every book event.  Exposure time goes to the bucket the order sat in;
+a fill counts in the bucket the order was in just before it.
 
-Observation **[ours]** (the unit of the minimum count): one completed quote episode,
-i.e. a side's quote from when it is set until a fill, a price change or withdrawal
-ends it (right-censoring), as in survival analysis.
+Exposure comes from orders resting as the engine knows them, never from the
+strategy's targets (``quotes``): an order's episode starts at its resting ack
+(``sim_orders`` ``resting``; live ``order_responses`` ``resting`` or ``order_updates``
+``open``, whichever comes first) and ends at its first fill (the event) or its
+terminal row (``canceled``, ``filled``, ``rejected`` and the live ``*Canceled`` /
+``*Rejected`` statuses: right-censored).  A modify is a cancel plus a new order: the
+replaced order's episode ends (censored) when the new one rests, or at its own
+terminal row if that comes first.  Time in flight (sent, not yet acked), rejected
+orders and reject back-off are not exposure.  Only orders this engine sent count
+(``order_commands`` ``place``/``modify``; their side and price fill in the live
+``order_responses``, which carry neither).
 
-Cost: one float range test per book / bbo event (a quote's bucket can only change when
-the mid leaves the range that keeps both sides' depth buckets); exposure is accrued in
-integer ns only when a bucket or a quote changes and before any read.
+One fill per order **[ours]**: an episode ends at the order's *first* fill, partial
+or not, and the order contributes nothing afterwards (later fills of the same order
+are not events, the remainder's resting time is not exposure).  So ``λ̂_b = F_b /
+E_b`` is the MLE of the hazard of an order's first fill, and ``P̂_fill(b, τ)`` the
+probability that an order resting ``τ`` in bucket ``b`` gets filled at all within
+``τ``; counting each partial fill, or keeping exposure after the first fill without
+counting later fills, would both break the censoring model of §6.  A fill of an order
+not resting (taking on arrival, an order the engine never saw rest) is not counted.
+An order that rests before there is a valid mid accrues no exposure until the first
+valid mid buckets it; a fill before that ends its episode as censored.
+
+Observation **[ours]** (the unit of the minimum count, ``n_obs``): one completed
+episode, ended by a fill or censored.
+
+Cost: one float range test per book / bbo event (an order's bucket can only change
+when the mid leaves the range that keeps every resting order's depth bucket);
+exposure is accrued in integer ns only when a bucket or an order changes and before
+any read.
 """
 
 from __future__ import annotations
@@ -27,8 +49,20 @@ from framework.engine.core import Engine
 from framework.estimators.base import NAN, EstimatorBase, chi2_quantile, require_positive
 from framework.events.columns import Columns
 from framework.events.schema import Kind
+from framework.orders import _TERMINAL as LIVE_TERMINAL  # the live statuses ending an order
 
 DEFAULT_EDGES_BPS: tuple[float, ...] = (0.0, 1.0, 2.0, 3.0, 5.0, 8.0, 13.0, 21.0)
+
+# A resting order's record (a plain list: hot path): side (0 bid, 1 ask), price, depth
+# bucket (-1: not bucketed yet, no valid mid), start of the exposure not yet accrued
+# (ns), and the open mid range (lo, hi) in which its bucket cannot change.
+SIDE, PX, BUCKET, SEG_T, LO, HI = 0, 1, 2, 3, 4, 5
+#: ``sim_orders`` statuses that end an order.
+SIM_TERMINAL = frozenset({"canceled", "filled", "rejected"})
+
+
+def _live_terminal(status: str) -> bool:
+    return status in LIVE_TERMINAL or status.endswith(("Canceled", "Rejected"))
 
 
 def poisson_glm(
@@ -97,9 +131,10 @@ class FillRateEstimator(EstimatorBase):
         Bucket lower edges in bps (the last bucket is open); depths below the first
         edge go to the first bucket.
     min_fills_bucket : int
-        §6: ``F_b >= 20`` in every bucket we quote in.
+        §6: ``F_b >= 20`` in every bucket our orders rest in.
     quoted_share : float
-        A bucket counts as "quoted in" with at least this share of the exposure **[ours]**.
+        A bucket counts as one our orders rest in with at least this share of the
+        exposure **[ours]**.
     min_exposure_s : float
         Exposure in the quoted buckets (10 min).
     glm_min_fills, glm_max_rel_se : float
@@ -150,21 +185,18 @@ class FillRateEstimator(EstimatorBase):
         self.glm_every_ns = round(glm_every_s * 1e9)
         self.glm_exposure_growth = glm_exposure_growth
         # Exposure in integer ns per bucket: exact whatever the accrual order, so it is
-        # accrued lazily (when a side's bucket or quote changes, and before any read).
+        # accrued lazily (when an order's bucket changes, it ends, and before any read).
         self._exposure_ns = [0] * nb
         self.fills = [0] * nb
-        # Per side (0 = bid, 1 = ask): quoted price (NaN = none), current bucket and the
-        # start of the exposure not yet accrued.
-        self._px = [NAN, NAN]
-        self._bucket = [0, 0]
-        self._seg_t = [0, 0]
-        self._n_quoted = 0
-        # Per side: the open mid range in which its bucket cannot change (shrunk by a
-        # relative 1e-12 so float rounding at an edge is decided by the exact formula);
-        # an unquoted side's range is everything.  `_lo2`/`_hi2`: the intersection of
-        # both, times two (compared with bid + ask, so a book event costs one test).
-        self._lo0 = self._lo1 = -math.inf
-        self._hi0 = self._hi1 = math.inf
+        # Resting orders by cloid (insertion order: deterministic), see SIDE ... HI.
+        self._orders: dict[str, list[Any]] = {}
+        # Orders sent and not yet ended: cloid -> (side index, price) from the command.
+        self._sent: dict[str, tuple[int, float]] = {}
+        self._replaces: dict[str, str] = {}  # modify: new cloid -> the cloid it replaces
+        self._filled: set[str] = set()  # episode ended by a fill, order not ended yet
+        # The open mid range in which no resting order's bucket can change, times two
+        # (compared with bid + ask, so a book event costs one test): everything when
+        # none rests, NaN while one waits for a valid mid (test every book).
         self._lo2, self._hi2 = -math.inf, math.inf
         self._dirty = False
         self._next_glm = 0
@@ -179,7 +211,10 @@ class FillRateEstimator(EstimatorBase):
         self.market = engine.component("market")
         engine.subscribe(Kind.BOOK, self.on_book)
         engine.subscribe(Kind.BBO, self.on_book)
-        engine.subscribe(Kind.QUOTES, self.on_quote)
+        engine.subscribe(Kind.ORDER_COMMANDS, self.on_command)
+        engine.subscribe(Kind.SIM_ORDERS, self.on_sim_order)
+        engine.subscribe(Kind.ORDER_RESPONSES, self.on_response)
+        engine.subscribe(Kind.ORDER_UPDATES, self.on_update)
         engine.subscribe(Kind.SIM_FILLS, self.on_fill)
         engine.subscribe(Kind.FILLS, self.on_fill)
         engine.call_every(self.emit_ns, self.on_timer)
@@ -187,10 +222,15 @@ class FillRateEstimator(EstimatorBase):
     # -- public -------------------------------------------------------------------------
     @property
     def exposure_s(self) -> list[float]:
-        """Seconds of quote exposure per bucket, up to the engine's current time."""
+        """Seconds of resting-order exposure per bucket, up to the engine's current time."""
         if self.engine is not None:
             self._flush(self.engine.now)
         return [e / 1e9 for e in self._exposure_ns]
+
+    @property
+    def resting(self) -> int:
+        """Orders whose episode is open (resting, not yet filled)."""
+        return len(self._orders)
 
     def bucket_of(self, depth_bps: float) -> int:
         """Index of the bucket holding ``depth_bps``."""
@@ -199,7 +239,7 @@ class FillRateEstimator(EstimatorBase):
         return max(0, bisect.bisect_right(self.edges, depth_bps) - 1)
 
     def hazard(self, depth_bps: float) -> float:
-        """``λ̂_b`` (fills per second of exposure) of the bucket holding ``depth_bps``."""
+        """``λ̂_b`` (first fills per second of exposure) of the bucket holding ``depth_bps``."""
         b = self.bucket_of(depth_bps)
         e = self.exposure_s[b]
         return self.fills[b] / e if e > 0 else NAN
@@ -219,122 +259,175 @@ class FillRateEstimator(EstimatorBase):
 
     # -- exposure -----------------------------------------------------------------------
     def _flush(self, now: int) -> None:
-        """Accrue both sides' open exposure up to ``now``."""
-        px, seg = self._px, self._seg_t
-        for s in (0, 1):
-            if px[s] == px[s]:
-                self._exposure_ns[self._bucket[s]] += now - seg[s]
-                seg[s] = now
+        """Accrue every resting order's open exposure up to ``now``."""
+        exp = self._exposure_ns
+        for rec in self._orders.values():
+            b = rec[BUCKET]
+            if b >= 0:
+                exp[b] += now - rec[SEG_T]
+                rec[SEG_T] = now
 
     def _set_range(self) -> None:
-        lo0, lo1, hi0, hi1 = self._lo0, self._lo1, self._hi0, self._hi1
-        if lo0 != lo0 or lo1 != lo1 or hi0 != hi0 or hi1 != hi1:
-            self._lo2 = self._hi2 = NAN  # a side waits for a valid mid: test every book
-        else:
-            self._lo2 = 2.0 * (lo0 if lo0 > lo1 else lo1)
-            self._hi2 = 2.0 * (hi0 if hi0 < hi1 else hi1)
+        lo, hi = -math.inf, math.inf
+        for rec in self._orders.values():
+            r_lo, r_hi = rec[LO], rec[HI]
+            if r_lo != r_lo:
+                self._lo2 = self._hi2 = NAN  # one waits for a valid mid: test every book
+                return
+            if r_lo > lo:
+                lo = r_lo
+            if r_hi < hi:
+                hi = r_hi
+        self._lo2, self._hi2 = 2.0 * lo, 2.0 * hi
 
-    def _set_bucket(self, s: int, m: float, now: int) -> None:
-        p = self._px[s]
-        depth = ((m - p) if s == 0 else (p - m)) / m * 1e4
+    def _set_bucket(self, rec: list[Any], m: float, now: int) -> None:
+        p = rec[PX]
+        bid = rec[SIDE] == 0
+        depth = ((m - p) if bid else (p - m)) / m * 1e4
         edges = self.edges
         b = max(0, bisect.bisect_right(edges, depth) - 1)
-        if b != self._bucket[s]:
-            self._exposure_ns[self._bucket[s]] += now - self._seg_t[s]
-            self._seg_t[s] = now
-            self._bucket[s] = b
-        # Mids that keep depth in [edges[b], edges[b+1]): the bid's depth (1 - p/m)·1e4
-        # grows with m, the ask's (p/m - 1)·1e4 falls.
+        old = rec[BUCKET]
+        if b != old:
+            if old >= 0:
+                self._exposure_ns[old] += now - rec[SEG_T]
+            rec[SEG_T] = now  # exposure starts when the order is first bucketed
+            rec[BUCKET] = b
+        # Mids that keep depth in [edges[b], edges[b+1]) (shrunk by a relative 1e-12 so
+        # float rounding at an edge is decided by the exact formula): the bid's depth
+        # (1 - p/m)·1e4 grows with m, the ask's (p/m - 1)·1e4 falls.
         e_lo = edges[b] if b > 0 else -math.inf
         e_hi = edges[b + 1] if b + 1 < len(edges) else math.inf
-        if s == 0:
+        if bid:
             lo = p / (1.0 - e_lo / 1e4) if e_lo > -math.inf else 0.0
             hi = p / (1.0 - e_hi / 1e4) if e_hi < 1e4 else math.inf
-            self._lo0, self._hi0 = lo * (1.0 + 1e-12), hi * (1.0 - 1e-12)
         else:
             lo = p / (1.0 + e_hi / 1e4) if e_hi < math.inf else 0.0
             hi = p / (1.0 + e_lo / 1e4) if e_lo > -1e4 else math.inf
-            self._lo1, self._hi1 = lo * (1.0 + 1e-12), hi * (1.0 - 1e-12)
+        rec[LO], rec[HI] = lo * (1.0 + 1e-12), hi * (1.0 - 1e-12)
 
-    def _unbucket(self, s: int) -> None:
-        if s == 0:
-            self._lo0, self._hi0 = -math.inf, math.inf
-        else:
-            self._lo1, self._hi1 = -math.inf, math.inf
+    # -- episodes -----------------------------------------------------------------------
+    def _rest(self, cloid: str | None, side: int | None, px: float | None) -> None:
+        """``cloid`` rests at the venue (as the engine now knows): its episode starts."""
+        if cloid is None or cloid in self._orders or cloid in self._filled:
+            return
+        sent = self._sent.get(cloid)
+        if sent is None:
+            return  # not an order this engine sent, or one already ended
+        s_idx, s_px = sent
+        if px is None or px != px:
+            px = s_px
+        if side is not None:
+            s_idx = 0 if side > 0 else 1
+        now = self.engine.now
+        rec = [s_idx, px, -1, now, NAN, NAN]
+        self._orders[cloid] = rec
+        m = self.market.mid
+        if m == m:
+            self._set_bucket(rec, m, now)
+        old = self._replaces.pop(cloid, None)
+        if old is not None:
+            self._gone(old, fill=False)  # a modify replaced it
         self._set_range()
+
+    def _first_fill(self, cloid: str | None) -> None:
+        rec = self._orders.get(cloid) if cloid is not None else None
+        if rec is None:
+            return  # not resting: taking on arrival, already filled once, or unknown
+        self._filled.add(cloid)
+        self._end(cloid, rec, fill=rec[BUCKET] >= 0)
+
+    def _gone(self, cloid: str | None, fill: bool, rejected: bool = False) -> None:
+        """``cloid`` ended at the venue (a terminal row); ``fill``: it ended filled, which
+        is its first fill if none was counted yet (a live ``filled`` status can come
+        before the fill row)."""
+        if cloid is None:
+            return
+        self._sent.pop(cloid, None)
+        self._filled.discard(cloid)
+        old = self._replaces.pop(cloid, None)
+        if old is not None and not rejected:
+            self._gone(old, fill=False)  # the modify went through: the old order is gone
+        rec = self._orders.get(cloid)
+        if rec is not None:
+            self._end(cloid, rec, fill=fill and rec[BUCKET] >= 0)
+
+    def _end(self, cloid: str, rec: list[Any], fill: bool) -> None:
+        del self._orders[cloid]
+        b = rec[BUCKET]
+        if b >= 0:
+            self._exposure_ns[b] += self.engine.now - rec[SEG_T]
+            if fill:
+                self.fills[b] += 1
+        self._set_range()
+        self._end_episode(fill)
 
     # -- handlers -----------------------------------------------------------------------
     def on_book(self, cols: Columns, i: int) -> None:
-        # One float test per book event: a side's bucket depends only on its price and
-        # the mid, so nothing can change while bid + ask stays inside both sides' range
-        # (everything when nothing is quoted; NaN - invalid or a range still unset -
-        # fails the test and is sorted out below).
+        # One float test per book event: an order's bucket depends only on its price
+        # and the mid, so nothing can change while bid + ask stays inside every resting
+        # order's range (everything when none rests; NaN - invalid or a range still
+        # unset - fails the test and is sorted out below).
         m = self.market
         if self._lo2 < m.best_bid + m.best_ask < self._hi2:
             return
-        if not self._n_quoted:
+        if not self._orders:
             return
         mid = m.mid
         if mid != mid:
             return  # invalid: the buckets keep their last depth
-        # Only a side whose own range the mid left can change bucket.
+        # Only an order whose own range the mid left can change bucket.
         now = self.engine.now
-        px = self._px
-        if px[0] == px[0]:
-            if not self._lo0 < mid < self._hi0:
-                self._set_bucket(0, mid, now)
-        else:
-            self._unbucket(0)
-        if px[1] == px[1]:
-            if not self._lo1 < mid < self._hi1:
-                self._set_bucket(1, mid, now)
-        else:
-            self._unbucket(1)
+        for rec in self._orders.values():
+            if not rec[LO] < mid < rec[HI]:
+                self._set_bucket(rec, mid, now)
         self._set_range()
 
-    def on_quote(self, cols: Columns, i: int) -> None:
-        now = self.engine.now
-        for side_idx, new in ((0, cols.bid_px[i]), (1, cols.ask_px[i])):
-            new = NAN if new is None else new
-            old = self._px[side_idx]
-            if new == old or (new != new and old != old):
-                continue
-            if old == old:
-                self._exposure_ns[self._bucket[side_idx]] += now - self._seg_t[side_idx]
-                self._seg_t[side_idx] = now
-                self._n_quoted -= 1
-                self._unbucket(side_idx)
-                self._end_episode()  # replaced or withdrawn: censored
-            self._px[side_idx] = new
-            if new == new:
-                self._n_quoted += 1
-                self._seg_t[side_idx] = now
-                m = self.market.mid
-                if m == m:
-                    self._set_bucket(side_idx, m, now)
-                    self._set_range()
-                else:  # no valid mid yet: the next valid book buckets this side
-                    self._lo0 = self._hi0 = self._lo1 = self._hi1 = NAN
-                    self._set_range()
+    def on_command(self, cols: Columns, i: int) -> None:
+        action = cols.action[i]
+        if action == "place" or action == "modify":
+            cloid = cols.cloid[i]
+            self._sent[cloid] = (0 if cols.side[i] > 0 else 1, cols.px[i])
+            if action == "modify" and cols.target_cloid[i] is not None:
+                self._replaces[cloid] = cols.target_cloid[i]
+
+    def on_sim_order(self, cols: Columns, i: int) -> None:
+        status = cols.status[i]
+        if status == "resting":
+            self._rest(cols.cloid[i], cols.side[i], cols.px[i])
+        elif status in SIM_TERMINAL:
+            self._gone(cols.cloid[i], fill=status == "filled", rejected=status == "rejected")
+
+    def on_response(self, cols: Columns, i: int) -> None:
+        status, action = cols.status[i], cols.action[i]
+        if status == "resting":
+            self._rest(cols.cloid[i], None, None)
+        elif status == "error":
+            if action != "cancel":
+                self._gone(cols.cloid[i], fill=False, rejected=True)
+        elif status == "filled" or status == "canceled":
+            # A place filled on arrival (taker) never rested: nothing counts.
+            self._gone(cols.cloid[i], fill=False)
+        elif status == "success" and action == "cancel":
+            self._gone(cols.cloid[i], fill=False)
+
+    def on_update(self, cols: Columns, i: int) -> None:
+        status = cols.status[i]
+        if status == "open":
+            self._rest(cols.cloid[i], cols.side[i], cols.limit_px[i])
+        elif _live_terminal(status):
+            self._gone(
+                cols.cloid[i],
+                fill=status == "filled",
+                rejected=status == "rejected" or status.endswith("Rejected"),
+            )
 
     def on_fill(self, cols: Columns, i: int) -> None:
-        side_idx = 0 if cols.side[i] > 0 else 1
-        if self._px[side_idx] == self._px[side_idx]:
-            b = self._bucket[side_idx]
-        else:
-            # A fill of a side we no longer quote (an order still in flight): its own depth.
-            m, p = self.market.mid, cols.px[i]
-            if m != m:
-                return
-            s = 1.0 if side_idx == 0 else -1.0
-            b = self.bucket_of(s * (m - p) / m * 1e4)
-        self.fills[b] += 1
-        self._end_episode(fill=True)
+        self._first_fill(cols.cloid[i])
 
     def on_timer(self, t: int) -> None:
         # Exposure grows between fills: refit when due, re-check the gate, and journal
         # only on a refit or a flag change.
-        if self._dirty or self._n_quoted:
+        if self._dirty or self._orders:
             self._update(force_rows=False)
 
     def _end_episode(self, fill: bool = False) -> None:
@@ -399,4 +492,5 @@ class FillRateEstimator(EstimatorBase):
             "k_f": self.k_f,
             "A_f": self.A_f,
             "glm_fits": self.glm_fits,
+            "resting": len(self._orders),
         }

@@ -3,36 +3,71 @@
 The recursions are the log-space ones of §5 with the usual max-shift: each row's
 emission log-densities are shifted by their maximum before exponentiating, and the
 forward vector is renormalised every step, so ``log L = Σ ln c_t + Σ shift_t`` and
-nothing underflows.  Only the two recursions loop in Python (K <= 3); everything
-else is vectorised.
+nothing underflows.
+
+Plain floats, fixed order **[ours: replay must be bit-exact on any CPU]**.  BLAS
+(``@``) and numpy's reductions and transcendentals pick their kernel per CPU, and with
+it the summation order or the last bit of ``exp``/``log``; a replay on another machine
+then diverges at the first refit.  So nothing here computes with numpy: observations
+and parameters are tuples / lists of Python floats, sums run left to right in a fixed
+order (or :func:`math.fsum`, exact), and ``exp``/``log`` are :func:`math.exp` /
+:func:`math.log` per element.  The hot case (K = 3 states, D = 2 features: the regime
+estimator's) is unrolled: one pass computes the emissions and the forward recursion,
+one backward pass computes beta together with every M-step sum (posteriors, transition
+counts, weighted first and second moments), so a Baum-Welch iteration is two loops
+over the window of float arithmetic and the posteriors are never stored.  K = 2 (the
+other half of the BIC choice) is unrolled the same way; any other K or D runs the same
+maths through the generic lists code.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 import attrs
-import numpy as np
+
+from framework.estimators.base import fmean, fvar
 
 LOG_2PI = math.log(2.0 * math.pi)
+
+Vec = tuple[float, ...]
+Mat = tuple[Vec, ...]
+
+
+def _vec(x: Iterable[Any]) -> Vec:
+    return tuple(float(v) for v in x)
+
+
+def _mat(x: Iterable[Iterable[Any]]) -> Mat:
+    return tuple(_vec(row) for row in x)
 
 
 @attrs.frozen
 class HmmParams:
-    """K-state diagonal Gaussian HMM: ``pi`` (K), ``A`` (KxK), ``mu`` and ``var`` (KxD)."""
+    """K-state diagonal Gaussian HMM: ``pi`` (K), ``A`` (KxK), ``mu`` and ``var`` (KxD).
 
-    pi: np.ndarray
-    A: np.ndarray
-    mu: np.ndarray
-    var: np.ndarray
+    Stored as tuples of Python floats (any nested sequence, numpy arrays included, is
+    converted on construction).
+    """
+
+    pi: Vec = attrs.field(converter=_vec)
+    A: Mat = attrs.field(converter=_mat)
+    mu: Mat = attrs.field(converter=_mat)
+    var: Mat = attrs.field(converter=_mat)
 
     @property
     def k(self) -> int:
         return len(self.pi)
 
+    @property
+    def d(self) -> int:
+        return len(self.mu[0])
+
     def n_free(self) -> int:
         """Free parameters for BIC: ``K(K-1) + 2KD + (K-1)``."""
-        k, d = self.mu.shape
+        k, d = self.k, self.d
         return k * (k - 1) + 2 * k * d + (k - 1)
 
 
@@ -43,219 +78,588 @@ class FitResult:
     objective: float  # log posterior (log L + log Dirichlet prior)
     iterations: int
     tol_hit: bool
-    gamma: np.ndarray  # T x K smoothed posteriors
-    last_filtered: np.ndarray  # K filtered probs at the last observation
+    occupancy: Vec  # Σ_t γ_t(j): expected buckets in each state
+    gamma: list[list[float]]  # smoothed posteriors γ_t(j), K columns of T
+    last_filtered: Vec  # K filtered probs at the last observation
+    n: int  # observations in the window
 
     @property
     def bic(self) -> float:
-        return -2.0 * self.loglik + self.params.n_free() * math.log(len(self.gamma))
+        return -2.0 * self.loglik + self.params.n_free() * math.log(self.n)
 
 
-def log_emission(y: np.ndarray, p: HmmParams) -> np.ndarray:
-    """``log b_j(y_t)`` for every t, j (T x K)."""
-    diff = y[:, None, :] - p.mu[None, :, :]
-    return -0.5 * (np.log(p.var)[None] + LOG_2PI + diff * diff / p.var[None]).sum(axis=2)
+def as_columns(y: Any) -> list[list[float]]:
+    """Observations (T rows of D numbers: a sequence of tuples or a T x D array) as D
+    columns of Python floats."""
+    rows = y.tolist() if hasattr(y, "tolist") else y
+    return [[float(v) for v in col] for col in zip(*rows, strict=True)]
 
 
-def quantile_init(y: np.ndarray, k: int, var_floor: np.ndarray) -> HmmParams:
-    """Deterministic start: sort by y1, split into K quantile groups; ``A = 0.9 I + 0.1/K``."""
-    order = np.argsort(y[:, 0], kind="stable")
-    groups = np.array_split(order, k)
-    mu = np.array([y[g].mean(axis=0) for g in groups])
-    var = np.array([np.maximum(y[g].var(axis=0), var_floor) for g in groups])
-    a = 0.9 * np.eye(k) + 0.1 / k
-    return HmmParams(np.full(k, 1.0 / k), a, mu, var)
+def emission_consts(p: HmmParams) -> tuple[Mat, Mat, Vec]:
+    """``(mu, 1/var, const)`` with ``log b_j(y) = const_j - ½ Σ_d (y_d - mu_jd)² / var_jd``.
+
+    ``const_j = -½ (Σ_d ln var_jd + D ln 2π)``: the per-state constant of §5's
+    ``log b_j``, summed over d in order.
+    """
+    ivs = tuple(tuple(1.0 / v for v in row) for row in p.var)
+    consts = []
+    for row in p.var:
+        s = 0.0
+        for v in row:
+            s += math.log(v)
+        consts.append(-0.5 * (s + len(row) * LOG_2PI))
+    return p.mu, ivs, tuple(consts)
 
 
-def width_init(y: np.ndarray, k: int, var_floor: np.ndarray) -> HmmParams:
+def log_emission(y: Any, p: HmmParams) -> list[list[float]]:
+    """``log b_j(y_t)`` for every t, j (T lists of K floats)."""
+    mus, ivs, consts = emission_consts(p)
+    out = []
+    for row in y.tolist() if hasattr(y, "tolist") else y:
+        lb = []
+        for mu, iv, c in zip(mus, ivs, consts, strict=True):
+            q = 0.0
+            for x, m, w in zip(row, mu, iv, strict=True):
+                dx = x - m
+                q += dx * dx * w
+            lb.append(c - 0.5 * q)
+        out.append(lb)
+    return out
+
+
+# ---- deterministic starts -------------------------------------------------------------
+
+
+def _group_params(cols: list[list[float]], groups: list[list[int]], var_floor: Sequence[float]):
+    mu = [[fmean([col[i] for i in g]) for col in cols] for g in groups]
+    var = [
+        [max(fvar([col[i] for i in g]), fl) for col, fl in zip(cols, var_floor, strict=True)]
+        for g in groups
+    ]
+    return mu, var
+
+
+def _start(k: int, mu: list[list[float]], var: list[list[float]]) -> HmmParams:
+    a = [[(0.9 if i == j else 0.0) + 0.1 / k for j in range(k)] for i in range(k)]
+    return HmmParams([1.0 / k] * k, a, mu, var)
+
+
+def quantile_init(y: Any, k: int, var_floor: Sequence[float]) -> HmmParams:
+    """Deterministic start: sort by y1, split into K quantile groups; ``A = 0.9 I + 0.1/K``.
+
+    Groups as ``numpy.array_split`` makes them (the first ``T mod K`` one longer); the
+    sort is stable, so ties keep time order.
+    """
+    cols = as_columns(y)
+    y0 = cols[0]
+    order = sorted(range(len(y0)), key=y0.__getitem__)
+    n, extra = divmod(len(order), k)
+    groups, at = [], 0
+    for j in range(k):
+        size = n + (1 if j < extra else 0)
+        groups.append(order[at : at + size])
+        at += size
+    return _start(k, *_group_params(cols, groups, var_floor))
+
+
+def _percentile(sorted_x: list[float], q: float) -> float:
+    """numpy's default (linear) percentile of already sorted values."""
+    pos = q / 100.0 * (len(sorted_x) - 1)
+    lo = math.floor(pos)
+    hi = min(lo + 1, len(sorted_x) - 1)
+    t = pos - lo
+    a, b = sorted_x[lo], sorted_x[hi]
+    diff = b - a
+    return b - diff * (1.0 - t) if t >= 0.5 else a + diff * t
+
+
+def width_init(y: Any, k: int, var_floor: Sequence[float]) -> HmmParams:
     """Deterministic start with equal-*width* y1 groups between its 2nd and 98th percentiles.
 
     **[ours]** Complements :func:`quantile_init` when one regime dominates the window
     (equal-count groups would split it and lump the rare ones together).
     """
-    lo, hi = np.percentile(y[:, 0], [2.0, 98.0])
-    edges = lo + (hi - lo) * np.arange(1, k) / k
-    grp = np.searchsorted(edges, y[:, 0])
-    if np.bincount(grp, minlength=k).min() < 2:
+    cols = as_columns(y)
+    y0 = cols[0]
+    s = sorted(y0)
+    lo, hi = _percentile(s, 2.0), _percentile(s, 98.0)
+    edges = [lo + (hi - lo) * j / k for j in range(1, k)]
+    groups: list[list[int]] = [[] for _ in range(k)]
+    for i, v in enumerate(y0):
+        # numpy.searchsorted(edges, v) with side="left": the edges strictly below v.
+        g = 0
+        while g < k - 1 and edges[g] < v:
+            g += 1
+        groups[g].append(i)
+    if min(len(g) for g in groups) < 2:
         return quantile_init(y, k, var_floor)
-    mu = np.array([y[grp == j].mean(axis=0) for j in range(k)])
-    var = np.array([np.maximum(y[grp == j].var(axis=0), var_floor) for j in range(k)])
-    a = 0.9 * np.eye(k) + 0.1 / k
-    return HmmParams(np.full(k, 1.0 / k), a, mu, var)
+    return _start(k, *_group_params(cols, groups, var_floor))
 
 
-def forward_backward(
-    logb: np.ndarray, p: HmmParams
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
-    """Scaled forward-backward: ``(alpha_hat, beta_hat, c, loglik)``.
-
-    ``alpha_hat[t]`` are the filtered probabilities, ``c[t]`` the one-step normalisers of
-    the shifted emissions.
-    """
-    alpha, beta, c, loglik, _ = _forward_backward(logb, p)
-    return alpha, beta, c, loglik
+# ---- one E-step: emissions, forward-backward and the M-step sums -----------------------
 
 
-def _forward_backward(
-    logb: np.ndarray, p: HmmParams
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, float, np.ndarray]:
-    """:func:`forward_backward` plus the shifted emissions ``b`` (the M-step reuses them)."""
-    k = logb.shape[1]
-    shift = logb.max(axis=1)
-    b = np.exp(logb - shift[:, None])
-    if k == 3:
-        b0s, b1s, b2s = b.T.tolist()
-        alpha, beta, c = _fb3(b0s, b1s, b2s, p.A.tolist(), p.pi.tolist())
-    else:
-        al, bl, c = _fb_any(b.tolist(), p.A.tolist(), p.pi.tolist())
-        alpha, beta = np.asarray(al), np.asarray(bl)
-    c_arr = np.asarray(c)
-    loglik = float(np.log(c_arr).sum() + shift.sum())
-    return alpha, beta, c_arr, loglik, b
+@attrs.frozen
+class _EStep:
+    loglik: float
+    last_filtered: Vec
+    xi: list[list[float]]  # Σ_t ξ_t(i, j)
+    occupancy: list[float]  # Σ_t γ_t(j)
+    gy: list[list[float]]  # Σ_t γ_t(j) y_td
+    gyy: list[list[float]]  # Σ_t γ_t(j) y_td²
+    gamma: list[list[float]]  # γ_t(j) as K columns of T
 
 
-def _fb_any(
-    bl: list[list[float]], a: list[list[float]], pi: list[float]
-) -> tuple[list[list[float]], list[list[float]], list[float]]:
-    """Scaled recursions for any K (plain lists: K is tiny, numpy per step is slower)."""
-    t_len, k = len(bl), len(pi)
-    rk = range(k)
-    cols = [[a[i][j] for i in rk] for j in rk]
-    alpha: list[list[float]] = [[]] * t_len
-    c = [0.0] * t_len
-    prev = [pi[j] * bl[0][j] for j in rk]
-    s = sum(prev)
-    c[0] = s
-    alpha[0] = [v / s for v in prev]
-    for t in range(1, t_len):
-        ap, bt = alpha[t - 1], bl[t]
-        cur = [sum(map(float.__mul__, ap, cols[j])) * bt[j] for j in rk]
-        s = sum(cur)
-        c[t] = s
-        alpha[t] = [v / s for v in cur]
-    beta: list[list[float]] = [[1.0] * k for _ in range(t_len)]
-    for t in range(t_len - 2, -1, -1):
-        nb, bt, ct = beta[t + 1], bl[t + 1], c[t + 1]
-        w = [bt[j] * nb[j] for j in rk]
-        beta[t] = [sum(map(float.__mul__, a[i], w)) / ct for i in rk]
-    return alpha, beta, c
+def _estep(cols: list[list[float]], sqs: list[list[float]], p: HmmParams) -> _EStep:
+    if len(cols) == 2:
+        if p.k == 3:
+            return _estep32(cols[0], cols[1], sqs[0], sqs[1], p)
+        if p.k == 2:
+            return _estep22(cols[0], cols[1], sqs[0], sqs[1], p)
+    return _estep_any(cols, sqs, p)
 
 
-def _fb3(
-    b0s: list[float],
-    b1s: list[float],
-    b2s: list[float],
-    a: list[list[float]],
-    pi: list[float],
-) -> tuple[np.ndarray, np.ndarray, list[float]]:
-    """:func:`_fb_any` unrolled for K = 3 (the refit's hot loop): ``(alpha, beta, c)``.
-
-    Takes the emission columns as three lists and keeps alpha / beta as three columns
-    each (appends through bound methods, no per-step list), so the loop body is only
-    float arithmetic and the conversion to arrays is one cheap call per pass.
-    """
-    (a00, a01, a02), (a10, a11, a12), (a20, a21, a22) = a
-    b0, b1, b2 = b0s[0], b1s[0], b2s[0]
-    x0, x1, x2 = pi[0] * b0, pi[1] * b1, pi[2] * b2
-    s = x0 + x1 + x2
-    c = [s]
-    p0, p1, p2 = x0 / s, x1 / s, x2 / s
-    f0, f1, f2 = [p0], [p1], [p2]
-    c_app, f0_app, f1_app, f2_app = c.append, f0.append, f1.append, f2.append
-    for b0, b1, b2 in zip(b0s[1:], b1s[1:], b2s[1:], strict=True):
-        x0 = (p0 * a00 + p1 * a10 + p2 * a20) * b0
-        x1 = (p0 * a01 + p1 * a11 + p2 * a21) * b1
-        x2 = (p0 * a02 + p1 * a12 + p2 * a22) * b2
+def _estep32(
+    y0s: list[float], y1s: list[float], q0s: list[float], q1s: list[float], p: HmmParams
+) -> _EStep:
+    """:func:`_estep_any` unrolled for K = 3, D = 2 (the regime refit's hot loop)."""
+    exp = math.exp
+    (m00, m01), (m10, m11), (m20, m21) = p.mu
+    _, ivs, consts = emission_consts(p)
+    (i00, i01), (i10, i11), (i20, i21) = ivs
+    k0, k1, k2 = consts
+    (a00, a01, a02), (a10, a11, a12), (a20, a21, a22) = p.A
+    # Forward, with the shifted emissions computed on the way (kept for the backward).
+    e0: list[float] = []
+    e1: list[float] = []
+    e2: list[float] = []
+    f0: list[float] = []
+    f1: list[float] = []
+    f2: list[float] = []
+    c: list[float] = []
+    shifts: list[float] = []
+    e0a, e1a, e2a, f0a, f1a, f2a = e0.append, e1.append, e2.append, f0.append, f1.append, f2.append
+    ca, sa = c.append, shifts.append
+    p0, p1, p2 = p.pi  # the step before t = 0 is pi itself, not pi A: peeled below
+    first = True
+    for u, v in zip(y0s, y1s, strict=True):
+        d, e = u - m00, v - m01
+        l0 = k0 - 0.5 * (d * d * i00 + e * e * i01)
+        d, e = u - m10, v - m11
+        l1 = k1 - 0.5 * (d * d * i10 + e * e * i11)
+        d, e = u - m20, v - m21
+        l2 = k2 - 0.5 * (d * d * i20 + e * e * i21)
+        mx = l0 if l0 >= l1 else l1
+        if l2 > mx:
+            mx = l2
+        b0, b1, b2 = exp(l0 - mx), exp(l1 - mx), exp(l2 - mx)
+        e0a(b0)
+        e1a(b1)
+        e2a(b2)
+        sa(mx)
+        if first:
+            x0, x1, x2 = p0 * b0, p1 * b1, p2 * b2
+            first = False
+        else:
+            x0 = (p0 * a00 + p1 * a10 + p2 * a20) * b0
+            x1 = (p0 * a01 + p1 * a11 + p2 * a21) * b1
+            x2 = (p0 * a02 + p1 * a12 + p2 * a22) * b2
         s = x0 + x1 + x2
-        c_app(s)
+        ca(s)
         r = 1.0 / s
         p0, p1, p2 = x0 * r, x1 * r, x2 * r
-        f0_app(p0)
-        f1_app(p1)
-        f2_app(p2)
+        f0a(p0)
+        f1a(p1)
+        f2a(p2)
+    last = (p0, p1, p2)
+    loglik = math.fsum(map(math.log, c)) + math.fsum(shifts)
+    # t = T-1: beta = 1, gamma = alpha.
+    u, v, uu, vv = y0s[-1], y1s[-1], q0s[-1], q1s[-1]
+    s = p0 + p1 + p2
+    g0, g1, g2 = p0 / s, p1 / s, p2 / s
+    n0, n1, n2 = g0, g1, g2
+    gc0, gc1, gc2 = [g0], [g1], [g2]  # built backwards, reversed at the end
+    g0a, g1a, g2a = gc0.append, gc1.append, gc2.append
+    s00, s01, s10, s11, s20, s21 = g0 * u, g0 * v, g1 * u, g1 * v, g2 * u, g2 * v
+    t00, t01, t10, t11, t20, t21 = g0 * uu, g0 * vv, g1 * uu, g1 * vv, g2 * uu, g2 * vv
+    x00 = x01 = x02 = x10 = x11 = x12 = x20 = x21 = x22 = 0.0
     q0 = q1 = q2 = 1.0
-    g0, g1, g2 = [1.0], [1.0], [1.0]
-    g0_app, g1_app, g2_app = g0.append, g1.append, g2.append
-    # beta_t from b_{t+1}, beta_{t+1} and c_{t+1}, for t = T-2 ... 0 (built reversed).
-    for b0, b1, b2, ct in zip(b0s[:0:-1], b1s[:0:-1], b2s[:0:-1], c[:0:-1], strict=True):
+    # t = T-2 ... 0: beta_t from b_{t+1}, beta_{t+1}, c_{t+1}; every sum on the way.
+    for al0, al1, al2, b0, b1, b2, ct, u, v, uu, vv in zip(
+        f0[-2::-1],
+        f1[-2::-1],
+        f2[-2::-1],
+        e0[:0:-1],
+        e1[:0:-1],
+        e2[:0:-1],
+        c[:0:-1],
+        y0s[-2::-1],
+        y1s[-2::-1],
+        q0s[-2::-1],
+        q1s[-2::-1],
+        strict=True,
+    ):
         r = 1.0 / ct
         w0, w1, w2 = b0 * q0 * r, b1 * q1 * r, b2 * q2 * r
+        x00 += al0 * w0
+        x01 += al0 * w1
+        x02 += al0 * w2
+        x10 += al1 * w0
+        x11 += al1 * w1
+        x12 += al1 * w2
+        x20 += al2 * w0
+        x21 += al2 * w1
+        x22 += al2 * w2
         q0 = a00 * w0 + a01 * w1 + a02 * w2
         q1 = a10 * w0 + a11 * w1 + a12 * w2
         q2 = a20 * w0 + a21 * w1 + a22 * w2
-        g0_app(q0)
-        g1_app(q1)
-        g2_app(q2)
-    alpha = np.array((f0, f1, f2)).T
-    beta = np.array((g0, g1, g2))[:, ::-1].T
-    return alpha, beta, c
+        g0, g1, g2 = al0 * q0, al1 * q1, al2 * q2
+        s = g0 + g1 + g2
+        g0, g1, g2 = g0 / s, g1 / s, g2 / s
+        g0a(g0)
+        g1a(g1)
+        g2a(g2)
+        n0 += g0
+        n1 += g1
+        n2 += g2
+        s00 += g0 * u
+        s01 += g0 * v
+        s10 += g1 * u
+        s11 += g1 * v
+        s20 += g2 * u
+        s21 += g2 * v
+        t00 += g0 * uu
+        t01 += g0 * vv
+        t10 += g1 * uu
+        t11 += g1 * vv
+        t20 += g2 * uu
+        t21 += g2 * vv
+    return _EStep(
+        loglik,
+        last,
+        [
+            [a00 * x00, a01 * x01, a02 * x02],
+            [a10 * x10, a11 * x11, a12 * x12],
+            [a20 * x20, a21 * x21, a22 * x22],
+        ],
+        [n0, n1, n2],
+        [[s00, s01], [s10, s11], [s20, s21]],
+        [[t00, t01], [t10, t11], [t20, t21]],
+        [gc0[::-1], gc1[::-1], gc2[::-1]],
+    )
+
+
+def _estep22(
+    y0s: list[float], y1s: list[float], q0s: list[float], q1s: list[float], p: HmmParams
+) -> _EStep:
+    """:func:`_estep32` for K = 2 (the other half of the BIC choice)."""
+    exp = math.exp
+    (m00, m01), (m10, m11) = p.mu
+    _, ivs, consts = emission_consts(p)
+    (i00, i01), (i10, i11) = ivs
+    k0, k1 = consts
+    (a00, a01), (a10, a11) = p.A
+    e0: list[float] = []
+    e1: list[float] = []
+    f0: list[float] = []
+    f1: list[float] = []
+    c: list[float] = []
+    shifts: list[float] = []
+    e0a, e1a, f0a, f1a = e0.append, e1.append, f0.append, f1.append
+    ca, sa = c.append, shifts.append
+    p0, p1 = p.pi
+    first = True
+    for u, v in zip(y0s, y1s, strict=True):
+        d, e = u - m00, v - m01
+        l0 = k0 - 0.5 * (d * d * i00 + e * e * i01)
+        d, e = u - m10, v - m11
+        l1 = k1 - 0.5 * (d * d * i10 + e * e * i11)
+        mx = l0 if l0 >= l1 else l1
+        b0, b1 = exp(l0 - mx), exp(l1 - mx)
+        e0a(b0)
+        e1a(b1)
+        sa(mx)
+        if first:
+            x0, x1 = p0 * b0, p1 * b1
+            first = False
+        else:
+            x0 = (p0 * a00 + p1 * a10) * b0
+            x1 = (p0 * a01 + p1 * a11) * b1
+        s = x0 + x1
+        ca(s)
+        r = 1.0 / s
+        p0, p1 = x0 * r, x1 * r
+        f0a(p0)
+        f1a(p1)
+    last = (p0, p1)
+    loglik = math.fsum(map(math.log, c)) + math.fsum(shifts)
+    u, v, uu, vv = y0s[-1], y1s[-1], q0s[-1], q1s[-1]
+    s = p0 + p1
+    g0, g1 = p0 / s, p1 / s
+    n0, n1 = g0, g1
+    gc0, gc1 = [g0], [g1]
+    g0a, g1a = gc0.append, gc1.append
+    s00, s01, s10, s11 = g0 * u, g0 * v, g1 * u, g1 * v
+    t00, t01, t10, t11 = g0 * uu, g0 * vv, g1 * uu, g1 * vv
+    x00 = x01 = x10 = x11 = 0.0
+    q0 = q1 = 1.0
+    for al0, al1, b0, b1, ct, u, v, uu, vv in zip(
+        f0[-2::-1],
+        f1[-2::-1],
+        e0[:0:-1],
+        e1[:0:-1],
+        c[:0:-1],
+        y0s[-2::-1],
+        y1s[-2::-1],
+        q0s[-2::-1],
+        q1s[-2::-1],
+        strict=True,
+    ):
+        r = 1.0 / ct
+        w0, w1 = b0 * q0 * r, b1 * q1 * r
+        x00 += al0 * w0
+        x01 += al0 * w1
+        x10 += al1 * w0
+        x11 += al1 * w1
+        q0 = a00 * w0 + a01 * w1
+        q1 = a10 * w0 + a11 * w1
+        g0, g1 = al0 * q0, al1 * q1
+        s = g0 + g1
+        g0, g1 = g0 / s, g1 / s
+        g0a(g0)
+        g1a(g1)
+        n0 += g0
+        n1 += g1
+        s00 += g0 * u
+        s01 += g0 * v
+        s10 += g1 * u
+        s11 += g1 * v
+        t00 += g0 * uu
+        t01 += g0 * vv
+        t10 += g1 * uu
+        t11 += g1 * vv
+    return _EStep(
+        loglik,
+        last,
+        [[a00 * x00, a01 * x01], [a10 * x10, a11 * x11]],
+        [n0, n1],
+        [[s00, s01], [s10, s11]],
+        [[t00, t01], [t10, t11]],
+        [gc0[::-1], gc1[::-1]],
+    )
+
+
+def _estep_any(cols: list[list[float]], sqs: list[list[float]], p: HmmParams) -> _EStep:
+    """One E-step for any K and D: the same sums as :func:`_estep32`, in the same order."""
+    k = p.k
+    rk = range(k)
+    b, shifts = _shifted_emissions(cols, p)
+    alpha, c = _forward(b, p.A, p.pi)
+    loglik = math.fsum(map(math.log, c)) + math.fsum(shifts)
+    a = p.A
+    rows = list(zip(*cols, strict=True))
+    sq_rows = list(zip(*sqs, strict=True))
+    t_len = len(rows)
+    beta = [1.0] * k
+    xs = [[0.0] * k for _ in rk]
+    occ = [0.0] * k
+    gy = [[0.0] * len(cols) for _ in rk]
+    gyy = [[0.0] * len(cols) for _ in rk]
+    gamma: list[list[float]] = [[0.0] * t_len for _ in rk]
+    for t in range(t_len - 1, -1, -1):
+        al = alpha[t]
+        if t < t_len - 1:
+            r = 1.0 / c[t + 1]
+            w = [bj * qj * r for bj, qj in zip(b[t + 1], beta, strict=True)]
+            for i in rk:
+                xi_row, ai = xs[i], al[i]
+                for j in rk:
+                    xi_row[j] += ai * w[j]
+            beta = [_ldot(a[i], w) for i in rk]
+        g = [ai * bi for ai, bi in zip(al, beta, strict=True)]
+        s = _lsum(g)
+        g = [v / s for v in g]
+        for j in rk:
+            gj = gamma[j][t] = g[j]
+            occ[j] += gj
+            gy_j, gyy_j = gy[j], gyy[j]
+            for d, (x, xx) in enumerate(zip(rows[t], sq_rows[t], strict=True)):
+                gy_j[d] += gj * x
+                gyy_j[d] += gj * xx
+    xi = [[a[i][j] * xs[i][j] for j in rk] for i in rk]
+    return _EStep(loglik, tuple(alpha[-1]), xi, occ, gy, gyy, gamma)
+
+
+def _lsum(xs: Iterable[float]) -> float:
+    """Left-to-right sum (fixed order, whatever the Python version's ``sum`` does)."""
+    s = 0.0
+    for x in xs:
+        s += x
+    return s
+
+
+def _ldot(a: Sequence[float], b: Sequence[float]) -> float:
+    s = 0.0
+    for x, y in zip(a, b, strict=True):
+        s += x * y
+    return s
+
+
+def _shifted_emissions(
+    cols: list[list[float]], p: HmmParams
+) -> tuple[list[list[float]], list[float]]:
+    """``exp(log b_j(y_t) - max_j log b_j(y_t))`` per t (T lists of K) and the maxima."""
+    exp = math.exp
+    b, shifts = [], []
+    for lb in log_emission(list(zip(*cols, strict=True)), p):
+        mx = max(lb)
+        shifts.append(mx)
+        b.append([exp(v - mx) for v in lb])
+    return b, shifts
+
+
+def _forward(b: list[list[float]], a: Mat, pi: Vec) -> tuple[list[list[float]], list[float]]:
+    """Scaled forward recursion: filtered probabilities and the normalisers ``c_t``."""
+    k = len(pi)
+    rk = range(k)
+    cols = [[a[i][j] for i in rk] for j in rk]
+    alpha: list[list[float]] = []
+    c: list[float] = []
+    prev = [pi[j] * b[0][j] for j in rk]
+    for t in range(len(b)):
+        if t:
+            ap, bt = alpha[-1], b[t]
+            prev = [_ldot(ap, cols[j]) * bt[j] for j in rk]
+        s = _lsum(prev)
+        c.append(s)
+        alpha.append([v / s for v in prev])
+    return alpha, c
+
+
+def forward_backward(
+    y: Any, p: HmmParams
+) -> tuple[list[list[float]], list[list[float]], list[float], float]:
+    """Scaled forward-backward: ``(alpha_hat, beta_hat, c, loglik)`` (T lists of K).
+
+    ``alpha_hat[t]`` are the filtered probabilities, ``c[t]`` the one-step normalisers of
+    the shifted emissions.  (Baum-Welch does not call this: it folds the backward pass
+    into the M-step sums; this is the reference and the smoother.)
+    """
+    cols = as_columns(y)
+    b, shifts = _shifted_emissions(cols, p)
+    alpha, c = _forward(b, p.A, p.pi)
+    k = p.k
+    rk = range(k)
+    t_len = len(b)
+    beta = [[1.0] * k for _ in range(t_len)]
+    for t in range(t_len - 2, -1, -1):
+        r = 1.0 / c[t + 1]
+        w = [bj * qj * r for bj, qj in zip(b[t + 1], beta[t + 1], strict=True)]
+        beta[t] = [_ldot(p.A[i], w) for i in rk]
+    loglik = math.fsum(map(math.log, c)) + math.fsum(shifts)
+    return alpha, beta, c, loglik
+
+
+def smoothed(y: Any, p: HmmParams) -> list[list[float]]:
+    """Smoothed posteriors ``γ_t(j)`` (T lists of K) under fixed parameters."""
+    alpha, beta, _, _ = forward_backward(y, p)
+    out = []
+    for al, be in zip(alpha, beta, strict=True):
+        g = [x * z for x, z in zip(al, be, strict=True)]
+        s = _lsum(g)
+        out.append([v / s for v in g])
+    return out
+
+
+# ---- Baum-Welch ---------------------------------------------------------------------
 
 
 def baum_welch(
-    y: np.ndarray,
+    y: Any,
     start: HmmParams,
     *,
     sticky_diag: float = 20.0,
     sticky_off: float = 1.0,
     tol: float = 1e-6,
     max_iter: int = 200,
-    var_floor: np.ndarray,
+    var_floor: Sequence[float],
 ) -> FitResult:
     """MAP Baum-Welch with sticky Dirichlet pseudo-counts on the transition rows.
 
-    Stops when the per-observation gain of the log posterior is below ``tol`` or after
-    ``max_iter`` iterations (§5).
+    ``y`` is T rows of D floats (tuples, lists or a T x D array).  Stops when the
+    per-observation gain of the log posterior is below ``tol`` or after ``max_iter``
+    iterations (§5).
 
     Raises
     ------
     ArithmeticError
         If the log posterior decreases by more than 1e-9 (EM/MAP is monotone: a bug).
     """
+    cols = as_columns(y)
+    sqs = [[x * x for x in col] for col in cols]
+    floor = [float(v) for v in var_floor]
     p = start
-    k = p.k
-    t_len = len(y)
-    prior = np.full((k, k), sticky_off) + np.eye(k) * (sticky_diag - sticky_off)
+    k, dims = p.k, len(cols)
+    rk, rd = range(k), range(dims)
+    t_len = len(cols[0])
+    # Dirichlet pseudo-counts minus one: a_ij - 1, and each row's sum.
+    pm1 = [[(sticky_diag if i == j else sticky_off) - 1.0 for j in rk] for i in rk]
+    pm1_row = [_lsum(row) for row in pm1]
     prev_obj = -math.inf
     tol_hit = False
     it = 0
-    gamma = np.full((t_len, k), 1.0 / k)
-    alpha = gamma
-    yy = y * y
+    est: _EStep | None = None
+    obj = -math.inf
     for it in range(1, max_iter + 1):  # noqa: B007 (it is reported)
-        logb = log_emission(y, p)
-        alpha, beta, c, loglik, b = _forward_backward(logb, p)
-        obj = loglik + float(((prior - 1.0) * np.log(np.maximum(p.A, 1e-300))).sum())
+        est = _estep(cols, sqs, p)
+        lp = 0.0
+        for i in rk:
+            for j in rk:
+                lp += pm1[i][j] * math.log(max(p.A[i][j], 1e-300))
+        obj = est.loglik + lp
         if obj < prev_obj - 1e-9 * max(1.0, abs(prev_obj)):
             raise ArithmeticError(f"Baum-Welch log posterior fell: {prev_obj} -> {obj}")
         if (obj - prev_obj) / t_len < tol:
             tol_hit = True
-            gamma = alpha * beta
-            gamma /= gamma.sum(axis=1, keepdims=True)
             break
         prev_obj = obj
-        gamma = alpha * beta
-        gamma /= gamma.sum(axis=1, keepdims=True)
-        xi = p.A * (alpha[:-1].T @ (b[1:] * beta[1:] / c[1:, None]))
-        a_new = (xi + prior - 1.0) / (
-            xi.sum(axis=1, keepdims=True) + (prior - 1.0).sum(axis=1)[:, None]
-        )
-        w = gamma.sum(axis=0)
-        alive = w > 1e-8  # an empty state keeps its emission (no 0/0)
-        wd = np.where(alive, w, 1.0)[:, None]
-        mu = np.where(alive[:, None], (gamma.T @ y) / wd, p.mu)
-        var = np.where(
-            alive[:, None],
-            np.maximum((gamma.T @ yy) / wd - mu * mu, var_floor[None, :]),
-            p.var,
-        )
-        p = HmmParams(gamma[0] / gamma[0].sum(), a_new, mu, var)
-    return FitResult(p, loglik, obj, it, tol_hit, gamma, alpha[-1])
+        a_new = []
+        for i in rk:
+            xi = est.xi[i]
+            den = _lsum(xi) + pm1_row[i]
+            a_new.append([(xi[j] + pm1[i][j]) / den for j in rk])
+        mu, var = [], []
+        for j in rk:
+            w = est.occupancy[j]
+            if w > 1e-8:
+                m = [est.gy[j][d] / w for d in rd]
+                mu.append(m)
+                var.append([max(est.gyy[j][d] / w - m[d] * m[d], floor[d]) for d in rd])
+            else:  # an empty state keeps its emission (no 0/0)
+                mu.append(p.mu[j])
+                var.append(p.var[j])
+        g0 = [col[0] for col in est.gamma]
+        s0 = _lsum(g0)
+        p = HmmParams([v / s0 for v in g0], a_new, mu, var)
+    assert est is not None, "max_iter must be >= 1"
+    return FitResult(
+        p, est.loglik, obj, it, tol_hit, tuple(est.occupancy), est.gamma, est.last_filtered, t_len
+    )
 
 
-def filter_step(log_l: np.ndarray, logb: np.ndarray, log_a: np.ndarray) -> np.ndarray:
-    """One log-space forward step: ``ℓ_t = u - LSE(u)``, ``u = log b + LSE_i(ℓ_{t-1} + log A)``."""
-    m = log_l[:, None] + log_a
-    mx = m.max(axis=0)
-    u = logb + mx + np.log(np.exp(m - mx[None, :]).sum(axis=0))
-    umax = u.max()
-    return u - (umax + math.log(float(np.exp(u - umax).sum())))
+def filter_step(
+    log_l: Sequence[float], logb: Sequence[float], log_a: Sequence[Sequence[float]]
+) -> list[float]:
+    """One log-space forward step: ``ℓ_t = u - LSE(u)``, ``u = log b + LSE_i(ℓ_{t-1} + log A)``.
+
+    The reference form of §5 (the estimator runs its scaled equivalent).
+    """
+    k = len(log_l)
+    u = []
+    for j in range(k):
+        m = [log_l[i] + log_a[i][j] for i in range(k)]
+        mx = max(m)
+        u.append(logb[j] + mx + math.log(_lsum(math.exp(v - mx) for v in m)))
+    umax = max(u)
+    lse = umax + math.log(_lsum(math.exp(v - umax) for v in u))
+    return [v - lse for v in u]

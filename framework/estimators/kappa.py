@@ -74,7 +74,8 @@ class KappaEstimator(EstimatorBase):
         The asset's szDecimals for the tick; 0 uses the 5-significant-figure rule alone
         (equal to the true tick for every price above $0.01 or so).
     stale_s : float
-        A book older than this at the event is not a valid mid.
+        A book older than this at the event, on the exchange clock (trade ``ts`` minus
+        the book's ``ts``), is not a valid mid.
     max_rel_se, max_refit_change : float
         Gates: ``SE(k)/k <= 0.15`` and ``|k_t/k_{t-1} - 1| <= 0.10`` over the last 3 refits.
     min_bins : int
@@ -155,9 +156,11 @@ class KappaEstimator(EstimatorBase):
         self._close()
         now = self.engine.now
         self._key, self._worst, self._pend_recv = (ts, cols.hash[i], side), cols.px[i], now
-        # The book is resolved now: a later book may arrive before the sweep closes.
+        # The book is resolved now: a later book may arrive before the sweep closes.  It
+        # is stale when it is older than the trade on the exchange's clock (found by
+        # exchange ts, judged by it: feed delays on our side do not age it).
         found = self._tape.before_ts(ts)
-        if found is None or now - found[2] > self.stale_ns:
+        if found is None or ts - found[2] > self.stale_ns:
             self._bid = self._ask = NAN
         else:
             self._bid, self._ask = found[0], found[1]

@@ -31,7 +31,8 @@ from framework.estimators.base import (
     NAN,
     EstimatorBase,
     chi2_quantile,
-    mean_var,
+    fmean,
+    fvar,
     n_eff_autocorr,
     t_quantile,
 )
@@ -50,7 +51,7 @@ def kelly_fraction(
     if n < 3:
         return NAN, NAN, NAN
     ne = float(n if n_eff is None else min(max(n_eff, 2.0), n))
-    mu, s2 = mean_var(x)
+    mu, s2 = fmean(x), fvar(x, 1)
     mu_lcb = mu - t_quantile(0.95, ne - 1) * math.sqrt(s2 / ne)
     var_ucb = s2 * (ne - 1) / chi2_quantile(0.05, ne - 1) if s2 > 0 else 0.0
     if mu_lcb <= 0:
@@ -199,7 +200,7 @@ class KellyEstimator(EstimatorBase):
         self.set_converged(self.mu_lcb > 0)
         se = NAN
         if n >= 2 and self.n_eff > 0:
-            se = math.sqrt(mean_var(xs)[1] / self.n_eff)
+            se = math.sqrt(fvar(xs, 1) / self.n_eff)
         self.emit("fraction", self.fraction, None)
         self.emit("mu_lcb", self.mu_lcb, se)
         self.emit("h_star_s", h, None)

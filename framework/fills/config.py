@@ -12,7 +12,7 @@ from typing import Any
 import attrs
 
 from framework.fills.fees import FeeSchedule
-from framework.fills.latency import LatencyModel, make_latency
+from framework.fills.latency import DEFAULT_LATENCY_MS, LatencyModel, make_latency
 from framework.fills.queue import QueueModel, make_queue
 
 
@@ -29,12 +29,15 @@ class FillSimConfig:
     latency : str, default "constant"
         ``constant`` (``place_ms``, ``cancel_ms``, ``response_ms``) or ``empirical``
         (uniform draws from ``*_samples_ms`` with the engine's generator).
-    place_ms, cancel_ms, response_ms : float, default 100, 50, 0
-        Constant latencies in ms.  ``response_ms`` > 0 delays the emission of every
-        outcome row; the venue state changes at exchange time regardless.
+    place_ms, cancel_ms, response_ms : float, default 100, 50, 50
+        Constant latencies in ms (:data:`~framework.fills.latency.DEFAULT_LATENCY_MS`:
+        chosen values, not measured ones).  An order sent at engine time ``t`` is
+        active at the venue at exchange time ``t + place_ms``; an outcome the venue
+        decides at exchange time ``τ`` reaches the engine at ``τ + response_ms`` (or
+        when the engine learns of the market event that caused it, if later).
     place_samples_ms, cancel_samples_ms, response_samples_ms : list of float
         Measured latencies for the empirical model (cancel defaults to place,
-        response to zero).
+        response to the default ``response_ms``).
     fifo : bool, default True
         Requests reach the venue in the order they were sent (one connection): an
         arrival is never earlier than the previous request's arrival.
@@ -62,9 +65,9 @@ class FillSimConfig:
     """
 
     latency: str = "constant"
-    place_ms: float = 100.0
-    cancel_ms: float = 50.0
-    response_ms: float = 0.0
+    place_ms: float = DEFAULT_LATENCY_MS["place"]
+    cancel_ms: float = DEFAULT_LATENCY_MS["cancel"]
+    response_ms: float = DEFAULT_LATENCY_MS["response"]
     place_samples_ms: tuple[float, ...] = attrs.field(default=(), converter=_floats)
     cancel_samples_ms: tuple[float, ...] = attrs.field(default=(), converter=_floats)
     response_samples_ms: tuple[float, ...] = attrs.field(default=(), converter=_floats)

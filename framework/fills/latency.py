@@ -1,27 +1,45 @@
 """Order latency models (mm_math.md §8.1, hftbacktest ``models/latency.rs``).
 
 A model answers three questions in ns: how long a place (or modify) takes to reach
-the venue, how long a cancel takes, and how long the venue's answer takes to come
-back (response latency).  Draws use the generator passed in (the engine's), so a
-seeded run is reproducible; :class:`ConstantLatency` never draws.
+the venue (entry latency ``L_e``), how long a cancel takes, and how long the venue's
+answer (ack, reject, cancel, fill) takes to come back (response latency ``L_r``).
+Draws use the generator passed in (the engine's), so a seeded run is reproducible;
+:class:`ConstantLatency` never draws.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from types import MappingProxyType
 from typing import Any, Protocol
 
 import numpy as np
 
 MS = 1_000_000
 
+#: The default latencies in ms, the one place they are set:
+#:
+#: ========  =====  ===============================================================
+#: place     100    place or modify sent -> order active at the venue (``L_e``)
+#: cancel     50    cancel sent -> cancel takes effect (the order can fill meanwhile)
+#: response   50    venue outcome (ack, reject, cancel, fill) -> the engine sees it
+#: ========  =====  ===============================================================
+#:
+#: These are chosen values, not measured facts about Hyperliquid: round numbers of the
+#: order of a WAN round trip, erring on the slow side so paper results are not
+#: flattered.  Measure your own (timed acks of unfillable post-only orders, mm_math
+#: §8.1) and pass them as ``*_ms`` or ``*_samples_ms``.
+DEFAULT_LATENCY_MS: MappingProxyType[str, float] = MappingProxyType(
+    {"place": 100.0, "cancel": 50.0, "response": 50.0}
+)
+
 
 class LatencyModel(Protocol):
     """What the simulator asks of a latency model."""
 
-    #: True when every response latency is zero (outcomes are emitted at once).
-    response_is_zero: bool
+    #: The smallest response latency the model can draw, ns.
+    response_min_ns: int
 
     def place_ns(self, rng: np.random.Generator) -> int: ...
 
@@ -45,15 +63,22 @@ class ConstantLatency:
         Command sent -> order active at the venue (also used for modify).
     cancel_ms : float, default 50
         Cancel sent -> cancel takes effect; the order can fill meanwhile.
-    response_ms : float, default 0
-        Venue outcome -> the engine sees it (0: emitted when it happens).
+    response_ms : float, default 50
+        Venue outcome -> the engine sees it.
+
+    Defaults: :data:`DEFAULT_LATENCY_MS`.
     """
 
-    def __init__(self, place_ms: float = 100.0, cancel_ms: float = 50.0, response_ms: float = 0.0):
+    def __init__(
+        self,
+        place_ms: float = DEFAULT_LATENCY_MS["place"],
+        cancel_ms: float = DEFAULT_LATENCY_MS["cancel"],
+        response_ms: float = DEFAULT_LATENCY_MS["response"],
+    ) -> None:
         self._place = _ms_to_ns("place_ms", place_ms)
         self._cancel = _ms_to_ns("cancel_ms", cancel_ms)
         self._response = _ms_to_ns("response_ms", response_ms)
-        self.response_is_zero = self._response == 0
+        self.response_min_ns = self._response
 
     def place_ns(self, rng: np.random.Generator) -> int:
         return self._place
@@ -78,7 +103,8 @@ class EmpiricalLatency:
     cancel_ms : sequence of float, optional
         Samples for cancel latency; the place samples when omitted.
     response_ms : sequence of float, optional
-        Samples for response latency; zero when omitted.
+        Samples for response latency; the default response latency
+        (:data:`DEFAULT_LATENCY_MS`) when omitted.  Pass ``[0]`` for none.
     """
 
     def __init__(
@@ -95,9 +121,9 @@ class EmpiricalLatency:
         self._place = [_ms_to_ns("place_samples_ms", v) for v in place_ms]
         cancel = cancel_ms if cancel_ms else place_ms
         self._cancel = [_ms_to_ns("cancel_samples_ms", v) for v in cancel]
-        resp = [_ms_to_ns("response_samples_ms", v) for v in (response_ms or ())]
-        self._response = resp or [0]
-        self.response_is_zero = all(v == 0 for v in self._response)
+        resp = response_ms if response_ms else (DEFAULT_LATENCY_MS["response"],)
+        self._response = [_ms_to_ns("response_samples_ms", v) for v in resp]
+        self.response_min_ns = min(self._response)
 
     @staticmethod
     def _draw(samples: list[int], rng: np.random.Generator) -> int:

@@ -10,7 +10,9 @@ class SimOrder:
 
     ``q`` is the public size ahead of us at our price; ``depth`` the displayed size
     at our price last seen; ``cum_trade`` the size traded at our price since then
-    (the probabilistic queue model nets it out of depth decreases).
+    (the probabilistic queue model nets it out of depth decreases).  ``t_arrive`` is
+    the exchange time (ns) the order reached the venue: market events stamped
+    earlier happened before it existed there and never touch it.
     """
 
     __slots__ = (
@@ -25,6 +27,7 @@ class SimOrder:
         "reduce_only",
         "side",
         "sz",
+        "t_arrive",
         "tif",
     )
 
@@ -51,6 +54,7 @@ class SimOrder:
         self.q = 0.0
         self.depth = 0.0
         self.cum_trade = 0.0
+        self.t_arrive = 0
 
     def snapshot(self) -> dict[str, Any]:
         return {

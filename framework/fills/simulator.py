@@ -5,13 +5,39 @@ modes.  It consumes ``order_commands`` (emitted by the strategy) and the market 
 (``trades``, ``book``, ``bbo``, ``asset_ctx``), and emits ``sim_orders``, ``sim_fills``
 and ``sim_funding``.  Rules (mm_math.md §8; buy side shown, sells mirror):
 
-Latency
-    A place (or modify) sent at engine time ``t`` reaches the venue at ``t + L_place``,
-    a cancel at ``t + L_cancel`` (``engine.call_at``); the order can fill while a cancel
-    is in flight.  With ``fifo`` (default) a request never overtakes an earlier one, as
-    on one connection.  Outcomes are decided at exchange time; they are emitted then
-    when the response latency is 0 (default), else ``L_response`` later (the venue's
-    state, ``position`` included, still changes at exchange time).
+Time (mm_math.md §8.1, §8 "Determinism")
+    Two clocks: engine time (``recv_ts``, when we hear of something) and exchange time
+    (the ``ts`` of market rows).  We assume our host's clock and the venue's agree (no
+    offset is estimated: in paper mode a host clock ahead of the venue's delays every
+    arrival by the offset, one behind advances it), so a request sent at engine time
+    ``t`` reaches the venue at exchange time ``T = t + L``: ``L_place`` for a place or
+    modify, ``L_cancel`` for a cancel; with ``fifo`` (default) never before the
+    previous request's ``T``, as on one connection.  The venue works in exchange time:
+
+    * pending requests whose ``T`` <= a market event's ``ts`` are processed before that
+      event, in (``T``, send order); so a ``trades``/``book``/``bbo`` row stamped before
+      an order's ``T`` (``SimOrder.t_arrive``) never fills it, moves its queue or
+      crosses it, even when it is received after the order was processed, and one
+      stamped at or after ``T`` can.  ``asset_ctx`` rows carry their receive time, not
+      an exchange time, so they do not advance the venue;
+    * a cancel effective at ``T_c`` loses to prints stamped before ``T_c`` that are
+      received before it is processed, even after engine time ``T_c`` (fills while the
+      cancel is in flight);
+    * a quiet market must not hold a request forever: when no market row stamped at
+      or after ``T`` has come by engine time ``T + L_response`` (the smallest response
+      latency the model draws), a timer processes it then, the latest time that does
+      not delay its ack;
+    * an arrival sees the book as it was just before the market event that triggered
+      it (the simulator keeps a copy of the market state while requests are pending,
+      because ``MarketState`` has already applied the event when our handler runs).
+
+    Every outcome (``sim_orders`` and ``sim_fills`` rows) is decided at an exchange
+    time ``τ`` (an arrival's ``T``, a print's or update's ``ts``) and reaches the engine
+    at engine time ``max(now, τ + L_response)``, in the order decided (a later outcome
+    never overtakes an earlier one).  The venue's own state (position, so reduce-only
+    checks; the request budget) changes at ``τ``.  Default latencies (place 100,
+    cancel 50, response 50 ms) are :data:`~framework.fills.latency.DEFAULT_LATENCY_MS`:
+    chosen values, not measured ones.
 Arrival
     Checks (tif, size, $10 minimum, reduce-only), then: ``Alo`` crossing the book is
     rejected with the venue's text; ``Gtc``/``Ioc`` take liquidity by walking the
@@ -62,18 +88,28 @@ and ``prob``; live is the arbiter):
   snapshot exists); depth changes for the queue models come from ``book`` snapshots
   only, and an order priced beyond the displayed levels keeps its queue;
 * a buy-aggressor print never fills our bids (only the opt-in cross rule covers asks
-  that come down to our bid); no margin, leverage or open-interest checks.
+  that come down to our bid); no margin, leverage or open-interest checks;
+* a request processed by the quiet-market timer (engine time ``T + L_response``)
+  cannot see market rows stamped before ``T`` that are received later still (feed
+  latency above the response latency): such a print can no longer fill an order
+  whose cancel was processed (in-flight cancels win a little too often, which flatters
+  us: prints racing a cancel are mostly adverse), and an arrival's post-only check
+  and queue position miss such book updates;
+* funding settles on engine-time hour boundaries and its rows are emitted at once.
 
 One coin per engine: market rows are not filtered by coin.
 """
 
 from __future__ import annotations
 
+import heapq
 import math
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-from framework.engine.core import Engine
+from framework.book import MarketState
+from framework.engine.core import NEVER, Engine
 from framework.events.columns import Columns
 from framework.events.schema import Kind
 from framework.fills.budget import RequestBudget
@@ -138,7 +174,7 @@ class FillSimulator:
         self._maker_rate = fees.maker_rate
         self._taker_rate = fees.taker_rate
         self._depth_model = self.queue.uses_depth
-        self._resp_zero = self.latency.response_is_zero
+        self._resp_min = self.latency.response_min_ns
         self._cross_on = config.cross_fills
         self.budget = RequestBudget(config.budget_used, config.budget_cum_vlm)
         self.position = 0.0
@@ -155,6 +191,24 @@ class FillSimulator:
         self._bid_max = -INF
         self._ask_min = INF
         self._last_arrival = 0
+        # Requests sent, not yet processed: a heap of (exchange arrival time, send order,
+        # handler, args); `_due` is the earliest arrival time (NEVER when none), so a
+        # market event with nothing pending costs one comparison.
+        self._pending: list[tuple[int, int, Callable[..., None], tuple[Any, ...]]] = []
+        self._due = NEVER
+        self._sent = 0
+        # The market state as the venue saw it before the event being handled; synced
+        # from MarketState while requests are pending (arrivals read it, not `market`).
+        self._view = MarketState()
+        # Exchange time of what the venue is deciding now (tau of its outcomes).
+        self._clock = 0
+        # Outcomes decided, not yet delivered: (engine due time, kind, payload), due
+        # times non-decreasing.
+        self._outbox: deque[tuple[int, Kind, tuple[Any, ...]]] = deque()
+        # One engine timer at a time for each queue (the earliest deadline, the outbox
+        # head): the due time of the armed one, NEVER when none.
+        self._deadline_at = NEVER
+        self._deliver_at = NEVER
         self._last_response = 0
         self._oracle_px = NAN
         self._rate = NAN
@@ -199,9 +253,10 @@ class FillSimulator:
         e = self.engine
         action = cols.action[i]
         seq = cols.seq[i]
+        fn: Callable[..., None]
         if action == "cancel":
             delay = self.latency.cancel_ns(e.rng)
-            fn = _bind(self._arrive_cancel, (cols.cloid[i], cols.coin[i], cols.side[i], seq))
+            fn, args = self._arrive_cancel, (cols.cloid[i], cols.coin[i], cols.side[i], seq)
         elif action == "place" or action == "modify":
             o = SimOrder(
                 cols.cloid[i],
@@ -215,22 +270,60 @@ class FillSimulator:
             )
             delay = self.latency.place_ns(e.rng)
             if action == "place":
-                fn = _bind(self._arrive_place, (o,))
+                fn, args = self._arrive_place, (o,)
             else:
-                fn = _bind(self._arrive_modify, (o, cols.target_cloid[i]))
+                fn, args = self._arrive_modify, (o, cols.target_cloid[i])
         else:
             raise ValueError(
                 f"order_commands row seq {seq}: action={action!r}; expected place, cancel or modify"
             )
+        # Exchange arrival time: our clock and the venue's are assumed to agree.
         due = e.now + delay
         if self.config.fifo and due < self._last_arrival:
             due = self._last_arrival
         if due > self._last_arrival:
             self._last_arrival = due
-        e.call_at(due, fn)
+        if not self._pending:
+            self._sync_view()
+        self._sent += 1
+        heapq.heappush(self._pending, (due, self._sent, fn, args))
+        if due < self._due:
+            self._due = due
+        # Quiet market: processed by engine time T + L_response at the latest.
+        if due + self._resp_min < self._deadline_at:
+            self._deadline_at = due + self._resp_min
+            e.call_at(self._deadline_at, self._on_deadline)
+
+    def _arrivals(self, until: int) -> None:
+        """Process the pending requests that reach the venue by exchange time ``until``,
+        in (arrival time, send order)."""
+        pending = self._pending
+        pop = heapq.heappop
+        while pending and pending[0][0] <= until:
+            t_arrive, _, fn, args = pop(pending)
+            self._clock = t_arrive
+            fn(*args)
+        self._due = pending[0][0] if pending else NEVER
+
+    def _on_deadline(self, t: int) -> None:
+        # No market row stamped at or after these arrivals came in time: process them
+        # now, then arm the timer for the next one (a timer armed for requests a market
+        # row already processed finds nothing due and just re-arms).
+        if t == self._deadline_at:
+            self._deadline_at = NEVER
+        if t - self._resp_min >= self._due:
+            self._arrivals(t - self._resp_min)
+        if self._pending and self._deadline_at == NEVER:
+            self._deadline_at = self._due + self._resp_min
+            self.engine.call_at(self._deadline_at, self._on_deadline)
+
+    def _sync_view(self) -> None:
+        """Copy the market state as it is now into the venue's view (plain attributes;
+        cheaper than ``copy.copy``; called per book/bbo only while requests are pending)."""
+        self._view.__dict__.update(self.market.__dict__)
 
     def _arrive_place(self, o: SimOrder) -> None:
-        if not self.budget.take(self.engine.now):
+        if not self.budget.take(self._clock):
             self._reject(o, self._rate_limited_text())
             return
         if o.tif is None:
@@ -238,7 +331,7 @@ class FillSimulator:
         self._accept(o)
 
     def _arrive_cancel(self, cloid: str, coin: str, side: int, cmd_seq: int) -> None:
-        if not self.budget.take(self.engine.now, cancel=True):
+        if not self.budget.take(self._clock, cancel=True):
             row = (cloid, coin, side, None, None, "cancel_rejected", self._rate_limited_text())
             self._out(Kind.SIM_ORDERS, (*row, None, cmd_seq))
             return
@@ -254,7 +347,7 @@ class FillSimulator:
         self._status(o, "canceled", VENUE_TEXT["canceled"], cmd_seq)
 
     def _arrive_modify(self, o: SimOrder, target: str | None) -> None:
-        if not self.budget.take(self.engine.now):
+        if not self.budget.take(self._clock):
             self._reject(o, self._rate_limited_text())
             return
         old = self._live.get(target) if target is not None else None
@@ -275,11 +368,12 @@ class FillSimulator:
         self._accept(o)
 
     def _accept(self, o: SimOrder) -> None:
+        o.t_arrive = self._clock
         problem = self._check(o)
         if problem is not None:
             self._reject(o, problem)
             return
-        m = self.market
+        m = self._view
         if o.tif == "Alo":
             if (o.side > 0 and m.best_ask <= o.px) or (o.side < 0 and m.best_bid >= o.px):
                 self._reject(o, bad_alo_text(m.best_bid, m.best_ask))
@@ -318,8 +412,9 @@ class FillSimulator:
         return None
 
     def _take(self, o: SimOrder) -> None:
-        """Walk the opposite side of the current book as a taker, up to the limit price."""
-        m = self.market
+        """Walk the opposite side of the book (as the venue saw it) as a taker, up to the
+        limit price."""
+        m = self._view
         if o.side > 0:
             prices, sizes = m.ask_levels()
             if not prices and m.best_ask == m.best_ask:
@@ -341,7 +436,7 @@ class FillSimulator:
 
     def _rest(self, o: SimOrder) -> None:
         side_book = self._bids if o.side > 0 else self._asks
-        depth = self.market.depth_at(o.side, o.px)
+        depth = self._view.depth_at(o.side, o.px)
         own = 0.0
         k = len(side_book)
         for j, x in enumerate(side_book):
@@ -361,25 +456,35 @@ class FillSimulator:
         )
 
     # -- market data ----------------------------------------------------------------------
+    # Per market event with no request pending, the exchange-time rules cost one test
+    # (``self._pending``); the row's ts is read only when something needs it.
     def on_trade(self, cols: Columns, i: int) -> None:
+        if self._pending and cols.ts[i] >= self._due:
+            self._arrivals(cols.ts[i])
         if not self._live:
             return
         px = cols.px[i]
         if cols.side[i] < 0:
             if px <= self._bid_max:
-                self._match_trade(self._bids, 1, px, cols.sz[i])
+                self._match_trade(self._bids, 1, px, cols.sz[i], cols.ts[i])
         elif px >= self._ask_min:
-            self._match_trade(self._asks, -1, px, cols.sz[i])
+            self._match_trade(self._asks, -1, px, cols.sz[i], cols.ts[i])
 
-    def _match_trade(self, side_book: list[SimOrder], side: int, px: float, v: float) -> None:
-        """Apply one print of size ``v`` at ``px`` to our orders it reaches, best first."""
+    def _match_trade(
+        self, side_book: list[SimOrder], side: int, px: float, v: float, ts: int
+    ) -> None:
+        """Apply one print of size ``v`` at ``px`` (exchange time ``ts``) to our orders it
+        reaches, best first; orders that reached the venue after ``ts`` are not there."""
         cause = self.engine.input_seq
+        self._clock = ts
         left = v
         own_ahead = 0.0
         done: list[SimOrder] = []
         for o in side_book:
             if (o.px - px) * side < 0:
                 break
+            if o.t_arrive > ts:
+                continue
             if o.px == px:
                 ahead = o.q + own_ahead
                 own_ahead += o.sz
@@ -397,35 +502,49 @@ class FillSimulator:
             self._finish(o, cause)
 
     def on_book(self, cols: Columns, i: int) -> None:
+        if self._pending:
+            self._before_update(cols.ts[i])
         if self._cross_on:
+            ts = cols.ts[i]
             m = self.market  # bound first: its best prices are this row's (NaN if empty)
             if m.best_ask <= self._bid_max:
-                self._cross(self._bids, 1, cols.ask_px[i], cols.ask_sz[i], cols.ts[i])
+                self._cross(self._bids, 1, cols.ask_px[i], cols.ask_sz[i], ts)
             elif self._bid_used:
                 self._bid_used.clear()  # the cross ended: a later one starts afresh
             if m.best_bid >= self._ask_min:
-                self._cross(self._asks, -1, cols.bid_px[i], cols.bid_sz[i], cols.ts[i])
+                self._cross(self._asks, -1, cols.bid_px[i], cols.bid_sz[i], ts)
             elif self._ask_used:
                 self._ask_used.clear()
         if self._depth_model:
             if self._bids:
-                self._update_depths(self._bids, 1, cols.bid_px[i], cols.bid_sz[i])
+                self._update_depths(self._bids, 1, cols.bid_px[i], cols.bid_sz[i], cols.ts[i])
             if self._asks:
-                self._update_depths(self._asks, -1, cols.ask_px[i], cols.ask_sz[i])
+                self._update_depths(self._asks, -1, cols.ask_px[i], cols.ask_sz[i], cols.ts[i])
 
     def on_bbo(self, cols: Columns, i: int) -> None:
-        if not self._cross_on:
-            return
-        ask = cols.ask_px[i]
-        if ask is not None and ask <= self._bid_max:
-            self._cross(self._bids, 1, [ask], [cols.ask_sz[i] or 0.0], cols.ts[i])
-        elif self._bid_used:
-            self._bid_used.clear()
-        bid = cols.bid_px[i]
-        if bid is not None and bid >= self._ask_min:
-            self._cross(self._asks, -1, [bid], [cols.bid_sz[i] or 0.0], cols.ts[i])
-        elif self._ask_used:
-            self._ask_used.clear()
+        if self._pending:
+            self._before_update(cols.ts[i])
+        if self._cross_on:
+            ts = cols.ts[i]
+            ask = cols.ask_px[i]
+            if ask is not None and ask <= self._bid_max:
+                self._cross(self._bids, 1, [ask], [cols.ask_sz[i] or 0.0], ts)
+            elif self._bid_used:
+                self._bid_used.clear()
+            bid = cols.bid_px[i]
+            if bid is not None and bid >= self._ask_min:
+                self._cross(self._asks, -1, [bid], [cols.bid_sz[i] or 0.0], ts)
+            elif self._ask_used:
+                self._ask_used.clear()
+
+    def _before_update(self, ts: int) -> None:
+        """With requests pending, before a book/bbo row stamped ``ts`` acts on our orders:
+        process the arrivals due by ``ts`` (they see the view: the book before this row),
+        then take this row into the view for the arrivals still pending."""
+        if ts >= self._due:
+            self._arrivals(ts)
+        if self._pending:
+            self._sync_view()
 
     def _cross(
         self,
@@ -455,10 +574,13 @@ class FillSimulator:
             self._ask_cross_ts = ts
             used = self._ask_used
         cause = self.engine.input_seq
+        self._clock = ts
         done: list[SimOrder] = []
         for o in side_book:
             if (prices[0] - o.px) * side > 0:
                 break
+            if o.t_arrive > ts:
+                continue  # the update predates the order at the venue
             o.q = 0.0  # the opposite side reached our price: nobody public is left ahead
             avail = 0.0
             for p, s in zip(prices, sizes, strict=False):
@@ -476,11 +598,19 @@ class FillSimulator:
             self._finish(o, cause)
 
     def _update_depths(
-        self, side_book: list[SimOrder], side: int, prices: list[float], sizes: list[float]
+        self,
+        side_book: list[SimOrder],
+        side: int,
+        prices: list[float],
+        sizes: list[float],
+        ts: int,
     ) -> None:
-        """Feed the displayed size at each order's price to the queue model."""
+        """Feed the displayed size at each order's price to the queue model (orders
+        that reached the venue after the update's exchange time ``ts`` skip it)."""
         on_depth = self.queue.on_depth
         for o in side_book:
+            if o.t_arrive > ts:
+                continue
             px = o.px
             d = -1.0  # not visible: beyond the displayed levels
             for p, s in zip(prices, sizes, strict=False):
@@ -568,16 +698,34 @@ class FillSimulator:
         return VENUE_TEXT["rate_limited"].format(used=b.used, cap=b.cap, vlm=f"{b.cum_vlm:.2f}")
 
     def _out(self, kind: Kind, payload: tuple[Any, ...]) -> None:
-        """Emit an outcome now, or after the response latency (in send order)."""
+        """Send an outcome decided at exchange time ``_clock``: it reaches the engine at
+        ``max(now, _clock + L_response)``, never before an earlier outcome."""
         e = self.engine
-        if self._resp_zero:
-            e.emit(kind, payload)
-            return
-        due = e.now + self.latency.response_ns(e.rng)
+        due = self._clock + self.latency.response_ns(e.rng)
         if due < self._last_response:
             due = self._last_response
         self._last_response = due
-        e.call_at(due, lambda _t: e.emit(kind, payload))
+        # Undelivered outcomes are due after `now` (their timer fires before anything
+        # else when time reaches them), so one due by now goes out at once.
+        if due <= e.now and not self._outbox:
+            e.emit(kind, payload)
+        else:
+            self._outbox.append((due, kind, payload))
+            if self._deliver_at == NEVER:
+                self._deliver_at = due
+                e.call_at(due, self._deliver)
+
+    def _deliver(self, t: int) -> None:
+        """Emit the outcomes due by ``t`` (in order), then arm for the next one."""
+        box = self._outbox
+        emit = self.engine.emit
+        self._deliver_at = NEVER
+        while box and box[0][0] <= t:
+            _, kind, payload = box.popleft()
+            emit(kind, payload)
+        if box and self._deliver_at == NEVER:
+            self._deliver_at = box[0][0]
+            self.engine.call_at(self._deliver_at, self._deliver)
 
     # -- inspection -----------------------------------------------------------------------
     def equity(self, mark_px: float) -> float:
@@ -599,6 +747,8 @@ class FillSimulator:
             "oracle_px": self._oracle_px,
             "funding_rate": self._rate,
             "queue_model": self.queue.name,
+            "pending_requests": len(self._pending),
+            "undelivered_outcomes": len(self._outbox),
         }
 
 
@@ -612,8 +762,3 @@ def _spend(used: dict[float, float], prices: list[float], sizes: list[float], sz
         if take > EPS:
             used[p] = round(u + take, SZ_DECIMALS)
             sz -= take
-
-
-def _bind(fn: Callable[..., None], args: tuple[Any, ...]) -> Callable[[int], None]:
-    """A timer callback ``fn(*args)`` (the due time is not needed)."""
-    return lambda _t: fn(*args)

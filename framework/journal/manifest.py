@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
+import platform as _platform
 import re
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +41,9 @@ class Manifest:
     journals closed before it existed (their readers compare ``stats["rows"]`` only).
     ``prior`` names the copy of the prior checkpoint the session started from (in the
     journal, with its sha256), so replay warm-starts exactly as the session did.
+    ``platform`` is the machine that created the journal
+    (:func:`platform_info`; empty for journals from before it was recorded), so a
+    replay that diverges elsewhere can be told apart from a bug.
     """
 
     mode: str  # record | synthetic | paper | backtest | live | import | replay
@@ -64,6 +70,7 @@ class Manifest:
     session_id: str = ""
     #: The prior the session started from: {"file", "sha256", "from", ...}; None = cold.
     prior: dict[str, Any] | None = None
+    platform: dict[str, Any] = attrs.Factory(lambda: platform_info())
 
     def __attrs_post_init__(self) -> None:
         # Component configs are journaled too (replay rebuilds the engine from them).
@@ -108,6 +115,87 @@ def code_version() -> str:
     return f"{framework.__version__}+{rev}" if rev else framework.__version__
 
 
+#: Environment variables that change which numeric kernels a process runs.
+KERNEL_ENV = ("OPENBLAS_CORETYPE", "NPY_DISABLE_CPU_FEATURES", "NPY_ENABLE_CPU_FEATURES",
+              "GLIBC_TUNABLES")  # fmt: skip
+
+#: CPU flags that select numeric kernels: glibc's libm picks its FMA variants of exp,
+#: log and pow when FMA and AVX2 are usable; numpy and OpenBLAS dispatch on AVX2 / AVX-512.
+_KERNEL_FLAGS = ("avx", "avx2", "fma", "fma4", "avx512f")
+
+
+def _cpuinfo() -> tuple[str, list[str]]:
+    """CPU model name and its kernel-selecting flags, from /proc/cpuinfo (Linux)."""
+    model, flags = "", []
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as f:
+            for line in f:
+                key, _, value = line.partition(":")
+                key = key.strip()
+                if key == "model name" and not model:
+                    model = value.strip()
+                elif key in ("flags", "Features") and not flags:
+                    have = set(value.split())
+                    flags = [x for x in _KERNEL_FLAGS if x in have]
+                if model and flags:
+                    break
+    except OSError:
+        pass
+    return model or _platform.processor(), flags
+
+
+def platform_info() -> dict[str, Any]:
+    """Where a journal was made, for diagnosing a replay that diverges on another machine.
+
+    CPU model and kernel-selecting flags, machine, OS, libc, Python, numpy (its BLAS
+    and the SIMD targets it dispatches to here), pyarrow, and any environment variable
+    that overrides those choices (:data:`KERNEL_ENV`).
+    """
+    model, flags = _cpuinfo()
+    info: dict[str, Any] = {
+        "cpu": model,
+        "cpu_flags": flags,
+        "machine": _platform.machine(),
+        "system": f"{_platform.system()} {_platform.release()}",
+        "libc": " ".join(_platform.libc_ver()).strip(),
+        "python": sys.version.split()[0],
+    }
+    try:
+        import numpy as np
+
+        info["numpy"] = np.__version__
+        blas = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
+        info["blas"] = f"{blas.get('name', '?')} {blas.get('version', '')}".strip()
+    except Exception:  # diagnostics only: never fail a session over them
+        pass
+    try:
+        from numpy._core._multiarray_umath import __cpu_dispatch__, __cpu_features__
+
+        info["numpy_dispatch"] = [x for x in __cpu_dispatch__ if __cpu_features__.get(x)]
+    except Exception:
+        pass
+    try:
+        import pyarrow
+
+        info["pyarrow"] = pyarrow.__version__
+    except ImportError:
+        pass
+    env = {k: os.environ[k] for k in KERNEL_ENV if k in os.environ}
+    if env:
+        info["env"] = env
+    return info
+
+
+def platform_diff(recorded: dict[str, Any], current: dict[str, Any]) -> list[str]:
+    """Lines ``key: recorded -> current`` for every platform entry that differs."""
+    keys = sorted(set(recorded) | set(current))
+    return [
+        f"{k}: {recorded.get(k, '-')!s} -> {current.get(k, '-')!s}"
+        for k in keys
+        if recorded.get(k) != current.get(k)
+    ]
+
+
 def write_manifest(root: Path, manifest: Manifest) -> None:
     """Write ``session.json`` atomically (temp file, fsync, rename, fsync the directory)."""
     data = json.dumps(_converter.unstructure(manifest), indent=2, sort_keys=True)
@@ -130,6 +218,9 @@ def read_manifest(root: Path) -> Manifest:
         raise ManifestError(f"{path}: no session manifest; is {root} a journal directory?")
     try:
         raw = json.loads(path.read_text())
+        # A journal from before the platform record has none (not this machine's).
+        if isinstance(raw, dict):
+            raw.setdefault("platform", {})
         return _converter.structure(raw, Manifest)
     except (json.JSONDecodeError, cattrs.BaseValidationError, TypeError, KeyError) as exc:
         raise ManifestError(f"{path}: unreadable manifest ({exc})") from exc

@@ -22,22 +22,33 @@ class Driver:
         self.engine = Engine([MarketState(), *components], seed=0, sink=self.sink)
         self.started = False
 
-    def step(self, kind: Kind, t: int, payload: tuple[Any, ...]) -> None:
+    def step(self, kind: Kind, t: int, payload: tuple[Any, ...], ts: int | None = None) -> None:
+        """One input received at engine time ``t`` with exchange time ``ts`` (default t)."""
         e = self.engine
         if not self.started:
             e.start(t)
             self.started = True
-        row = (e.next_input_seq(), t, t, *payload)
+        row = (e.next_input_seq(), t if ts is None else ts, t, *payload)
         e.step(kind, row[0], t, Columns.from_rows(kind, [row]), 0)
 
-    def book(self, t: int, bid: float, ask: float, tick: float = 0.001) -> None:
+    def book(
+        self, t: int, bid: float, ask: float, tick: float = 0.001, ts: int | None = None
+    ) -> None:
         bids = [round(bid - j * tick, 6) for j in range(5)]
         asks = [round(ask + j * tick, 6) for j in range(5)]
         sz = [10.0] * 5
-        self.step(Kind.BOOK, t, (COIN, bids, sz, [1] * 5, asks, sz, [1] * 5))
+        self.step(Kind.BOOK, t, (COIN, bids, sz, [1] * 5, asks, sz, [1] * 5), ts)
 
-    def trade(self, t: int, side: int, px: float, h: str | None = "0xab", sz: float = 1.0) -> None:
-        self.step(Kind.TRADES, t, (COIN, side, px, sz, 1, h))
+    def trade(
+        self,
+        t: int,
+        side: int,
+        px: float,
+        h: str | None = "0xab",
+        sz: float = 1.0,
+        ts: int | None = None,
+    ) -> None:
+        self.step(Kind.TRADES, t, (COIN, side, px, sz, 1, h), ts)
 
     def fill(self, t: int, side: int, px: float, sz: float = 1.0, fee: float = 0.0) -> None:
         """A live fill (input ``fills``)."""

@@ -10,7 +10,6 @@ import pytest
 from framework.estimators import (
     MIN_OBS,
     AdverseSelectionEstimator,
-    FillRateEstimator,
     KappaEstimator,
     KellyEstimator,
     RegimeEstimator,
@@ -147,23 +146,6 @@ def test_adverse_selection_flips_at_100_matured_fills():
     rows = d.estimates("adverse_selection", "as_5s")
     assert [r["n_obs"] for r in rows][:3] == [1, 2, 3]
     assert_flips_at(rows, 100)
-
-
-def test_fill_rate_flips_at_200_episodes():
-    fr = FillRateEstimator()
-    d = Driver(fr)
-    for k in range(1000):
-        t = T0 + k * SEC
-        d.book(t, 37.999, 38.001)
-        if k % 6 == 0:
-            # The bid re-quoted 1.3 / 1.4 bps deep: every re-quote ends an episode.
-            off = 0.005 if (k // 6) % 2 else 0.0053
-            d.quote(round(38.0 - off, 4), None)
-        if k % 12 == 2:
-            d.sim_fill(+1, 37.995)
-    rows = d.estimates("fill_rate", "k_f")
-    assert_flips_at(rows, 200)
-    assert fr.fills[1] >= 20 and fr.exposure_s[1] >= 600
 
 
 def test_kelly_ready_at_20_fills():

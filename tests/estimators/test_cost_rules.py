@@ -12,10 +12,8 @@ import pytest
 
 from framework.estimators import (
     AdverseSelectionEstimator,
-    FillRateEstimator,
     KappaEstimator,
     RegimeEstimator,
-    VolatilityEstimator,
     default_estimators,
 )
 from framework.estimators.base import book_tape
@@ -52,6 +50,24 @@ def test_kappa_ignores_the_post_trade_book_with_the_trades_ts():
     assert kap.events_seen == 1 and kap.events_kept == 1
     # Depth vs 38.000 (not 38.004): hs = 1 tick, floor = touch + 1 tick, so j = 2.
     assert kap._sj == 2
+
+
+def test_kappa_judges_the_books_age_on_the_exchange_clock():
+    """Staleness is trade ts minus the book's ts (the clock the book was found by), not
+    engine time: a late delivery does not age a book, a late book is not fresh."""
+    kap = KappaEstimator(delta0_bps=0.0, refit_s=1.0, window_s=3600.0, stale_s=5.0)
+    d = Driver(kap)
+    # 1: book at exchange T0; the trade 1 s later on the exchange, delivered 8 s later.
+    d.book(T0, 37.999, 38.001)
+    d.trade(T0 + 8 * SEC, +1, 38.004, "0x01", ts=T0 + SEC)
+    # 2: a book stamped 6 s before the trade, delivered just before it.
+    t2 = T0 + 20 * SEC
+    d.book(t2 + SEC // 2, 37.999, 38.001, ts=t2 - 6 * SEC)
+    d.trade(t2 + SEC, +1, 38.004, "0x02", ts=t2)
+    d.book(T0 + 30 * SEC, 37.999, 38.001)  # a refit closes the last sweep
+    assert kap.events_seen == 2
+    # Engine time would keep the second (0.5 s old on arrival) and drop the first (8 s).
+    assert kap.events_kept == 1 and kap._events[0][0] == T0 + 8 * SEC
 
 
 def test_scaled_regime_filter_equals_the_log_space_step():
@@ -144,23 +160,3 @@ def test_markouts_need_no_market_subscription_and_mature_on_timers():
     assert d.engine.snapshot()["pending_timers"] == 1
     d.step(Kind.ASSET_CTX, T0 + 2 * SEC, ("HYPE", 100.0, 100.0, 100.0, 0.0, 0.0, 1e6, 1e6))
     assert len(ase.stats[1.0].as_bps) == 1  # matured on a non-market event's time
-
-
-def test_fill_rate_exposure_unchanged_by_the_one_side_update():
-    # Both sides quoted; the mid walks so only one side at a time leaves its range.
-    fr = FillRateEstimator()
-    d = Driver(fr, VolatilityEstimator())
-    d.book(T0, 37.999, 38.001)
-    d.quote(37.995, 38.004)
-    mids = [38.0, 38.001, 38.002, 38.003, 38.002, 37.999, 37.998, 38.0]
-    for k, m in enumerate(mids * 5, start=1):
-        d.book(T0 + k * SEC, round(m - 0.001, 3), round(m + 0.001, 3))
-    d.book(T0 + 50 * SEC, 37.999, 38.001)
-    # By hand: per second, each side's depth bucket from the mid in effect.
-    want = [0.0] * len(fr.edges)
-    path = [38.0] + mids * 5 + [38.0] * 9  # T0 ... T0 + 50 s, one mid per second
-    assert len(path) == 50
-    for m in path:
-        for p, s in ((37.995, +1), (38.004, -1)):
-            want[fr.bucket_of(s * (m - p) / m * 1e4)] += 1.0
-    assert fr.exposure_s == pytest.approx(want, abs=1e-9)

@@ -12,8 +12,8 @@ from framework.estimators import (
     default_estimators,
     estimator_table,
 )
-from framework.estimators.hmm import baum_welch, quantile_init
-from framework.estimators.regime import label_states
+from framework.estimators.hmm import HmmParams, baum_welch, quantile_init, smoothed
+from framework.estimators.regime import label_states, run_drift
 from framework.journal import JournalReader, JournalWriter, Manifest
 from tests.estimators.helpers import SEC, T0, Driver, run_recording
 
@@ -34,18 +34,50 @@ def test_baum_welch_recovers_a_two_state_chain_and_bic_prefers_two():
     fits = {k: baum_welch(y, quantile_init(y, k, floor), var_floor=floor) for k in (2, 3)}
     f2 = fits[2]
     assert f2.tol_hit
-    order = np.argsort(f2.params.mu[:, 0])
-    assert f2.params.mu[order, 0] == pytest.approx([-14.5, -12.5], abs=0.1)
+    mu = np.asarray(f2.params.mu)
+    order = np.argsort(mu[:, 0])
+    assert mu[order, 0] == pytest.approx([-14.5, -12.5], abs=0.1)
     assert np.diag(f2.params.A).min() > 0.85
-    decoded = order.argsort()[f2.gamma.argmax(axis=1)]
+    decoded = order.argsort()[np.asarray(smoothed(y, f2.params)).argmax(axis=1)]
     assert (decoded == z).mean() > 0.95
     assert fits[2].bic < fits[3].bic
 
 
+def _params(mu: list[list[float]]) -> HmmParams:
+    k = len(mu)
+    a = [[0.9 if i == j else 0.1 / (k - 1) for j in range(k)] for i in range(k)]
+    return HmmParams([1.0 / k] * k, a, mu, [[0.1, 1.0]] * k)
+
+
 def test_labels_follow_the_rule():
-    mu = np.array([[-12.0, 0.1], [-14.0, 0.12], [-13.0, 0.4]])
-    assert label_states(mu) == [1, 0, 2]  # volatile, calm, trending
-    assert label_states(mu[:2]) == [1, 0]  # K = 2: calm / volatile by lnRV
+    p = _params([[-12.0, 0.0], [-14.0, 0.0], [-13.0, 0.5]])
+    drift = [(3.0, 3, 0.0), (2.0, 2, 0.0), (30.0, 3, 0.6)]  # state 2: 3 runs, χ = 30
+    assert label_states(p, drift) == [1, 0, 2]  # volatile, calm, trending
+    # No state shows a drift: no trending label, whatever the state means.
+    assert label_states(p, [(3.0, 3, 0.0), (2.0, 2, 0.0), (5.0, 3, 0.4)]) == [1, 0, 1]
+    assert label_states(p) == [1, 0, 1]
+    # Significant but tiny (0.1 σ per bucket over long runs): not a trend.
+    assert label_states(p, [(3.0, 3, 0.0), (2.0, 2, 0.0), (30.0, 3, 0.1)]) == [1, 0, 1]
+    # A trend need not sit between calm and volatile: here it is the noisiest state.
+    assert label_states(p, [(30.0, 3, 0.7), (2.0, 2, 0.0), (3.0, 3, 0.0)]) == [2, 0, 1]
+    # Two trending candidates: the larger drift wins.
+    assert label_states(p, [(30.0, 3, 0.3), (2.0, 2, 0.0), (30.0, 3, 0.6)]) == [1, 0, 2]
+    # K = 2: calm / volatile by lnRV; with a trend the other state is the calm baseline.
+    p2 = _params([[-12.0, 0.0], [-14.0, 0.0]])
+    assert label_states(p2, [(1.0, 2, 0.0), (1.5, 2, 0.0)]) == [1, 0]
+    assert label_states(p2, [(40.0, 2, 0.8), (1.5, 2, 0.0)]) == [2, 0]
+
+
+def test_run_drift_sums_runs_of_the_most_probable_state():
+    # Most probable state per bucket: 0 0 1 1 1 0 (two runs of state 0, one of state 1).
+    gamma = [[0.9, 0.8, 0.1, 0.3, 0.2, 0.7], [0.1, 0.2, 0.9, 0.7, 0.8, 0.3]]
+    x = [1.0, 2.0, 1.0, 1.0, 1.0, -1.0]
+    (chi0, r0, d0), (chi1, r1, d1) = run_drift(gamma, x)
+    assert (r0, r1) == (2, 1)
+    assert chi0 == pytest.approx(3.0**2 / 2 + 1.0)  # runs (1, 2) and (-1)
+    assert d0 == pytest.approx((((9.0 - 2) + (1.0 - 1)) / (4 + 1)) ** 0.5)
+    assert chi1 == pytest.approx(9.0 / 3)
+    assert d1 == pytest.approx(((9.0 - 3) / 9) ** 0.5)
 
 
 def test_estimator_table_from_sink_rows_and_journal(tmp_path):
@@ -91,24 +123,6 @@ def test_default_estimators_and_config_errors():
         FillRateEstimator(edges_bps=(0.0, 2.0, 1.0))
 
 
-def test_fill_rate_gate_needs_exposure():
-    # 250 episodes in 250 s of exposure: past the count but short of 10 min.
-    fr = FillRateEstimator()
-    d = Driver(fr)
-    for k in range(250):
-        d.book(T0 + k * SEC, 37.999, 38.001)
-        off = 0.005 if k % 2 else 0.0053
-        d.quote(round(38.0 - off, 4), None)
-        if k % 3 == 0:
-            d.sim_fill(+1, 37.995)
-    assert fr.n_obs > 250 and fr.fills[1] >= 20
-    assert sum(fr.exposure_s) < 600
-    assert not fr.converged
-    lo, hi = fr.interval(1)
-    assert lo < fr.hazard(1.3) < hi
-    assert 0 < fr.p_fill(1.3, 10.0) < 1
-
-
 def test_all_six_run_over_a_synthetic_recording(tmp_path):
     from framework.synth import params_for, write_synthetic
 
@@ -120,30 +134,6 @@ def test_all_six_run_over_a_synthetic_recording(tmp_path):
     snap = engine.snapshot()["components"]
     assert snap["volatility"]["n_obs"] > 1700
     assert snap["kelly"]["ready"] is False
-
-
-def test_fill_rate_exposure_follows_the_mid_across_buckets():
-    # Bid 37.995 and ask 38.010 while the mid moves 38.000 -> 38.004 -> 38.000: each
-    # side's exposure goes to the bucket its depth was in (checked by hand, in seconds).
-    fr = FillRateEstimator()
-    d = Driver(fr)
-    d.book(T0, 37.999, 38.001)
-    d.quote(37.995, None)  # bid depth 1.32 bps: bucket 1
-    d.book(T0 + 5 * SEC, 37.999, 38.001)
-    d.quote(37.995, 38.010)  # ask depth 2.63 bps: bucket 2
-    for k in range(6, 40):  # mid 38.004 from 10 s to 25 s (bid 2.37 bps, ask 1.58 bps)
-        m = 38.004 if 10 <= k < 25 else 38.0
-        d.book(T0 + k * SEC, round(m - 0.001, 3), round(m + 0.001, 3))
-        if k == 30:
-            d.quote(None, 38.010)  # bid withdrawn: a censored episode
-    d.book(T0 + 40 * SEC, 37.999, 38.001)
-    assert fr.bucket_of(1.32) == 1 and fr.bucket_of(2.37) == 2
-    bid = {1: 10 + 5, 2: 15}
-    ask = {2: 5 + 15, 1: 15}
-    assert fr.exposure_s[1] == pytest.approx(bid[1] + ask[1], abs=1e-9)
-    assert fr.exposure_s[2] == pytest.approx(bid[2] + ask[2], abs=1e-9)
-    assert sum(fr.exposure_s) == pytest.approx(30 + 35, abs=1e-9)
-    assert fr.n_obs == 1
 
 
 def test_regime_shares_the_volatility_clock_with_identical_results():

@@ -1,5 +1,10 @@
 """A paper venue under test: a real Engine with MarketState, the fill simulator, a
-command injector, and a ListSink; events are hand-built rows (``Columns.from_rows``)."""
+command injector, and a ListSink; events are hand-built rows (``Columns.from_rows``).
+
+Times: the market methods (``book``, ``bbo``, ``trade``, ``ctx``) take the row's
+exchange time ``ts``; the engine receives it ``feed_ms`` later (``recv_ts``, default
+0: received when stamped).  Clock ticks, and so commands, happen at engine time.
+"""
 
 from __future__ import annotations
 
@@ -40,9 +45,11 @@ class Commander:
 
 
 class Venue:
-    """Drive a FillSimulator through a real engine with hand-built events."""
+    """Drive a FillSimulator (its own defaults unless ``config`` says otherwise) through
+    a real engine with hand-built events; market rows arrive ``feed_ms`` after ``ts``."""
 
-    def __init__(self, seed: int = 1, **config: Any) -> None:
+    def __init__(self, seed: int = 1, *, feed_ms: float = 0.0, **config: Any) -> None:
+        self.feed_ns = round(feed_ms * MS)
         self.sink = ListSink()
         self.sim = FillSimulator(**config)
         self.cmd = Commander()
@@ -51,18 +58,23 @@ class Venue:
         self._started = False
 
     # -- inputs -------------------------------------------------------------------------
-    def step(self, kind: Kind, t: int, payload: tuple[Any, ...]) -> int:
+    def step(self, kind: Kind, t: int, payload: tuple[Any, ...], recv: int | None = None) -> int:
+        """Step one input stamped ``t`` and received at ``recv`` (default ``t``)."""
         e = self.engine
+        recv = t if recv is None else recv
         seq = e.next_input_seq()
-        row = (seq, t, t, *payload)
+        row = (seq, t, recv, *payload)
         if not self._started:
-            e.start(t)
+            e.start(recv)
             self._started = True
-        e.step(kind, seq, t, Columns.from_rows(kind, [row]), 0)
+        e.step(kind, seq, recv, Columns.from_rows(kind, [row]), 0)
         return seq
 
+    def market_row(self, kind: Kind, t: int, payload: tuple[Any, ...]) -> int:
+        return self.step(kind, t, payload, t + self.feed_ns)
+
     def book(self, t: int, bids: list[tuple[float, float]], asks: list[tuple[float, float]]) -> int:
-        return self.step(
+        return self.market_row(
             Kind.BOOK,
             t,
             (
@@ -77,12 +89,13 @@ class Venue:
         )
 
     def bbo(self, t: int, bid: float, bid_sz: float, ask: float, ask_sz: float) -> int:
-        return self.step(Kind.BBO, t, (COIN, bid, bid_sz, ask, ask_sz))
+        return self.market_row(Kind.BBO, t, (COIN, bid, bid_sz, ask, ask_sz))
 
     def trade(self, t: int, side: int, px: float, sz: float) -> int:
-        return self.step(Kind.TRADES, t, (COIN, side, px, sz, t, None))
+        return self.market_row(Kind.TRADES, t, (COIN, side, px, sz, t, None))
 
     def ctx(self, t: int, oracle: float, rate: float) -> int:
+        # asset_ctx rows carry their receive time as ts (the venue sends none).
         return self.step(Kind.ASSET_CTX, t, (COIN, oracle, oracle, None, rate, None, None, None))
 
     def tick(self, t: int) -> int:
@@ -128,13 +141,20 @@ BOOK_ASKS = [(100.1, 4.0), (100.2, 6.0), (100.3, 1.0)]
 
 
 def venue_with_book(**config: Any) -> Venue:
+    """A venue with the book ``BOOK_BIDS`` / ``BOOK_ASKS`` at ``T0``, for the matching
+    rule tests: those observe outcomes when the venue decides them, so the response
+    latency is 0 unless ``config`` sets it (the simulator's default is 50 ms; the
+    latency tests use it)."""
+    config.setdefault("response_ms", 0.0)
     v = Venue(**config)
     v.book(T0, BOOK_BIDS, BOOK_ASKS)
     return v
 
 
 def rest_bid(v: Venue, t: int, px: float = 100.0, sz: float = 1.0) -> str:
-    """Place a post-only bid at ``t`` and step past its arrival (place latency 100 ms)."""
+    """Place a post-only bid at ``t`` and step to when the engine hears it rested
+    (place + response latency, a quiet market: no market row after ``t``)."""
     cloid = v.place(t, 1, px, sz)
-    v.tick(t + 100 * MS)
+    cfg = v.sim.config
+    v.tick(t + round((cfg.place_ms + cfg.response_ms) * MS))
     return cloid

@@ -1,4 +1,6 @@
-"""Latency: orders act at the venue L after they are sent; outcomes are emitted then."""
+"""Latency: orders act at the venue L after they are sent; outcomes reach the engine
+L_response after the venue decides them (tests/fills/test_exchange_time.py has the
+exchange-time rules with a feed delay)."""
 
 from __future__ import annotations
 
@@ -77,7 +79,7 @@ def test_without_fifo_a_cancel_can_overtake_its_place():
 def test_response_latency_delays_emission_but_not_the_venue_state():
     v = venue_with_book(response_ms=20.0)
     cloid = v.place(T0, 1, 100.0, 1.0)
-    v.tick(T0 + 100 * MS)  # arrival: the order rests now ...
+    v.tick(T0 + 100 * MS)  # arrival: the order rests at exchange time T0 + 100 ms ...
     assert v.orders(cloid) == []
     v.tick(T0 + 120 * MS)  # ... and the engine hears of it 20 ms later
     (resting,) = v.orders(cloid)
@@ -106,7 +108,15 @@ def test_empirical_latency_draws_from_samples_with_the_given_rng():
     draws = {lat.place_ns(rng) for _ in range(200)}
     assert draws == {10 * MS, 20 * MS, 30 * MS}
     assert {lat.cancel_ns(rng) for _ in range(200)} == draws  # cancel defaults to place
-    assert not lat.response_is_zero
+    assert lat.response_min_ns == 1 * MS
+
+
+def test_response_latency_defaults_to_the_documented_50_ms_in_both_models():
+    assert ConstantLatency().response_min_ns == 50 * MS
+    lat = EmpiricalLatency([10.0])
+    assert lat.response_min_ns == 50 * MS
+    assert lat.response_ns(np.random.Generator(np.random.PCG64(1))) == 50 * MS
+    assert EmpiricalLatency([10.0], None, [0.0]).response_min_ns == 0
 
 
 def test_bad_latency_settings_name_the_field():

@@ -212,6 +212,7 @@ def _random_stream(v, stream_seed: int) -> tuple[dict[int, float], dict[str, flo
             side = 1 if r.random() < 0.5 else -1
             sz = float(r.integers(1, 4))
             placed[v.place(t, side, round(mid - side * 0.01 * int(r.integers(1, 3)), 2), sz)] = sz
+    v.tick(t + 1_000 * MS)  # deliver the outcomes still under response latency
     return trade_sz, placed
 
 

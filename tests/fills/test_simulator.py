@@ -41,9 +41,11 @@ def test_modify_of_a_gone_order_is_rejected():
 
 
 def _random_session(seed: int, stream_seed: int = 11) -> list:
-    """A busy session with empirical latency (engine rng draws) and the prob queue."""
+    """A busy session with empirical latency (engine rng draws), the prob queue and a
+    40 ms feed delay (so rows stamped before an order's arrival are received after it)."""
     v = Venue(
         seed=seed,
+        feed_ms=40.0,
         latency="empirical",
         place_samples_ms=[40, 80, 120, 300],
         cancel_samples_ms=[20, 60],
