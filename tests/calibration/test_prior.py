@@ -247,3 +247,24 @@ def test_a_paper_session_killed_midway_leaves_its_last_periodic_prior_loadable(s
     # the stamp is what readiness computes from the (crashed) journal up to its seq
     again = assess(out, prior.stamp.thresholds, up_to_seq=prior.stamp.up_to_seq)
     assert attrs.evolve(again, thresholds=prior.stamp.thresholds) == prior.stamp
+
+
+def test_the_regime_filters_from_the_first_bucket_with_a_prior_and_is_not_converged(
+    calibrated, tmp_path
+):
+    _, ck = calibrated
+    assert load_prior(ck).estimators["regime"].state["k"] in (2, 3)
+    warm, cold = tmp_path / "warm", tmp_path / "cold"
+    run_backtest(SAMPLE, out=warm, progress=False, paper_checkpoint=ck)
+    run_backtest(SAMPLE, out=cold, progress=False)
+
+    def states(root: Path) -> list[dict]:
+        rows = JournalReader(root).table("estimates").to_pylist()
+        return [r for r in rows if r["estimator"] == "regime" and r["param"] == "state"]
+
+    first_warm, first_cold = states(warm)[0], states(cold)[0]
+    assert first_cold["value"] is None  # cold: unknown until the first fit (60 buckets)
+    assert first_warm["value"] is not None and not first_warm["converged"]
+    assert first_warm["n_obs"] == first_cold["n_obs"] == 1  # no count came from the prior
+    assert JournalReader(warm).manifest.prior["applied"]["regime"]["k"] in (2, 3)
+    assert replay(warm, verify=True).ok
