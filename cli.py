@@ -117,6 +117,31 @@ def sql(
     raise typer.Exit(sql_command(journal, query, fmt=format))
 
 
+@app.command()
+def readiness(
+    journal: JournalDir,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+    require: Annotated[
+        str | None,
+        typer.Option("--require", help="ready | marginal: exit 1 unless the verdict meets it."),
+    ] = None,
+    config: Annotated[
+        Path | None, typer.Option("--config", help="TOML config ([calibration] thresholds).")
+    ] = None,
+    up_to_seq: Annotated[
+        int | None, typer.Option("--up-to-seq", help="Assess the journal up to this seq.")
+    ] = None,
+) -> None:
+    """The calibration verdict (Ready / Marginal / Insufficient) of a session, by DuckDB."""
+    from framework.calibration.readiness import readiness_command
+
+    raise typer.Exit(
+        readiness_command(
+            journal, as_json=as_json, require=require, config=config, up_to_seq=up_to_seq
+        )
+    )
+
+
 # -- recordings: import, synth (issue 3) ----------------------------------------------------
 
 
@@ -322,6 +347,19 @@ def backtest(
             help="Rewrite the inputs under new seqs instead of linking the recording's files.",
         ),
     ] = False,
+    paper_checkpoint: Annotated[
+        Path | None,
+        typer.Option("--paper-checkpoint", help="Start from this prior (prior.json or its dir)."),
+    ] = None,
+    save_prior: Annotated[
+        bool,
+        typer.Option(
+            "--save-prior", help="Save this session's prior under --checkpoint-dir at the end."
+        ),
+    ] = False,
+    checkpoint_dir: Annotated[
+        Path, typer.Option("--checkpoint-dir", help="Where priors live: DIR/paper/<coin>/.")
+    ] = Path("checkpoints"),
     allow_incomplete: Annotated[
         bool,
         typer.Option(
@@ -337,6 +375,7 @@ def backtest(
     source = flags.journal_dir("--recording", recording)
     flags.spread_profile(spread_profile)
     flags.queue_model(queue_model)
+    flags.paper_checkpoint(paper_checkpoint)
     warning = flags.coin_override(config, source.coin or source.asset, "the recording")
     if warning:
         exits.warn(warning)
@@ -354,6 +393,9 @@ def backtest(
             progress=not quiet,
             resequence=resequence,
             allow_incomplete=allow_incomplete,
+            paper_checkpoint=paper_checkpoint,
+            save_prior=save_prior,
+            checkpoint_dir=checkpoint_dir,
         )
     )
 
@@ -376,6 +418,16 @@ def paper(
     ] = None,
     seed: EngineSeed = 0,
     quiet: Quiet = False,
+    paper_checkpoint: Annotated[
+        Path | None,
+        typer.Option("--paper-checkpoint", help="Start from this prior (prior.json or its dir)."),
+    ] = None,
+    checkpoint_dir: Annotated[
+        Path,
+        typer.Option(
+            "--checkpoint-dir", help="Priors go to DIR/paper/<coin>/prior.json (every 5 min, end)."
+        ),
+    ] = Path("checkpoints"),
 ) -> None:
     """Paper-trade on live market data with simulated fills; journal everything."""
     from framework.environments.paper import paper_command
@@ -391,6 +443,8 @@ def paper(
             out=out,
             seed=seed,
             progress=not quiet,
+            paper_checkpoint=paper_checkpoint,
+            checkpoint_dir=checkpoint_dir,
         )
     )
 

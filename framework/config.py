@@ -35,6 +35,7 @@ import cattrs
 __all__ = [
     "ESTIMATOR_PATHS",
     "PROFILES",
+    "CalibrationConfig",
     "ConfigError",
     "EstimatorsConfig",
     "FillsConfig",
@@ -304,6 +305,32 @@ class EstimatorsConfig:
 
 
 @attrs.frozen
+class CalibrationConfig:
+    """The calibration verdict's thresholds (the seed's "Calibration verdicts") and the
+    prior checkpoints' timing.  Defaults are the seed's; see framework/calibration/*.sql.
+    """
+
+    SECTION: typing.ClassVar[str] = "calibration"
+
+    min_session_s: float = attrs.field(default=1800.0, validator=_non_negative)
+    min_kelly_fills: int = attrs.field(default=20, validator=_non_negative)
+    marginal_min_converged: int = attrs.field(default=3, validator=_non_negative)
+    volatility_min_obs: int = attrs.field(default=200, validator=_non_negative)
+    kappa_min_obs: int = attrs.field(default=50, validator=_non_negative)
+    adverse_selection_min_obs: int = attrs.field(default=100, validator=_non_negative)
+    regime_min_obs: int = attrs.field(default=200, validator=_non_negative)
+    fill_rate_min_obs: int = attrs.field(default=200, validator=_non_negative)
+    # beyond the seed: the gross edge of the fills (markout at this horizon) and the rule
+    # that a Ready session whose 95 % interval lies below zero is only Marginal
+    edge_horizon_s: float = attrs.field(default=5.0, validator=_positive)
+    downgrade_negative_edge: bool = True
+    # a prior older than this (event time of its stamp, age taken at load) is stale
+    stale_after_s: float = attrs.field(default=4 * 3600.0, validator=_positive)
+    # paper sessions write their prior this often (wall clock) and at the end
+    checkpoint_every_s: float = attrs.field(default=300.0, validator=_positive)
+
+
+@attrs.frozen
 class SessionConfig:
     """Every section of a session's config."""
 
@@ -312,6 +339,7 @@ class SessionConfig:
     orders: OrdersConfig = OrdersConfig()
     fills: FillsConfig = FillsConfig()
     estimators: EstimatorsConfig = EstimatorsConfig()
+    calibration: CalibrationConfig = CalibrationConfig()
 
 
 _SECTIONS: dict[str, type] = {
@@ -320,6 +348,7 @@ _SECTIONS: dict[str, type] = {
     "orders": OrdersConfig,
     "fills": FillsConfig,
     "estimators": EstimatorsConfig,
+    "calibration": CalibrationConfig,
 }
 
 _converter = cattrs.Converter()

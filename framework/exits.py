@@ -64,6 +64,7 @@ USAGE: tuple[tuple[str, str], ...] = (
     ("framework.hyperliquid.errors", "AssetNotFoundError"),
     ("framework.hyperliquid.errors", "KeyLoadError"),
     ("framework.recordings.errors", "FileFormatError"),
+    ("framework.calibration.prior", "PriorError"),
 )
 
 #: (module, class name) of the project's runtime failures.

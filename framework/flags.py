@@ -148,3 +148,15 @@ def coin_override(config: Path | None, coin: str, by: str) -> str | None:
                 f"coin to {coin!r}; remove the key from the config"
             )
     return None
+
+
+def paper_checkpoint(path: Path | None) -> Any:
+    """The prior ``--paper-checkpoint`` names, loaded and checked (None without the flag).
+
+    Raises PriorError (a usage error: exit 2) naming the file and the problem.
+    """
+    if path is None:
+        return None
+    from framework.calibration.prior import load_prior
+
+    return load_prior(path)

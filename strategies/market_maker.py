@@ -32,6 +32,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import attrs
+
 from framework.config import StrategyConfig, section_from_kwargs, unstructure
 from framework.engine.core import Engine
 from framework.events.columns import Columns
@@ -89,9 +91,9 @@ class MarketMaker:
         self.coin = c.coin
         self.min_half_spread = c.maker_fee_bps + c.min_edge_bps
         # model state (refreshed on the parameter timer)
-        self.sigma_bps = c.sigma_bps_default
-        self.k_per_bps = c.k_per_bps_default
-        self.A_per_s = c.A_per_s_default
+        # cold-start model values (the config's, or a prior's: warm_start)
+        self.cold = (c.sigma_bps_default, c.k_per_bps_default, c.A_per_s_default)
+        self.sigma_bps, self.k_per_bps, self.A_per_s = self.cold
         # GLFT half spread (bps) and skew per reference lot (bps)
         self.hs_bps, self.skew_bps = half_spread_and_skew(
             self.sigma_bps, self.k_per_bps, self.A_per_s, self.gamma, c.model
@@ -257,12 +259,12 @@ class MarketMaker:
     def on_params(self, t: int) -> None:
         c = self.cfg
         sigma = _usable(self.vol, "sigma_bps")
-        self.sigma_bps = sigma if sigma == sigma else c.sigma_bps_default
+        self.sigma_bps = sigma if sigma == sigma else self.cold[0]
         k, A = _usable(self.kappa, "k_per_bps"), _usable(self.kappa, "A_per_s")
         if k == k and A == A:
             self.k_per_bps, self.A_per_s = k, A
         else:
-            self.k_per_bps, self.A_per_s = c.k_per_bps_default, c.A_per_s_default
+            self.k_per_bps, self.A_per_s = self.cold[1], self.cold[2]
         self.hs_bps, self.skew_bps = half_spread_and_skew(
             self.sigma_bps, self.k_per_bps, self.A_per_s, self.gamma, c.model
         )
@@ -595,6 +597,29 @@ class MarketMaker:
             self._cloid[side] = cloid
             row = (cloid, action, self.coin, side, want[0], want[1], "Alo", want[2], target)
         e.emit(Kind.ORDER_COMMANDS, (*row, e.input_seq, why))
+
+    def warm_start(self, prior: Any) -> dict[str, Any]:
+        """Start from a paper prior (:class:`framework.calibration.prior.Prior`).
+
+        σ, κ and A whose estimators had converged in the prior replace the config's
+        cold-start values (used until this session's estimators converge; nothing here
+        marks them converged).  The Q-table is seeded only in states this learner has
+        never visited, with visit counts left at 0 so live experience overrides it
+        quickly (mm_math §9).  Returns what was applied.
+        """
+        m = prior.model
+        sigma, k, a = self.cold
+        if m.sigma_converged and m.sigma_bps and m.sigma_bps > 0:
+            sigma = m.sigma_bps
+        if m.kappa_converged and m.k_per_bps and m.A_per_s and m.k_per_bps > 0 < m.A_per_s:
+            k, a = m.k_per_bps, m.A_per_s
+        self.cold = (sigma, k, a)
+        self.sigma_bps, self.k_per_bps, self.A_per_s = self.cold
+        self.hs_bps, self.skew_bps = half_spread_and_skew(sigma, k, a, self.gamma, self.cfg.model)
+        seeded = 0
+        if self.learner is not None and prior.qtable is not None:
+            seeded = self.learner.seed_from(attrs.asdict(prior.qtable))
+        return {"sigma_bps": sigma, "k_per_bps": k, "A_per_s": a, "q_states_seeded": seeded}
 
     def cancel_all(self) -> None:
         """Cancel every order of ours that rests (used when an environment stops)."""

@@ -112,20 +112,44 @@ def component_list(
 
 
 def open_session(
-    out: Path, manifest: Manifest, **writer_options: Any
+    out: Path, manifest: Manifest, *, prior: Path | str | None = None, **writer_options: Any
 ) -> tuple[JournalWriter, Engine]:
     """The journal writer and engine of a session, without a half journal on failure.
 
-    The components are built before ``out`` is touched, so a component that rejects
-    its config (:class:`framework.engine.drive.ComponentError`) leaves nothing behind;
-    when binding them fails, what the writer created is removed again.  Either way a
-    rerun into ``out`` is not refused as "already holds a journal".
+    The components are built (and the prior, if any, loaded and checked) before
+    ``out`` is touched, so a component that rejects its config
+    (:class:`framework.engine.drive.ComponentError`) or a bad prior
+    (:class:`framework.calibration.prior.PriorError`) leaves nothing behind; when
+    binding them fails, what the writer created is removed again.  Either way a rerun
+    into ``out`` is not refused as "already holds a journal".  A session that starts
+    from ``prior`` keeps a copy of it in ``out`` (the manifest's ``prior`` record says
+    which, with its hash) and its components are warm-started from it before the
+    first event.
     """
+    from framework.calibration.prior import file_sha256, load_prior, resolve_prior
+    from framework.calibration.transfer import apply_prior
+
     components = build_components(manifest)
+    loaded = None
+    if prior is not None:
+        src = resolve_prior(prior)
+        loaded = load_prior(src)
+        manifest.prior = {
+            "file": "prior.json",
+            "sha256": file_sha256(src),
+            "from": str(src.resolve()),
+            "coin": loaded.coin,
+            "created_ns": loaded.created_ns,
+            "verdict": loaded.stamp.verdict,
+        }
     existed = out.exists()
     writer = JournalWriter(out, manifest, **writer_options)
     try:
+        if loaded is not None:
+            shutil.copyfile(resolve_prior(prior), out / "prior.json")
         engine = Engine(components, seed=manifest.seed, sink=writer)
+        if loaded is not None:
+            manifest.prior["applied"] = apply_prior(engine, loaded)
     except BaseException:
         discard_journal(out, existed)
         raise
@@ -139,6 +163,7 @@ def discard_journal(out: Path, existed: bool) -> None:
         shutil.rmtree(out, ignore_errors=True)
         return
     (out / MANIFEST_NAME).unlink(missing_ok=True)
+    (out / "prior.json").unlink(missing_ok=True)
     for table in out.iterdir():
         if table.is_dir() and not any(table.iterdir()):
             table.rmdir()
@@ -190,6 +215,8 @@ def run_backtest(
     estimators: bool = True,
     link_inputs: bool = True,
     allow_incomplete: bool = False,
+    paper_checkpoint: Path | str | None = None,
+    save_prior: Path | str | None = None,
 ) -> BacktestResult:
     """Run the paper engine over a recording and journal everything to ``out``.
 
@@ -200,6 +227,10 @@ def run_backtest(
     ``allow_incomplete=True`` runs over a recording that is not whole (a part or table
     gone or unreadable, never closed) with a warning on stderr; the output manifest's
     ``source["incomplete"]`` then lists what was missing.
+    ``paper_checkpoint`` warm-starts the session from a prior (file or directory;
+    :mod:`framework.calibration.transfer`); ``save_prior`` writes this session's prior
+    there at the end (calibrating offline from a recording), stamped with the verdict
+    ``market-maker readiness`` computes for the output journal.
 
     Raises
     ------
@@ -242,7 +273,9 @@ def run_backtest(
         source={"recording": str(recording), **({"incomplete": missing} if missing else {})},
         seq_stride=src.seq_stride if linked is not None else 0,
     )
-    writer, engine = open_session(out, manifest, flush_rows=1 << 15, flush_interval_s=3600.0)
+    writer, engine = open_session(
+        out, manifest, prior=paper_checkpoint, flush_rows=1 << 15, flush_interval_s=3600.0
+    )
     total = sum(reader.count(k) for k in INPUT_KINDS)
     t0 = time.perf_counter()
     try:
@@ -268,7 +301,24 @@ def run_backtest(
         else {"linked_parts": writer.parts_linked, "copied_parts": writer.parts_copied}
     )
     writer.close(stats={"summary": summary, "inputs": inputs})
+    if save_prior is not None:
+        summary["prior"] = write_prior(engine, manifest, out, save_prior, cfg.calibration)
     return BacktestResult(out=out, summary=summary)
+
+
+def write_prior(
+    engine: Engine, manifest: Manifest, journal: Path, path: Path | str, calibration: Any
+) -> dict[str, Any]:
+    """Stamp the journal's readiness up to ``engine.seq`` and save the session's prior
+    to ``path``; returns ``{"path", "verdict"}`` for the summary.  The journal must
+    hold every row up to ``engine.seq`` (flushed or closed)."""
+    from framework.calibration.prior import save_prior
+    from framework.calibration.readiness import assess
+    from framework.calibration.transfer import snapshot_prior
+
+    stamp = assess(journal, calibration, up_to_seq=engine.seq)
+    saved = save_prior(snapshot_prior(engine, manifest, journal, stamp), path)
+    return {"path": str(saved), "verdict": stamp.verdict}
 
 
 def _check_recording(reader: JournalReader, recording: Path, allow: bool) -> list[str]:
@@ -341,9 +391,23 @@ def backtest_command(
     progress: bool = True,
     resequence: bool = False,
     allow_incomplete: bool = False,
+    paper_checkpoint: Path | None = None,
+    save_prior: bool = False,
+    checkpoint_dir: Path = Path("checkpoints"),
 ) -> int:
     """``market-maker backtest``: run, print the summary; returns the exit code."""
+    from framework.calibration.prior import PriorError, prior_path
     from framework.environments.summary import session_command
+    from framework.journal.manifest import read_manifest
+
+    def prior_out() -> Path | None:
+        if not save_prior:
+            return None
+        try:
+            man = read_manifest(recording)
+        except Exception:  # the backtest itself reports an unreadable recording
+            return None
+        return prior_path(checkpoint_dir, man.coin or man.asset)
 
     return session_command(
         lambda cfg, console: run_backtest(
@@ -357,7 +421,9 @@ def backtest_command(
             console=console,
             link_inputs=not resequence,
             allow_incomplete=allow_incomplete,
+            paper_checkpoint=paper_checkpoint,
+            save_prior=prior_out(),
         ),
         config,
-        (BacktestError,),
+        (BacktestError, PriorError),
     )

@@ -346,8 +346,14 @@ async def run_paper(
     progress: bool = True,
     console: Any = None,
     ws_config: Any = None,
+    paper_checkpoint: Path | str | None = None,
+    checkpoint_dir: Path | str | None = None,
 ) -> PaperResult:
     """Paper-trade ``asset`` for ``duration_s`` seconds (0 = until SIGINT/SIGTERM).
+
+    ``paper_checkpoint`` warm-starts the session from a prior; the session's own prior
+    is written to ``checkpoint_dir/paper/<coin>/prior.json`` every
+    ``[calibration] checkpoint_every_s`` and at the end (``checkpoint_dir=None``: never).
 
     SIGINT (Ctrl+C) and SIGTERM end the session like its duration does (journal closed
     and compacted, the summary returned; ``summary["stopped_by"]`` names the signal).
@@ -387,6 +393,8 @@ async def run_paper(
             progress=progress,
             console=console,
             ws_config=ws_config,
+            paper_checkpoint=paper_checkpoint,
+            checkpoint_dir=checkpoint_dir,
         )
     finally:
         stop.uninstall()
@@ -407,7 +415,11 @@ async def _session(
     progress: bool,
     console: Any,
     ws_config: Any,
+    paper_checkpoint: Path | str | None = None,
+    checkpoint_dir: Path | str | None = None,
 ) -> PaperResult:
+    from framework.calibration.checkpoints import PriorWriter
+    from framework.calibration.prior import prior_path
     from framework.exits import note_session
     from framework.hyperliquid.recorder import market_subscriptions
     from framework.hyperliquid.ws import WsClient, ws_url
@@ -427,9 +439,17 @@ async def _session(
         seq_stride=SEQ_STRIDE,  # inputs take engine.next_input_seq(): backtestable as is
     )
     url = ws_url(base_url)  # a bad URL fails before the journal exists
-    writer, engine = open_session(out, manifest)  # nothing written if a component fails
+    # nothing written if a component or the prior fails
+    writer, engine = open_session(out, manifest, prior=paper_checkpoint)
     note_session(out)
     feed = PaperFeed(engine, writer, coin)
+    priors = (
+        PriorWriter(
+            engine, manifest, writer, out, prior_path(checkpoint_dir, coin), cfg.calibration
+        )
+        if checkpoint_dir is not None
+        else None
+    )
     ws = WsClient(
         url,
         on_message=feed.on_message,
@@ -445,7 +465,7 @@ async def _session(
                     await ws.subscribe(sub)
                 await ws.start()
                 start_ns = time.time_ns()
-                await _clock_loop(feed, bar, duration_s, _Silence(feed, url))
+                await _clock_loop(feed, bar, duration_s, _Silence(feed, url), priors)
             except asyncio.CancelledError:
                 if not stop.swallow():
                     raise
@@ -458,13 +478,19 @@ async def _session(
         if stop.signal:
             summary["stopped_by"] = stop.signal
         writer.close(stats={"summary": summary})
+        if priors is not None and feed.error is None and engine.events:
+            summary["prior"] = priors.write(flush=False)
     if feed.error is not None:
         raise PaperError(f"engine failed at seq {engine.seq}: {feed.error!r}") from feed.error
     return PaperResult(out=out, coin=coin, summary=summary)
 
 
 async def _clock_loop(
-    feed: PaperFeed, bar: SessionProgress, duration_s: float, silence: _Silence | None = None
+    feed: PaperFeed,
+    bar: SessionProgress,
+    duration_s: float,
+    silence: _Silence | None = None,
+    priors: Any = None,
 ) -> None:
     """Tick every 100 ms until the duration is over (0 = forever) or the engine fails.
 
@@ -485,6 +511,10 @@ async def _clock_loop(
             bar.update()
         if silence is not None:
             silence.check(time.monotonic())
+        if priors is not None and not feed.failed.is_set():
+            # The periodic prior (every checkpoint_every_s of wall time): DuckDB reads
+            # the flushed journal, about 0.1-1 s; market data waits in the socket.
+            priors.maybe_write()
         next_tick += CLOCK_PERIOD_S
         await asyncio.sleep(max(0.0, next_tick - time.monotonic()))
 
@@ -500,6 +530,8 @@ def paper_command(
     out: Path | None = None,
     seed: int = 0,
     progress: bool = True,
+    paper_checkpoint: Path | None = None,
+    checkpoint_dir: Path = Path("checkpoints"),
 ) -> int:
     """``market-maker paper``: check the flags, then run until the duration ends,
     Ctrl+C or SIGTERM; print the summary.  Returns the exit code.
@@ -512,12 +544,14 @@ def paper_command(
     from rich.console import Console
 
     from framework import exits, flags
+    from framework.calibration.prior import PriorError
     from framework.hyperliquid.errors import HyperliquidError
 
     flags.seconds("--duration", duration_s, zero="until Ctrl+C or SIGTERM")
     flags.base_url(base_url)
     flags.spread_profile(spread_profile)
     flags.new_out("--out", out)
+    flags.paper_checkpoint(paper_checkpoint)
     if not asset.strip():
         raise exits.UsageError("--asset '': name a coin, e.g. --asset HYPE or --asset xyz:TSLA")
     warning = flags.coin_override(config, asset, "--asset")
@@ -539,11 +573,13 @@ def paper_command(
                 seed=seed,
                 progress=progress,
                 console=console,
+                paper_checkpoint=paper_checkpoint,
+                checkpoint_dir=checkpoint_dir,
             )
         )
 
     try:
-        code = session_command(run, config, (PaperError, HyperliquidError))
+        code = session_command(run, config, (PaperError, HyperliquidError, PriorError))
     except PaperInterrupted as exc:
         print(f"stopped ({exc.signal}) before the session started; nothing was written")
         return 128 + signal.Signals[exc.signal].value

@@ -151,9 +151,16 @@ class VerifyingSink:
 
 
 def engine_for(reader: JournalReader, sink: Any) -> Engine:
-    """The engine the journal's manifest describes (market state alone for recordings)."""
+    """The engine the journal's manifest describes (market state alone for recordings),
+    warm-started from the prior the session started from (its copy in the journal)."""
+    from framework.calibration.transfer import apply_prior, journal_prior
+
     components = build_components(reader.manifest) or [MarketState()]
-    return Engine(components, seed=reader.manifest.seed, sink=sink)
+    engine = Engine(components, seed=reader.manifest.seed, sink=sink)
+    prior = journal_prior(reader.root, reader.manifest.prior)
+    if prior is not None:
+        apply_prior(engine, prior)
+    return engine
 
 
 def replay(

@@ -240,4 +240,7 @@ def session_command(
         return report(exc, exit_code(exc) or EXIT_USAGE)
     render_summary(result.summary, console)
     console.print(f"journal: {result.out}")
+    prior = result.summary.get("prior")
+    if prior:
+        console.print(f"prior: {prior['path']} (verdict {prior['verdict']})")
     return 0

@@ -601,6 +601,40 @@ class RegimeEstimator(EstimatorBase):
         self.set_converged(self.fit_ok)
         self.emit("state", float(self.state), 1.0 - by_label[self.state])
 
+    # -- prior transfer (framework.calibration.transfer) ----------------------------------
+    def prior_state(self) -> dict[str, Any]:
+        """The fitted HMM (K, π, A, μ, σ², labels) for a prior; {} before the first fit."""
+        p = self.params
+        if p is None:
+            return {}
+        return {
+            "k": p.k,
+            "pi": list(p.pi),
+            "A": [list(r) for r in p.A],
+            "mu": [list(r) for r in p.mu],
+            "var": [list(r) for r in p.var],
+            "labels": list(self.labels),
+        }
+
+    def warm_start(self, state: dict[str, Any]) -> dict[str, Any]:
+        """Filter from the first bucket with a prior's HMM, which also warm-starts the
+        first refit.  ``n_obs`` and ``converged`` are untouched: the gate still needs
+        this session's window and stable refits."""
+        params = HmmParams(state["pi"], state["A"], state["mu"], state["var"])
+        if params.k not in (2, 3) or params.d != 2 or len(state["labels"]) != params.k:
+            raise ValueError(
+                f"regime prior: K={params.k}, D={params.d}, {len(state['labels'])} labels; "
+                "this estimator fits K in (2, 3) on 2 features"
+            )
+        self._fits[params.k] = params
+        self.params = params
+        self._k = params.k
+        self.labels = [int(x) for x in state["labels"]]
+        self._a_cols = [[max(row[j], 1e-300) for row in params.A] for j in range(params.k)]
+        self._p = list(params.pi)
+        self._filt = emission_consts(params)
+        return {"k": params.k, "labels": [LABELS[x] for x in self.labels]}
+
     def snapshot(self) -> dict[str, Any]:
         return {
             **super().snapshot(),

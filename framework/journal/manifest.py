@@ -39,6 +39,8 @@ class Manifest:
     backtests).  ``parts`` is written at close: each table's part files and their row
     counts, so a reader tells a deleted, unreadable or foreign part by name; None in
     journals closed before it existed (their readers compare ``stats["rows"]`` only).
+    ``prior`` names the copy of the prior checkpoint the session started from (in the
+    journal, with its sha256), so replay warm-starts exactly as the session did.
     ``platform`` is the machine that created the journal
     (:func:`platform_info`; empty for journals from before it was recorded), so a
     replay that diverges elsewhere can be told apart from a bug.
@@ -64,6 +66,10 @@ class Manifest:
     stats: dict[str, Any] = attrs.Factory(dict)
     seq_stride: int = 0
     parts: dict[str, dict[str, int]] | None = None
+    #: A random id given when the journal is created ("" in journals from before it).
+    session_id: str = ""
+    #: The prior the session started from: {"file", "sha256", "from", ...}; None = cold.
+    prior: dict[str, Any] | None = None
     platform: dict[str, Any] = attrs.Factory(lambda: platform_info())
 
     def __attrs_post_init__(self) -> None:

@@ -25,6 +25,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import time
+import uuid
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -118,6 +119,8 @@ class JournalWriter:
         self.manifest = manifest
         if not manifest.created_ns:
             manifest.created_ns = time.time_ns()
+        if not manifest.session_id:
+            manifest.session_id = uuid.uuid4().hex
         write_manifest(self.root, manifest)
         self.flush_rows = flush_rows
         self.flush_interval_s = flush_interval_s

@@ -189,9 +189,10 @@ def test_no_market_data_is_said_within_10_s(sim, tmp_path, monkeypatch):
     ]
     # the default journal: a new directory under out/, never recordings/
     (out,) = (tmp_path / "out").iterdir()
-    assert out.name.startswith("paper-BTC-") and r.stdout.strip().endswith(
-        f"journal: out/{out.name}"
-    )
+    assert out.name.startswith("paper-BTC-")
+    assert f"journal: out/{out.name}" in r.stdout.splitlines()
+    # and its prior, at the end of the session, under the default checkpoint directory
+    assert (tmp_path / "checkpoints" / "paper" / "BTC" / "prior.json").is_file()
     assert JournalReader(out).manifest.closed and not (tmp_path / "recordings").exists()
 
 
@@ -243,7 +244,8 @@ def test_sigterm_closes_compacts_and_summarises_like_ctrl_c(sim, tmp_path):
         proc.kill()
     assert proc.returncode == 0, stderr
     assert "stopped by" in stdout and "SIGTERM (journal closed)" in stdout
-    assert stdout.strip().endswith(f"journal: {out}")
+    assert f"journal: {out}" in stdout.splitlines()
+    assert (tmp_path / "checkpoints" / "paper" / "HYPE" / "prior.json").is_file()
     man = json.loads((out / MANIFEST_NAME).read_text())
     assert man["closed"] and man["stats"]["summary"]["stopped_by"] == "SIGTERM"
     for table in out.iterdir():

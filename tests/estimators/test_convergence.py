@@ -58,6 +58,28 @@ def test_volatility_flips_at_200_clock_returns():
     }
 
 
+def test_a_price_jump_does_not_hold_the_volatility_gate_shut():
+    """A 90 bps jump at σ 1.2 bps/√s: its r⁴ dominated the kurtosis of the gate, which
+    stayed shut for about 2 h; the gate judges the jump-robust σ, so it stays open."""
+    vol = VolatilityEstimator(dt_s=1.0)
+    d = Driver(vol)
+    rng = np.random.default_rng(5)
+    mid = 38.0
+    shut = 0
+    for k in range(2 * 1800):
+        if k == 2 * 900:
+            mid *= np.exp(90.0 / 1e4)  # the jump, inside one clock return
+        mid *= np.exp(1.2 * np.sqrt(0.5) * rng.standard_normal() / 1e4)
+        m = round(mid, 4)
+        d.book(T0 + k * SEC // 2, round(m - 0.0005, 4), round(m + 0.0005, 4), tick=0.0001)
+        if k > 2 * 900 and not vol.converged:
+            shut += 1
+    assert vol.n_obs > 1700 and vol.converged
+    assert shut == 0, f"gate shut for {shut / 2:.0f} s after the jump"
+    assert vol.jump_share > 0.5  # the jump is in the raw variance, not the quoting σ
+    assert 1.0 < vol.sigma_bps < 1.5
+
+
 def test_volatility_gate_blocks_with_stale_mids():
     # Books stop for 10 s out of every 30 s: the valid-tick share stays < 95 %.
     vol = VolatilityEstimator(dt_s=1.0, stale_s=2.0)
