@@ -160,6 +160,10 @@ def _existing(out: Path) -> str:
 
 
 def _sz_decimals(manifest: Manifest) -> int | None:
+    """The recording's szDecimals: the manifest field (record, import), else where older
+    and synthetic journals keep it; None when the recording does not say."""
+    if manifest.sz_decimals is not None:
+        return manifest.sz_decimals
     gen = manifest.generator or {}
     for place in (gen, gen.get("params") or {}, gen.get("truth") or {}, manifest.config or {}):
         if isinstance(place, dict) and isinstance(place.get("sz_decimals"), int):
@@ -230,6 +234,7 @@ def run_backtest(
         components=component_list(cfg, estimators=estimators),
         source={"recording": str(recording)},
         seq_stride=src.seq_stride if linked is not None else 0,
+        sz_decimals=cfg.strategy.sz_decimals,
     )
     writer, engine = open_session(out, manifest, flush_rows=1 << 15, flush_interval_s=3600.0)
     total = sum(reader.count(k) for k in INPUT_KINDS)

@@ -33,7 +33,10 @@ class Manifest:
     ``seq_stride`` is :data:`~framework.events.schema.SEQ_STRIDE` when every input's
     seq is a multiple of it (a backtest then links the input tables instead of
     re-sequencing them); 0 when not (journals from before strides, re-sequenced
-    backtests).
+    backtests).  ``sz_decimals`` is the coin's ``szDecimals`` (size lot ``10**-n``, at
+    most ``6 - n`` price decimals) when the journal knows it: from the venue's ``meta``
+    (record), :mod:`framework.recordings.coins` or ``--sz-decimals`` (import); None when
+    unknown.  A backtest quotes on this grid.
     """
 
     mode: str  # record | synthetic | paper | backtest | live | import | replay
@@ -55,6 +58,7 @@ class Manifest:
     closed: bool = False
     stats: dict[str, Any] = attrs.Factory(dict)
     seq_stride: int = 0
+    sz_decimals: int | None = None
 
     def __attrs_post_init__(self) -> None:
         # Component configs are journaled too (replay rebuilds the engine from them).
