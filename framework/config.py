@@ -479,8 +479,20 @@ def load_config(path: Path | str | None) -> SessionConfig:
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"{path}: no such config file; fix: pass an existing .toml file")
+    raw = path.read_bytes()
     try:
-        data = tomllib.loads(path.read_text())
-    except tomllib.TOMLDecodeError as exc:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise ConfigError(
+            f"{path}: not UTF-8 text (byte {exc.start}, line {line}); save the file as UTF-8"
+        ) from None
+    try:
+        data = tomllib.loads(text)
+    except RecursionError:
+        raise ConfigError(
+            f"{path}: not valid TOML (nested too deeply); fix the syntax there"
+        ) from None
+    except ValueError as exc:  # TOMLDecodeError, or an integer of more than 4300 digits
         raise ConfigError(f"{path}: not valid TOML ({exc}); fix the syntax there") from None
     return config_from_dict(data, str(path))

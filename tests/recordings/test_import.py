@@ -344,7 +344,13 @@ def test_archive_time_to_ns(text: str, ns: int) -> None:
 
 
 @pytest.mark.parametrize(
-    "text", ["2026-13-01T00:00:12", "yesterday", "2026-04-01T00:00:12.1234567891"]
+    "text",
+    [
+        "2026-13-01T00:00:12",
+        "yesterday",
+        "2026-04-01T00:00:12.1234567891",
+        "\u0662\u0660\u0662\u0666-04-01T00:00:00",  # Arabic-Indic digits, which int() reads
+    ],
 )
 def test_archive_bad_time_is_an_envelope_error(text: str) -> None:
     from framework.recordings.archive import iso_to_ns
