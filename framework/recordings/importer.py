@@ -288,7 +288,7 @@ def _stream_break(path: Path, line_no: int, offset: int, exc: BaseException) -> 
         what = "the file cannot be read"
     else:
         what = "the compressed data is corrupt"
-    kept = f"lines 1-{line_no} were read and kept" if line_no else "nothing was read"
+    kept = f"the rows of lines 1-{line_no} are imported" if line_no else "nothing was read"
     name = "zlib.error" if isinstance(exc, zlib.error) else type(exc).__name__
     return (
         f"reading stopped at line {line_no + 1} (byte {offset:,} of the decompressed content): "

@@ -159,7 +159,7 @@ def mutate_doc(
         if isinstance(node, str):
             ops += ["edit", "edit", "number"]
         if isinstance(node, int | float) and not isinstance(node, bool):
-            ops += ["as_string", "as_other_number"]
+            ops += ["as_string", "as_other_number", "extreme"]
         if isinstance(node, dict):
             ops += ["delete_key", "add_key"]
         if isinstance(node, list):
@@ -175,6 +175,8 @@ def mutate_doc(
             new = repr(node)
         elif op == "as_other_number":
             new = _other_number(node)
+        elif op == "extreme":  # a number at a type's edge: int64, double, NaN, -0.0
+            new = data.draw(st.sampled_from(NASTY_INTS + NASTY_FLOATS))
         elif op == "delete_key":
             if node:
                 del node[data.draw(st.sampled_from(list(node)))]

@@ -29,7 +29,7 @@ from tests.fuzz.rows import I64, check_rows, used_paths
 from tests.fuzz.samples import archive_line, capture_lines, iso
 
 FAST = settings(max_examples=150, deadline=None, derandomize=True)
-LONG = settings(max_examples=10_000, deadline=None)
+LONG = settings(max_examples=5_000, deadline=None)
 #: Text a mutation may splice into a line: digit runs past Python's int-parsing limit,
 #: deep nesting, escapes of unencodable characters.
 SPLICES = [b"9" * 5000, b"[" * 5000, b'"\\ud800"', b"\\u0000", b"NaN", b"1e999", b"\xff\xfe"]
@@ -91,6 +91,7 @@ def test_capture_line_parser(data: st.DataObject) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(3600)
 @LONG
 @given(st.data())
 def test_capture_line_parser_long(data: st.DataObject) -> None:
@@ -149,6 +150,7 @@ def test_archive_line_parser(data: st.DataObject) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(3600)
 @LONG
 @given(st.data())
 def test_archive_line_parser_long(data: st.DataObject) -> None:
@@ -235,6 +237,7 @@ def test_import_of_mutated_files(
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(3600)
 @LONG
 @given(data=st.data())
 def test_import_of_mutated_files_long(

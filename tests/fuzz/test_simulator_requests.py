@@ -245,6 +245,7 @@ def test_exchange_bodies(data: st.DataObject, venue: Venue) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(3600)
 @LONG
 @given(data=st.data())
 def test_info_bodies_long(data: st.DataObject, venue: Venue) -> None:
@@ -252,6 +253,7 @@ def test_info_bodies_long(data: st.DataObject, venue: Venue) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(3600)
 @LONG
 @given(data=st.data())
 def test_exchange_bodies_long(data: st.DataObject, venue: Venue) -> None:

@@ -64,7 +64,8 @@ def test_ws_message_parser(data: st.DataObject) -> None:
 
 
 @pytest.mark.slow
-@settings(max_examples=20_000, deadline=None)
+@pytest.mark.timeout(3600)
+@settings(max_examples=5_000, deadline=None)
 @given(st.data())
 def test_ws_message_parser_long(data: st.DataObject) -> None:
     run(data)
