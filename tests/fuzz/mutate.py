@@ -127,7 +127,7 @@ def edit_string(data: st.DataObject, s: str) -> str:
     """``s`` with one character inserted, deleted or replaced (number strings stay close)."""
     alphabet = st.sampled_from(list("0123456789.-+eE_ xAB\x00\u0661")) | st.characters()
     op = data.draw(st.sampled_from(["insert", "delete", "replace", "double"]))
-    i = data.draw(st.integers(0, len(s)))
+    i = index(data, len(s))
     if op == "insert":
         return s[:i] + data.draw(alphabet) + s[i:]
     if op == "delete" and s:
@@ -187,11 +187,11 @@ def mutate_doc(
             continue
         elif op == "drop":
             if node:
-                node.pop(data.draw(st.integers(0, len(node) - 1)))
+                node.pop(index(data, len(node) - 1))
             continue
         elif op == "double":
             if node:
-                j = data.draw(st.integers(0, len(node) - 1))
+                j = index(data, len(node) - 1)
                 node.insert(j, _copy(node[j]))
             continue
         else:  # append

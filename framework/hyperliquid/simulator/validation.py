@@ -176,7 +176,22 @@ def parse_envelope(body: Any) -> Envelope:
     if exp is not None:
         exp = _int(exp, "expiresAfter")
     check_action(action)
+    _check_ints(action)
     return Envelope(action, nonce, sig, vault, exp)
+
+
+def _check_ints(action: Any) -> None:
+    """Refuse integers no 64-bit field holds: the venue's typed fields would not
+    deserialize them, and msgpack cannot hash them (an OverflowError was an HTTP 500)."""
+    stack: list[tuple[Any, str]] = [(action, "action")]
+    while stack:
+        v, where = stack.pop()
+        if isinstance(v, int) and not isinstance(v, bool) and not -(2**63) <= v < 2**64:
+            raise Undeserializable(f"{where}: {v} is out of the 64-bit integer range")
+        if isinstance(v, dict):
+            stack += [(x, f"{where}.{k}") for k, x in v.items()]
+        elif isinstance(v, list):
+            stack += [(x, f"{where}[{i}]") for i, x in enumerate(v)]
 
 
 def parse_order(o: Any, where: str) -> OrderSpec:
