@@ -204,14 +204,28 @@ def import_(
         str | None,
         typer.Option("--asset", help="Coin to import (BTC, dex:COIN); default: the first seen."),
     ] = None,
+    sz_decimals: Annotated[
+        int | None,
+        typer.Option(
+            "--sz-decimals",
+            help="The coin's szDecimals from the venue's meta (list-dexs prints it); "
+            "needed for coins the importer does not know (it knows BTC, ETH, SOL, HYPE).",
+        ),
+    ] = None,
     strict: Annotated[
         bool, typer.Option("--strict", help="Exit 1 if any line had a problem.")
     ] = False,
 ) -> None:
-    """Import recorded WS market data into a journal (format detected from content)."""
+    """Import recorded WS market data into a journal (format detected from content).
+
+    Exit 0: imported; 1: a file was truncated or corrupt (the rows before the break are
+    kept), or any problem with --strict; 2: nothing imported.
+    """
     from framework.recordings.importer import import_command
 
-    raise typer.Exit(import_command(paths, out, asset=asset, strict=strict))
+    raise typer.Exit(
+        import_command(paths, out, asset=asset, sz_decimals=sz_decimals, strict=strict)
+    )
 
 
 # -- hyperliquid: list-dexs, record, sim-exchange (issue 4) ---------------------------------

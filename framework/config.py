@@ -23,6 +23,7 @@ import difflib
 import importlib
 import inspect
 import math
+import sys
 import tomllib
 import typing
 from collections.abc import Callable
@@ -31,6 +32,8 @@ from typing import Any
 
 import attrs
 import cattrs
+
+from framework.grid import MAX_PERP_DECIMALS
 
 __all__ = [
     "ESTIMATOR_PATHS",
@@ -131,7 +134,9 @@ def _number(test: Callable[[float], bool], must: str, fix: str) -> Any:
     the field, the rule (``must``), the fix and the default."""
 
     def check(inst: Any, attribute: attrs.Attribute, value: float) -> None:
-        if not (isinstance(value, int | float) and math.isfinite(value) and test(value)):
+        # an int is finite whatever its size (math.isfinite would overflow on 10**400)
+        finite = isinstance(value, int) or (isinstance(value, float) and math.isfinite(value))
+        if not (finite and test(value)):
             raise ConfigError(
                 f"{_field_name(inst, attribute)} = {value!r}: must be {must}; "
                 f"fix: {fix} (default {attribute.default!r})"
@@ -144,6 +149,11 @@ _positive = _number(lambda v: v > 0, "a finite number > 0", "set a positive valu
 _non_negative = _number(lambda v: v >= 0, "a finite number >= 0", "set a value >= 0")
 _fraction = _number(
     lambda v: 0 < v < 1, "a fraction in (0, 1), e.g. 0.05 for 5 %", "set it between 0 and 1"
+)
+_sz_decimals = _number(
+    lambda v: 0 <= v <= MAX_PERP_DECIMALS,
+    f"the coin's szDecimals, an integer in 0..{MAX_PERP_DECIMALS}",
+    "set the value the venue's meta gives (`market-maker list-dexs` prints it)",
 )
 _at_least_one = _number(lambda v: v >= 1, ">= 1 (a multiplier that widens)", "set a value >= 1")
 
@@ -177,7 +187,7 @@ class StrategyConfig:
     SECTION: typing.ClassVar[str] = "strategy"
 
     coin: str = "HYPE"
-    sz_decimals: int = attrs.field(default=2, validator=_non_negative)
+    sz_decimals: int = attrs.field(default=2, validator=_sz_decimals)
     spread_profile: str = attrs.field(default="default", validator=_one_of(*PROFILES))
     model: str = attrs.field(default="B", validator=_one_of("A", "B"))
     # None: the spread profile's value (PROFILES); a number overrides it
@@ -380,11 +390,19 @@ def _number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
+_MAX_FLOAT_INT = int(sys.float_info.max)
+
+
+def _float_like(value: Any) -> bool:
+    """A number a float can hold (TOML integers are unbounded here)."""
+    return _number(value) and not (isinstance(value, int) and abs(value) > _MAX_FLOAT_INT)
+
+
 def _type_check(typ: Any) -> tuple[str, Any] | None:
     """``(description, predicate)`` for a field type, or None when any value may do."""
     origin = typing.get_origin(typ)
     if typ is float:
-        return "a number (float)", _number
+        return "a number (float)", _float_like
     if typ is int:
         return "a whole number (int)", lambda v: isinstance(v, int) and not isinstance(v, bool)
     if typ is bool:
@@ -398,7 +416,7 @@ def _type_check(typ: Any) -> tuple[str, Any] | None:
         if args and all(a is float for a in args):
             return (
                 "a list of numbers (list of float)",
-                lambda v: isinstance(v, list | tuple) and all(_number(x) for x in v),
+                lambda v: isinstance(v, list | tuple) and all(_float_like(x) for x in v),
             )
         return "a list", lambda v: isinstance(v, list | tuple)
     return None  # unions, Any, classes: left to the component's own checks
@@ -497,7 +515,7 @@ def _validate_fills(values: dict[str, Any], where: str) -> None:
         _check_type(f"[fills] {key}", value, hints.get(key), where, fields[key].default)
     try:
         FillSimConfig(**values)
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, ArithmeticError) as exc:  # 1e308 ms overflows as ns
         raise ConfigError(f"{where}[fills]: {exc}; fix that key in [fills]") from None
 
 
@@ -534,7 +552,7 @@ def _validate_estimators(values: dict[str, Any], where: str) -> None:
         _check_init_kwargs(cls, opts, table, where)
         try:
             cls(**opts)
-        except (TypeError, ValueError) as exc:
+        except (TypeError, ValueError, ArithmeticError) as exc:
             raise ConfigError(f"{where}{table}: {exc}; fix that key in {table}") from None
 
 
@@ -597,8 +615,20 @@ def load_config(path: Path | str | None) -> SessionConfig:
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"{path}: no such config file; fix: pass an existing .toml file")
+    raw = path.read_bytes()
     try:
-        data = tomllib.loads(path.read_text())
-    except tomllib.TOMLDecodeError as exc:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise ConfigError(
+            f"{path}: not UTF-8 text (byte {exc.start}, line {line}); save the file as UTF-8"
+        ) from None
+    try:
+        data = tomllib.loads(text)
+    except RecursionError:
+        raise ConfigError(
+            f"{path}: not valid TOML (nested too deeply); fix the syntax there"
+        ) from None
+    except ValueError as exc:  # TOMLDecodeError, or an integer of more than 4300 digits
         raise ConfigError(f"{path}: not valid TOML ({exc}); fix the syntax there") from None
     return config_from_dict(data, str(path))

@@ -186,6 +186,10 @@ def _existing(out: Path) -> str:
 
 
 def _sz_decimals(manifest: Manifest) -> int | None:
+    """The recording's szDecimals: the manifest field (record, import), else where older
+    and synthetic journals keep it; None when the recording does not say."""
+    if manifest.sz_decimals is not None:
+        return manifest.sz_decimals
     gen = manifest.generator or {}
     for place in (gen, gen.get("params") or {}, gen.get("truth") or {}, manifest.config or {}):
         if isinstance(place, dict) and isinstance(place.get("sz_decimals"), int):
@@ -272,6 +276,7 @@ def run_backtest(
         components=component_list(cfg, estimators=estimators),
         source={"recording": str(recording), **({"incomplete": missing} if missing else {})},
         seq_stride=src.seq_stride if linked is not None else 0,
+        sz_decimals=cfg.strategy.sz_decimals,
     )
     writer, engine = open_session(
         out, manifest, prior=paper_checkpoint, flush_rows=1 << 15, flush_interval_s=3600.0

@@ -14,6 +14,9 @@ over the reconnecting :class:`~framework.hyperliquid.ws.WsClient`, and appends:
   trades after every resubscribe);
 * a ``connection`` row for every connect / disconnect / resubscribe / feed stale / fresh.
 
+The manifest records the coin's ``szDecimals`` from ``meta`` (``sz_decimals``), the grid a
+backtest of the recording quotes on.
+
 One seq counter across tables, in steps of ``SEQ_STRIDE`` (so a backtest can keep the
 input tables as they are); ``ts`` of a connection row is its local time.
 """
@@ -126,6 +129,7 @@ class RecordResult:
     out: Path
     coin: str
     asset_id: int
+    sz_decimals: int
     rows: dict[str, int]
     skipped: dict[str, int]
     ws_stats: dict[str, int]
@@ -167,6 +171,7 @@ async def record(
         coin=asset.coin,
         source={"base_url": base_url, "asset_id": asset.asset_id, "duration_s": duration_s},
         seq_stride=SEQ_STRIDE,
+        sz_decimals=asset.sz_decimals,  # the venue's grid, so a backtest quotes on it
     )
     writer = JournalWriter(out, manifest)
     sink = JournalSink(writer, asset.coin)
@@ -188,6 +193,7 @@ async def record(
         out=Path(out),
         coin=asset.coin,
         asset_id=asset.asset_id,
+        sz_decimals=asset.sz_decimals,
         rows=dict(sink.rows),
         skipped=dict(sink.skipped),
         ws_stats=dict(ws.stats),

@@ -44,6 +44,10 @@ class Manifest:
     ``platform`` is the machine that created the journal
     (:func:`platform_info`; empty for journals from before it was recorded), so a
     replay that diverges elsewhere can be told apart from a bug.
+    ``sz_decimals`` is the coin's ``szDecimals`` (size lot ``10**-n``, at
+    most ``6 - n`` price decimals) when the journal knows it: from the venue's ``meta``
+    (record), :mod:`framework.recordings.coins` or ``--sz-decimals`` (import); None when
+    unknown.  A backtest quotes on this grid.
     """
 
     mode: str  # record | synthetic | paper | backtest | live | import | replay
@@ -71,6 +75,7 @@ class Manifest:
     #: The prior the session started from: {"file", "sha256", "from", ...}; None = cold.
     prior: dict[str, Any] | None = None
     platform: dict[str, Any] = attrs.Factory(lambda: platform_info())
+    sz_decimals: int | None = None
 
     def __attrs_post_init__(self) -> None:
         # Component configs are journaled too (replay rebuilds the engine from them).

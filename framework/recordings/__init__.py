@@ -5,11 +5,13 @@
 * :mod:`.capture` - the raw WS capture format (``<19-digit ns> <json>`` lines).
 * :mod:`.archive` - the official archive format (lz4, ``{"time", "raw"}`` lines).
 * :mod:`.repair` - the receive/exchange time repairs applied at import.
+* :mod:`.coins` - the one table of known coins' ``szDecimals`` (the importer's default).
 * :mod:`.importer` - ``import_recordings(paths, out)`` and ``market-maker import``.
 * :mod:`.errors` - the exception tree.
 """
 
 from framework.recordings.errors import (
+    BrokenFileError,
     EnvelopeError,
     FileFormatError,
     JsonLineError,
@@ -25,6 +27,7 @@ from framework.recordings.messages import CHANNEL_KIND, SKIPPED_CHANNELS, parse_
 __all__ = [
     "CHANNEL_KIND",
     "SKIPPED_CHANNELS",
+    "BrokenFileError",
     "EnvelopeError",
     "FileFormatError",
     "JsonLineError",

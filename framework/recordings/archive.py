@@ -11,11 +11,12 @@ lz4-frame compressed, one file per channel, coin and hour
 from __future__ import annotations
 
 import calendar
+import datetime as dt
 import re
 from pathlib import Path
 from typing import Any
 
-from framework.recordings.capture import load_json
+from framework.recordings.capture import MAX_NS, load_json
 from framework.recordings.errors import EnvelopeError
 from framework.recordings.messages import CHANNEL_KIND
 
@@ -23,8 +24,10 @@ FORMAT = "archive"
 #: Channel directories of the archive layout: the channels the importer reads.
 CHANNEL_DIRS = frozenset(CHANNEL_KIND)
 
+# ASCII digits only: in a str pattern \d also matches other scripts' digits, which int() reads
 _ISO = re.compile(
-    rb"(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(?:Z|\+00:?00)?"
+    r"(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(?:Z|\+00:?00)?",
+    re.ASCII,
 )
 
 
@@ -58,18 +61,31 @@ def parse_archive_line(line: bytes, *, last: bool = False) -> tuple[int, Any]:
 
 
 def iso_to_ns(text: str) -> int:
-    """Nanoseconds since the epoch of ``2026-04-01T00:00:12.669126791`` (UTC)."""
-    m = _ISO.fullmatch(text.encode())
+    """Nanoseconds since the epoch of ``2026-04-01T00:00:12.669126791`` (UTC).
+
+    Raises
+    ------
+    EnvelopeError
+        Not that shape, not a calendar time (``02-31``, second 60), or outside what a
+        journal holds (1970 .. 2262-04-11, int64 ns).
+    """
+    m = _ISO.fullmatch(text)
     if m is None:
         raise EnvelopeError(
             f"envelope time {text!r} is not ISO 'YYYY-MM-DDTHH:MM:SS[.fraction]' (UTC)"
         )
     y, mo, d, h, mi, s = (int(g) for g in m.groups()[:6])
-    if not (1 <= mo <= 12 and 1 <= d <= 31 and h < 24 and mi < 60 and s < 61):
-        raise EnvelopeError(f"envelope time {text!r} is out of range")
-    frac = m.group(7) or b""
-    secs = calendar.timegm((y, mo, d, h, mi, s, 0, 0, 0))
-    return secs * 1_000_000_000 + int(frac.ljust(9, b"0") or b"0")
+    try:
+        dt.datetime(y, mo, d, h, mi, s)  # the calendar check (no 31 February, no second 60)
+    except ValueError:
+        raise EnvelopeError(f"envelope time {text!r} is not a calendar time") from None
+    frac = m.group(7) or ""
+    ns = calendar.timegm((y, mo, d, h, mi, s, 0, 0, 0)) * 1_000_000_000 + int(frac.ljust(9, "0"))
+    if not 0 <= ns <= MAX_NS:
+        raise EnvelopeError(
+            f"envelope time {text!r} is outside 1970 .. 2262-04-11 (int64 ns since the epoch)"
+        )
+    return ns
 
 
 def archive_coin(path: Path) -> str | None:

@@ -17,6 +17,8 @@ from framework.recordings.errors import JsonLineError, PrefixError, TruncatedLin
 
 FORMAT = "capture"
 PREFIX_LEN = 19
+#: The largest time a journal holds (int64 ns: 2262-04-11).
+MAX_NS = 2**63 - 1
 
 
 def looks_like_capture(line: bytes) -> bool:
@@ -46,6 +48,11 @@ def parse_capture_line(line: bytes, *, last: bool = False) -> tuple[int, Any]:
             "like '1737918843893903000 {\"channel\":...}'"
         )
     recv_ts = int(line[:PREFIX_LEN])
+    if recv_ts > MAX_NS:
+        raise PrefixError(
+            f"receive time {recv_ts} ns is past 2262-04-11 (the int64 ns a journal holds); "
+            "the prefix is not a receive time"
+        )
     return recv_ts, load_json(line[PREFIX_LEN + 1 :], last=last)
 
 
@@ -53,7 +60,9 @@ def load_json(text: bytes, *, last: bool) -> Any:
     """Decode the JSON part of a line; errors name the column and the likely cause."""
     try:
         return json.loads(text)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+    except RecursionError:
+        raise JsonLineError("invalid JSON (nested deeper than the decoder's limit)") from None
+    except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError, a >4300-digit integer
         if last:
             raise TruncatedLineError(
                 f"line is cut short ({exc}); the file ends mid-message, the recording was "

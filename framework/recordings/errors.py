@@ -14,8 +14,10 @@ Tree::
     │   ├── JsonLineError                the JSON part does not parse
     │   │   └── TruncatedLineError       ... and it is the file's last line, cut short
     │   └── EnvelopeError                archive line without a usable "time" / "raw"
-    └── FileFormatError                  a whole file is unusable: unknown format,
-                                         missing, or a broken compressed stream
+    └── FileFormatError                  a whole file is unusable: unknown format or
+        │                                missing
+        └── BrokenFileError              a file is truncated or its compressed stream is
+                                         corrupt (import exits 1 even without --strict)
 """
 
 from __future__ import annotations
@@ -55,3 +57,8 @@ class EnvelopeError(LineError):
 
 class FileFormatError(RecordingError):
     """A file cannot be read as a recording at all."""
+
+
+class BrokenFileError(FileFormatError):
+    """A file ends early or its compressed stream is corrupt: worse than a bad line,
+    because what was read may stop anywhere (or, on a checksum error, be wrong)."""

@@ -8,10 +8,25 @@ assigned in receive order: the n-th row (from 1) gets ``n * SEQ_STRIDE``, so a
 backtest can keep the input tables as they are.  Memory stays bounded: files are read line by
 line and the writer flushes a part every ``flush_rows`` rows per table.
 
-A bad line (cut short, invalid JSON, no receive-time prefix, an unknown channel, a
-malformed message) becomes a :class:`Problem` ``FILE:LINE: what is wrong``; the line
-is skipped and the rest imports.  Whether problems fail the run is the caller's call
+A bad line (invalid JSON, no receive-time prefix, an unknown channel, a malformed
+message) becomes a :class:`Problem` ``FILE:LINE: what is wrong``; the line is skipped
+and the rest imports.  Whether such problems fail the run is the caller's call
 (``market-maker import --strict`` exits 1).
+
+A *broken* file is worse and always fails the run: a compressed stream that is cut short
+or corrupt (gzip, lz4), or a last line cut mid-message.  Its problem names the line and
+the byte of the decompressed content where reading stopped; the rows read before it are
+kept (and imported), the rest of that file is not read, the manifest lists the file under
+``stats.broken_files`` and ``market-maker import`` exits 1.  A gzip CRC mismatch is only
+seen at the end of the file: the rows read are then kept too, but some may be wrong.  An
+lz4 frame written without checksums cannot tell corrupt content from good at all.
+
+The journal records the coin's ``szDecimals`` (manifest ``sz_decimals``) from
+``--sz-decimals`` or the known-coins table (:mod:`framework.recordings.coins`).  A coin
+in neither is refused before anything is written: a backtest sizes and prices its
+orders on that grid, and a guess would quote 10x off without a word.  So is an import that
+yields no row of the wanted coin (``--asset ETH`` on a BTC capture): the error lists the
+coins present.
 """
 
 from __future__ import annotations
@@ -20,6 +35,7 @@ import gzip
 import heapq
 import math
 import sys
+import zlib
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
@@ -31,10 +47,19 @@ import attrs
 import lz4.frame
 
 from framework.events.schema import SEQ_STRIDE, Kind
+from framework.grid import MAX_PERP_DECIMALS
 from framework.journal.manifest import MANIFEST_NAME, Manifest
 from framework.journal.writer import JournalWriter
 from framework.recordings import archive, capture
-from framework.recordings.errors import FileFormatError, LineError, MessageError, RecordingError
+from framework.recordings.coins import describe_known, known_sz_decimals
+from framework.recordings.errors import (
+    BrokenFileError,
+    FileFormatError,
+    LineError,
+    MessageError,
+    RecordingError,
+    TruncatedLineError,
+)
 from framework.recordings.messages import parse_ws_message
 from framework.recordings.repair import STALE_NS, TimeRepair, TradeDedup
 
@@ -42,6 +67,11 @@ GZIP_MAGIC = b"\x1f\x8b"
 LZ4_MAGIC = b"\x04\x22\x4d\x18"
 DETECT_LINES = 5  # lines looked at to recognise a format (the first is enough if sound)
 MAX_KEPT_PROBLEMS = 1000
+MANIFEST_PROBLEMS = 20  # problem texts the manifest keeps (the count is always complete)
+#: What reading a compressed file raises when the stream is cut short or corrupt:
+#: gzip -> EOFError, BadGzipFile (an OSError: CRC or length mismatch), zlib.error;
+#: lz4.frame -> EOFError, RuntimeError; any file -> OSError (I/O).
+STREAM_ERRORS = (OSError, EOFError, RuntimeError, zlib.error)
 
 _PARSE_LINE = {
     capture.FORMAT: capture.parse_capture_line,
@@ -51,11 +81,15 @@ _PARSE_LINE = {
 
 @attrs.frozen
 class Problem:
-    """One skipped line (or file): where, and what is wrong."""
+    """One skipped line (or file): where, and what is wrong.
+
+    ``broken``: the file is truncated or corrupt and was not read to its end.
+    """
 
     file: str
     line: int | None
     message: str
+    broken: bool = False
 
     def __str__(self) -> str:
         where = self.file if self.line is None else f"{self.file}:{self.line}"
@@ -70,10 +104,13 @@ class ImportResult:
     files: list[str]
     formats: dict[str, str]
     coin: str
+    sz_decimals: int
+    sz_decimals_from: str
     messages: int
     rows: dict[str, int]
     problems: list[Problem]
     n_problems: int
+    broken: list[Problem]
     repairs: dict[str, int]
     worst_repair_ns: dict[str, int]
     skipped: dict[str, int]
@@ -90,7 +127,8 @@ class ImportResult:
         if self.first_recv_ts is not None and self.last_recv_ts is not None:
             span = (self.last_recv_ts - self.first_recv_ts) / 1e9
             lines.append(
-                f"  coin {self.coin or '-'}, recv {_iso(self.first_recv_ts)} .. "
+                f"  coin {self.coin} (szDecimals {self.sz_decimals} from "
+                f"{self.sz_decimals_from}), recv {_iso(self.first_recv_ts)} .. "
                 f"{_iso(self.last_recv_ts)} ({span:.1f} s)"
             )
         rows = ", ".join(f"{k} {v}" for k, v in self.rows.items() if v) or "none"
@@ -112,6 +150,8 @@ class ImportResult:
         if self.skipped:
             lines.append("  skipped: " + ", ".join(f"{k} {v}" for k, v in self.skipped.items()))
         lines.append(f"  problems: {self.n_problems}")
+        for p in self.broken:
+            lines.append(f"  BROKEN FILE: {p.file}")
         return "\n".join(lines)
 
 
@@ -157,8 +197,10 @@ def detect_format(path: Path) -> str:
 
     Raises
     ------
+    BrokenFileError
+        The file cannot be read (truncated or corrupt before its first lines).
     FileFormatError
-        The file is empty, unreadable, or matches neither format (message says why).
+        The file is empty or matches neither format (message says why).
     """
     seen: list[bytes] = []
     try:
@@ -174,8 +216,8 @@ def detect_format(path: Path) -> str:
                 seen.append(line)
                 if len(seen) >= DETECT_LINES:
                     break
-    except (OSError, EOFError, RuntimeError) as exc:
-        raise FileFormatError(f"{path}: unreadable ({exc})") from None
+    except STREAM_ERRORS as exc:
+        raise BrokenFileError(f"{path}: {_stream_break(path, 0, 0, exc)}") from None
     if not seen:
         raise FileFormatError(f"{path}: empty file, nothing to import")
     head = seen[0][:60].decode("utf-8", "replace")
@@ -195,31 +237,63 @@ def detect_format(path: Path) -> str:
 def read_lines(
     path: Path, fmt: str, order: int, problems: _Problems
 ) -> Iterator[tuple[int, int, int, Any]]:
-    """``(recv_ts, order, line_no, message)`` for every good line of one file."""
+    """``(recv_ts, order, line_no, message)`` for every good line of one file.
+
+    Reading stops at a broken stream (or a last line cut short): a ``broken`` problem
+    names the line and the decompressed byte where it stopped; the lines before it were
+    yielded.
+    """
     parse = _PARSE_LINE[fmt]
-    line_no = 0
+    line_no = offset = 0
     try:
-        with open_binary(path) as fh:
-            for raw in fh:
-                line_no += 1
-                line = raw.rstrip(b"\r\n")
-                if not line.strip():
-                    continue
-                try:
-                    recv_ts, msg = parse(line, last=not raw.endswith(b"\n"))
-                except LineError as exc:
-                    problems.add(Problem(str(path), line_no, str(exc)))
-                    continue
-                yield recv_ts, order, line_no, msg
-    except (OSError, EOFError, RuntimeError) as exc:
-        problems.add(
-            Problem(
-                str(path),
-                line_no + 1,
-                f"compressed stream breaks here ({exc}); the file is truncated or corrupt, "
-                f"lines 1-{line_no} were read",
-            )
-        )
+        fh = open_binary(path)
+    except OSError as exc:
+        problems.add(Problem(str(path), None, _stream_break(path, 0, 0, exc), broken=True))
+        return
+    with fh:
+        lines = iter(fh)
+        while True:
+            # only the read is guarded: an error while parsing is the line's, not the stream's
+            try:
+                raw = next(lines)
+            except StopIteration:
+                return
+            except STREAM_ERRORS as exc:
+                msg = _stream_break(path, line_no, offset, exc)
+                problems.add(Problem(str(path), line_no + 1, msg, broken=True))
+                return
+            line_no += 1
+            offset += len(raw)
+            line = raw.rstrip(b"\r\n")
+            if not line.strip():
+                continue
+            try:
+                recv_ts, msg = parse(line, last=not raw.endswith(b"\n"))
+            except TruncatedLineError as exc:
+                problems.add(Problem(str(path), line_no, str(exc), broken=True))
+                return
+            except LineError as exc:
+                problems.add(Problem(str(path), line_no, str(exc)))
+                continue
+            yield recv_ts, order, line_no, msg
+
+
+def _stream_break(path: Path, line_no: int, offset: int, exc: BaseException) -> str:
+    """Why and where reading ``path`` stopped, and what was kept (one line)."""
+    if isinstance(exc, EOFError):
+        what = "the file is cut short (truncated)"
+    elif isinstance(exc, gzip.BadGzipFile) and "CRC" in str(exc):
+        what = f"the content does not match its checksum: some of lines 1-{line_no} may be wrong"
+    elif isinstance(exc, OSError) and not isinstance(exc, gzip.BadGzipFile):
+        what = "the file cannot be read"
+    else:
+        what = "the compressed data is corrupt"
+    kept = f"the rows of lines 1-{line_no} are imported" if line_no else "nothing was read"
+    name = "zlib.error" if isinstance(exc, zlib.error) else type(exc).__name__
+    return (
+        f"reading stopped at line {line_no + 1} (byte {offset:,} of the decompressed content): "
+        f"{what} ({name}: {exc}); {kept}; re-fetch or re-copy the file"
+    )
 
 
 class _Problems:
@@ -228,9 +302,12 @@ class _Problems:
     def __init__(self) -> None:
         self.kept: list[Problem] = []
         self.count = 0
+        self.broken: list[Problem] = []  # every one (at most one per file)
 
     def add(self, p: Problem) -> None:
         self.count += 1
+        if p.broken:
+            self.broken.append(p)
         if len(self.kept) < MAX_KEPT_PROBLEMS:
             self.kept.append(p)
 
@@ -241,6 +318,7 @@ def import_recordings(
     out: Path | str,
     *,
     asset: str | None = None,
+    sz_decimals: int | None = None,
     flush_rows: int = 8192,
 ) -> ImportResult:
     """Import recording files into a new journal at ``out``.
@@ -255,23 +333,38 @@ def import_recordings(
         Coin to import (``BTC`` or ``dex:COIN``).  Default: the first coin seen; rows of
         any other coin are then problems.  Archive files laid out as
         ``.../<channel>/<COIN>.lz4`` for another coin are not opened.
+    sz_decimals : int, optional
+        The coin's ``szDecimals`` (0..6); default: :mod:`framework.recordings.coins`.
     flush_rows : int, default 8192
         Rows buffered per table before a part is written (bounds memory).
 
     Returns
     -------
     ImportResult
+        ``broken`` lists the files that were cut short or corrupt (their rows before the
+        break are imported).
 
     Raises
     ------
     RecordingError
-        ``out`` holds a journal, a path is missing, or no file is readable.
+        Nothing was written: ``out`` holds a journal, a path is missing, no file is
+        readable, the coin's szDecimals is unknown (neither ``sz_decimals`` nor the
+        table), ``sz_decimals`` is out of range, or no row of the coin was found.
     """
     out = Path(out)
     if (out / MANIFEST_NAME).exists():
         raise RecordingError(
             f"{out} already holds a journal; choose a new --out directory or remove it"
         )
+    if sz_decimals is not None and not (
+        isinstance(sz_decimals, int) and 0 <= sz_decimals <= MAX_PERP_DECIMALS
+    ):
+        raise RecordingError(
+            f"--sz-decimals {sz_decimals!r}: must be an integer in 0..{MAX_PERP_DECIMALS} "
+            "(the coin's szDecimals from the venue's meta)"
+        )
+    if asset is not None:
+        _grid_of(asset, sz_decimals)  # refuse an unknown coin before reading anything
     problems = _Problems()
     skipped: Counter[str] = Counter()
     sources: list[tuple[Path, str]] = []
@@ -282,7 +375,14 @@ def import_recordings(
         try:
             sources.append((f, detect_format(f)))
         except FileFormatError as exc:
-            problems.add(Problem(str(f), None, str(exc).removeprefix(f"{f}: ")))
+            problems.add(
+                Problem(
+                    str(f),
+                    None,
+                    str(exc).removeprefix(f"{f}: "),
+                    broken=isinstance(exc, BrokenFileError),
+                )
+            )
     if not sources:
         raise FileFormatError(
             "no readable recording among the inputs:\n  " + "\n  ".join(map(str, problems.kept))
@@ -295,27 +395,28 @@ def import_recordings(
         source={"files": list(formats), "format": fmt_set.pop() if len(fmt_set) == 1 else "mixed"},
         seq_stride=SEQ_STRIDE,
     )
-    if asset:
-        _set_coin(manifest, asset)
-    writer = JournalWriter(out, manifest, flush_rows=flush_rows, flush_interval_s=math.inf)
-    state = _Run(writer, problems, asset, skipped)
+    state = _Run(out, manifest, problems, asset, sz_decimals, skipped, flush_rows)
     try:
         streams = [read_lines(f, fmt, i, problems) for i, (f, fmt) in enumerate(sources)]
         for recv_ts, order, line_no, msg in heapq.merge(*streams, key=itemgetter(0)):
             state.message(recv_ts, str(sources[order][0]), line_no, msg)
     finally:
-        if state.coin and not manifest.coin:
-            _set_coin(manifest, state.coin)
-        writer.close(stats=state.stats())
+        if state.writer is not None:
+            state.writer.close(stats=state.stats())
+    if state.writer is None:
+        raise RecordingError(state.nothing_imported())
     return ImportResult(
         out=out,
         files=list(formats),
         formats=formats,
         coin=manifest.coin,
+        sz_decimals=state.grid[0],
+        sz_decimals_from=state.grid[1],
         messages=state.messages,
-        rows={t: n for t, n in writer.rows_written.items() if n},
+        rows={t: n for t, n in state.writer.rows_written.items() if n},
         problems=problems.kept,
         n_problems=problems.count,
+        broken=list(problems.broken),
         repairs=state.repair_counts(),
         worst_repair_ns=dict(state.repair.worst_ns),
         skipped=dict(skipped),
@@ -324,24 +425,58 @@ def import_recordings(
     )
 
 
+def _grid_of(coin: str, sz_decimals: int | None) -> tuple[int, str]:
+    """``(szDecimals, where it came from)`` of ``coin``.
+
+    Raises
+    ------
+    RecordingError
+        The coin is not in the known-coins table and no ``--sz-decimals`` was given.
+    """
+    if sz_decimals is not None:
+        return sz_decimals, "--sz-decimals"
+    known = known_sz_decimals(coin)
+    if known is None:
+        raise RecordingError(
+            f"coin {coin!r}: its szDecimals (size lot and price grid) is not known here "
+            f"(known: {describe_known()}) and a backtest quotes on it; pass --sz-decimals N "
+            f"with {coin}'s szDecimals from the venue's meta (`market-maker list-dexs` "
+            "prints it); nothing was written"
+        )
+    return known, "the known-coins table"
+
+
 class _Run:
-    """The per-message work of one import: parse, repair, filter, assign seq, append."""
+    """The per-message work of one import: parse, repair, filter, assign seq, append.
+
+    The journal (``writer``) is created at the first row of the coin, once its
+    szDecimals is settled: an import refused for it, or finding no row, writes nothing.
+    """
 
     def __init__(
         self,
-        writer: JournalWriter,
+        out: Path,
+        manifest: Manifest,
         problems: _Problems,
         asset: str | None,
+        sz_decimals: int | None,
         skipped: Counter[str],
+        flush_rows: int,
     ) -> None:
-        self.writer = writer
+        self.out = out
+        self.manifest = manifest
+        self.writer: JournalWriter | None = None
+        self.flush_rows = flush_rows
         self.problems = problems
         self.coin = asset
         self.asset_given = asset is not None
+        self.sz_decimals = sz_decimals
+        self.grid: tuple[int, str] = (-1, "")
         self.skipped = skipped
         self.repair = TimeRepair()
         self.dedup = TradeDedup()
         self.reported_coins: set[str] = set()
+        self.other_rows: Counter[str] = Counter()
         self.seq = 0
         self.messages = 0
         self.first_recv: int | None = None
@@ -367,12 +502,25 @@ class _Run:
                 continue
             if kind == Kind.TRADES and self.dedup.is_duplicate(coin, row[6], row[0]):
                 continue
+            writer = self.writer or self._open(coin)
             self.seq += SEQ_STRIDE
             ts = self.repair.ts(row[0], recv_ts)
-            self.writer.append(kind, (self.seq, ts, *row[1:]))
+            writer.append(kind, (self.seq, ts, *row[1:]))
+
+    def _open(self, coin: str) -> JournalWriter:
+        """Create the journal for ``coin`` (raises when its szDecimals is unknown)."""
+        self.grid = _grid_of(coin, self.sz_decimals)
+        _set_coin(self.manifest, coin)
+        self.manifest.sz_decimals = self.grid[0]
+        self.manifest.source["sz_decimals"] = self.grid[1]
+        self.writer = JournalWriter(
+            self.out, self.manifest, flush_rows=self.flush_rows, flush_interval_s=math.inf
+        )
+        return self.writer
 
     def _other_coin(self, coin: str, file: str, line_no: int) -> None:
         self.skipped[f"rows of other coins ({coin})"] += 1
+        self.other_rows[coin] += 1
         if self.asset_given or coin in self.reported_coins:
             return  # with --asset, other coins are simply not wanted
         self.reported_coins.add(coin)
@@ -385,6 +533,21 @@ class _Run:
             )
         )
 
+    def nothing_imported(self) -> str:
+        """Why no row was written (the error of an import that wrote nothing)."""
+        if self.other_rows:
+            present = ", ".join(f"{c} ({n} rows)" for c, n in sorted(self.other_rows.items()))
+            return (
+                f"--asset {self.coin}: the inputs hold no {self.coin} rows; coins present: "
+                f"{present}; pass one of them to --asset; nothing was written"
+            )
+        shown = "; ".join(map(str, self.problems.kept[:3]))
+        more = f" (first: {shown})" if shown else ""
+        return (
+            f"no market rows in the inputs: {self.messages} message(s) read, "
+            f"{self.problems.count} problem(s){more}; nothing was written"
+        )
+
     def repair_counts(self) -> dict[str, int]:
         return {**self.repair.counts, "duplicate_trades": self.dedup.duplicates}
 
@@ -392,6 +555,8 @@ class _Run:
         return {
             "messages": self.messages,
             "problems": self.problems.count,
+            "first_problems": [str(p) for p in self.problems.kept[:MANIFEST_PROBLEMS]],
+            "broken_files": [str(p) for p in self.problems.broken],
             "repairs": self.repair_counts(),
             "skipped": dict(self.skipped),
         }
@@ -408,24 +573,47 @@ def _iso(ns: int) -> str:
 
 # -- command -------------------------------------------------------------------------------
 def import_command(
-    paths: list[Path], out: Path, *, asset: str | None = None, strict: bool = False
+    paths: list[Path],
+    out: Path,
+    *,
+    asset: str | None = None,
+    sz_decimals: int | None = None,
+    strict: bool = False,
 ) -> int:
     """``market-maker import``: run the import, print the summary; the exit code.
 
-    0 = imported (warnings on stderr), 1 = problems under ``--strict`` (the journal is
-    still written, so every problem is listed at once), 2 = nothing imported.
+    0 = imported (skipped lines are warnings on stderr); 1 = a file was truncated or
+    corrupt (its rows before the break are imported), or any problem under ``--strict``
+    (the journal is still written, so every problem is listed at once); 2 = nothing
+    imported (nothing written).
     """
     try:
-        result = import_recordings(paths, out, asset=asset)
+        result = import_recordings(paths, out, asset=asset, sz_decimals=sz_decimals)
     except RecordingError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(result.summary())
     for p in result.problems:
-        print(f"warning: {p}", file=sys.stderr)
+        if not p.broken:  # a broken file is an error, printed last
+            print(f"warning: {p}", file=sys.stderr)
     hidden = result.n_problems - len(result.problems)
     if hidden:
         print(f"warning: ... and {hidden} more problem(s)", file=sys.stderr)
+    known = known_sz_decimals(result.coin)
+    if sz_decimals is not None and known is not None and known != sz_decimals:
+        print(
+            f"warning: --sz-decimals {sz_decimals} overrides the known {result.coin} value "
+            f"{known}; the journal records {sz_decimals}",
+            file=sys.stderr,
+        )
+    for p in result.broken:
+        print(
+            f"error: {p}; {result.out} holds the rows read before the break and its "
+            "session.json lists the file under stats.broken_files",
+            file=sys.stderr,
+        )
+    if result.broken:
+        return 1
     if result.n_problems and strict:
         print(f"error: {result.n_problems} problem(s) and --strict was given", file=sys.stderr)
         return 1

@@ -43,6 +43,11 @@ CHANNEL_KIND: dict[str, Kind] = {
 SKIPPED_CHANNELS: frozenset[str] = frozenset({"subscriptionResponse", "pong", "post"})
 SIDE: dict[str, int] = {"B": 1, "A": -1}
 MS = 1_000_000
+#: Bounds of the journal's integer columns: a value past them is malformed, not a row
+#: the writer fails on later (ts/tid int64, order count int32).
+MAX_MS = (2**63 - 1) // MS
+MAX_I64 = 2**63 - 1
+MAX_I32 = 2**31 - 1
 
 #: Choices where the protocol reference is silent or marked [UNCERTAIN]; kept here only.
 ASSUMPTIONS: dict[str, str] = {
@@ -112,14 +117,14 @@ def parse_trades(data: Any, recv_ts: int) -> list[tuple[Kind, Row]]:
     for j, t in enumerate(data):
         where = f"trades[{j}]"
         t = _obj(t, where)
-        side = SIDE.get(t.get("side"))  # type: ignore[arg-type]
+        side = SIDE.get(t["side"]) if isinstance(t.get("side"), str) else None
         if side is None:
             raise MessageError(f"{where}.side is {_short(t.get('side'))}, expected 'B' or 'A'")
         tid = t.get("tid")
-        if not isinstance(tid, int) or isinstance(tid, bool):
-            raise MessageError(f"{where}.tid is {_short(tid)}, expected an integer")
+        if not isinstance(tid, int) or isinstance(tid, bool) or not 0 <= tid <= MAX_I64:
+            raise MessageError(f"{where}.tid is {_short(tid)}, expected a trade id (int >= 0)")
         h = t.get("hash")
-        if h is not None and not isinstance(h, str):
+        if h is not None and not _text(h):
             raise MessageError(f"{where}.hash is {_short(h)}, expected a string")
         row = (
             _ms(t, "time", where),
@@ -194,7 +199,7 @@ def _side(
             order = "descending" if descending else "ascending"
             raise MessageError(f"{at}.px {px!r} breaks the best-first ({order}) order")
         n = lvl.get("n")
-        if not isinstance(n, int) or isinstance(n, bool) or n < 0:
+        if not isinstance(n, int) or isinstance(n, bool) or not 0 <= n <= MAX_I32:
             raise MessageError(f"{at}.n is {_short(n)}, expected an order count")
         pxs.append(px)
         szs.append(_pos(lvl, "sz", at))
@@ -220,14 +225,28 @@ def _head(data: Any, where: str, key: str, shape: str) -> tuple[str, int, list[A
 
 def _str(d: dict[str, Any], key: str, where: str) -> str:
     v = d.get(key)
-    if not isinstance(v, str) or not v:
+    if not v or not _text(v):
         raise MessageError(f"{where}.{key} is {_short(v)}, expected a non-empty string")
     return v
 
 
+def _text(v: Any) -> bool:
+    """A string the journal can store: UTF-8 encodable (JSON's "\\ud800" escape gives a
+    lone surrogate, which is not)."""
+    if not isinstance(v, str):
+        return False
+    if v.isascii():
+        return True
+    try:
+        v.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _ms(d: dict[str, Any], key: str, where: str) -> int:
     v = d.get(key)
-    if not isinstance(v, int) or isinstance(v, bool) or v < 0:
+    if not isinstance(v, int) or isinstance(v, bool) or not 0 <= v <= MAX_MS:
         raise MessageError(f"{where}.{key} is {_short(v)}, expected exchange time in ms")
     return v * MS
 
@@ -239,7 +258,7 @@ def _num(d: dict[str, Any], key: str, where: str) -> float:
     if isinstance(v, str | int | float) and not isinstance(v, bool):
         try:
             x = float(v)
-        except ValueError:
+        except (ValueError, OverflowError):  # not a number; an int beyond a double
             pass
         else:
             if math.isfinite(x):

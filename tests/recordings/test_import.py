@@ -101,8 +101,14 @@ def test_capture_journal_manifest_and_merged_seq_order(btc_journal: Path) -> Non
     reader = JournalReader(btc_journal)
     m = reader.manifest
     assert (m.mode, m.asset, m.coin, m.closed) == ("import", "BTC", "BTC", True)
-    assert m.source == {"files": [str(BTC_CAPTURE)], "format": "capture"}
+    assert m.source == {
+        "files": [str(BTC_CAPTURE)],
+        "format": "capture",
+        "sz_decimals": "the known-coins table",
+    }
+    assert m.sz_decimals == 5
     assert m.stats["rows"]["book"] == 46 and m.stats["problems"] == 0
+    assert m.stats["broken_files"] == [] and m.stats["first_problems"] == []
     assert m.seq_stride == SEQ_STRIDE
 
     seqs, recvs, kinds = [], [], []
@@ -156,8 +162,11 @@ def test_plain_and_gzip_captures_detected_from_content(tmp_path: Path) -> None:
 
 
 # -- bad input ----------------------------------------------------------------------------
-def bad_capture(tmp_path: Path) -> tuple[Path, dict[int, str]]:
-    """The first 12 sample lines with bad ones mixed in; returns {line: expected text}."""
+def bad_capture(tmp_path: Path, *, cut_short: bool = True) -> tuple[Path, dict[int, str]]:
+    """The first 12 sample lines with bad ones mixed in; returns {line: expected text}.
+
+    ``cut_short``: the file ends with a line cut mid-message (a broken file).
+    """
     good = gzip.decompress(BTC_CAPTURE.read_bytes()).decode().splitlines()[:12]
     book = json.loads(good[0][20:])
     book["data"]["levels"][0][2].pop("px")
@@ -177,6 +186,9 @@ def bad_capture(tmp_path: Path) -> tuple[Path, dict[int, str]]:
     for at in sorted(bad):
         lines.insert(at - 1, bad[at])
     path = tmp_path / "bad.txt"
+    if not cut_short:
+        path.write_text("\n".join(lines) + "\n")
+        return path, expect
     truncated = good[1][:80]  # the last line, cut mid-message, no newline
     path.write_text("\n".join(lines) + "\n" + truncated)
     expect[len(lines) + 1] = "cut short"
@@ -197,7 +209,7 @@ def test_bad_lines_are_problems_naming_file_and_line(tmp_path: Path) -> None:
 
 
 def test_cli_import_exit_codes(tmp_path: Path) -> None:
-    path, _ = bad_capture(tmp_path)
+    path, _ = bad_capture(tmp_path, cut_short=False)
     runner = CliRunner()
     ok = runner.invoke(app, ["import", str(path), "--out", str(tmp_path / "a")])
     assert ok.exit_code == 0, ok.output
@@ -227,7 +239,8 @@ def test_truncated_gzip_keeps_lines_before_the_break(tmp_path: Path) -> None:
     cut.write_bytes(data[: len(data) // 2])
     result = import_recordings([cut], tmp_path / "j")
     assert result.n_problems == 1
-    assert "compressed stream breaks" in str(result.problems[0])
+    assert "the file is cut short (truncated)" in str(result.problems[0])
+    assert result.broken == result.problems
     assert 0 < result.rows["book"] < 46
 
 
@@ -331,7 +344,13 @@ def test_archive_time_to_ns(text: str, ns: int) -> None:
 
 
 @pytest.mark.parametrize(
-    "text", ["2026-13-01T00:00:12", "yesterday", "2026-04-01T00:00:12.1234567891"]
+    "text",
+    [
+        "2026-13-01T00:00:12",
+        "yesterday",
+        "2026-04-01T00:00:12.1234567891",
+        "\u0662\u0660\u0662\u0666-04-01T00:00:00",  # Arabic-Indic digits, which int() reads
+    ],
 )
 def test_archive_bad_time_is_an_envelope_error(text: str) -> None:
     from framework.recordings.archive import iso_to_ns

@@ -38,7 +38,7 @@ from framework.hyperliquid.simulator.market import (
     write_demo_journal,
 )
 from framework.hyperliquid.simulator.state import Exchange, Sink
-from framework.hyperliquid.simulator.validation import parse_envelope
+from framework.hyperliquid.simulator.validation import load_body, parse_envelope
 
 LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost", "testclient"})
 MAX_QUEUE = 50_000  # frames queued for one client before it is disconnected
@@ -269,11 +269,9 @@ class Simulator:
         if delay:
             await asyncio.sleep(delay)
         try:
-            body = json.loads(await request.body())
-        except ValueError as exc:
-            return None, PlainTextResponse(
-                E.DESERIALIZE.format(detail=f"invalid JSON ({exc})"), 422
-            )
+            body = load_body(await request.body())
+        except Undeserializable as exc:
+            return None, PlainTextResponse(exc.text, 422)
         return body, None
 
     def _ip(self, request: Request) -> str:

@@ -7,6 +7,7 @@ app answers with HTTP 422 (reference §1).  The action itself is kept exactly as
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from collections.abc import Mapping
@@ -99,6 +100,61 @@ def _num_str(x: Any, where: str) -> str:
     return s
 
 
+def load_body(raw: bytes | str) -> Any:
+    """Decode a request body as the venue's JSON parser (serde_json) would.
+
+    Python's ``json`` also takes ``NaN``/``Infinity`` tokens, numbers beyond a double
+    (``1e999`` -> inf) and lone UTF-16 surrogate
+    escapes (``"\\ud800"``, a string no UTF-8 encoder accepts); the venue refuses both, as
+    it refuses any invalid JSON, and so do we.  Nesting deeper than the decoder's
+    recursion limit is refused too (it raised RecursionError: an HTTP 500).
+
+    Raises
+    ------
+    Undeserializable
+        Naming why the body is not JSON (HTTP 422).
+    """
+    try:
+        body = json.loads(raw, parse_constant=_no_constant, parse_float=_finite_float)
+    except RecursionError:
+        raise Undeserializable("invalid JSON (nested too deeply)") from None
+    except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError, a >4300-digit number
+        raise Undeserializable(f"invalid JSON ({exc})") from None
+    if (b"\\u" if isinstance(raw, bytes) else "\\u") in raw:
+        _check_unicode(body)
+    return body
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _finite_float(text: str) -> float:
+    x = float(text)
+    if not math.isfinite(x):
+        raise ValueError(f"number {text[:30]} out of range")
+    return x
+
+
+def _check_unicode(x: Any) -> None:
+    """Raise Undeserializable if a string (or key) of ``x`` holds a lone surrogate."""
+    stack = [x]
+    while stack:
+        v = stack.pop()
+        if isinstance(v, str):
+            try:
+                v.encode("utf-8")
+            except UnicodeEncodeError:
+                raise Undeserializable(
+                    "invalid JSON (a string holds a lone UTF-16 surrogate escape)"
+                ) from None
+        elif isinstance(v, dict):
+            stack += v.keys()
+            stack += v.values()
+        elif isinstance(v, list):
+            stack += v
+
+
 def parse_envelope(body: Any) -> Envelope:
     """The /exchange envelope; the action's type must be one we know."""
     b = _dict(body, "body")
@@ -120,7 +176,22 @@ def parse_envelope(body: Any) -> Envelope:
     if exp is not None:
         exp = _int(exp, "expiresAfter")
     check_action(action)
+    _check_ints(action)
     return Envelope(action, nonce, sig, vault, exp)
+
+
+def _check_ints(action: Any) -> None:
+    """Refuse integers no 64-bit field holds: the venue's typed fields would not
+    deserialize them, and msgpack cannot hash them (an OverflowError was an HTTP 500)."""
+    stack: list[tuple[Any, str]] = [(action, "action")]
+    while stack:
+        v, where = stack.pop()
+        if isinstance(v, int) and not isinstance(v, bool) and not -(2**63) <= v < 2**64:
+            raise Undeserializable(f"{where}: {v} is out of the 64-bit integer range")
+        if isinstance(v, dict):
+            stack += [(x, f"{where}.{k}") for k, x in v.items()]
+        elif isinstance(v, list):
+            stack += [(x, f"{where}[{i}]") for i, x in enumerate(v)]
 
 
 def parse_order(o: Any, where: str) -> OrderSpec:

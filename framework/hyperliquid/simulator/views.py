@@ -168,11 +168,15 @@ class InfoViews:
             ],
         }
 
-    def _info_l2Book(self, body: dict) -> Any:
+    def _coin(self, body: dict) -> str:
+        """The request's listed ``coin`` (a string: a list or object is no dict key)."""
         coin = body.get("coin")
-        if coin not in self.books:
+        if not isinstance(coin, str) or coin not in self.books:
             raise Undeserializable(f"coin: unknown coin {coin!r}")
-        return self.l2_book(coin)
+        return coin
+
+    def _info_l2Book(self, body: dict) -> Any:
+        return self.l2_book(self._coin(body))
 
     def clearinghouse_state(self, acct: Account, dex: str) -> dict[str, Any]:
         c = acct.clearing[dex]
@@ -354,9 +358,7 @@ class InfoViews:
 
     def _info_activeAssetData(self, body: dict) -> Any:
         acct = self._user(body)
-        x = self.by_name.get(body.get("coin"))
-        if x is None:
-            raise Undeserializable(f"coin: unknown coin {body.get('coin')!r}")
+        x = self.by_name[self._coin(body)]
         typ, lev = self.leverage(acct, x)
         mark = self.mark(x.name) or 0.0
         avail = max(0.0, self.available(acct, x.dex))
