@@ -31,6 +31,12 @@ def _paper(*args: str):
     return CliRunner().invoke(app, ["paper", *args, "--quiet"])
 
 
+@pytest.fixture(autouse=True)
+def _in_tmp(tmp_path, monkeypatch):
+    """Sessions write their default out/ and checkpoints/ under the cwd: a temp dir."""
+    monkeypatch.chdir(tmp_path)
+
+
 @pytest.fixture(scope="module")
 def sim() -> Iterator[str]:
     """The bundled sample served at 20x: HYPE has data, BTC is listed but has none."""
