@@ -42,6 +42,7 @@ __all__ = [
     "ConfigError",
     "EstimatorsConfig",
     "FillsConfig",
+    "LiveConfig",
     "OrdersConfig",
     "RiskConfig",
     "SessionConfig",
@@ -49,6 +50,7 @@ __all__ = [
     "StrategyConfig",
     "config_from_dict",
     "load_config",
+    "resolve_config",
     "section_from_kwargs",
     "unstructure",
 ]
@@ -341,6 +343,37 @@ class CalibrationConfig:
 
 
 @attrs.frozen
+class LiveConfig:
+    """Live trading (``market-maker run``): the venue, the account, the safety clocks and
+    the auto-calibration gate (the seed's "Auto-Calibration Pipeline").  The private key
+    is never here: it comes from ``HL_PRIVATE_KEY`` or the ``keystore`` file (password in
+    ``HL_KEYSTORE_PASSWORD``)."""
+
+    SECTION: typing.ClassVar[str] = "live"
+
+    network: str = attrs.field(default="mainnet", validator=_one_of("mainnet", "testnet"))
+    #: overrides the network's API URL (a local sim-exchange, a proxy); "" = the network's
+    base_url: str = ""
+    #: the account traded; "" = the signer's address (set it when signing with an API
+    #: (agent) wallet approved by the account)
+    account_address: str = ""
+    #: an encrypted JSON keystore; "" = the key in HL_PRIVATE_KEY
+    keystore: str = ""
+    #: the venue's dead-man switch: orders are scheduled to cancel this far ahead
+    dead_man_s: float = attrs.field(default=30.0, validator=_positive)
+    #: ... and the schedule is refreshed this often while the session is healthy
+    dead_man_refresh_s: float = attrs.field(default=10.0, validator=_positive)
+    #: on SIGINT/SIGTERM, wait at most this long for the cancel acknowledgements
+    shutdown_timeout_s: float = attrs.field(default=10.0, validator=_positive)
+    #: clock ticks journaled as inputs (timers and the stale-data gate in a quiet market)
+    clock_period_s: float = attrs.field(default=0.1, validator=_positive)
+    #: the auto-paper calibration run before going live without a usable prior
+    calibration_duration_s: float = attrs.field(default=1800.0, validator=_positive)
+    #: the kill switch also flattens the position with reduce-only IOC orders
+    flatten_on_kill: bool = False
+
+
+@attrs.frozen
 class SessionConfig:
     """Every section of a session's config."""
 
@@ -350,6 +383,7 @@ class SessionConfig:
     fills: FillsConfig = FillsConfig()
     estimators: EstimatorsConfig = EstimatorsConfig()
     calibration: CalibrationConfig = CalibrationConfig()
+    live: LiveConfig = LiveConfig()
 
 
 _SECTIONS: dict[str, type] = {
@@ -359,6 +393,7 @@ _SECTIONS: dict[str, type] = {
     "fills": FillsConfig,
     "estimators": EstimatorsConfig,
     "calibration": CalibrationConfig,
+    "live": LiveConfig,
 }
 
 _converter = cattrs.Converter()
@@ -632,3 +667,71 @@ def load_config(path: Path | str | None) -> SessionConfig:
     except ValueError as exc:  # TOMLDecodeError, or an integer of more than 4300 digits
         raise ConfigError(f"{path}: not valid TOML ({exc}); fix the syntax there") from None
     return config_from_dict(data, str(path))
+
+
+#: Environment variables that set config keys: ``MM_<SECTION>_<KEY>``, e.g.
+#: ``MM_RISK_MAX_DRAWDOWN=0.03`` or ``MM_LIVE_NETWORK=testnet``.  Values are parsed as
+#: TOML values (``0.03``, ``true``, ``"x"``), falling back to a plain string.
+ENV_PREFIX = "MM_"
+
+
+def _env_value(text: str) -> Any:
+    try:
+        return tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        return text
+
+
+def env_overrides(environ: dict[str, str]) -> dict[str, dict[str, Any]]:
+    """``{section: {key: value}}`` from ``MM_<SECTION>_<KEY>`` variables.
+
+    Raises
+    ------
+    ConfigError
+        A variable names no section (the message names the variable and the sections).
+    """
+    out: dict[str, dict[str, Any]] = {}
+    for name, text in sorted(environ.items()):
+        if not name.startswith(ENV_PREFIX):
+            continue
+        rest = name[len(ENV_PREFIX) :].lower()
+        section = next(
+            (sec for sec in sorted(_SECTIONS, key=len, reverse=True) if rest.startswith(sec + "_")),
+            None,
+        )
+        if section is None or section in ("fills", "estimators"):
+            raise ConfigError(
+                f"environment variable {name}: names no config key; use "
+                f"{ENV_PREFIX}<SECTION>_<KEY> with a section of "
+                f"{', '.join(s for s in _SECTIONS if s not in ('fills', 'estimators'))}"
+            )
+        out.setdefault(section, {})[rest[len(section) + 1 :]] = _env_value(text)
+    return out
+
+
+def resolve_config(
+    path: Path | str | None,
+    flags: dict[str, dict[str, Any]] | None = None,
+    environ: dict[str, str] | None = None,
+) -> SessionConfig:
+    """The session config by precedence: flags > environment > config file > defaults.
+
+    ``flags`` is ``{section: {key: value}}`` of the command line's options that were
+    given (None values are left out); ``environ`` defaults to ``os.environ``.
+
+    Raises
+    ------
+    ConfigError
+        Naming the field, the value and where it came from (file, variable, flag).
+    """
+    import os
+
+    data = unstructure(load_config(path)) if path is not None else unstructure(SessionConfig())
+    env = env_overrides(dict(os.environ if environ is None else environ))
+    for layer, where in ((env, "environment"), (flags or {}, "command line")):
+        for section, values in layer.items():
+            for key, value in values.items():
+                if value is not None:
+                    data.setdefault(section, {})[key] = value
+        data = unstructure(config_from_dict(data, where))
+    return config_from_dict(data, "command line")
