@@ -31,38 +31,37 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def _strided(root: Path) -> bool:
-    """Whether the journal at ``root`` says its input seqs are strided."""
+def _current(root: Path, hours: float, seed: int) -> bool:
+    """Whether the cached recording at ``root`` is strided and was generated with the
+    parameters today's generator would use (a generator change makes it stale)."""
+    from framework.synth import params_for
+
     try:
-        return bool(json.loads((root / "session.json").read_text()).get("seq_stride"))
+        man = json.loads((root / "session.json").read_text())
     except (OSError, ValueError):
         return False
+    want = params_for("HYPE", hours=hours, seed=seed).to_dict()
+    return bool(man.get("seq_stride")) and man.get("generator", {}).get("params") == want
 
 
-def ensure_day() -> Path:
-    """The 24 h synthetic HYPE recording (generated once, again if not strided)."""
-    if DAY.exists() and not _strided(DAY):
-        shutil.rmtree(DAY)
-    if not (DAY / "session.json").exists():
+def ensure_synth(root: Path, hours: float, seed: int) -> Path:
+    """A synthetic HYPE recording, generated once into the cache (again when stale)."""
+    if root.exists() and not _current(root, hours, seed):
+        shutil.rmtree(root)
+    if not (root / "session.json").exists():
         CACHE.mkdir(parents=True, exist_ok=True)
+        cmd = ["synth", "--asset", "HYPE", "--hours", str(hours), "--seed", str(seed)]
         subprocess.run(
-            [
-                sys.executable,
-                str(REPO / "cli.py"),
-                "synth",
-                "--asset",
-                "HYPE",
-                "--hours",
-                "24",
-                "--seed",
-                "1",
-                "--out",
-                str(DAY),
-            ],
+            [sys.executable, str(REPO / "cli.py"), *cmd, "--out", str(root)],
             check=True,
             stdout=subprocess.DEVNULL,
         )
-    return DAY
+    return root
+
+
+def ensure_day() -> Path:
+    """The 24 h synthetic HYPE recording, seed 1."""
+    return ensure_synth(DAY, 24.0, 1)
 
 
 def _replay(root: Path, with_market: bool) -> dict:
