@@ -48,9 +48,16 @@ class LatencyModel(Protocol):
     def response_ns(self, rng: np.random.Generator) -> int: ...
 
 
+#: The longest latency accepted (one day): event times are int64 ns, and a latency that
+#: overflows them would schedule an arrival that never comes.
+MAX_LATENCY_MS = 86_400_000.0
+
+
 def _ms_to_ns(name: str, ms: float) -> int:
-    if not math.isfinite(ms) or ms < 0:
-        raise ValueError(f"{name}={ms!r}: a latency must be a finite number of ms >= 0")
+    if not math.isfinite(ms) or ms < 0 or ms > MAX_LATENCY_MS:
+        raise ValueError(
+            f"{name}={ms!r}: a latency must be a finite number of ms in 0..{MAX_LATENCY_MS:.0f}"
+        )
     return round(ms * MS)
 
 

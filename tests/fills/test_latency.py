@@ -126,3 +126,9 @@ def test_bad_latency_settings_name_the_field():
         EmpiricalLatency([])
     with pytest.raises(ValueError, match="latency='fast'"):
         make_latency("fast")
+
+
+@pytest.mark.parametrize("ms", [1e300, 86_400_001.0, -1.0, float("nan")])
+def test_a_latency_beyond_a_day_or_not_finite_is_refused_naming_the_field(ms):
+    with pytest.raises(ValueError, match=r"place_ms=.*0\.\.86400000"):
+        ConstantLatency(place_ms=ms)
