@@ -36,7 +36,7 @@ UNITS: dict[str, str] = {
     "kappa": "aggressor events",
     "adverse_selection": "samples",
     "regime": "buckets",
-    "fill_rate": "quote episodes",
+    "fill_rate": "resting-order episodes",
 }
 
 VERDICTS: tuple[str, ...] = ("Insufficient", "Marginal", "Ready")

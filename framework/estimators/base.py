@@ -65,7 +65,7 @@ MIN_OBS: dict[str, int] = {
     "kappa": 50,  # aggressor events beyond the depth floor, in the fit window
     "adverse_selection": 100,  # matured own fills at the gating horizon
     "regime": 200,  # buckets in the HMM window
-    "fill_rate": 200,  # completed quote episodes (ended by a fill or censored)
+    "fill_rate": 200,  # resting-order episodes (from the resting ack to the first fill or the end)
     "kelly": 20,  # own fills with a measured markout at h*
 }
 
