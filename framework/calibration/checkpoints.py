@@ -37,6 +37,9 @@ class PriorWriter:
         Thresholds for the stamp and ``checkpoint_every_s``.
     clock : callable
         Monotonic seconds (the wall clock of the environment).
+    checkpoint : callable, optional
+        Journals and steps a checkpoint ``clock`` input (estimators publish their
+        current rows) before each stamp.
     """
 
     def __init__(
@@ -48,6 +51,7 @@ class PriorWriter:
         path: Path,
         calibration: Any,
         clock: Callable[[], float] = time.monotonic,
+        checkpoint: Callable[[], None] | None = None,
     ) -> None:
         self.engine = engine
         self.manifest = manifest
@@ -56,6 +60,7 @@ class PriorWriter:
         self.path = Path(path)
         self.calibration = calibration
         self.clock = clock
+        self.checkpoint = checkpoint
         self.every_s = calibration.checkpoint_every_s
         self._next = clock() + self.every_s
         self.written = 0
@@ -71,6 +76,8 @@ class PriorWriter:
         """Flush the journal (unless closed), stamp it up to ``engine.seq``, save the
         prior; returns ``{"path", "verdict", "seq"}``."""
         if flush:
+            if self.checkpoint is not None:
+                self.checkpoint()  # the estimators journal their current rows first
             self.writer.flush()
         seq = self.engine.seq
         stamp = assess(self.journal, self.calibration, up_to_seq=seq)

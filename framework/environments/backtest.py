@@ -292,6 +292,8 @@ def run_backtest(
                 resequence(engine, reader.merged(), writer, on_chunk=bar.update)
             else:
                 feed(engine, reader.merged(), on_chunk=bar.update)
+            if engine.events:
+                checkpoint_input(engine, writer)
     except BaseException as exc:
         # A failed run still leaves a closed journal: what ran, and why it stopped.
         writer.close(compact=False, stats={"error": repr(exc)})
@@ -309,6 +311,21 @@ def run_backtest(
     if save_prior is not None:
         summary["prior"] = write_prior(engine, manifest, out, save_prior, cfg.calibration)
     return BacktestResult(out=out, summary=summary)
+
+
+def checkpoint_input(engine: Engine, writer: JournalWriter) -> None:
+    """Journal and step a ``clock`` input with source ``checkpoint`` at the engine's time:
+    every estimator journals its current rows (see
+    :data:`framework.estimators.base.CHECKPOINT`), so readiness over the journal sees the
+    state the session ended (or stamps a prior) with.  A replay steps it too."""
+    from framework.estimators.base import CHECKPOINT
+    from framework.events.columns import Columns
+
+    t = engine.now
+    seq = engine.next_input_seq()
+    row = (seq, t, t, CHECKPOINT)
+    writer.append(Kind.CLOCK, row)
+    engine.step(Kind.CLOCK, seq, t, Columns.from_rows(Kind.CLOCK, [row]), 0)
 
 
 def write_prior(

@@ -139,6 +139,14 @@ class PaperFeed:
         now = self.repair.recv(self.clock_ns())
         self.input(Kind.CONNECTION, now, now, (link, state, detail))
 
+    def checkpoint(self) -> None:
+        """Journal and step a checkpoint clock input: the estimators journal their current
+        rows (:data:`framework.estimators.base.CHECKPOINT`)."""
+        from framework.estimators.base import CHECKPOINT
+
+        now = self.repair.recv(self.clock_ns())
+        self.input(Kind.CLOCK, now, now, (CHECKPOINT,))
+
     def tick(self) -> None:
         """Inject one clock tick at the wall clock's time."""
         now = self.repair.recv(self.clock_ns())
@@ -445,7 +453,13 @@ async def _session(
     feed = PaperFeed(engine, writer, coin)
     priors = (
         PriorWriter(
-            engine, manifest, writer, out, prior_path(checkpoint_dir, coin), cfg.calibration
+            engine,
+            manifest,
+            writer,
+            out,
+            prior_path(checkpoint_dir, coin),
+            cfg.calibration,
+            checkpoint=feed.checkpoint,
         )
         if checkpoint_dir is not None
         else None
@@ -473,6 +487,8 @@ async def _session(
         with contextlib.suppress(Exception):
             await ws.close()
         wall = time.perf_counter() - t0
+        if engine.events and feed.error is None:
+            feed.checkpoint()  # the estimators' last state, journaled (and replayed)
         summary = summarize(engine, wall, start_ns)
         summary["ws"] = dict(ws.stats)
         if stop.signal:

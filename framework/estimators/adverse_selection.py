@@ -36,6 +36,7 @@ from framework.estimators.base import (
     fmean,
     fstd,
     n_eff_autocorr,
+    on_checkpoint,
     require_positive,
     t_quantile,
 )
@@ -171,6 +172,12 @@ class AdverseSelectionEstimator(EstimatorBase):
         self._tape = book_tape(engine)
         engine.subscribe(Kind.SIM_FILLS, self.on_fill)
         engine.subscribe(Kind.FILLS, self.on_fill)
+        on_checkpoint(engine, self.publish)
+
+    def publish(self) -> None:
+        for h in self.horizons_s:
+            if self.stats[h].as_bps:
+                self._publish(h)
 
     # -- public -------------------------------------------------------------------------
     def mean_bps(self, horizon_s: float) -> float:

@@ -150,6 +150,9 @@ class EstimatorBase:
             ),
         )
 
+    def publish(self) -> None:
+        """Journal the current rows now (at a checkpoint); estimators override it."""
+
     def snapshot(self) -> dict[str, Any]:
         return {"n_obs": self.n_obs, "min_obs": self.min_obs, "converged": self.converged}
 
@@ -390,6 +393,32 @@ class BookTape:
                 if b is not None and a is not None and b < a:
                     return b, a, t
         return None
+
+
+#: The ``source`` of a journaled ``clock`` input that asks every estimator to journal its
+#: current rows (:func:`on_checkpoint`).  Environments inject one at the end of a session
+#: and before each prior they stamp, so the ``estimates`` table (which readiness reads)
+#: holds each estimator's state at that seq, not its last publication up to a cadence
+#: earlier.  It is an input, so a replay publishes the same rows at the same seq.
+CHECKPOINT = "checkpoint"
+
+_CHECKPOINTS: weakref.WeakKeyDictionary[Engine, list[Any]] = weakref.WeakKeyDictionary()
+
+
+def on_checkpoint(engine: Engine, fn: Any) -> None:
+    """Call ``fn()`` at every ``clock`` input whose source is :data:`CHECKPOINT` (one
+    shared CLOCK handler per engine, in registration order)."""
+    fns = _CHECKPOINTS.get(engine)
+    if fns is None:
+        fns = _CHECKPOINTS[engine] = []
+
+        def on_clock(cols: Columns, i: int) -> None:
+            if cols.source[i] == CHECKPOINT:
+                for f in fns:
+                    f()
+
+        engine.subscribe(Kind.CLOCK, on_clock)
+    fns.append(fn)
 
 
 _TAPES: weakref.WeakKeyDictionary[Engine, BookTape] = weakref.WeakKeyDictionary()

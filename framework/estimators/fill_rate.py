@@ -46,7 +46,13 @@ from collections.abc import Sequence
 from typing import Any
 
 from framework.engine.core import Engine
-from framework.estimators.base import NAN, EstimatorBase, chi2_quantile, require_positive
+from framework.estimators.base import (
+    NAN,
+    EstimatorBase,
+    chi2_quantile,
+    on_checkpoint,
+    require_positive,
+)
 from framework.events.columns import Columns
 from framework.events.schema import Kind
 from framework.orders import _TERMINAL as LIVE_TERMINAL  # the live statuses ending an order
@@ -217,6 +223,7 @@ class FillRateEstimator(EstimatorBase):
         engine.subscribe(Kind.ORDER_UPDATES, self.on_update)
         engine.subscribe(Kind.SIM_FILLS, self.on_fill)
         engine.subscribe(Kind.FILLS, self.on_fill)
+        on_checkpoint(engine, self.publish)
         engine.call_every(self.emit_ns, self.on_timer)
 
     # -- public -------------------------------------------------------------------------
@@ -483,6 +490,9 @@ class FillRateEstimator(EstimatorBase):
         if refit or changed or force_rows:
             self.emit("k_f", self.k_f, self.se_k)
             self.emit("A_f", self.A_f, self.A_f * self.se_ln_A)
+
+    def publish(self) -> None:
+        self._update(force_rows=True)
 
     def snapshot(self) -> dict[str, Any]:
         return {

@@ -27,7 +27,13 @@ from collections import deque
 from typing import Any
 
 from framework.engine.core import Engine
-from framework.estimators.base import NAN, EstimatorBase, book_tape, require_positive
+from framework.estimators.base import (
+    NAN,
+    EstimatorBase,
+    book_tape,
+    on_checkpoint,
+    require_positive,
+)
 from framework.events.columns import Columns
 from framework.events.schema import Kind
 
@@ -142,6 +148,7 @@ class KappaEstimator(EstimatorBase):
         self.engine = engine
         self._tape = book_tape(engine)
         engine.subscribe(Kind.TRADES, self.on_trade)
+        on_checkpoint(engine, self.publish)
         engine.call_every(self.refit_ns, self.refit)
 
     # -- market -------------------------------------------------------------------------
@@ -250,6 +257,11 @@ class KappaEstimator(EstimatorBase):
         m = self.min_obs
         if changed or t >= self._next_pub or n == m or n == m - 1:
             self._emit(t)
+
+    def publish(self) -> None:
+        if self.n_obs:
+            assert self.engine is not None
+            self._emit(self.engine.now)
 
     def _emit(self, t: int) -> None:
         self._next_pub = t + self.publish_ns

@@ -34,6 +34,7 @@ from framework.estimators.base import (
     fmean,
     fvar,
     n_eff_autocorr,
+    on_checkpoint,
     t_quantile,
 )
 from framework.events.columns import Columns
@@ -150,6 +151,11 @@ class KellyEstimator(EstimatorBase):
         source.add_listener(self.on_markout)
         engine.subscribe(Kind.SIM_FILLS, self.on_fill)
         engine.subscribe(Kind.FILLS, self.on_fill)
+        on_checkpoint(engine, self.publish)
+
+    def publish(self) -> None:
+        if self.x and self.x[self.h_star]:
+            self._update()
 
     def _horizon_for(self, hold_s: float) -> float:
         """The shortest horizon at or beyond ``hold_s`` (the longest if none is)."""

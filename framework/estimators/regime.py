@@ -75,6 +75,7 @@ from framework.estimators.base import (
     MidClock,
     chi2_quantile,
     fvar,
+    on_checkpoint,
     require_positive,
 )
 from framework.estimators.hmm import (
@@ -405,6 +406,19 @@ class RegimeEstimator(EstimatorBase):
             clock.add_listener(self.on_return)
         else:
             self.clock.bind(engine, self.on_return)
+        on_checkpoint(engine, self.publish)
+
+    def publish(self) -> None:
+        """The published state as it stands (no hysteresis step: buckets do that)."""
+        if self.buckets == 0:
+            return
+        if self._p is None or self.state < 0:
+            self.emit("state", None, None)
+            return
+        by_label = [0.0, 0.0, 0.0]
+        for j, lab in enumerate(self.labels):
+            by_label[lab] += self._p[j]
+        self.emit("state", float(self.state), 1.0 - by_label[self.state])
 
     # -- buckets ------------------------------------------------------------------------
     def on_return(self, t: int, r: float | None, k: int) -> None:

@@ -13,7 +13,13 @@ import math
 from typing import Any
 
 from framework.engine.core import Engine
-from framework.estimators.base import NAN, EstimatorBase, MidClock, require_positive
+from framework.estimators.base import (
+    NAN,
+    EstimatorBase,
+    MidClock,
+    on_checkpoint,
+    require_positive,
+)
 
 HALF_PI = math.pi / 2.0
 #: Returns beyond this many bipower σ are clipped in the kurtosis of the gate **[ours]**:
@@ -105,6 +111,11 @@ class VolatilityEstimator(EstimatorBase):
     def bind(self, engine: Engine) -> None:
         self.engine = engine
         self.clock.bind(engine, self.on_return)
+        on_checkpoint(engine, self.publish)
+
+    def publish(self) -> None:
+        if self.n_obs:
+            self._emit()
 
     # -- the clock ----------------------------------------------------------------------
     def on_return(self, t: int, r: float | None, k: int) -> None:

@@ -334,3 +334,15 @@ def test_calibration_thresholds_come_from_the_config_file(tmp_path):
     cfg.write_text("[calibration]\nmin_sesion_s = 600.0\n")
     bad = _cli("readiness", str(root), "--config", str(cfg))
     assert bad.returncode == 2 and "min_session_s" in bad.stderr
+
+
+def test_readiness_at_the_end_of_a_session_sees_the_estimators_as_they_ended(sample_backtest):
+    """A checkpoint input at the session's end makes every estimator journal its rows, so
+    the verdict reads the state the summary shows, not a publication minutes older."""
+    r = assess(sample_backtest)
+    summary = JournalReader(sample_backtest).manifest.stats["summary"]
+    in_memory = {row["estimator"]: row["n_obs"] for row in summary["estimators"]}
+    for e in r.estimators:
+        assert e.n_obs == in_memory[e.name], e.name
+    clock = JournalReader(sample_backtest).table(Kind.CLOCK).to_pylist()
+    assert clock[-1]["source"] == "checkpoint"
