@@ -50,10 +50,14 @@ class Sim:
 
 @pytest.fixture(scope="package")
 def sim() -> Iterator[Sim]:
-    """The bundled sample at 20x (HYPE on the main dex and on the HIP-3 dex hyena)."""
+    """The bundled sample at 20x (HYPE on the main dex and on the HIP-3 dex hyena).
+
+    Every test process shares one IP: the per-IP weight budget is raised so that the
+    tests' own polling of the venue never rate-limits the sessions under test."""
     from framework.hyperliquid.simulator import SimConfig, SimulatorThread
 
-    with SimulatorThread(SimConfig(port=0, recording=SAMPLE, speed=20.0)) as h:
+    cfg = SimConfig(port=0, recording=SAMPLE, speed=20.0, ip_weight_per_min=1_000_000)
+    with SimulatorThread(cfg) as h:
         s = Sim(h.base_url)
         yield s
         s.fault(kind="clear")
@@ -132,7 +136,7 @@ def wait_for(pred: Any, timeout: float = 20.0, what: str = "condition") -> Any:
         v = pred()
         if v:
             return v
-        time.sleep(0.1)
+        time.sleep(0.25)
     raise AssertionError(f"timed out waiting for {what}")
 
 
