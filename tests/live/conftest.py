@@ -150,7 +150,12 @@ def wait_quoting(sim: Sim, acct: Account, n: int = 2, timeout: float = 20.0) -> 
 
 def stop(p: subprocess.Popen[str], sig: int = signal.SIGINT, timeout: float = 30.0) -> tuple:
     p.send_signal(sig)
-    out, err = p.communicate(timeout=timeout)
+    try:
+        out, err = p.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        out, err = p.communicate()
+        raise AssertionError(f"no exit {timeout:g} s after {sig!r}: {out[-2000:]} {err[-2000:]}")
     return p.returncode, out, err
 
 

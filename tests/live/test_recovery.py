@@ -51,9 +51,7 @@ def _take(sim, taker, order: dict) -> dict:
                 directory=d, is_mainnet=False, rest=rest,
             )  # fmt: skip
             buy = order["side"] == "A"  # lift our ask, or hit our bid
-            res = await ex.place(
-                [OrderRequest("HYPE", buy, order["limitPx"], "50000", tif="Ioc")]
-            )
+            res = await ex.place([OrderRequest("HYPE", buy, order["limitPx"], "50000", tif="Ioc")])
             return {"ok": res.ok, "status": res.statuses[0]}
         finally:
             await rest.aclose()
@@ -134,7 +132,9 @@ def test_sigkill_then_restart_reconciles_and_sigint_leaves_nothing_open(sim, tmp
 def test_the_dead_man_switch_cancels_the_orders_of_a_frozen_process(sim, tmp_path):
     acct = make_account(sim, "frozen")
     cfg = write_config(
-        tmp_path, BASE_CONFIG + "[live]\ndead_man_s = 5.0\ndead_man_refresh_s = 1.0\n"
+        tmp_path,
+        BASE_CONFIG
+        + "[live]\ndead_man_s = 5.0\ndead_man_refresh_s = 1.0\nshutdown_timeout_s = 3.0\n",
     )
     p = start(sim, tmp_path, acct, "--force", "--config", str(cfg), "--out", "j")
     try:
@@ -147,6 +147,7 @@ def test_the_dead_man_switch_cancels_the_orders_of_a_frozen_process(sim, tmp_pat
         assert st["order"]["status"] in ("scheduledCancel", "filled", "canceled"), st
         assert waited <= 7.0  # dead_man_s (5 s) after the last refresh, at most
         p.send_signal(signal.SIGCONT)
+        time.sleep(0.5)
         code, _, err = stop(p, signal.SIGINT)
     finally:
         if p.poll() is None:
