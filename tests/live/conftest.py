@@ -155,7 +155,7 @@ def stop(p: subprocess.Popen[str], sig: int = signal.SIGINT, timeout: float = 30
     except subprocess.TimeoutExpired:
         p.kill()
         out, err = p.communicate()
-        raise AssertionError(f"no exit {timeout:g} s after {sig!r}: {out[-2000:]} {err[-2000:]}")
+        raise AssertionError(f"no exit {timeout:g} s after {sig!r}: {err[-2000:]}") from None
     return p.returncode, out, err
 
 

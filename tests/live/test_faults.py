@@ -40,7 +40,7 @@ def test_a_session_rides_out_drops_a_stall_429s_and_rejects(sim, tmp_path):
         time.sleep(5.5)
         wait_quoting(sim, acct)  # quoting again after the stall
         assert p.poll() is None  # still running
-        code, out, err = stop(p)
+        code, _out, err = stop(p)
     finally:
         if p.poll() is None:
             p.kill()
@@ -50,12 +50,16 @@ def test_a_session_rides_out_drops_a_stall_429s_and_rejects(sim, tmp_path):
     risk = table(j, "risk")
     gate = [
         s
-        for r, s in zip(risk.column("rule").to_pylist(), risk.column("state").to_pylist())
+        for r, s in zip(
+            risk.column("rule").to_pylist(), risk.column("state").to_pylist(), strict=False
+        )
         if r == "quote_gate"
     ]
     assert gate[:2] == ["paused", "resumed"], gate
     conn = table(j, "connection")
-    states = list(zip(conn.column("link").to_pylist(), conn.column("state").to_pylist()))
+    states = list(
+        zip(conn.column("link").to_pylist(), conn.column("state").to_pylist(), strict=False)
+    )
     assert ("ws", "disconnected") in states and states.count(("ws", "connected")) >= 2
     resp = table(j, "order_responses")
     errors = [e for e in resp.column("error").to_pylist() if e]
@@ -66,7 +70,9 @@ def test_a_session_rides_out_drops_a_stall_429s_and_rejects(sim, tmp_path):
     cmd = table(j, "order_commands")
     placed = [
         c
-        for c, a in zip(cmd.column("cloid").to_pylist(), cmd.column("action").to_pylist())
+        for c, a in zip(
+            cmd.column("cloid").to_pylist(), cmd.column("action").to_pylist(), strict=False
+        )
         if a != "cancel"
     ]
     assert len(placed) == len(set(placed))

@@ -35,8 +35,15 @@ def _adopt(e: Engine, position: float, value: float = 10_000.0, t: int = 10**18)
 
 
 def _cmd(side: int, sz: float, px: float = 40.0, reduce_only: bool = False) -> dict:
-    return {"cloid": "0x" + "1" * 32, "action": "place", "side": side, "px": px, "sz": sz,
-            "reduce_only": reduce_only, "target_cloid": None}  # fmt: skip
+    return {
+        "cloid": "0x" + "1" * 32,
+        "action": "place",
+        "side": side,
+        "px": px,
+        "sz": sz,
+        "reduce_only": reduce_only,
+        "target_cloid": None,
+    }
 
 
 def test_the_position_cap_in_coins_allows_the_cap_and_blocks_one_lot_more():
@@ -92,20 +99,47 @@ def test_the_drawdown_kill_switch_cancels_flattens_and_stops(sim, tmp_path):
     acct = make_account(sim, "kill", 1000.0)
     cfg = write_config(tmp_path, '[strategy]\nspread_profile = "aggressive"\n')
     r = run(
-        sim, tmp_path, acct, "--force", "--config", str(cfg), "--max-drawdown", "0.0001",
-        "--flatten-on-kill", "--duration", "40", "--out", "j", timeout=90,
-    )  # fmt: skip
+        sim,
+        tmp_path,
+        acct,
+        "--force",
+        "--config",
+        str(cfg),
+        "--max-drawdown",
+        "0.0001",
+        "--flatten-on-kill",
+        "--duration",
+        "40",
+        "--out",
+        "j",
+        timeout=90,
+    )
     assert r.returncode == 1, r.stdout + r.stderr
     assert "kill switch: drawdown" in r.stderr
     j = tmp_path / "j"
     risk = table(j, "risk")
-    rows = list(zip(risk.column("rule").to_pylist(), risk.column("state").to_pylist(),
-                    risk.column("value").to_pylist(), risk.column("limit").to_pylist()))  # fmt: skip
+    rows = list(
+        zip(
+            risk.column("rule").to_pylist(),
+            risk.column("state").to_pylist(),
+            risk.column("value").to_pylist(),
+            risk.column("limit").to_pylist(),
+            strict=False,
+        )
+    )
     trips = [x for x in rows if x[0] == "drawdown"]
     assert trips and trips[0][1] == "tripped" and trips[0][2] >= trips[0][3] == 0.0001
     cmd = table(j, "order_commands")
-    flat = [x for x in zip(cmd.column("reason").to_pylist(), cmd.column("tif").to_pylist(),
-                           cmd.column("reduce_only").to_pylist()) if x[0] == "flatten"]  # fmt: skip
+    flat = [
+        x
+        for x in zip(
+            cmd.column("reason").to_pylist(),
+            cmd.column("tif").to_pylist(),
+            cmd.column("reduce_only").to_pylist(),
+            strict=False,
+        )
+        if x[0] == "flatten"
+    ]
     st = sim.info({"type": "clearinghouseState", "user": acct.address})
     pos = [p for p in st["assetPositions"] if p["position"]["coin"] == "HYPE"]
     if flat:  # a position was left after the kill: closed with reduce-only IOC orders

@@ -47,9 +47,12 @@ def _take(sim, taker, order: dict) -> dict:
         try:
             d = await AssetDirectory.load(InfoClient(rest=rest))
             ex = Executor(
-                signer=Signer.from_private_key(taker.key), nonces=NonceStore(None),
-                directory=d, is_mainnet=False, rest=rest,
-            )  # fmt: skip
+                signer=Signer.from_private_key(taker.key),
+                nonces=NonceStore(None),
+                directory=d,
+                is_mainnet=False,
+                rest=rest,
+            )
             buy = order["side"] == "A"  # lift our ask, or hit our bid
             res = await ex.place([OrderRequest("HYPE", buy, order["limitPx"], "50000", tif="Ioc")])
             return {"ok": res.ok, "status": res.statuses[0]}
@@ -86,10 +89,13 @@ def test_sigkill_then_restart_reconciles_and_sigint_leaves_nothing_open(sim, tmp
     b = start(sim, tmp_path, acct, "--force", "--config", str(cfg), "--out", "b")
     try:
         wait_for(lambda: (tmp_path / "b" / "session.json").exists(), 20, "journal b")
-        wait_for(lambda: not (left & {o["oid"] for o in sim.open_orders(acct.address)}),
-                 20, "orphans cancelled")  # fmt: skip
+        wait_for(
+            lambda: not (left & {o["oid"] for o in sim.open_orders(acct.address)}),
+            20,
+            "orphans cancelled",
+        )
         wait_quoting(sim, acct)  # then it quotes again
-        code, out, err = stop(b, signal.SIGINT)
+        code, _out, err = stop(b, signal.SIGINT)
     finally:
         if b.poll() is None:
             b.kill()
@@ -115,9 +121,13 @@ def test_sigkill_then_restart_reconciles_and_sigint_leaves_nothing_open(sim, tmp
     places = []
     for j in ("a", "b"):
         cmd = table(tmp_path / j, "order_commands")
-        places += [c for c, act in zip(cmd.column("cloid").to_pylist(),
-                                       cmd.column("action").to_pylist(), strict=True)
-                   if act in ("place", "modify")]  # fmt: skip
+        places += [
+            c
+            for c, act in zip(
+                cmd.column("cloid").to_pylist(), cmd.column("action").to_pylist(), strict=True
+            )
+            if act in ("place", "modify")
+        ]
     assert len(places) == len(set(places))
     assert read_manifest(tmp_path / "a").seed != read_manifest(tmp_path / "b").seed
     # nonces never go backwards, and the venue refused none

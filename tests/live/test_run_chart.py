@@ -37,11 +37,27 @@ def paper_prior(sim, tmp_path_factory) -> Path:
     """A real prior from a 2 s paper session on the simulator (verdict Insufficient)."""
     tmp = tmp_path_factory.mktemp("prior")
     r = subprocess.run(
-        [PY, str(REPO / "cli.py"), "paper", "--asset", "HYPE", "--duration", "2", "--quiet",
-         "--base-url", sim.base_url, "--checkpoint-dir", str(tmp / "ck"), "--out",
-         str(tmp / "paper")],
-        cwd=tmp, capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
+        [
+            PY,
+            str(REPO / "cli.py"),
+            "paper",
+            "--asset",
+            "HYPE",
+            "--duration",
+            "2",
+            "--quiet",
+            "--base-url",
+            sim.base_url,
+            "--checkpoint-dir",
+            str(tmp / "ck"),
+            "--out",
+            str(tmp / "paper"),
+        ],
+        cwd=tmp,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert r.returncode == 0, r.stderr
     return prior_path(tmp / "ck", "HYPE")
 
@@ -88,7 +104,9 @@ def test_a_fresh_marginal_prior_goes_live_with_defensive_multipliers(sim, tmp_pa
     assert _decisions(j) == ["prior_marginal", "live"]
     assert read_manifest(j).config["risk"]["readiness"] == "marginal"
     risk = table(j, "risk")
-    rows = list(zip(risk.column("rule").to_pylist(), risk.column("state").to_pylist()))
+    rows = list(
+        zip(risk.column("rule").to_pylist(), risk.column("state").to_pylist(), strict=False)
+    )
     assert ("readiness", "widened") in rows
 
 
@@ -97,9 +115,18 @@ def test_a_stale_prior_auto_papers_then_passes_and_goes_live(sim, tmp_path, pape
     _prior(paper_prior, prior_path(tmp_path / "ck", "HYPE"), "Ready", age_s=5 * 3600)
     cfg = write_config(tmp_path, BASE_CONFIG + PASSING)
     r = run(
-        sim, tmp_path, acct, "--config", str(cfg), "--calibration-duration", "2",
-        "--duration", "1.5", "--out", "live",
-    )  # fmt: skip
+        sim,
+        tmp_path,
+        acct,
+        "--config",
+        str(cfg),
+        "--calibration-duration",
+        "2",
+        "--duration",
+        "1.5",
+        "--out",
+        "live",
+    )
     assert r.returncode == 0, r.stderr
     assert "run: prior_stale:" in r.stdout and "5.0 h old" in r.stdout
     j, cal = _live(tmp_path), tmp_path / "live-calibration"
@@ -168,9 +195,16 @@ def test_paper_checkpoint_names_the_prior(sim, tmp_path, paper_prior):
     acct = make_account(sim, "paper-checkpoint")
     elsewhere = _prior(paper_prior, tmp_path / "elsewhere" / "prior.json", "Ready")
     r = run(
-        sim, tmp_path, acct, "--paper-checkpoint", str(elsewhere.parent), "--duration", "1",
-        "--out", "live",
-    )  # fmt: skip
+        sim,
+        tmp_path,
+        acct,
+        "--paper-checkpoint",
+        str(elsewhere.parent),
+        "--duration",
+        "1",
+        "--out",
+        "live",
+    )
     assert r.returncode == 0, r.stderr
     assert str(elsewhere) in r.stdout
     assert read_manifest(_live(tmp_path)).prior["from"] == str(elsewhere.resolve())
