@@ -463,6 +463,104 @@ def paper(
     )
 
 
+@app.command()
+def run(
+    asset: Annotated[str, typer.Option("--asset", help="Coin to trade (HYPE, BTC, dex:COIN).")],
+    dex: Annotated[str, typer.Option("--dex", help="HIP-3 dex name (hyena, ...).")] = "",
+    config: ConfigFile = None,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="Journal directory (default: a new out/live-<coin>-<time>)."),
+    ] = None,
+    checkpoint_dir: Annotated[
+        Path,
+        typer.Option(
+            "--checkpoint-dir",
+            help="Priors (DIR/paper/<coin>/prior.json), live state and nonces (DIR/live/).",
+        ),
+    ] = Path("checkpoints"),
+    paper_checkpoint: Annotated[
+        Path | None,
+        typer.Option("--paper-checkpoint", help="The prior to assess (prior.json or its dir)."),
+    ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Cold start with no prior (implies --skip-calibration).")
+    ] = False,
+    skip_calibration: Annotated[
+        bool, typer.Option("--skip-calibration", help="Live with whatever prior exists (no gate).")
+    ] = False,
+    no_auto_paper: Annotated[
+        bool, typer.Option("--no-auto-paper", help="Refuse to start without a calibrated prior.")
+    ] = False,
+    calibration_duration: Annotated[
+        float | None,
+        typer.Option("--calibration-duration", help="Auto-paper seconds (default 1800)."),
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Connect and check everything; place nothing.")
+    ] = False,
+    max_position: Annotated[
+        float | None, typer.Option("--max-position", help="Position cap, coins.")
+    ] = None,
+    max_position_usd: Annotated[
+        float | None, typer.Option("--max-position-usd", help="Position cap, USD.")
+    ] = None,
+    max_drawdown: Annotated[
+        float | None,
+        typer.Option("--max-drawdown", help="Kill switch at this drawdown (default 0.05)."),
+    ] = None,
+    max_daily_loss: Annotated[
+        float | None, typer.Option("--max-daily-loss", help="Kill switch at this loss a day, USD.")
+    ] = None,
+    leverage: Annotated[
+        float | None, typer.Option("--leverage", help="Leverage set on the venue at start.")
+    ] = None,
+    flatten_on_kill: Annotated[
+        bool,
+        typer.Option("--flatten-on-kill", help="The kill switch also closes the position (IOC)."),
+    ] = False,
+    base_url: Annotated[
+        str | None,
+        typer.Option("--base-url", help="API base URL (a local sim-exchange), over --network."),
+    ] = None,
+    network: Annotated[
+        str | None, typer.Option("--network", help="mainnet | testnet (signing and URL).")
+    ] = None,
+    spread_profile: SpreadProfile = None,
+    duration: Annotated[
+        float, typer.Option("--duration", help="Seconds of live trading; 0 = until Ctrl+C.")
+    ] = 0.0,
+) -> None:
+    """Live market making, gated by the calibration verdict (auto-papers when needed)."""
+    from framework.live.pipeline import run_command
+
+    raise typer.Exit(
+        run_command(
+            asset=asset,
+            dex=dex,
+            config=config,
+            out=out,
+            checkpoint_dir=checkpoint_dir,
+            paper_checkpoint=paper_checkpoint,
+            force=force,
+            skip_calibration=skip_calibration,
+            no_auto_paper=no_auto_paper,
+            calibration_duration=calibration_duration,
+            dry_run=dry_run,
+            max_position=max_position,
+            max_position_usd=max_position_usd,
+            max_drawdown=max_drawdown,
+            max_daily_loss=max_daily_loss,
+            leverage=leverage,
+            flatten_on_kill=flatten_on_kill,
+            base_url=base_url,
+            network=network,
+            spread_profile=spread_profile,
+            duration_s=duration,
+        )
+    )
+
+
 def main() -> None:
     app()
 

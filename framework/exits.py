@@ -70,6 +70,8 @@ USAGE: tuple[tuple[str, str], ...] = (
 #: (module, class name) of the project's runtime failures.
 RUNTIME: tuple[tuple[str, str], ...] = (
     ("framework.environments.paper", "PaperError"),
+    ("framework.environments.live", "LiveError"),
+    ("framework.live.pipeline", "CalibrationGateError"),
     ("framework.engine.core", "EngineError"),
     ("framework.journal.errors", "JournalError"),
     ("framework.hyperliquid.errors", "HyperliquidError"),

@@ -7,14 +7,26 @@ in paper/backtest is the fill simulator's ``sim_orders`` / ``sim_fills`` /
 inputs.  Only one of the two feedback streams carries rows in a session, so handling
 both never double counts.
 
-Open order records are plain lists ``[side, px, sz, status]`` (hot path: no objects);
-``status`` is ``pending`` (sent, not acknowledged), ``resting`` or ``canceling``.
+Open order records are plain lists ``[side, px, sz, status, filled]`` (hot path: no
+objects); ``sz`` is the remaining size, ``filled`` what has filled so far, ``status`` is
+``pending`` (sent, not acknowledged), ``resting`` or ``canceling``.  An order that ends
+moves to :attr:`OrderTracker.closed` as ``filled``, ``canceled`` or ``rejected``, so
+:meth:`OrderTracker.state` names every step of an order's life: pending, resting,
+partially_filled, canceling, filled, canceled, rejected (the live venue's events, in
+whatever order they arrive, move it only forward: a late ``open`` update of an order
+already closed does not reopen it).
+
+Live mode also learns the account: the first ``account`` row of a session is adopted
+(position and entry price from the venue, equity = the venue's account value, the
+drawdown peak reset there), so a session that starts with a position, or after a
+crash, counts from the venue's truth rather than from zero.
 PnL is marked to the book mid (mm_math §9's mark-to-mid), falling back to the mark
 price and then the last trade when the book has no valid mid.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from framework.config import OrdersConfig, section_from_kwargs
@@ -27,8 +39,13 @@ __all__ = ["CANCELING", "PENDING", "RESTING", "OrderTracker"]
 PENDING = "pending"
 RESTING = "resting"
 CANCELING = "canceling"
+FILLED = "filled"
+CANCELED = "canceled"
+REJECTED = "rejected"
 
-SIDE, PX, SZ, STATUS = 0, 1, 2, 3
+SIDE, PX, SZ, STATUS, FILLED_SZ = 0, 1, 2, 3, 4
+#: Closed orders remembered for :meth:`OrderTracker.state` (oldest forgotten first).
+CLOSED_KEEP = 4096
 _EPS = 1e-12
 
 #: Live ``orderUpdates`` statuses that end an order; anything ending in ``Canceled`` or
@@ -52,6 +69,11 @@ class OrderTracker:
     def __init__(self, **config: Any) -> None:
         self.cfg: OrdersConfig = section_from_kwargs(OrdersConfig, config)
         self.open: dict[str, list[Any]] = {}
+        self.closed: dict[str, str] = {}  # cloid -> filled | canceled | rejected
+        self.adopted = False  # live: the venue's account taken over (first account row)
+        self.adopted_seq = 0
+        self.venue_position = math.nan  # live: the last account row's position
+        self.venue_equity = math.nan
         self.replaces: dict[str, str] = {}  # modify: new cloid -> the cloid it replaces
         self.position = 0.0
         self.cash = 0.0  # -sum(side * px * sz)
@@ -80,6 +102,7 @@ class OrderTracker:
         engine.subscribe(Kind.ORDER_RESPONSES, self.on_response)
         engine.subscribe(Kind.ORDER_UPDATES, self.on_update)
         engine.subscribe(Kind.FILLS, self.on_fill)
+        engine.subscribe(Kind.ACCOUNT, self.on_account)
         engine.call_every(int(self.cfg.mark_interval_s * 1e9), self.mark)
 
     # -- our commands -------------------------------------------------------------------
@@ -87,7 +110,7 @@ class OrderTracker:
         self.n_commands += 1
         action, cloid = cols.action[i], cols.cloid[i]
         if action == "place":
-            self.open[cloid] = [cols.side[i], cols.px[i], cols.sz[i], PENDING]
+            self.open[cloid] = [cols.side[i], cols.px[i], cols.sz[i], PENDING, 0.0]
         elif action == "cancel":
             rec = self.open.get(cloid)
             if rec is not None:
@@ -98,7 +121,7 @@ class OrderTracker:
             if old is not None:
                 old[STATUS] = CANCELING
             self.replaces[cloid] = target
-            self.open[cloid] = [cols.side[i], cols.px[i], cols.sz[i], PENDING]
+            self.open[cloid] = [cols.side[i], cols.px[i], cols.sz[i], PENDING, 0.0]
 
     # -- paper feedback -----------------------------------------------------------------
     def on_sim_order(self, cols: Columns, i: int) -> None:
@@ -112,7 +135,7 @@ class OrderTracker:
         else:  # rejected | canceled | filled
             if status == "rejected":
                 self.n_rejects += 1
-            self._gone(cloid, rejected=status == "rejected")
+            self._gone(cloid, rejected=status == "rejected", final=status)
 
     def on_sim_fill(self, cols: Columns, i: int) -> None:
         self._filled(cols.cloid[i], cols.side[i], cols.px[i], cols.sz[i], cols.fee[i])
@@ -135,9 +158,11 @@ class OrderTracker:
                 if rec is not None and rec[STATUS] == CANCELING:
                     rec[STATUS] = RESTING
             else:
-                self._gone(cloid, rejected=True)
-        elif status in ("filled", "canceled") or (status == "success" and action == "cancel"):
-            self._gone(cloid, rejected=False)
+                self._gone(cloid, rejected=True, final=REJECTED)
+        elif status == "filled":
+            self._gone(cloid, rejected=False, final=FILLED)
+        elif status == "canceled" or (status == "success" and action == "cancel"):
+            self._gone(cloid, rejected=False, final=CANCELED)
 
     def on_update(self, cols: Columns, i: int) -> None:
         cloid, status = cols.cloid[i], cols.status[i]
@@ -146,7 +171,9 @@ class OrderTracker:
         if status == "open":
             self._rested(cloid, cols.sz[i])
         elif status in _TERMINAL or status.endswith(("Canceled", "Rejected")):
-            self._gone(cloid, rejected=status == "rejected" or status.endswith("Rejected"))
+            rejected = status == "rejected" or status.endswith("Rejected")
+            final = REJECTED if rejected else FILLED if status == "filled" else CANCELED
+            self._gone(cloid, rejected=rejected, final=final)
 
     def on_fill(self, cols: Columns, i: int) -> None:
         self._filled(cols.cloid[i], cols.side[i], cols.px[i], cols.sz[i], cols.fee[i])
@@ -161,11 +188,49 @@ class OrderTracker:
         if sz is not None:
             rec[SZ] = sz
         old = self.replaces.pop(cloid, None)
-        if old is not None:
-            self.open.pop(old, None)  # a modify replaced it
+        if old is not None and self.open.pop(old, None) is not None:
+            self.closed[old] = CANCELED  # a modify replaced it
 
-    def _gone(self, cloid: str, *, rejected: bool) -> None:
-        self.open.pop(cloid, None)
+    def on_account(self, cols: Columns, i: int) -> None:
+        """Live: the first account row of a session is adopted (module docstring);
+        later rows are kept for reference (fills move the position, not snapshots,
+        which can lag a fill that already arrived)."""
+        pos, value = cols.position[i], cols.account_value[i]
+        self.venue_position, self.venue_equity = pos, value
+        if self.adopted:
+            return
+        self.adopted = True
+        self.adopted_seq = self.engine.input_seq
+        entry = cols.entry_px[i]
+        entry = entry if entry is not None and entry == entry else 0.0
+        self.position = 0.0 if abs(pos) <= _EPS else pos
+        self.avg_entry = entry if self.position else 0.0
+        self.cash = -self.position * self.avg_entry
+        self.realized_pnl = 0.0
+        upnl = cols.unrealized_pnl[i]
+        # equity = initial + cash + position * mark - fees - funding = the account value now
+        self.initial_equity = value - (upnl if upnl == upnl else 0.0) + self.fees + self.funding
+        self.equity = self.peak_equity = self.mark(self.engine.now)
+        self.peak_equity = self.equity
+        self.max_drawdown = self.max_drawdown_usd = 0.0
+
+    def state(self, cloid: str | None) -> str | None:
+        """Where an order is in its life: pending, resting, partially_filled, canceling,
+        filled, canceled, rejected; None for a cloid never seen (or long forgotten)."""
+        if cloid is None:
+            return None
+        rec = self.open.get(cloid)
+        if rec is None:
+            return self.closed.get(cloid)
+        if rec[STATUS] == RESTING and rec[FILLED_SZ] > 0.0:
+            return "partially_filled"
+        return rec[STATUS]
+
+    def _gone(self, cloid: str, *, rejected: bool, final: str = CANCELED) -> None:
+        if self.open.pop(cloid, None) is not None or cloid not in self.closed:
+            self.closed[cloid] = final
+            if len(self.closed) > CLOSED_KEEP:
+                del self.closed[next(iter(self.closed))]
         old = self.replaces.pop(cloid, None)
         if old is not None and rejected:
             rec = self.open.get(old)  # a rejected modify leaves the original order
@@ -181,8 +246,11 @@ class OrderTracker:
         rec = self.open.get(cloid) if cloid is not None else None
         if rec is not None:
             rec[SZ] -= sz
+            rec[FILLED_SZ] += sz
             if rec[SZ] <= _EPS:
-                self._gone(cloid, rejected=False)
+                self._gone(cloid, rejected=False, final=FILLED)
+        elif cloid is not None and self.closed.get(cloid) == CANCELED:
+            pass  # a fill reported after the cancel: the order stays canceled (rest gone)
         self.mark(self.engine.now)
 
     def _realize(self, signed: float, px: float) -> None:

@@ -115,6 +115,12 @@ class Engine:
             c.bind(self)
 
     # -- wiring -------------------------------------------------------------------------
+    def set_sink(self, sink: Sink) -> None:
+        """Send outputs to ``sink`` from now on (a live environment tees the journal
+        writer to see the order commands it must send)."""
+        self.sink = sink
+        self._append = sink.append
+
     def subscribe(self, kind: Kind, handler: Handler) -> None:
         """Call ``handler(cols, i)`` for every event (input or output) of ``kind``."""
         self._handlers[kind].append(handler)

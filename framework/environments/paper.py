@@ -356,8 +356,15 @@ async def run_paper(
     ws_config: Any = None,
     paper_checkpoint: Path | str | None = None,
     checkpoint_dir: Path | str | None = None,
+    on_end: Callable[[PaperFeed, Any], dict[str, Any] | None] | None = None,
 ) -> PaperResult:
     """Paper-trade ``asset`` for ``duration_s`` seconds (0 = until SIGINT/SIGTERM).
+
+    ``on_end(feed, priors)`` runs when the duration is over (not after a signal or an
+    engine failure), before the journal is closed: it may journal more inputs through
+    ``feed`` (the live pipeline journals its verdict there) and may write the prior
+    itself, returning what :meth:`PriorWriter.write` returned (then the prior is not
+    written again at the end).
 
     ``paper_checkpoint`` warm-starts the session from a prior; the session's own prior
     is written to ``checkpoint_dir/paper/<coin>/prior.json`` every
@@ -403,6 +410,7 @@ async def run_paper(
             ws_config=ws_config,
             paper_checkpoint=paper_checkpoint,
             checkpoint_dir=checkpoint_dir,
+            on_end=on_end,
         )
     finally:
         stop.uninstall()
@@ -425,6 +433,7 @@ async def _session(
     ws_config: Any,
     paper_checkpoint: Path | str | None = None,
     checkpoint_dir: Path | str | None = None,
+    on_end: Callable[[PaperFeed, Any], dict[str, Any] | None] | None = None,
 ) -> PaperResult:
     from framework.calibration.checkpoints import PriorWriter
     from framework.calibration.prior import prior_path
@@ -472,6 +481,7 @@ async def _session(
     )
     t0 = time.perf_counter()
     start_ns = 0
+    ended: dict[str, Any] | None = None
     try:
         with SessionProgress(engine, None, console=console, enabled=progress, label="paper") as bar:
             try:
@@ -480,6 +490,8 @@ async def _session(
                 await ws.start()
                 start_ns = time.time_ns()
                 await _clock_loop(feed, bar, duration_s, _Silence(feed, url), priors)
+                if on_end is not None and feed.error is None:
+                    ended = on_end(feed, priors)
             except asyncio.CancelledError:
                 if not stop.swallow():
                     raise
@@ -494,7 +506,9 @@ async def _session(
         if stop.signal:
             summary["stopped_by"] = stop.signal
         writer.close(stats={"summary": summary})
-        if priors is not None and feed.error is None and engine.events:
+        if ended is not None:
+            summary["prior"] = ended
+        elif priors is not None and feed.error is None and engine.events:
             summary["prior"] = priors.write(flush=False)
     if feed.error is not None:
         raise PaperError(f"engine failed at seq {engine.seq}: {feed.error!r}") from feed.error

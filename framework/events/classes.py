@@ -34,6 +34,7 @@ _CLASS_NAMES: dict[Kind, str] = {
     Kind.SIM_FILLS: "SimFill",
     Kind.SIM_ORDERS: "SimOrderUpdated",
     Kind.SIM_FUNDING: "SimFundingPaid",
+    Kind.CONTROL: "ControlDecided",
 }
 
 

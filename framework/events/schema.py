@@ -77,6 +77,7 @@ class Kind(enum.IntEnum):
     SIM_FILLS = 15
     SIM_ORDERS = 16
     SIM_FUNDING = 17
+    CONTROL = 18
 
 
 @attrs.frozen
@@ -336,7 +337,8 @@ _SPECS: tuple[TableSpec, ...] = (
             _f(
                 "rule",
                 STR,
-                "position | drawdown | daily_loss | quote_gate | rate_limit | readiness",
+                "position | drawdown | daily_loss | quote_gate | rate_limit | readiness | kill "
+                "| shutdown",
             ),
             _f("state", STR, "ok | tripped | paused | resumed | widened | forcing"),
             _f("value", F64, "the measured value", True),
@@ -390,6 +392,25 @@ _SPECS: tuple[TableSpec, ...] = (
             _f("oracle_px", F64, "oracle price used"),
             _f("rate", F64, "hourly funding rate"),
             _f("payment", F64, "USDC paid (positive = we paid)"),
+        ),
+    ),
+    # ---- environment decisions (input; appended after the outputs: Kind order is format)
+    TableSpec(
+        Kind.CONTROL,
+        "control",
+        "input",
+        "A decision of the live environment the engine must see or the journal must keep: "
+        "the run pipeline's steps, the kill switch, shutdown, leverage, the dead-man "
+        "switch, and what reconciliation with the venue found.",
+        (
+            _f(
+                "topic",
+                STR,
+                "run | kill | shutdown | leverage | dead_man | reconcile | venue",
+            ),
+            _f("action", STR, "what was decided or found, in a word or two"),
+            _f("value", F64, "a number the decision is about (verdict age, leverage, ...)", True),
+            _f("detail", STR, "why, in words", True),
         ),
     ),
 )

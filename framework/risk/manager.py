@@ -88,6 +88,8 @@ class RiskManager:
         engine.subscribe(Kind.SIM_FILLS, self.on_fill)
         engine.subscribe(Kind.FILLS, self.on_fill)
         engine.subscribe(Kind.RATE_LIMIT, self.on_rate_limit)
+        engine.subscribe(Kind.ACCOUNT, self.on_account)
+        engine.subscribe(Kind.CONTROL, self.on_control)
         # immediate: the budget, readiness and gate are known before the first quote
         engine.call_every(int(self.cfg.check_interval_s * 1e9), self.check, immediate=True)
 
@@ -102,6 +104,23 @@ class RiskManager:
         self._live_headroom = True
         self._set_headroom(1.0 - cols.n_requests_used[i] / cap if cap > 0 else 0.0)
         self._publish()
+
+    def on_account(self, cols: Columns, i: int) -> None:
+        """Live: when the order tracker adopted the venue's account on this row, the
+        day's loss counts from the adopted equity (not from the config's)."""
+        o = self.orders
+        if o.adopted and o.adopted_seq == self.engine.input_seq:
+            self._day = self.engine.now // DAY_NS
+            self._day_start_equity = o.equity
+
+    def on_control(self, cols: Columns, i: int) -> None:
+        """Live: ``kill`` (the environment's kill switch) and ``shutdown`` (SIGINT,
+        SIGTERM) stop quoting for the rest of the session; the strategy cancels."""
+        topic = cols.topic[i]
+        if topic not in ("kill", "shutdown") or self.killed:
+            return
+        self.killed = True
+        self._change(topic, "tripped", 0.0, 0.0, cols.detail[i] or topic)
 
     def check(self, t: int) -> None:
         """The periodic check: quote gate, headroom, position, losses (timer).

@@ -69,6 +69,9 @@ TRANSFER_INSUFFICIENT = (
     "Insufficient balance for transfer of {amount} (withdrawable {free})."  # chosen
 )
 FAULT_REJECT = "Order rejected: injected fault."  # chosen (fault injection)
+# when: a place whose cloid an earlier order of the account already used [UNCERTAIN: the
+# venue's behaviour and text; we refuse, so a resent place can never make a second order]
+DUPLICATE_CLOID = "Order has duplicate cloid {cloid}."  # chosen
 FAULT_429 = "429 Too Many Requests (injected fault)"  # chosen (fault injection, HTTP/WS 429)
 DESERIALIZE = "Failed to deserialize the JSON body into the target type: {detail}"  # §1 [UNC.]
 RATE_LIMITED = "Too many requests: IP weight limit of {cap} per minute exceeded."  # chosen (429)

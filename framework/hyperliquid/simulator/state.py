@@ -447,6 +447,9 @@ class Exchange(InfoViews):
             if not _valid_trigger_px(spec.trigger.get("triggerPx"), x.sz_decimals):
                 return {"error": E.BAD_TRIGGER_PX}
             return {"error": E.TRIGGER_UNSUPPORTED}
+        if spec.cloid and spec.cloid in acct.by_cloid:
+            # a cloid names one order for good: a resent place never makes a second one
+            return {"error": E.DUPLICATE_CLOID.format(cloid=spec.cloid)}
         side = 1 if spec.is_buy else -1
         px, sz = float(spec.px), float(spec.sz)
         o = UserOrder(

@@ -1,0 +1,149 @@
+"""Each safety limit trips at its threshold and not before: the pre-send guard's caps on
+a real engine, the daily loss counted from the adopted account, and the kill switch of
+a live session (cancel everything, flatten with reduce-only IOC, stop)."""
+
+from __future__ import annotations
+
+import pytest
+
+from framework.config import config_from_dict
+from framework.engine.core import Engine, ListSink
+from framework.engine.drive import load_component
+from framework.environments.live import live_components
+from framework.events.columns import Columns
+from framework.events.schema import Kind
+from framework.live.guard import Guard
+from tests.live.conftest import make_account, run, table, verify, write_config
+
+
+def _engine(risk: dict) -> Engine:
+    cfg = config_from_dict({"risk": risk})
+    return Engine([load_component(c) for c in live_components(cfg)], seed=1, sink=ListSink())
+
+
+def _step(e: Engine, kind: Kind, payload: tuple, t: int) -> None:
+    seq = e.next_input_seq()
+    if not e.events:
+        e.start(t)
+    e.step(kind, seq, t, Columns.from_rows(kind, [(seq, t, t, *payload)]), 0)
+
+
+def _adopt(e: Engine, position: float, value: float = 10_000.0, t: int = 10**18) -> None:
+    _step(
+        e, Kind.ACCOUNT, ("HYPE", value, 0.0, position, 40.0 if position else None, 0.0, value), t
+    )
+
+
+def _cmd(side: int, sz: float, px: float = 40.0, reduce_only: bool = False) -> dict:
+    return {
+        "cloid": "0x" + "1" * 32,
+        "action": "place",
+        "side": side,
+        "px": px,
+        "sz": sz,
+        "reduce_only": reduce_only,
+        "target_cloid": None,
+    }
+
+
+def test_the_position_cap_in_coins_allows_the_cap_and_blocks_one_lot_more():
+    e = _engine({"max_position": 10.0, "max_position_usd": 1e9})
+    _adopt(e, 4.0)
+    g = Guard(e)
+    assert g.check(_cmd(+1, 6.0)) is None  # 4 + 6 = 10: at the cap
+    why = g.check(_cmd(+1, 6.01))
+    assert why and "max_position 10" in why
+    assert g.check(_cmd(-1, 14.0)) is None  # 4 - 14 = -10
+    assert g.check(_cmd(-1, 14.01))
+    assert g.check({**_cmd(-1, 0), "action": "cancel"}) is None
+
+
+def test_the_usd_cap_and_the_leverage_cap():
+    e = _engine({"max_position": 1e9, "max_position_usd": 400.0, "leverage": 3.0})
+    _adopt(e, 0.0)
+    g = Guard(e)
+    assert g.check(_cmd(+1, 10.0, px=40.0)) is None  # 400 USD
+    assert "max_position_usd" in g.check(_cmd(+1, 10.01, px=40.0))
+    e2 = _engine({"max_position": 1e9, "max_position_usd": 1e9, "leverage": 2.0})
+    _adopt(e2, 0.0, value=1000.0)
+    g2 = Guard(e2)
+    assert g2.check(_cmd(-1, 50.0, px=40.0)) is None  # 2000 USD = equity x 2
+    assert "leverage" in g2.check(_cmd(-1, 50.01, px=40.0))
+
+
+def test_after_the_kill_switch_only_reducing_orders_pass():
+    e = _engine({})
+    _adopt(e, 5.0)
+    _step(e, Kind.CONTROL, ("kill", "cancel_all", None, "test"), 10**18 + 1)
+    g = Guard(e)
+    assert g.check(_cmd(-1, 5.0, reduce_only=True)) is None
+    assert "kill switch" in g.check(_cmd(+1, 1.0))
+
+
+def test_daily_loss_counts_from_the_adopted_account_not_the_config():
+    # the config's initial equity (10,000) is not the account's (1,000): no false trip
+    e = _engine({"max_daily_loss_usd": 50.0})
+    _adopt(e, 0.0, value=1000.0)
+    risk = e.component("risk")
+    for k in range(1, 4):
+        _step(e, Kind.CLOCK, ("live",), 10**18 + k * 10**9)
+    assert not risk.daily_tripped and risk.quoting_allowed
+    assert e.component("orders").equity == pytest.approx(1000.0)
+
+
+@pytest.mark.simulator
+@pytest.mark.slow  # waits for the market to fill a 1,000 USD account (~30 s at 20x)
+def test_the_drawdown_kill_switch_cancels_flattens_and_stops(sim, tmp_path):
+    """A 1,000 USD account, --max-drawdown 0.0001 (0.10 USD): the first fills' fees
+    trip it; everything is cancelled, the position closed with reduce-only IOCs, exit 1."""
+    acct = make_account(sim, "kill", 1000.0)
+    cfg = write_config(tmp_path, '[strategy]\nspread_profile = "aggressive"\n')
+    r = run(
+        sim,
+        tmp_path,
+        acct,
+        "--force",
+        "--config",
+        str(cfg),
+        "--max-drawdown",
+        "0.0001",
+        "--flatten-on-kill",
+        "--duration",
+        "40",
+        "--out",
+        "j",
+        timeout=90,
+    )
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert "kill switch: drawdown" in r.stderr
+    j = tmp_path / "j"
+    risk = table(j, "risk")
+    rows = list(
+        zip(
+            risk.column("rule").to_pylist(),
+            risk.column("state").to_pylist(),
+            risk.column("value").to_pylist(),
+            risk.column("limit").to_pylist(),
+            strict=False,
+        )
+    )
+    trips = [x for x in rows if x[0] == "drawdown"]
+    assert trips and trips[0][1] == "tripped" and trips[0][2] >= trips[0][3] == 0.0001
+    cmd = table(j, "order_commands")
+    flat = [
+        x
+        for x in zip(
+            cmd.column("reason").to_pylist(),
+            cmd.column("tif").to_pylist(),
+            cmd.column("reduce_only").to_pylist(),
+            strict=False,
+        )
+        if x[0] == "flatten"
+    ]
+    st = sim.info({"type": "clearinghouseState", "user": acct.address})
+    pos = [p for p in st["assetPositions"] if p["position"]["coin"] == "HYPE"]
+    if flat:  # a position was left after the kill: closed with reduce-only IOC orders
+        assert all(t == "Ioc" and ro for _, t, ro in flat)
+    assert not pos or float(pos[0]["position"]["szi"]) == 0.0
+    assert sim.open_orders(acct.address) == []
+    verify(j)

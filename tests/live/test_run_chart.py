@@ -1,0 +1,219 @@
+"""Every branch of the seed's Auto-Calibration Pipeline against the simulator, and each
+flag: live trading starts only where the chart allows, and every decision is printed
+and journaled (``control`` rows, topic ``run``)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+from pathlib import Path
+
+import attrs
+import pytest
+
+from framework.calibration.prior import load_prior, prior_path, save_prior
+from framework.journal.manifest import read_manifest
+from tests.live.conftest import (
+    BASE_CONFIG,
+    PY,
+    REPO,
+    control,
+    make_account,
+    run,
+    table,
+    verify,
+    write_config,
+)
+
+pytestmark = pytest.mark.simulator
+
+#: thresholds a 2-second calibration run passes as Marginal
+PASSING = "[calibration]\nmin_session_s = 1.0\nmarginal_min_converged = 0\n"
+
+
+@pytest.fixture(scope="module")
+def paper_prior(sim, tmp_path_factory) -> Path:
+    """A real prior from a 2 s paper session on the simulator (verdict Insufficient)."""
+    tmp = tmp_path_factory.mktemp("prior")
+    r = subprocess.run(
+        [
+            PY,
+            str(REPO / "cli.py"),
+            "paper",
+            "--asset",
+            "HYPE",
+            "--duration",
+            "2",
+            "--quiet",
+            "--base-url",
+            sim.base_url,
+            "--checkpoint-dir",
+            str(tmp / "ck"),
+            "--out",
+            str(tmp / "paper"),
+        ],
+        cwd=tmp,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert r.returncode == 0, r.stderr
+    return prior_path(tmp / "ck", "HYPE")
+
+
+def _prior(src: Path, dest: Path, verdict: str, age_s: float = 60.0) -> Path:
+    """``src`` re-stamped with ``verdict``, ``age_s`` old, saved at ``dest``."""
+    p = load_prior(src)
+    stamp = attrs.evolve(p.stamp, verdict=verdict, seed_verdict=verdict)
+    created = time.time_ns() - int(age_s * 1e9)
+    return save_prior(attrs.evolve(p, stamp=stamp, created_ns=created), dest)
+
+
+def _decisions(journal: Path) -> list[str]:
+    return [a for topic, a, _, _ in control(journal) if topic == "run"]
+
+
+def _live(tmp: Path) -> Path:
+    return tmp / "live"
+
+
+def test_a_fresh_ready_prior_goes_live_with_full_confidence(sim, tmp_path, paper_prior):
+    acct = make_account(sim, "ready")
+    _prior(paper_prior, prior_path(tmp_path / "ck", "HYPE"), "Ready")
+    cfg = write_config(tmp_path, BASE_CONFIG)
+    r = run(sim, tmp_path, acct, "--config", str(cfg), "--duration", "2", "--out", "live")
+    assert r.returncode == 0, r.stderr
+    assert "run: prior_ready:" in r.stdout and "run: live:" in r.stdout
+    j = _live(tmp_path)
+    assert _decisions(j) == ["prior_ready", "live"]
+    man = read_manifest(j)
+    assert man.mode == "live" and man.config["risk"]["readiness"] == "ready"
+    assert man.prior["verdict"] == "Ready"  # warm-started from it, a copy kept
+    assert table(j, "order_commands").num_rows > 0  # it quoted
+    assert not (tmp_path / "live-calibration").exists()
+    verify(j)
+
+
+def test_a_fresh_marginal_prior_goes_live_with_defensive_multipliers(sim, tmp_path, paper_prior):
+    acct = make_account(sim, "marginal")
+    _prior(paper_prior, prior_path(tmp_path / "ck", "HYPE"), "Marginal")
+    r = run(sim, tmp_path, acct, "--duration", "1.5", "--out", "live")
+    assert r.returncode == 0, r.stderr
+    j = _live(tmp_path)
+    assert _decisions(j) == ["prior_marginal", "live"]
+    assert read_manifest(j).config["risk"]["readiness"] == "marginal"
+    risk = table(j, "risk")
+    rows = list(
+        zip(risk.column("rule").to_pylist(), risk.column("state").to_pylist(), strict=False)
+    )
+    assert ("readiness", "widened") in rows
+
+
+def test_a_stale_prior_auto_papers_then_passes_and_goes_live(sim, tmp_path, paper_prior):
+    acct = make_account(sim, "stale")
+    _prior(paper_prior, prior_path(tmp_path / "ck", "HYPE"), "Ready", age_s=5 * 3600)
+    cfg = write_config(tmp_path, BASE_CONFIG + PASSING)
+    r = run(
+        sim,
+        tmp_path,
+        acct,
+        "--config",
+        str(cfg),
+        "--calibration-duration",
+        "2",
+        "--duration",
+        "1.5",
+        "--out",
+        "live",
+    )
+    assert r.returncode == 0, r.stderr
+    assert "run: prior_stale:" in r.stdout and "5.0 h old" in r.stdout
+    j, cal = _live(tmp_path), tmp_path / "live-calibration"
+    assert _decisions(j) == ["prior_stale", "auto_paper", "paper_passed", "live"]
+    assert read_manifest(cal).mode == "paper"
+    # the calibration journal keeps its own verdict and decision, and replays
+    assert [a for t, a, _, _ in control(cal) if t == "run"] == ["paper_passed"]
+    assert 1.5 <= read_manifest(cal).stats["summary"]["duration_s"] <= 4.0  # --calibration-duration
+    # the new prior was stamped and written, and live started from it
+    prior = load_prior(prior_path(tmp_path / "ck", "HYPE"))
+    assert prior.stamp.verdict == "Marginal" and prior.age_s(time.time_ns()) < 60
+    assert read_manifest(j).config["risk"]["readiness"] == "marginal"
+    verify(cal)
+    verify(j)
+
+
+def test_insufficient_auto_papers_and_a_failing_verdict_stops_with_the_diagnostic(
+    sim, tmp_path, paper_prior
+):
+    acct = make_account(sim, "insufficient-fails")
+    _prior(paper_prior, prior_path(tmp_path / "ck", "HYPE"), "Insufficient")
+    r = run(sim, tmp_path, acct, "--calibration-duration", "1.5", "--out", "live")
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert "run: prior_insufficient:" in r.stdout and "run: paper_failed:" in r.stdout
+    err = r.stderr.strip().splitlines()
+    assert any(line.startswith("  lacking: ") for line in err), err
+    assert err[-1].startswith("error: ") and "live trading refused" in err[-1]
+    assert not _live(tmp_path).exists()  # live never started
+    cal = tmp_path / "live-calibration"
+    assert [a for t, a, _, _ in control(cal) if t == "run"] == ["paper_failed"]
+    verify(cal)
+
+
+def test_no_auto_paper_refuses_a_missing_prior_and_writes_nothing(sim, tmp_path):
+    acct = make_account(sim, "no-auto-paper")
+    r = run(sim, tmp_path, acct, "--no-auto-paper", "--out", "live")
+    assert r.returncode == 1
+    assert "run: prior_missing:" in r.stdout and "run: refused:" in r.stdout
+    assert "--no-auto-paper" in r.stderr.splitlines()[-1]
+    assert not _live(tmp_path).exists() and not (tmp_path / "live-calibration").exists()
+    assert sim.open_orders(acct.address) == []
+
+
+def test_skip_calibration_trades_an_insufficient_prior_defensively(sim, tmp_path, paper_prior):
+    acct = make_account(sim, "skip")
+    _prior(paper_prior, prior_path(tmp_path / "ck", "HYPE"), "Insufficient", age_s=9 * 3600)
+    r = run(sim, tmp_path, acct, "--skip-calibration", "--duration", "1", "--out", "live")
+    assert r.returncode == 0, r.stderr
+    j = _live(tmp_path)
+    assert _decisions(j) == ["skip_calibration", "live"]
+    assert read_manifest(j).config["risk"]["readiness"] == "marginal"
+    assert read_manifest(j).prior is not None
+
+
+def test_force_is_a_cold_start_without_any_prior(sim, tmp_path, paper_prior):
+    acct = make_account(sim, "force")
+    _prior(paper_prior, prior_path(tmp_path / "ck", "HYPE"), "Ready")
+    r = run(sim, tmp_path, acct, "--force", "--duration", "1", "--out", "live")
+    assert r.returncode == 0, r.stderr
+    j = _live(tmp_path)
+    assert _decisions(j) == ["force", "live"]
+    assert read_manifest(j).prior is None  # not even a Ready prior is loaded
+
+
+def test_paper_checkpoint_names_the_prior(sim, tmp_path, paper_prior):
+    acct = make_account(sim, "paper-checkpoint")
+    elsewhere = _prior(paper_prior, tmp_path / "elsewhere" / "prior.json", "Ready")
+    r = run(
+        sim,
+        tmp_path,
+        acct,
+        "--paper-checkpoint",
+        str(elsewhere.parent),
+        "--duration",
+        "1",
+        "--out",
+        "live",
+    )
+    assert r.returncode == 0, r.stderr
+    assert str(elsewhere) in r.stdout
+    assert read_manifest(_live(tmp_path)).prior["from"] == str(elsewhere.resolve())
+
+
+def test_the_decisions_are_in_the_manifest_too(sim, tmp_path, paper_prior):
+    acct = make_account(sim, "manifest")
+    r = run(sim, tmp_path, acct, "--force", "--duration", "0.5", "--out", "live")
+    assert r.returncode == 0, r.stderr
+    run_record = read_manifest(_live(tmp_path)).source["run"]
+    assert [s[0] for s in run_record["steps"]] == ["force", "live"]
+    json.dumps(run_record)  # plain data
