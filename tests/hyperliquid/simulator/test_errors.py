@@ -55,6 +55,18 @@ def test_ioc_cancel_error(trader):
     assert status["order"]["status"] == "iocCancelRejected"
 
 
+def test_a_place_reusing_a_cloid_is_refused(trader):
+    """A retried place carries the same cloid: the venue must not rest it twice (our
+    chosen text: the protocol reference does not give one)."""
+    cloid = "0x" + "cd" * 16
+    assert "resting" in trader.order(True, "24.5", "1", cloid=cloid)
+    assert trader.order(True, "24.5", "1", cloid=cloid) == {
+        "error": E.DUPLICATE_CLOID.format(cloid=cloid)
+    }
+    oo = trader.sim.info({"type": "openOrders", "user": trader.address})
+    assert [o["cloid"] for o in oo] == [cloid]
+
+
 def test_margin_error(sim_factory):
     wallet = eth_account.Account.create()
     sim = sim_factory(deposits={wallet.address.lower(): 20.0})
