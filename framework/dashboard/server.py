@@ -47,8 +47,9 @@ def bind_port(port: int, flag: str = "--dashboard-port") -> socket.socket:
     UsageError
         The port is taken or cannot be bound (the message names the flag and the fix).
     """
-    if not 0 <= port <= 65535:
-        raise UsageError(f"{flag} {port}: not a TCP port; give 1-65535 (0 = any free port)")
+    from framework import flags
+
+    flags.port(flag, port)
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     try:
         # No SO_REUSEADDR: a port another process listens on must be refused, not shared.

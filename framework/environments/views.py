@@ -100,6 +100,7 @@ def view_options(
     UsageError
         ``--dashboard-port`` without ``--dashboard`` or ``--capture``, or not a port.
     """
+    from framework import flags
     from framework.exits import UsageError
 
     if dashboard_port is not None:
@@ -108,11 +109,7 @@ def view_options(
                 f"--dashboard-port {dashboard_port}: given without --dashboard; add "
                 "--dashboard to serve the page"
             )
-        if not 0 <= dashboard_port <= 65535:
-            raise UsageError(
-                f"--dashboard-port {dashboard_port}: not a TCP port; give 1-65535 "
-                "(0 = any free port)"
-            )
+        flags.port("--dashboard-port", dashboard_port)
     port = None
     if dashboard or capture is not None:
         port = DEFAULT_DASHBOARD_PORT if dashboard_port is None else dashboard_port

@@ -1,0 +1,163 @@
+"""``paper --dashboard`` against the local exchange simulator, as a user runs it: the
+page in headless Chromium shows numbers that change, ``--capture`` writes PNGs, the
+terminal falls back to plain lines on a pipe, the log goes to session.log, and the
+session still replays bit for bit."""
+
+from __future__ import annotations
+
+import os
+import queue
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from framework.dashboard.capture import CHROMIUM_ARGS, chromium
+from framework.environments.replay import replay_command
+from tests.conftest import REPO
+
+SAMPLE = REPO / "recordings" / "sample-hype"
+
+needs_chromium = pytest.mark.skipif(
+    not os.access(chromium(), os.X_OK),
+    reason=f"no Chromium at {chromium()} (Debian: apt-get install chromium; .ci/run installs it)",
+)
+
+
+@pytest.fixture(scope="module")
+def sim() -> Iterator[str]:
+    from framework.hyperliquid.simulator import SimConfig, SimulatorThread
+
+    with SimulatorThread(SimConfig(port=0, recording=SAMPLE, speed=20.0)) as h:
+        yield h.base_url
+
+
+class Paper:
+    """A ``paper`` session in a subprocess (stdout a pipe), its lines read as they come."""
+
+    def __init__(self, base_url: str, tmp: Path, *extra: str, duration: float = 10) -> None:
+        self.out = tmp / "p"
+        cmd = [sys.executable, str(REPO / "cli.py"), "paper", "--asset", "HYPE",
+               "--base-url", base_url, "--duration", str(duration), "--out", str(self.out),
+               "--spread-profile", "aggressive", "--dashboard", "--dashboard-port", "0",
+               *extra]  # fmt: skip
+        self.proc = subprocess.Popen(
+            cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp
+        )
+        self.lines: queue.Queue[str] = queue.Queue()
+        self.stdout: list[str] = []
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.stdout.append(line)
+            self.lines.put(line)
+
+    def url(self) -> str:
+        end = time.monotonic() + 60
+        while time.monotonic() < end:
+            try:
+                line = self.lines.get(timeout=1)
+            except queue.Empty:
+                assert self.proc.poll() is None, self.proc.stderr.read()  # type: ignore[union-attr]
+                continue
+            if line.startswith("dashboard: "):
+                return line.split()[1]
+        raise AssertionError("paper never said where its dashboard is")
+
+    def wait(self) -> tuple[int, str, str]:
+        _, err = self.proc.communicate(timeout=90)
+        time.sleep(0.1)
+        return self.proc.returncode, "".join(self.stdout), err
+
+
+@pytest.mark.simulator
+def test_the_dashboard_state_moves_and_the_terminal_falls_back_to_lines(sim, tmp_path):
+    p = Paper(sim, tmp_path, duration=6)
+    try:
+        url = p.url()
+        assert url.startswith("http://127.0.0.1:")
+        seen = []
+        end = time.monotonic() + 30
+        while time.monotonic() < end and len({s["events"] for s in seen}) < 3:
+            s = httpx.get(url + "state").json()
+            if s is not None:
+                seen.append(s)
+            time.sleep(0.3)
+        code, out, err = p.wait()
+    finally:
+        p.proc.kill()
+    assert code == 0, err
+    events = [s["events"] for s in seen]
+    assert len(set(events)) >= 3 and events == sorted(events)
+    assert seen[-1]["mode"] == "paper" and seen[-1]["market"]["mid"] > 0
+    # stdout is a pipe: plain status lines (here the last one), then the summary
+    status = [x for x in out.splitlines() if x.startswith("paper HYPE ")]
+    assert status and " | PnL net " in status[-1] and "| ready " in status[-1]
+    assert "Session summary" in out
+    log = (p.out / "session.log").read_text()
+    assert f"dashboard: {url}" in log and "paper HYPE " in log
+    assert replay_command(p.out, verify=True, until=None) == 0
+
+
+@pytest.mark.simulator
+@needs_chromium
+def test_headless_chromium_shows_numbers_that_change_and_capture_writes_pngs(sim, tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    captures = tmp_path / "captures"
+    p = Paper(sim, tmp_path, "--capture", str(captures), duration=10)
+    read = """() => ({
+        events: document.getElementById('events').textContent,
+        session: document.getElementById('session-time').textContent,
+        bid: document.getElementById('book-bid').textContent,
+        ask: document.getElementById('book-ask').textContent,
+        net: document.getElementById('pnl-net').textContent,
+        position: document.getElementById('position').textContent,
+        volatility: document.getElementById('estimators').textContent,
+        quoting: document.getElementById('risk-quoting').textContent,
+        updates: window.__mm.updates,
+    })"""
+    try:
+        url = p.url()
+        with sync_playwright() as pw:
+            ctx = pw.chromium.launch_persistent_context(
+                tempfile.mkdtemp(prefix="mm-test-chromium-"),
+                executable_path=chromium(),
+                headless=True,
+                args=list(CHROMIUM_ARGS),
+            )
+            try:
+                page = ctx.new_page()
+                page.goto(url)
+                page.wait_for_function("() => window.__mm && window.__mm.updates > 0")
+                first = page.evaluate(read)
+                page.wait_for_timeout(1500)
+                second = page.evaluate(read)
+            finally:
+                ctx.close()
+        code, _out, err = p.wait()
+    finally:
+        p.proc.kill()
+    assert code == 0, err
+    assert second["updates"] > first["updates"]
+    assert int(second["events"].replace(",", "")) > int(first["events"].replace(",", ""))
+    assert second["session"] != first["session"]
+    for v in (second["bid"], second["ask"]):
+        assert float(v) > 0  # the book's prices, as numbers
+    assert float(second["net"]) == float(second["net"])  # a signed number, e.g. +0.00
+    assert second["position"].endswith(" HYPE") and "volatility" in second["volatility"]
+    assert second["quoting"] in ("quoting", "stopped")
+    pngs = sorted(captures.glob("dashboard-*.png"))
+    assert len(pngs) >= 2  # once the page had a state, and at the end
+    for png in pngs:
+        data = png.read_bytes()
+        assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 20_000
+    assert replay_command(p.out, verify=True, until=None) == 0
