@@ -62,7 +62,7 @@ def _signed(x: float | None, d: int = 2) -> str:
     if x is None:
         return "-"
     s = f"{x:+.{d}f}"
-    return s.replace("-", "+", 1) if float(s) == 0 else s
+    return f"{0:.{d}f}" if float(s) == 0 else s
 
 
 def _usd(x: float | None) -> str:
@@ -295,12 +295,14 @@ class _Tee:
         self._original = original
         self._echo = echo
         self._partial = ""
+        self._lock = threading.Lock()
 
     def write(self, s: str) -> int:
-        if self._echo:
-            self._original.write(s)
-        text = self._partial + s
-        *lines, self._partial = text.split("\n")
+        with self._lock:  # the capture thread warns too
+            if self._echo:
+                self._original.write(s)
+            text = self._partial + s
+            *lines, self._partial = text.split("\n")
         for line in lines:
             if line.strip():
                 self._log.write(line)
@@ -362,11 +364,13 @@ class SessionLog:
         self._handler: _LogHandler | None = None
         self._level = logging.NOTSET
 
-    def write(self, line: str) -> None:
-        """One timestamped line (thread-safe)."""
+    def write(self, line: str, *, show: bool = True) -> None:
+        """One timestamped line (thread-safe); ``show``: also the panel's last log line
+        (not for the session's own status lines)."""
         line = line.rstrip("\n")
         with self._lock:
-            self.recent.append(line)
+            if show:
+                self.recent.append(line)
             self.lines += 1
             if self._file is not None:
                 self._file.write(f"{_stamp()} {line}\n")

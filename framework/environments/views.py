@@ -200,7 +200,7 @@ class SessionViews:
                     self.console.print(
                         f"dashboard: {self.server.url} (read-only)", markup=False, highlight=False
                     )
-                log.write(f"dashboard: {self.server.url}")
+                log.write(f"dashboard: {self.server.url}", show=False)
             if o.capture_dir is not None and self.server is not None:
                 self.capture = Capture(self.server.url, o.capture_dir, o.capture_every_s)
                 self.capture.start()
@@ -216,16 +216,20 @@ class SessionViews:
                 view.update(state, final=final)
                 if final or time.monotonic() >= next_log:
                     next_log = time.monotonic() + o.log_every_s
-                    log.write(status_line(state))
+                    log.write(status_line(state), show=False)
 
             async def sampling() -> None:
                 period = 1.0 / o.sample_hz
+                said: tuple[str, float] = ("", 0.0)
                 while True:
                     t = time.monotonic()
                     try:
                         sample()
                     except Exception as exc:  # a view never stops the session
-                        log.write(f"warning: dashboard sample failed: {exc!r}")
+                        # said once, then at most once a minute while it lasts
+                        if repr(exc) != said[0] or t - said[1] >= 60:
+                            said = (repr(exc), t)
+                            log.write(f"warning: dashboard sample failed: {exc!r}")
                     await asyncio.sleep(max(0.0, period - (time.monotonic() - t)))
 
             task = (

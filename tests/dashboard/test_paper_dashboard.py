@@ -161,3 +161,17 @@ def test_headless_chromium_shows_numbers_that_change_and_capture_writes_pngs(sim
         data = png.read_bytes()
         assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 20_000
     assert replay_command(p.out, verify=True, until=None) == 0
+
+
+@pytest.mark.simulator
+def test_a_browser_that_fails_is_a_warning_and_the_session_goes_on(sim, tmp_path):
+    env = {**os.environ, "MARKET_MAKER_CHROMIUM": "/bin/false"}  # runs, is no browser
+    cmd = [sys.executable, str(REPO / "cli.py"), "paper", "--asset", "HYPE", "--base-url", sim,
+           "--duration", "3", "--out", str(tmp_path / "p"), "--capture", str(tmp_path / "png"),
+           "--dashboard-port", "0"]  # fmt: skip
+    r = subprocess.run(cmd, capture_output=True, text=True, cwd=tmp_path, env=env, timeout=90)
+    assert r.returncode == 0, r.stderr
+    (line,) = [x for x in r.stderr.splitlines() if "screenshots stopped" in x]
+    assert line.startswith(f"warning: --capture {tmp_path / 'png'}: screenshots stopped: ")
+    assert "Session summary" in r.stdout and not list((tmp_path / "png").glob("*.png"))
+    assert "screenshots stopped" in (tmp_path / "p" / "session.log").read_text()

@@ -197,3 +197,11 @@ def test_the_session_log_takes_stderr_and_framework_logs(tmp_path, capsys, echo)
         assert err == ""
     assert not isinstance(sys.stderr, type(log)) and "Tee" not in type(sys.stderr).__name__
     assert logging.getLogger("framework").handlers == []
+
+
+def test_status_lines_in_the_log_are_not_shown_as_the_last_log_line(tmp_path):
+    with SessionLog(tmp_path, echo=False) as log:
+        log.write("warning: something")
+        log.write(status_line(STATE), show=False)
+    assert list(log.recent) == ["warning: something"]
+    assert len((tmp_path / "session.log").read_text().splitlines()) == 2
