@@ -194,8 +194,12 @@ class DashboardServer:
         self.error: BaseException | None = None
 
     def start(self) -> None:
-        """Serve in a daemon thread; returns once the server accepts connections."""
+        """Serve in a daemon thread; returns once the server accepts connections (a
+        server that runs already, or was stopped, is left as it is)."""
         import uvicorn
+
+        if self._thread is not None:
+            return
 
         config = uvicorn.Config(
             _app(self._hub, lambda: self.port),

@@ -3,14 +3,17 @@
 The one interface an environment (``paper`` now, ``run`` for live trading) uses to
 attach them to its session::
 
-    views = SessionViews(ViewOptions(terminal=not quiet, dashboard_port=3000), console)
-    try:                                # the constructor binds the port: a busy port is
-        ...open the journal, build the engine...   # a UsageError before anything starts
-        async with views.attach(engine, out, mode="paper", coin=coin,
+    views = SessionViews(view_options(quiet=quiet, dashboard=dashboard,
+                                      dashboard_port=dashboard_port, capture=capture),
+                         console)       # binds the port: a busy port (or a capture that
+    try:                                # cannot work) is a UsageError before anything starts
+        ...open the journal, build the engine...
+        async with views.attach(engine, out, mode="live", coin=coin,
                                 calibration=cfg.calibration):
             ...the session's loop (steps the engine from the same event loop)...
+        ...a next session may attach the same views (one page, one port)...
     finally:
-        views.close()
+        views.close()                   # stops the dashboard, releases the port
 
 ``attach`` must be entered from the event loop that steps the engine: it samples the
 engine from a task of that loop every ``1 / sample_hz`` seconds of wall time, between
@@ -19,7 +22,15 @@ so the session journals the same outputs with or without it.  Each sample goes t
 dashboard's WebSocket and to the terminal view; ``session.log`` in the journal
 directory receives the session's log lines and a status line every
 ``log_every_s``.  On exit it takes a last sample (the final state reaches the page,
-the terminal and the last capture), then stops the capture, the server and the panel.
+the terminal and the last capture), then stops the capture and the panel; the server
+stays up until :meth:`SessionViews.close`, so the page keeps the final state and can
+follow the next session attached to the same views.
+
+The sampled state (:meth:`framework.dashboard.state.StateSampler.sample`) reads the
+components every mode has: ``market``, ``orders`` (position, PnL, open orders),
+``risk``, ``strategy`` (half spread) and every component with ``n_obs``/``min_obs``
+(readiness), and fills from the journal's ``sim_fills`` and ``fills`` parts, so a live
+session needs nothing more than its journal directory and engine.
 """
 
 from __future__ import annotations
@@ -166,7 +177,10 @@ class SessionViews:
         return self.server.url if self.server is not None else None
 
     def close(self) -> None:
-        """Release the port (idempotent; ``attach`` stops everything else itself)."""
+        """Stop the dashboard (pages see "session ended") and release the port
+        (idempotent).  ``attach`` stops everything else itself and leaves the server
+        up, so one page follows several sessions in turn (``run``'s auto-paper
+        session, then the live one)."""
         if self.server is not None:
             self.server.stop()
 
@@ -252,5 +266,3 @@ class SessionViews:
                 view.stop()
                 if self.capture is not None:
                     self.capture.stop()
-                if self.server is not None:
-                    self.server.stop()

@@ -52,7 +52,13 @@ class Paper:
         )
         self.lines: queue.Queue[str] = queue.Queue()
         self.stdout: list[str] = []
-        threading.Thread(target=self._read, daemon=True).start()
+        self.stderr: list[str] = []
+        self.readers = [
+            threading.Thread(target=self._read, daemon=True),
+            threading.Thread(target=self._read_err, daemon=True),
+        ]
+        for t in self.readers:
+            t.start()
 
     def _read(self) -> None:
         assert self.proc.stdout is not None
@@ -60,22 +66,27 @@ class Paper:
             self.stdout.append(line)
             self.lines.put(line)
 
+    def _read_err(self) -> None:
+        assert self.proc.stderr is not None
+        self.stderr.extend(self.proc.stderr)
+
     def url(self) -> str:
         end = time.monotonic() + 60
         while time.monotonic() < end:
             try:
                 line = self.lines.get(timeout=1)
             except queue.Empty:
-                assert self.proc.poll() is None, self.proc.stderr.read()  # type: ignore[union-attr]
+                assert self.proc.poll() is None, "".join(self.stderr)
                 continue
             if line.startswith("dashboard: "):
                 return line.split()[1]
         raise AssertionError("paper never said where its dashboard is")
 
     def wait(self) -> tuple[int, str, str]:
-        _, err = self.proc.communicate(timeout=90)
-        time.sleep(0.1)
-        return self.proc.returncode, "".join(self.stdout), err
+        self.proc.wait(timeout=90)
+        for t in self.readers:  # both pipes read to their end
+            t.join(10)
+        return self.proc.returncode, "".join(self.stdout), "".join(self.stderr)
 
 
 @pytest.mark.simulator
