@@ -91,7 +91,7 @@ class Paper:
 
 @pytest.mark.simulator
 def test_the_dashboard_state_moves_and_the_terminal_falls_back_to_lines(sim, tmp_path):
-    p = Paper(sim, tmp_path, duration=6)
+    p = Paper(sim, tmp_path, duration=4)
     try:
         url = p.url()
         assert url.startswith("http://127.0.0.1:")
@@ -124,7 +124,7 @@ def test_headless_chromium_shows_numbers_that_change_and_capture_writes_pngs(sim
     from playwright.sync_api import sync_playwright
 
     captures = tmp_path / "captures"
-    p = Paper(sim, tmp_path, "--capture", str(captures), duration=10)
+    p = Paper(sim, tmp_path, "--capture", str(captures), duration=8)
     read = """() => ({
         events: document.getElementById('events').textContent,
         session: document.getElementById('session-time').textContent,
