@@ -325,6 +325,35 @@ def sim_exchange(
     )
 
 
+@app.command()
+def compare(
+    a: Annotated[Path, typer.Argument(help="Session A's journal directory.")],
+    b: Annotated[Path, typer.Argument(help="Session B's journal directory.")],
+    json_: Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")] = False,
+    time_tolerance: Annotated[
+        float,
+        typer.Option("--time-tolerance", help="Seconds two fills may be apart to match."),
+    ] = 1.0,
+    price_tolerance_bps: Annotated[
+        float,
+        typer.Option("--price-tolerance-bps", help="Bps two fills' prices may differ to match."),
+    ] = 2.0,
+) -> None:
+    """Two sessions side by side: fills matched, fill rate, markouts, PnL decomposition,
+    where they diverge first (differences are B - A)."""
+    from framework.compare import compare_command
+
+    raise typer.Exit(
+        compare_command(
+            a,
+            b,
+            as_json=json_,
+            time_tolerance_s=time_tolerance,
+            price_tolerance_bps=price_tolerance_bps,
+        )
+    )
+
+
 # -- trading: backtest, paper (issue 5) -----------------------------------------------------
 ConfigFile = Annotated[
     Path | None, typer.Option("--config", help="TOML config (strategy, risk, fills, ...).")
@@ -335,6 +364,24 @@ SpreadProfile = Annotated[
 ]
 EngineSeed = Annotated[int, typer.Option("--seed", help="Engine seed.")]
 Quiet = Annotated[bool, typer.Option("--quiet", help="No progress bar.")]
+Dashboard = Annotated[
+    bool,
+    typer.Option("--dashboard", help="Serve a read-only live dashboard on http://127.0.0.1:3000/."),
+]
+DashboardPort = Annotated[
+    int | None,
+    typer.Option(
+        "--dashboard-port", help="The dashboard's port on 127.0.0.1 (default 3000; 0 = any free)."
+    ),
+]
+Capture = Annotated[
+    Path | None,
+    typer.Option(
+        "--capture",
+        help="Save a PNG of the dashboard into DIR every 30 s and at the end "
+        "(headless Chromium; serves the dashboard).",
+    ),
+]
 
 
 @app.command()
@@ -431,7 +478,10 @@ def paper(
         typer.Option("--out", help="Journal directory (default: a new out/paper-<coin>-<time>)."),
     ] = None,
     seed: EngineSeed = 0,
-    quiet: Quiet = False,
+    quiet: Annotated[
+        bool,
+        typer.Option("--quiet", help="No live status in the terminal (the log is in session.log)."),
+    ] = False,
     paper_checkpoint: Annotated[
         Path | None,
         typer.Option("--paper-checkpoint", help="Start from this prior (prior.json or its dir)."),
@@ -442,6 +492,9 @@ def paper(
             "--checkpoint-dir", help="Priors go to DIR/paper/<coin>/prior.json (every 5 min, end)."
         ),
     ] = Path("checkpoints"),
+    dashboard: Dashboard = False,
+    dashboard_port: DashboardPort = None,
+    capture: Capture = None,
 ) -> None:
     """Paper-trade on live market data with simulated fills; journal everything."""
     from framework.environments.paper import paper_command
@@ -459,6 +512,9 @@ def paper(
             progress=not quiet,
             paper_checkpoint=paper_checkpoint,
             checkpoint_dir=checkpoint_dir,
+            dashboard=dashboard,
+            dashboard_port=dashboard_port,
+            capture=capture,
         )
     )
 

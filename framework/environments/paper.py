@@ -26,11 +26,8 @@ import attrs
 from framework.config import SessionConfig, unstructure
 from framework.engine.core import Engine
 from framework.environments.backtest import apply_overrides, component_list, open_session
-from framework.environments.summary import (
-    SessionProgress,
-    session_command,
-    summarize,
-)
+from framework.environments.summary import session_command, summarize
+from framework.environments.views import SessionViews, ViewOptions
 from framework.events.columns import Columns
 from framework.events.schema import SEQ_STRIDE, Kind
 from framework.exits import warn
@@ -357,6 +354,7 @@ async def run_paper(
     paper_checkpoint: Path | str | None = None,
     checkpoint_dir: Path | str | None = None,
     on_end: Callable[[PaperFeed, Any], dict[str, Any] | None] | None = None,
+    views: ViewOptions | None = None,
 ) -> PaperResult:
     """Paper-trade ``asset`` for ``duration_s`` seconds (0 = until SIGINT/SIGTERM).
 
@@ -365,6 +363,9 @@ async def run_paper(
     ``feed`` (the live pipeline journals its verdict there) and may write the prior
     itself, returning what :meth:`PriorWriter.write` returned (then the prior is not
     written again at the end).
+
+    ``views`` says what the session shows (:mod:`framework.environments.views`): the
+    terminal view (``progress``, when ``views`` is None), the dashboard, captures.
 
     ``paper_checkpoint`` warm-starts the session from a prior; the session's own prior
     is written to ``checkpoint_dir/paper/<coin>/prior.json`` every
@@ -380,11 +381,14 @@ async def run_paper(
         failed on an input.
     PaperInterrupted
         A signal arrived before the session started (nothing was written).
+    UsageError
+        The dashboard port is in use, or a capture cannot work (before anything starts).
     """
     from framework.journal.manifest import MANIFEST_NAME
 
     if out is not None and (Path(out) / MANIFEST_NAME).exists():
         raise PaperError(f"--out {out}: already holds a journal; choose a new directory")
+    shown = SessionViews(views or ViewOptions(terminal=progress), console)  # binds the port
     stop = _Stop()
     stop.install()
     try:
@@ -405,15 +409,15 @@ async def run_paper(
             spread_profile=spread_profile,
             out=Path(out) if out is not None else default_out(coin),
             seed=seed,
-            progress=progress,
-            console=console,
             ws_config=ws_config,
             paper_checkpoint=paper_checkpoint,
             checkpoint_dir=checkpoint_dir,
             on_end=on_end,
+            views=shown,
         )
     finally:
         stop.uninstall()
+        shown.close()
 
 
 async def _session(
@@ -428,9 +432,8 @@ async def _session(
     spread_profile: str | None,
     out: Path,
     seed: int,
-    progress: bool,
-    console: Any,
     ws_config: Any,
+    views: SessionViews,
     paper_checkpoint: Path | str | None = None,
     checkpoint_dir: Path | str | None = None,
     on_end: Callable[[PaperFeed, Any], dict[str, Any] | None] | None = None,
@@ -483,13 +486,13 @@ async def _session(
     start_ns = 0
     ended: dict[str, Any] | None = None
     try:
-        with SessionProgress(engine, None, console=console, enabled=progress, label="paper") as bar:
+        async with views.attach(engine, out, mode="paper", coin=coin, calibration=cfg.calibration):
             try:
                 for sub in market_subscriptions(coin):
                     await ws.subscribe(sub)
                 await ws.start()
                 start_ns = time.time_ns()
-                await _clock_loop(feed, bar, duration_s, _Silence(feed, url), priors)
+                await _clock_loop(feed, duration_s, _Silence(feed, url), priors)
                 if on_end is not None and feed.error is None:
                     ended = on_end(feed, priors)
             except asyncio.CancelledError:
@@ -517,7 +520,6 @@ async def _session(
 
 async def _clock_loop(
     feed: PaperFeed,
-    bar: SessionProgress,
     duration_s: float,
     silence: _Silence | None = None,
     priors: Any = None,
@@ -528,7 +530,6 @@ async def _clock_loop(
     """
     deadline = time.monotonic() + duration_s if duration_s > 0 else None
     next_tick = time.monotonic()
-    n = 0
     while deadline is None or time.monotonic() < deadline:
         if feed.failed.is_set():
             return
@@ -536,9 +537,6 @@ async def _clock_loop(
         # The writer checks its 1 s bound only every few hundred appends; a quiet
         # market must not leave seconds of inputs unflushed (a crash would lose them).
         feed.writer.maybe_flush()
-        n += 1
-        if n % 10 == 0:
-            bar.update()
         if silence is not None:
             silence.check(time.monotonic())
         if priors is not None and not feed.failed.is_set():
@@ -562,9 +560,15 @@ def paper_command(
     progress: bool = True,
     paper_checkpoint: Path | None = None,
     checkpoint_dir: Path = Path("checkpoints"),
+    dashboard: bool = False,
+    dashboard_port: int | None = None,
+    capture: Path | None = None,
 ) -> int:
     """``market-maker paper``: check the flags, then run until the duration ends,
     Ctrl+C or SIGTERM; print the summary.  Returns the exit code.
+
+    ``dashboard``, ``dashboard_port`` and ``capture`` are the view flags
+    (:func:`framework.environments.views.view_options`).
 
     Raises
     ------
@@ -575,6 +579,7 @@ def paper_command(
 
     from framework import exits, flags
     from framework.calibration.prior import PriorError
+    from framework.environments.views import view_options
     from framework.hyperliquid.errors import HyperliquidError
 
     flags.seconds("--duration", duration_s, zero="until Ctrl+C or SIGTERM")
@@ -582,6 +587,9 @@ def paper_command(
     flags.spread_profile(spread_profile)
     flags.new_out("--out", out)
     flags.paper_checkpoint(paper_checkpoint)
+    views = view_options(
+        quiet=not progress, dashboard=dashboard, dashboard_port=dashboard_port, capture=capture
+    )
     if not asset.strip():
         raise exits.UsageError("--asset '': name a coin, e.g. --asset HYPE or --asset xyz:TSLA")
     warning = flags.coin_override(config, asset, "--asset")
@@ -605,6 +613,7 @@ def paper_command(
                 console=console,
                 paper_checkpoint=paper_checkpoint,
                 checkpoint_dir=checkpoint_dir,
+                views=views,
             )
         )
 
