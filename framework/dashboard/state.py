@@ -28,6 +28,7 @@ from typing import Any
 from framework.calibration.readiness import ESTIMATORS
 from framework.config import CalibrationConfig
 from framework.engine.core import Engine
+from framework.orders import CANCELING, PX, SIDE, STATUS, SZ
 
 __all__ = ["CHART_WINDOW_S", "JournalTail", "StateSampler", "finite"]
 
@@ -110,8 +111,9 @@ def _best(open_orders: dict[str, list[Any]], side: int) -> tuple[float | None, f
     an order being cancelled is on its way out and not shown)."""
     best: float | None = None
     size = 0.0
-    for s, px, sz, status in open_orders.values():
-        if s != side or status == "canceling" or px is None:
+    for rec in open_orders.values():
+        s, px, sz, status = rec[SIDE], rec[PX], rec[SZ], rec[STATUS]
+        if s != side or status == CANCELING or px is None:
             continue
         if best is None or (px > best if side > 0 else px < best):
             best, size = px, sz
