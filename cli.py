@@ -142,6 +142,23 @@ def readiness(
     )
 
 
+@app.command()
+def report(
+    journal: JournalDir,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="HTML file to write (default: DIR/report.html)."),
+    ] = None,
+    config: Annotated[
+        Path | None, typer.Option("--config", help="TOML config (its \\[calibration] thresholds).")
+    ] = None,
+) -> None:
+    """Write a session's report: one self-contained HTML file of tables and plots."""
+    from framework.report import report_command
+
+    raise typer.Exit(report_command(journal, out=out, config=config))
+
+
 # -- recordings: import, synth (issue 3) ----------------------------------------------------
 
 
