@@ -108,7 +108,7 @@ def market(d: ReportData) -> Plot:
     title = "Mid, our quotes and fills"
     if len(d.mid) == 0:
         return Plot("market", title, None, "No valid mid in this session (no two-sided book).")
-    fig = _fig(4.6)
+    fig = _fig(4.8, top_in=0.4)
     ax = fig.add_subplot()
     ax.plot(_dt(d.mid.t), d.mid.v, color=MID, lw=0.8, label="mid", zorder=2)
     if len(d.bid):
@@ -134,7 +134,7 @@ def market(d: ReportData) -> Plot:
     _time_axis(ax, d)
     ax.set_ylabel("price (USD)")
     ax.grid(alpha=0.3)
-    ax.legend(loc="upper left", ncols=6, fontsize=8, framealpha=0.9)
+    ax.legend(loc="lower left", bbox_to_anchor=(0, 1.0), ncols=6, fontsize=8, frameon=False)
     note = None
     if not len(d.bid) and not len(d.ask):
         note = "The strategy journaled no quotes in this session."
@@ -283,15 +283,18 @@ def _converged_spans(ax, tr: EstimatorTrack, t_end: int) -> None:
 
 def estimators(d: ReportData) -> Plot:
     title = "Estimators against their thresholds"
-    tracks = d.estimators
-    if not any(len(tr) for tr in tracks):
+    tracks = [tr for tr in d.estimators if len(tr)]
+    if not tracks:
         return Plot("estimators", title, None, "No estimator journaled a row in this session.")
+    silent = [tr.name for tr in d.estimators if not len(tr)]
+    note = f"No rows yet from: {', '.join(silent)}." if silent else None
     height = 2.0 * len(tracks) + 0.9
     fig = _fig(height, bottom_in=0.9, top_in=0.3)
     axes = fig.subplots(
         len(tracks),
         2,
         sharex=True,
+        squeeze=False,
         gridspec_kw={"width_ratios": (3, 2), "hspace": 0.42, "wspace": 0.12},
     )
     t_end = d.session.t1 or 0
@@ -300,19 +303,7 @@ def estimators(d: ReportData) -> Plot:
         for ax in row:
             ax.grid(alpha=0.3)
             _time_axis(ax, d, label=False)
-        if len(tr) == 0:
-            for ax in row:
-                ax.text(
-                    0.5,
-                    0.5,
-                    "no rows in this session",
-                    ha="center",
-                    va="center",
-                    transform=ax.transAxes,
-                    color="grey",
-                )
-            vax.set_title(f"{tr.name}: {tr.label}", fontsize=9, loc="left")
-            continue
+        dots = "." if len(tr) < 60 else ""
         x = _dt(tr.t)
         ok = ~np.isnan(tr.value)
         if tr.name == "regime":
@@ -320,9 +311,7 @@ def estimators(d: ReportData) -> Plot:
             vax.set_yticks(range(len(d.regime_labels)), d.regime_labels, fontsize=8)
             vax.set_ylim(-0.3, len(d.regime_labels) - 0.7)
         else:
-            vax.plot(
-                x[ok], tr.value[ok], color="black", lw=0.9, marker="." if ok.sum() < 60 else ""
-            )
+            vax.plot(x[ok], tr.value[ok], color="black", lw=0.9, marker=dots)
             se = tr.std_err
             band = ok & ~np.isnan(se)
             if band.any():
@@ -346,7 +335,7 @@ def estimators(d: ReportData) -> Plot:
             )
         _converged_spans(vax, tr, t_end)
         _converged_spans(nax, tr, t_end)
-        nax.step(x, tr.n_obs, where="post", color="#2166ac", lw=1.0)
+        nax.step(x, tr.n_obs, where="post", color="#2166ac", lw=1.0, marker=dots)
         nax.axhline(tr.min_obs, color=SELL, ls="--", lw=1.0)
         nax.annotate(
             f"minimum {tr.min_obs}",
@@ -386,7 +375,7 @@ def estimators(d: ReportData) -> Plot:
         fontsize=8,
         frameon=False,
     )
-    return Plot("estimators", title, fig)
+    return Plot("estimators", title, fig, note)
 
 
 def _horizon(h: float) -> str:
@@ -488,21 +477,26 @@ def fill_rate(d: ReportData) -> Plot:
     has = fr.exposure_s > 0
     if not has.any():
         return Plot("fill_rate", title, None, "No order rested in this session: no fill rate.")
-    fig = _fig(4.2, bottom_in=1.2, top_in=0.2)
-    ax = fig.add_subplot()
     n = len(fr.lo_bps)
     xs = np.arange(n)
     rate = fr.rate_per_h
-    ci = (
-        np.array(
-            [poisson_ci(int(f), float(e)) for f, e in zip(fr.fills, fr.exposure_s, strict=True)]
-        )
-        * 3600
-    )
+    ci = [poisson_ci(int(f), float(e)) for f, e in zip(fr.fills, fr.exposure_s, strict=True)]
+    ci = np.array(ci) * 3600
     filled = has & (fr.fills > 0)
     # a bucket without fills bounds its rate from above, once it rested long enough for
     # the bound to say something (a minute)
     bound = has & ~filled & (fr.exposure_s >= 60)
+    if not filled.any() and not bound.any():
+        rested = float(fr.exposure_s.sum())
+        return Plot(
+            "fill_rate",
+            title,
+            None,
+            f"Orders rested {rested:.0f} s in all without a fill: too little to bound a rate "
+            "(a depth bucket needs a fill or a minute of resting time).",
+        )
+    fig = _fig(4.2, bottom_in=1.2, top_in=0.2)
+    ax = fig.add_subplot()
     drawn = [rate[filled], ci[filled, 0], ci[filled, 1], ci[bound, 1]]
     if filled.any():
         ax.bar(
@@ -563,7 +557,8 @@ def fill_rate(d: ReportData) -> Plot:
     ax.set_xlabel("depth δ = side·(mid − price)/mid, bps   (below: first fills / hours resting)")
     ax.set_ylabel("first fills per hour")
     ax.grid(alpha=0.3, axis="y", which="major")
-    fig.legend(loc="lower center", ncols=2, fontsize=8, frameon=False)
+    if ax.get_legend_handles_labels()[0]:
+        fig.legend(loc="lower center", ncols=2, fontsize=8, frameon=False)
     return Plot("fill_rate", title, fig)
 
 
