@@ -459,6 +459,10 @@ def paper(
             "--checkpoint-dir", help="Priors go to DIR/paper/<coin>/prior.json (every 5 min, end)."
         ),
     ] = Path("checkpoints"),
+    report: Annotated[
+        bool,
+        typer.Option("--report", help="Write the HTML report to <journal>/report.html at the end."),
+    ] = False,
 ) -> None:
     """Paper-trade on live market data with simulated fills; journal everything."""
     from framework.environments.paper import paper_command
@@ -476,6 +480,7 @@ def paper(
             progress=not quiet,
             paper_checkpoint=paper_checkpoint,
             checkpoint_dir=checkpoint_dir,
+            report=report,
         )
     )
 

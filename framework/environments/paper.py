@@ -532,9 +532,11 @@ def paper_command(
     progress: bool = True,
     paper_checkpoint: Path | None = None,
     checkpoint_dir: Path = Path("checkpoints"),
+    report: bool = False,
 ) -> int:
     """``market-maker paper``: check the flags, then run until the duration ends,
-    Ctrl+C or SIGTERM; print the summary.  Returns the exit code.
+    Ctrl+C or SIGTERM; print the summary (and with ``report`` write the session's HTML
+    report into its journal directory).  Returns the exit code.
 
     Raises
     ------
@@ -560,8 +562,10 @@ def paper_command(
     if out is not None:
         exits.note_session(out)
 
+    ended: list[tuple[Path, Any]] = []  # (journal, [calibration] config) once it ran
+
     def run(cfg: SessionConfig, console: Console) -> PaperResult:
-        return asyncio.run(
+        result = asyncio.run(
             run_paper(
                 asset,
                 dex=dex,
@@ -577,10 +581,16 @@ def paper_command(
                 checkpoint_dir=checkpoint_dir,
             )
         )
+        ended.append((result.out, cfg.calibration))
+        return result
 
     try:
         code = session_command(run, config, (PaperError, HyperliquidError, PriorError))
     except PaperInterrupted as exc:
         print(f"stopped ({exc.signal}) before the session started; nothing was written")
         return 128 + signal.Signals[exc.signal].value
+    if report and code == 0 and ended:
+        from framework.report.build import session_report
+
+        code = session_report(*ended[0])
     return code
