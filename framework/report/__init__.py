@@ -7,6 +7,6 @@ figures embedded as base64 PNG (:mod:`framework.report.plots`), and
 :mod:`framework.report.html` writes the page.
 """
 
-from framework.report.build import build_report, report_command
+from framework.report.build import build_report, report_command, session_report
 
-__all__ = ["build_report", "report_command"]
+__all__ = ["build_report", "report_command", "session_report"]

@@ -6,12 +6,15 @@ import os
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import attrs
 
 from framework.config import CalibrationConfig
 from framework.report.data import DEFAULT_BUCKETS, ReportData, collect
-from framework.report.plots import PLOTS, Plot, png_bytes
+
+if TYPE_CHECKING:
+    from framework.report.plots import Plot
 
 __all__ = ["REPORT_NAME", "ReportResult", "build_report", "report_command", "session_report"]
 
@@ -53,6 +56,7 @@ def build_report(
     from framework.journal.duck import connect
     from framework.journal.reader import JournalReader
     from framework.report.html import render
+    from framework.report.plots import PLOTS, png_bytes
 
     t = time.perf_counter()
     root = Path(journal)
@@ -83,10 +87,28 @@ def build_report(
     return ReportResult(dest, data, tuple(p for p, _ in drawn), timings, problems)
 
 
+def missing_matplotlib() -> str | None:
+    """The error line when matplotlib (the report's plots) is not installed, else None."""
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        return (
+            "the report draws its plots with matplotlib, which is not installed: "
+            "pip install 'hl-market-maker[notebooks]' (or the requirements.lock)"
+        )
+    return None
+
+
 def report_command(journal: Path, *, out: Path | None = None, config: Path | None = None) -> int:
-    """``market-maker report``: 0 written; 2 when the journal, config or output is unusable."""
+    """``market-maker report``: 0 written; 2 when the journal, config or output is unusable
+    (or matplotlib is missing)."""
     from framework.config import ConfigError, load_config
     from framework.journal.errors import JournalError
+
+    missing = missing_matplotlib()
+    if missing:
+        print(f"error: {missing}", file=sys.stderr)
+        return 2
 
     try:
         cfg = load_config(config).calibration
@@ -128,6 +150,14 @@ def session_report(journal: Path, cfg: CalibrationConfig | None = None) -> int:
     DIR`` can be re-run on it)."""
     from framework.journal.errors import JournalError
 
+    missing = missing_matplotlib()
+    if missing:
+        print(
+            f"error: {missing}; the journal is intact, report it later with: "
+            f"market-maker report {journal}",
+            file=sys.stderr,
+        )
+        return 1
     try:
         result = report_to(journal, None, cfg or CalibrationConfig())
     except (JournalError, OSError) as exc:

@@ -263,3 +263,16 @@ def test_report_command_refuses_unusable_input_with_exit_2(tmp_path, args, words
     assert len(done.stderr.strip().splitlines()) == 1
     for w in words:
         assert w in done.stderr
+
+
+def test_without_matplotlib_the_report_says_what_to_install(tmp_path, monkeypatch, capsys):
+    from framework.report import report_command
+
+    root = journals.empty(tmp_path / "j")
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # import matplotlib now fails
+    assert report_command(root) == 2
+    err = capsys.readouterr().err
+    assert (
+        err.startswith("error: the report draws its plots with matplotlib") and "pip install" in err
+    )
+    assert not (root / "report.html").exists()
