@@ -61,10 +61,6 @@ class Series:
     t: np.ndarray
     v: np.ndarray
 
-    @classmethod
-    def empty(cls) -> Series:
-        return cls(np.zeros(0, np.int64), np.zeros(0))
-
     def __len__(self) -> int:
         return len(self.t)
 

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from framework.report.data import ReportData
-from framework.report.plots import Plot, _horizon, bucket_label, poisson_ci
+from framework.report.plots import Plot, bucket_label, clock, horizon_label, poisson_ci
 from framework.report.pnl import PnlDecomposition
 
 __all__ = ["render"]
@@ -48,11 +48,6 @@ def _utc(ns: int | None) -> str:
     if ns is None:
         return "–"
     return datetime.fromtimestamp(ns / 1e9, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
-
-
-def _clock(seconds: float) -> str:
-    s = max(0, round(seconds))
-    return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}"
 
 
 def _num(x: float | None, fmt: str = "{:+,.4f}") -> str:
@@ -105,7 +100,7 @@ def _header(d: ReportData, problems: Sequence[str]) -> str:
         ("coin", _e(s.coin)),
         ("from", _e(_utc(s.t0))),
         ("to", _e(_utc(s.t1))),
-        ("duration (event time)", _e(_clock(s.duration_s))),
+        ("duration (event time)", _e(clock(s.duration_s))),
         ("journal rows", f"{s.rows:,} ({s.inputs:,} inputs)"),
         ("closed", "yes" if s.closed else "no: the session did not end cleanly"),
         ("code version", _e(s.code_version)),
@@ -177,7 +172,7 @@ def _readiness(d: ReportData) -> str:
         edge = f"{r.edge_bps:+.2f} bps per fill over {r.edge_fills} fills{ci}"
     facts = _meta(
         [
-            ("session", f"{_clock(r.duration_s)} (needs {_clock(th.min_session_s)})"),
+            ("session", f"{clock(r.duration_s)} (needs {clock(th.min_session_s)})"),
             ("converged", f"{r.converged} of {len(r.estimators)}"),
             ("Kelly fills", f"{r.kelly_fills} (needs {th.min_kelly_fills})"),
             (f"gross edge at {th.edge_horizon_s:g} s", _e(edge)),
@@ -268,7 +263,7 @@ def _markout_table(d: ReportData) -> str:
         return ""
     rows = [
         (
-            _horizon(h),
+            horizon_label(h),
             f"{n}",
             _num(mu, "{:+.2f}"),
             _num(ci, "±{:.2f}"),

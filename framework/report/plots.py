@@ -87,13 +87,13 @@ def _fig(height_in: float, *, bottom_in: float = 0.55, top_in: float = 0.15) -> 
     return fig
 
 
-def _clock(seconds: float) -> str:
+def clock(seconds: float) -> str:
     s = max(0, round(seconds))
     return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}"
 
 
 def _since_start(d: ReportData, t: int) -> str:
-    return _clock((t - (d.session.t0 or t)) / 1e9)
+    return clock((t - (d.session.t0 or t)) / 1e9)
 
 
 def _step_through(t: np.ndarray, v: np.ndarray, t0: int, t1: int, v0: float = 0.0):
@@ -378,7 +378,7 @@ def estimators(d: ReportData) -> Plot:
     return Plot("estimators", title, fig, note)
 
 
-def _horizon(h: float) -> str:
+def horizon_label(h: float) -> str:
     if h == 0:
         return "0"
     if h < 60:
@@ -415,7 +415,7 @@ def _markout_panel(ax, m, keep: np.ndarray, many: bool) -> None:
     ax.set_xlim(0, h[-1] * 1.05)
     # label every horizon up to a minute, then a few (crowded on a log axis)
     shown = [x for x in h if x <= 60 or (len(h) <= 8) or x in (120, 600, 3600)]
-    ax.set_xticks(h, [_horizon(x) if x in shown else "" for x in h], fontsize=8)
+    ax.set_xticks(h, [horizon_label(x) if x in shown else "" for x in h], fontsize=8)
     ax.xaxis.set_minor_locator(NullLocator())
     # the y range follows the means and their intervals; single fills may leave it
     lo = np.nanmin(np.concatenate([mean - np.nan_to_num(ci), m.mean_buy[keep], m.mean_sell[keep]]))

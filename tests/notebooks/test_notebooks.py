@@ -44,7 +44,9 @@ def inject(nb: nbformat.NotebookNode, **params: str) -> None:
     ``parameters``."""
     at = next(i for i, c in enumerate(nb.cells) if "parameters" in c.metadata.get("tags", []))
     src = "\n".join(f"{k} = {v!r}" for k, v in params.items())
-    nb.cells.insert(at + 1, nbformat.v4.new_code_cell(src, metadata={"tags": ["injected-parameters"]}))
+    nb.cells.insert(
+        at + 1, nbformat.v4.new_code_cell(src, metadata={"tags": ["injected-parameters"]})
+    )
 
 
 def run(nb: nbformat.NotebookNode) -> list[dict]:
