@@ -337,12 +337,8 @@ def _fill_rate_edges(man: Manifest) -> tuple[float, ...]:
 
 
 def _last_value(con: duckdb.DuckDBPyConnection, estimator: str, param: str) -> float | None:
-    row = con.execute(
-        "SELECT value FROM estimates WHERE estimator = ? AND param = ? AND value IS NOT NULL "
-        "ORDER BY seq DESC LIMIT 1",
-        [estimator, param],
-    ).fetchone()
-    return None if row is None else float(row[0])
+    v = q.run(con, "last_value", estimator=estimator, param=param)["value"]
+    return float(v[0]) if len(v) else None
 
 
 def _fill_rate(con: duckdb.DuckDBPyConnection, man: Manifest, info: SessionInfo) -> FillRate:
@@ -466,7 +462,7 @@ def collect(
         spread_usd=f["spread_usd"].astype(float),
         inventory_usd=f["inventory_usd"].astype(float),
     )
-    funding = con.execute("SELECT coalesce(sum(payment), 0) FROM sim_funding").fetchone()[0]
+    funding = q.run(con, "funding")["paid"][0]
     pnl = decompose(fills, float(funding), mark_px, info.summary, live=info.live)
     series = q.run(con, "pnl_series")
     pnl_t = series["recv_ts"].astype(np.int64)

@@ -5,7 +5,9 @@ query behind any plot.  ``views.sql`` runs first and defines ``own_fills``,
 ``own_orders``, ``mids`` and ``tops`` over the views of
 :func:`framework.journal.duck.connect`; the other files read those.  To run one by hand::
 
-    market-maker sql DIR "$(cat framework/report/views.sql) SELECT * FROM own_fills"
+    market-maker sql DIR -- "$(cat framework/report/views.sql) SELECT * FROM own_fills"
+
+(``--`` because the file starts with a comment, which the flag parser would take for a flag.)
 """
 
 from __future__ import annotations
