@@ -142,6 +142,23 @@ def readiness(
     )
 
 
+@app.command()
+def report(
+    journal: JournalDir,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="HTML file to write (default: DIR/report.html)."),
+    ] = None,
+    config: Annotated[
+        Path | None, typer.Option("--config", help="TOML config (its \\[calibration] thresholds).")
+    ] = None,
+) -> None:
+    """Write a session's report: one self-contained HTML file of tables and plots."""
+    from framework.report import report_command
+
+    raise typer.Exit(report_command(journal, out=out, config=config))
+
+
 # -- recordings: import, synth (issue 3) ----------------------------------------------------
 
 
@@ -495,6 +512,10 @@ def paper(
     dashboard: Dashboard = False,
     dashboard_port: DashboardPort = None,
     capture: Capture = None,
+    report: Annotated[
+        bool,
+        typer.Option("--report", help="Write the HTML report to <journal>/report.html at the end."),
+    ] = False,
 ) -> None:
     """Paper-trade on live market data with simulated fills; journal everything."""
     from framework.environments.paper import paper_command
@@ -515,6 +536,7 @@ def paper(
             dashboard=dashboard,
             dashboard_port=dashboard_port,
             capture=capture,
+            report=report,
         )
     )
 

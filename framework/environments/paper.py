@@ -563,9 +563,11 @@ def paper_command(
     dashboard: bool = False,
     dashboard_port: int | None = None,
     capture: Path | None = None,
+    report: bool = False,
 ) -> int:
     """``market-maker paper``: check the flags, then run until the duration ends,
-    Ctrl+C or SIGTERM; print the summary.  Returns the exit code.
+    Ctrl+C or SIGTERM; print the summary (and with ``report`` write the session's HTML
+    report into its journal directory).  Returns the exit code.
 
     ``dashboard``, ``dashboard_port`` and ``capture`` are the view flags
     (:func:`framework.environments.views.view_options`).
@@ -598,8 +600,10 @@ def paper_command(
     if out is not None:
         exits.note_session(out)
 
+    ended: list[tuple[Path, Any]] = []  # (journal, [calibration] config) once it ran
+
     def run(cfg: SessionConfig, console: Console) -> PaperResult:
-        return asyncio.run(
+        result = asyncio.run(
             run_paper(
                 asset,
                 dex=dex,
@@ -616,10 +620,16 @@ def paper_command(
                 views=views,
             )
         )
+        ended.append((result.out, cfg.calibration))
+        return result
 
     try:
         code = session_command(run, config, (PaperError, HyperliquidError, PriorError))
     except PaperInterrupted as exc:
         print(f"stopped ({exc.signal}) before the session started; nothing was written")
         return 128 + signal.Signals[exc.signal].value
+    if report and code == 0 and ended:
+        from framework.report.build import session_report
+
+        code = session_report(*ended[0])
     return code
