@@ -37,7 +37,7 @@ from typing import Any
 import coincurve
 from eth_account import Account
 from eth_account.messages import encode_typed_data
-from eth_utils import keccak, to_hex
+from eth_utils import keccak
 
 from framework.hyperliquid.errors import KeyLoadError
 
@@ -138,9 +138,9 @@ class Signer:
         """Sign a 32-byte digest; ``{"r": hex, "s": hex, "v": 27|28}`` as the SDK makes it
         (r and s unpadded ``0x`` hex, as ``eth_utils.to_hex(int)``)."""
         sig = self.__key.sign_recoverable(digest, hasher=None)
-        return {
-            "r": to_hex(int.from_bytes(sig[:32], "big")),
-            "s": to_hex(int.from_bytes(sig[32:64], "big")),
+        return {  # hex(int) is eth_utils.to_hex(int), without its checks
+            "r": hex(int.from_bytes(sig[:32], "big")),
+            "s": hex(int.from_bytes(sig[32:64], "big")),
             "v": sig[64] + 27,
         }
 
