@@ -45,6 +45,7 @@ from framework.grid import MAX_PERP_DECIMALS
 
 __all__ = [
     "ESTIMATOR_PATHS",
+    "FLAG_NAMES",
     "PROFILES",
     "CalibrationConfig",
     "ConfigError",
@@ -1029,15 +1030,34 @@ def env_settings(environ: Mapping[str, str]) -> tuple[list[Setting], list[str]]:
     return settings, problems
 
 
+#: How the command line spells the flags that set config keys, for messages (a key not
+#: listed is shown as ``--key-with-dashes``).  ``flag_names`` of :func:`resolve_config`
+#: adds to it.
+FLAG_NAMES: dict[str, str] = {
+    "strategy.spread_profile": "--spread-profile",
+    "fills.queue": "--queue-model",
+    "risk.max_position": "--max-position",
+    "risk.max_position_usd": "--max-position-usd",
+    "risk.max_drawdown": "--max-drawdown",
+    "risk.max_daily_loss_usd": "--max-daily-loss",
+    "risk.leverage": "--leverage",
+    "live.network": "--network",
+    "live.base_url": "--base-url",
+    "live.account_address": "--address",
+    "live.calibration_duration_s": "--calibration-duration",
+    "live.flatten_on_kill": "--flatten-on-kill",
+}
+
+
 def flag_settings(
     flags: Mapping[str, Mapping[str, Any]] | None, flag_names: Mapping[str, str] | None = None
 ) -> list[Setting]:
     """Settings from ``{section: {key: value}}`` of the flags given (None = not given).
 
     ``flag_names`` maps ``"section.key"`` to the flag's spelling (``"risk.max_daily_loss_usd"
-    -> "--max-daily-loss"``); by default ``--key-with-dashes``.
+    -> "--max-daily-loss"``), over :data:`FLAG_NAMES`; else ``--key-with-dashes``.
     """
-    names = dict(flag_names or {})
+    names = FLAG_NAMES | dict(flag_names or {})
     out: list[Setting] = []
     for section, values in (flags or {}).items():
         for key, value in values.items():

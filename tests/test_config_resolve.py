@@ -177,3 +177,10 @@ def test_live_addresses_and_urls_are_checked():
     bad = config_problems({"live": {"account_address": ADDRESS[:-1], "base_url": "ws://h"}})
     assert "live.account_address" in bad[0] and "0x and 40 hex digits" in bad[0]
     assert "live.base_url" in bad[1] and "http(s) URL" in bad[1]
+
+
+def test_known_flags_are_spelled_as_on_the_command_line():
+    flags = {"risk": {"max_daily_loss_usd": 0.0}, "live": {"calibration_duration_s": -1.0}}
+    _, problems = check_config(None, flags, {})
+    assert problems[0].startswith("--max-daily-loss 0.0: risk.max_daily_loss_usd = 0.0")
+    assert problems[1].startswith("--calibration-duration -1.0: live.calibration_duration_s")
