@@ -3,7 +3,9 @@ status, a paper session, generate-config, validate-config and failing key loads 
 wrong keystore password) as real processes, then look for the key (with and without 0x,
 any case, and its raw bytes) in every file they wrote and in their stdout and stderr.
 
-Parquet files are searched decoded as well as raw (their pages are compressed)."""
+Parquet files are searched decoded as well as raw (their pages are compressed).
+``key_leaks(bytes)`` and ``scan_for_key(directory)`` are for other tests to reuse (a live
+session's journal, checkpoint and output)."""
 
 from __future__ import annotations
 
@@ -35,7 +37,8 @@ def _needles() -> list[bytes]:
     return [t.encode() for t in texts] + [bytes.fromhex(bare)]
 
 
-def _leaks(data: bytes) -> list[bytes]:
+def key_leaks(data: bytes) -> list[bytes]:
+    """The forms of :data:`KEY` found in ``data`` (empty: none)."""
     low = data.lower()
     return [n for n in _needles() if n in data or n.lower() in low]
 
@@ -47,15 +50,16 @@ def _parquet_text(path: Path) -> bytes:
     return json.dumps(table.to_pylist(), default=str).encode()
 
 
-def _scan_files(root: Path) -> dict[str, list[bytes]]:
+def scan_for_key(root: Path) -> dict[str, list[bytes]]:
+    """``{file: forms of the key found}`` for every file under ``root`` (empty: clean)."""
     found: dict[str, list[bytes]] = {}
     for p in root.rglob("*"):
         if not p.is_file():
             continue
         data = p.read_bytes()
-        hits = _leaks(data)
+        hits = key_leaks(data)
         if p.suffix == ".parquet":
-            hits += _leaks(_parquet_text(p))
+            hits += key_leaks(_parquet_text(p))
         if hits:
             found[str(p)] = hits
     return found
@@ -98,7 +102,7 @@ def test_the_key_is_in_no_file_and_no_output(sim_url, tmp_path):
     base |= {"TMPDIR": str(tmp), "HL_PRIVATE_KEY": KEY, "COLUMNS": "200"}
     keystore = work / "key.json"
     keystore.write_text(json.dumps(SIGNER.encrypt(PASSWORD, kdf="pbkdf2", iterations=2)))
-    before = set(_scan_files(work))  # the keystore holds the key encrypted only
+    before = set(scan_for_key(work))  # the keystore holds the key encrypted only
     assert before == set()
 
     runs: list[tuple[list[str], dict[str, str], int]] = [
@@ -145,8 +149,8 @@ def test_the_key_is_in_no_file_and_no_output(sim_url, tmp_path):
         int(ln.rsplit(b" ", 1)[1]) for ln in proc.stdout.splitlines() if ln.startswith(b"### ")
     ]
     assert codes == [code for _, _, code in runs], (proc.stdout[-3000:], proc.stderr[-3000:])
-    assert _leaks(proc.stdout) == [], proc.stdout
-    assert _leaks(proc.stderr) == [], proc.stderr
+    assert key_leaks(proc.stdout) == [], proc.stdout
+    assert key_leaks(proc.stderr) == [], proc.stderr
     assert proc.stdout.count(SIGNER.address.encode()) >= 3  # status shows the address
     assert b"cannot decrypt (wrong password in HL_KEYSTORE_PASSWORD" in proc.stderr
     assert b"HL_PRIVATE_KEY: not a valid private key" in proc.stderr
@@ -155,8 +159,8 @@ def test_the_key_is_in_no_file_and_no_output(sim_url, tmp_path):
     assert any((work / "checkpoints").rglob("prior.json"))
     written = [p for p in work.rglob("*") if p.is_file()]
     assert len(written) > 10, written
-    assert _scan_files(work) == {}
-    assert _scan_files(tmp) == {}
+    assert scan_for_key(work) == {}
+    assert scan_for_key(tmp) == {}
 
 
 def test_the_scan_finds_the_key_in_any_form(tmp_path):
@@ -168,5 +172,5 @@ def test_the_scan_finds_the_key_in_any_form(tmp_path):
         (tmp_path / f"{i}.txt").write_text(f"x {form} y")
     (tmp_path / "raw.bin").write_bytes(b"\0" + bytes.fromhex(KEY[2:]) + b"\0")
     pq.write_table(pa.table({"s": [f"zz{KEY}zz"] * 50}), tmp_path / "t.parquet", compression="zstd")
-    found = _scan_files(tmp_path)
+    found = scan_for_key(tmp_path)
     assert set(found) == {str(p) for p in tmp_path.iterdir()}
