@@ -16,14 +16,19 @@ Prints one JSON line per measurement (as ``benchmarks.run``), times in µs:
   pure-Python backend (what signing cost before coincurve was installed).
 * ``tick_to_order``: against the local exchange simulator in this process (``--sim
   loop``: the same event loop; ``thread``: its own thread), a WS market message arrives,
-  is parsed, journaled (``--journal``: with the write-ahead flush of the commands) and
+  is parsed, journaled (``--journal all``: with the write-ahead flush of every table
+  before commands are sent, as the paper environment flushes; ``--journal commands``: of
+  the order_commands table only) and
   stepped through the engine with the reference strategy, its order commands become a
   signed ``/exchange`` action, and the post frame is written to the WS.  The venue's
   answers are fed back to the engine as ``order_responses`` inputs (so the strategy's
   orders stay consistent); their commands are measured too.  Stages: ``engine`` (frame
   received -> commands decided: JSON parse, row parse, journal, engine step), ``wakeup``
-  (-> the send task runs), ``build_sign`` (-> the action built and signed), ``write``
-  (-> the post frame serialised and written to the socket).  ``total`` is the first
+  (-> the send task runs), ``build_sign`` (-> the action built and signed: ``build``, the
+  commands checked against the grid and made wire elements, and ``sign``, action hash,
+  EIP-712 digest, signature and ``/exchange`` body), ``write`` (-> the post frame
+  serialised and written to the socket).  ``*_cpu``: the same stretches in CPU time of
+  this thread, which leaves out the moments other processes had the core.  ``total`` is the first
   request of each input event (an event whose commands span two actions, say a place
   and a cancel, sends the second after the first is answered: ``later_requests``).
 """
@@ -189,11 +194,13 @@ class _TimedExecutor(Executor):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.t_signed: list[tuple[int, int]] = []
+        self.t_built: list[tuple[int, int]] = []
 
     async def send(self, action: dict[str, Any]) -> Any:
         from framework.hyperliquid import wire
         from framework.hyperliquid.signing import sign_l1_action
 
+        self.t_built.append((time.perf_counter_ns(), time.thread_time_ns()))
         nonce = self.nonces.next(self.signer.address)
         sig = sign_l1_action(
             self.signer, action, nonce, self.vault_address, None, is_mainnet=self.is_mainnet
@@ -213,6 +220,7 @@ class _Pipeline:
         from framework.recordings.repair import TimeRepair
 
         self.engine, self.writer, self.coin, self.ex, self.ws = engine, writer, coin, ex, ws
+        self.flush_all = True
         self.cols = spec(Kind.ORDER_COMMANDS).columns
         self.repair = TimeRepair()
         self.started = False
@@ -223,11 +231,15 @@ class _Pipeline:
                 "engine",
                 "wakeup",
                 "build_sign",
+                "build",
+                "sign",
                 "write",
                 "sign_and_write",
                 "later_requests",
                 "engine_cpu",
                 "build_sign_cpu",
+                "build_cpu",
+                "sign_cpu",
                 "write_cpu",
                 "sign_and_write_cpu",
             )
@@ -253,8 +265,8 @@ class _Pipeline:
         n = e.counts[Kind.ORDER_COMMANDS] - before
         if not n:
             return []
-        if self.writer is not None:
-            self.writer.flush()  # write-ahead: commands durable before they are sent
+        if self.writer is not None:  # write-ahead: commands durable before they are sent
+            self.writer.flush(None if self.flush_all else [Kind.ORDER_COMMANDS])
         return [dict(zip(self.cols, r, strict=True)) for r in e.sink.commands[-n:]]
 
     def on_message(self, msg: dict[str, Any], recv_ts: int) -> None:
@@ -286,12 +298,18 @@ class _Pipeline:
         async with self.busy:  # one batch at a time, as one executor connection would
             t_start = (time.perf_counter_ns(), time.thread_time_ns())
             n_written, n_signed = len(self.ws.written), len(self.ex.t_signed)
+            n_built = len(self.ex.t_built)
             rows = await self.ex.execute_commands(cmds)
             written = self.ws.written[n_written:]
             signed = self.ex.t_signed[n_signed:]
+            built = self.ex.t_built[n_built:]
             if written and signed:
                 s = self.samples
-                w0, g0 = written[0], signed[0]
+                w0, g0, b0 = written[0], signed[0], built[0]
+                s["build"].append(b0[0] - t_start[0])
+                s["sign"].append(g0[0] - b0[0])
+                s["build_cpu"].append(b0[1] - t_start[1])
+                s["sign_cpu"].append(g0[1] - b0[1])
                 s["total"].append(w0[0] - t_in[0])
                 s["engine"].append(t_cmd[0] - t_in[0])
                 s["wakeup"].append(t_start[0] - t_cmd[0])
@@ -330,7 +348,12 @@ class _CommandSink:
 
 
 async def _tick_to_order(
-    seconds: float, speed: float, sim_mode: str, journal: bool, gc_freeze: bool = False
+    seconds: float,
+    speed: float,
+    sim_mode: str,
+    journal: bool,
+    gc_freeze: bool = False,
+    flush_all: bool = True,
 ) -> dict[str, Any]:
     import contextlib
 
@@ -397,6 +420,7 @@ async def _tick_to_order(
             ws=ws,
         )
         pipe = _Pipeline(engine, writer, coin, ex, ws)
+        pipe.flush_all = flush_all
         ws._on_message = pipe.on_message
         for sub in market_subscriptions(coin):
             await ws.subscribe(sub)
@@ -407,15 +431,17 @@ async def _tick_to_order(
             gc.freeze()
         await asyncio.sleep(seconds)
         await ws.close()
-        for t in list(pipe.tasks):
+        pending = list(pipe.tasks)
+        for t in pending:
             t.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)  # before the clients close
         if writer is not None:
             writer.close()
     return {
         "name": "tick_to_order",
         "loadavg_1m": round(os.getloadavg()[0], 2),
         "sim": sim_mode,
-        "journal": journal,
+        "journal": ("all tables" if flush_all else "order_commands") if journal else None,
         "gc_freeze": gc_freeze,
         "seconds": seconds,
         "speed": speed,
@@ -430,19 +456,32 @@ def main(argv: list[str]) -> int:
     p = argparse.ArgumentParser(
         prog="python -m benchmarks.latency", description=__doc__.split("\n")[0]
     )
-    p.add_argument("what", nargs="*", default=["sign", "tick"], choices=["sign", "tick"])
+    p.add_argument("what", nargs="*", choices=["sign", "tick", []], help="default: both")
     p.add_argument("--seconds", type=float, default=20.0, help="tick_to_order run length")
     p.add_argument("--speed", type=float, default=10.0, help="simulator market speed")
     p.add_argument("--sim", choices=["loop", "thread"], default="loop")
-    p.add_argument("--journal", action="store_true", help="journal inputs, flush commands")
+    p.add_argument(
+        "--journal",
+        choices=["all", "commands"],
+        help="journal the session; before each send flush every table (as paper does) or "
+        "only order_commands",
+    )
     p.add_argument("--gc-freeze", action="store_true", help="gc.freeze() after start-up")
     args = p.parse_args(argv)
+    args.what = args.what or ["sign", "tick"]
     if "sign" in args.what:
         for line in bench_sign():
             print(json.dumps(line), flush=True)
     if "tick" in args.what:
         res = asyncio.run(
-            _tick_to_order(args.seconds, args.speed, args.sim, args.journal, args.gc_freeze)
+            _tick_to_order(
+                args.seconds,
+                args.speed,
+                args.sim,
+                bool(args.journal),
+                args.gc_freeze,
+                flush_all=args.journal != "commands",
+            )
         )
         print(json.dumps(res), flush=True)
     return 0
