@@ -10,7 +10,11 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from typer._click.exceptions import ClickException, NoArgsIsHelpError  # typer vendors click
+from typer._click.exceptions import (  # typer vendors click
+    ClickException,
+    NoArgsIsHelpError,
+    UsageError,
+)
 from typer.core import TyperGroup
 
 
@@ -65,13 +69,39 @@ app = typer.Typer(
     help="Event-sourced market making on Hyperliquid perps: record, backtest, paper, live. "
     "Exit codes: 0 done, 1 runtime failure, 2 usage or config error.",
     no_args_is_help=True,
+    invoke_without_command=True,  # `market-maker --list-dexs`
     pretty_exceptions_enable=False,
     add_completion=False,
 )
 
+# --network / --base-url: the venue (framework.hyperliquid.venue), for every command
+# that connects; also MM_LIVE_NETWORK / MM_LIVE_BASE_URL or [live] in a --config file.
+Network = Annotated[
+    str | None,
+    typer.Option(
+        "--network",
+        help="mainnet | testnet: the venue and the signing network (default: "
+        "MM_LIVE_NETWORK, else the config's live.network, else mainnet).",
+    ),
+]
+BaseUrl = Annotated[
+    str | None,
+    typer.Option(
+        "--base-url",
+        help="API base URL overriding the network's (a local sim-exchange, a proxy).",
+    ),
+]
+Testnet = Annotated[bool, typer.Option("--testnet", hidden=True, help="Same as --network testnet.")]
+
+
+def _network(network: str | None, testnet: bool) -> str | None:
+    """``--network``, or ``testnet`` for the older ``--testnet`` flag."""
+    return network if network is not None or not testnet else "testnet"
+
 
 @app.callback()
 def _options(
+    ctx: typer.Context,
     debug: Annotated[
         bool,
         typer.Option(
@@ -81,8 +111,33 @@ def _options(
             "(market-maker --debug COMMAND ...).",
         ),
     ] = False,
+    list_dexs: Annotated[
+        bool,
+        typer.Option(
+            "--list-dexs",
+            help="List the perp dexes, their assets and constraints, then exit "
+            "(as `market-maker list-dexs`; with --network / --base-url before it).",
+        ),
+    ] = False,
+    network: Network = None,
+    base_url: BaseUrl = None,
 ) -> None:
-    pass  # read by ErrorBoundary.invoke from the context
+    """Event-sourced market making on Hyperliquid perps."""
+    # --debug is read by ErrorBoundary.invoke from the context
+    if list_dexs:
+        from framework.hyperliquid.commands import list_dexs_command
+        from framework.hyperliquid.venue import resolve_venue
+
+        raise typer.Exit(list_dexs_command(resolve_venue(network, base_url)))
+    if network is not None or base_url is not None:
+        from framework import exits
+
+        raise exits.UsageError(
+            "--network / --base-url before the command only go with --list-dexs; put them "
+            "after the command (market-maker status --network testnet ...)"
+        )
+    if ctx.invoked_subcommand is None:
+        raise UsageError("Missing command.", ctx)
 
 
 JournalDir = Annotated[Path, typer.Argument(help="Journal directory (holds session.json).")]
@@ -248,15 +303,18 @@ def import_(
 # -- hyperliquid: list-dexs, record, sim-exchange (issue 4) ---------------------------------
 @app.command("list-dexs")
 def list_dexs(
-    base_url: Annotated[
-        str | None, typer.Option("--base-url", help="REST base URL (default: mainnet).")
+    network: Network = None,
+    base_url: BaseUrl = None,
+    config: Annotated[
+        Path | None, typer.Option("--config", help="TOML config (live.network, live.base_url).")
     ] = None,
-    testnet: Annotated[bool, typer.Option("--testnet", help="Use the testnet URL.")] = False,
+    testnet: Testnet = False,
 ) -> None:
-    """List the perp dexes (main + HIP-3) and their assets with asset ids."""
+    """List the perp dexes (main + HIP-3), their assets with asset ids, and constraints."""
     from framework.hyperliquid.commands import list_dexs_command
+    from framework.hyperliquid.venue import resolve_venue
 
-    raise typer.Exit(list_dexs_command(base_url, testnet))
+    raise typer.Exit(list_dexs_command(resolve_venue(_network(network, testnet), base_url, config)))
 
 
 @app.command()
@@ -265,15 +323,76 @@ def record(
     duration: Annotated[float, typer.Option("--duration", help="Seconds to record.")],
     out: Annotated[Path, typer.Option("--out", help="New journal directory.")],
     dex: Annotated[str, typer.Option("--dex", help="HIP-3 dex name ('' = main).")] = "",
-    base_url: Annotated[
-        str | None, typer.Option("--base-url", help="REST base URL (default: mainnet).")
-    ] = None,
-    testnet: Annotated[bool, typer.Option("--testnet", help="Use the testnet URL.")] = False,
+    network: Network = None,
+    base_url: BaseUrl = None,
+    testnet: Testnet = False,
 ) -> None:
     """Record market data (book, trades, bbo, asset ctx, connection events) into a journal."""
     from framework.hyperliquid.commands import record_command
+    from framework.hyperliquid.venue import resolve_venue
 
-    raise typer.Exit(record_command(asset, dex, duration, out, base_url, testnet))
+    venue = resolve_venue(_network(network, testnet), base_url)
+    raise typer.Exit(record_command(asset, dex, duration, out, venue))
+
+
+# -- account and config: status, generate-config, validate-config (issue 12) ----------------
+@app.command()
+def status(
+    address: Annotated[
+        str | None,
+        typer.Option(
+            "--address",
+            help="Account address (read-only: no key needed). Default: live.account_address "
+            "of the config or MM_LIVE_ACCOUNT_ADDRESS, else the key's address "
+            "(HL_PRIVATE_KEY or the live.keystore file).",
+        ),
+    ] = None,
+    network: Network = None,
+    base_url: BaseUrl = None,
+    config: Annotated[
+        Path | None, typer.Option("--config", help="TOML config (the live and risk sections).")
+    ] = None,
+    dex: Annotated[
+        list[str] | None,
+        typer.Option("--dex", help="Only the main dex and this HIP-3 dex (repeatable)."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")] = False,
+) -> None:
+    """Show the account's positions, balances, open orders and rate-limit headroom."""
+    from framework.hyperliquid.status import status_command
+
+    raise typer.Exit(
+        status_command(
+            address=address,
+            network=network,
+            base_url=base_url,
+            config=config,
+            dexes=dex,
+            as_json=as_json,
+        )
+    )
+
+
+@app.command("generate-config")
+def generate_config() -> None:
+    """Print a commented TOML config: every option of every section at its default."""
+    from framework.configfile import generate_config as generate
+
+    sys.stdout.write(generate())
+
+
+@app.command("validate-config")
+def validate_config(
+    file: Annotated[
+        str | None,
+        typer.Argument(help="TOML config file, or - for stdin; omit to check the environment."),
+    ] = None,
+) -> None:
+    """Check a config (and the MM_* environment variables): exit 0 if valid, else 1 with
+    one line per problem naming the field, the value and the fix."""
+    from framework.configfile import validate_config_command
+
+    raise typer.Exit(validate_config_command(file))
 
 
 @app.command("sim-exchange")
@@ -486,9 +605,8 @@ def paper(
     ] = 0.0,
     dex: Annotated[str, typer.Option("--dex", help="HIP-3 dex name (hyena, ...).")] = "",
     spread_profile: SpreadProfile = None,
-    base_url: Annotated[
-        str, typer.Option("--base-url", help="API base URL (a local sim-exchange for tests).")
-    ] = "https://api.hyperliquid.xyz",
+    network: Network = None,
+    base_url: BaseUrl = None,
     config: ConfigFile = None,
     out: Annotated[
         Path | None,
@@ -519,13 +637,15 @@ def paper(
 ) -> None:
     """Paper-trade on live market data with simulated fills; journal everything."""
     from framework.environments.paper import paper_command
+    from framework.hyperliquid.venue import resolve_venue
 
+    venue = resolve_venue(network, base_url, config)
     raise typer.Exit(
         paper_command(
             asset,
             dex=dex,
             duration_s=duration,
-            base_url=base_url,
+            base_url=venue.base_url,
             config=config,
             spread_profile=spread_profile,
             out=out,

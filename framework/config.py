@@ -12,6 +12,12 @@ A config file has one table per section::
 Every bad value raises :class:`ConfigError` naming the field (``risk.max_drawdown``),
 the value, what is allowed, and the file when there is one.  Unknown keys are errors
 too (with the closest known name), so a typo never silently falls back to a default.
+Every key is checked on its own, so :func:`config_problems` (and the error's
+``problems``) lists all the problems of a file, not only the first.
+
+:func:`resolve_config` applies the precedence flags > environment (``MM_<SECTION>_<KEY>``
+variables, read as the key's type) > config file > defaults; a problem names the flag or
+the variable it came from.
 
 Components receive their section as keyword arguments (``MarketMaker(**unstructure(cfg
 .strategy))``), so the dict recorded in a journal manifest rebuilds the same config.
@@ -22,11 +28,13 @@ from __future__ import annotations
 import difflib
 import importlib
 import inspect
+import json
 import math
+import re
 import sys
 import tomllib
 import typing
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +45,7 @@ from framework.grid import MAX_PERP_DECIMALS
 
 __all__ = [
     "ESTIMATOR_PATHS",
+    "FLAG_NAMES",
     "PROFILES",
     "CalibrationConfig",
     "ConfigError",
@@ -46,10 +55,16 @@ __all__ = [
     "OrdersConfig",
     "RiskConfig",
     "SessionConfig",
+    "Setting",
     "SpreadProfile",
     "StrategyConfig",
+    "check_config",
     "config_from_dict",
+    "config_problems",
+    "env_settings",
     "load_config",
+    "parse_env_value",
+    "read_config_file",
     "resolve_config",
     "section_from_kwargs",
     "unstructure",
@@ -123,10 +138,44 @@ ESTIMATOR_PATHS: tuple[tuple[str, str], ...] = (
 
 
 class ConfigError(ValueError):
-    """A config value is missing, unknown or out of range; the message names the field."""
+    """A config value is missing, unknown or out of range; the message names the field.
+
+    ``problems`` lists every problem found (the message is the first, with a count of
+    the others): :func:`config_problems` and ``market-maker validate-config`` show all.
+    """
+
+    def __init__(self, message: str, problems: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.problems: list[str] = list(problems) if problems else [message]
+
+    @classmethod
+    def of(cls, problems: list[str]) -> ConfigError:
+        """One error for a non-empty list of problems."""
+        more = len(problems) - 1
+        tail = (
+            f" (and {more} more problem{'s' if more > 1 else ''}: "
+            "`market-maker validate-config` lists them all)"
+            if more
+            else ""
+        )
+        return cls(problems[0] + tail, problems)
+
+
+def _toml(value: Any) -> str:
+    """``value`` as it is written in TOML (examples in error messages, generate-config)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)  # its escapes are TOML's too
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_toml(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k} = {_toml(v)}" for k, v in value.items()) + "}"
+    return repr(value)
 
 
 # -- validators ---------------------------------------------------------------------------
+# Each validator carries ``rule``: what the value must be, shown by generate-config.
 def _field_name(inst: Any, attribute: attrs.Attribute) -> str:
     return f"{type(inst).SECTION}.{attribute.name}"
 
@@ -144,6 +193,7 @@ def _number(test: Callable[[float], bool], must: str, fix: str) -> Any:
                 f"fix: {fix} (default {attribute.default!r})"
             )
 
+    check.rule = must  # type: ignore[attr-defined]
     return check
 
 
@@ -167,6 +217,7 @@ def _optional(check: Any) -> Any:
         if value is not None:
             check(inst, attribute, value)
 
+    optional.rule = getattr(check, "rule", "")  # type: ignore[attr-defined]
     return optional
 
 
@@ -178,7 +229,31 @@ def _one_of(*choices: Any) -> Any:
                 f"{', '.join(repr(c) for c in choices)}; fix: pick one of them"
             )
 
+    check.rule = "one of " + ", ".join(_toml(c) for c in choices)  # type: ignore[attr-defined]
     return check
+
+
+def _matching(pattern: str, must: str, example: str) -> Any:
+    """A str validator: ``""`` (not set) or a full match of ``pattern``."""
+    compiled = re.compile(pattern)
+
+    def check(inst: Any, attribute: attrs.Attribute, value: str) -> None:
+        if value and not compiled.fullmatch(value):
+            raise ConfigError(
+                f"{_field_name(inst, attribute)} = {value!r}: must be {must}; "
+                f'fix: write it like {attribute.name} = "{example}", or "" for the default'
+            )
+
+    check.rule = f'"" or {must}'  # type: ignore[attr-defined]
+    return check
+
+
+_http_url = _matching(
+    r"https?://[^\s/:]+(:[0-9]{1,5})?(/\S*)?",
+    "an http(s) URL",
+    "http://127.0.0.1:3001",
+)
+_address = _matching(r"0x[0-9a-fA-F]{40}", "an address (0x and 40 hex digits)", "0x" + "ab" * 20)
 
 
 # -- sections -----------------------------------------------------------------------------
@@ -188,11 +263,18 @@ class StrategyConfig:
 
     SECTION: typing.ClassVar[str] = "strategy"
 
+    #: the venue's coin name (``HYPE``, ``hyena:HYPE``); --asset or the recording sets it
     coin: str = "HYPE"
+    #: the coin's size decimals (lot 10^-sz_decimals); the venue's meta or the recording
+    #: sets it in a session
     sz_decimals: int = attrs.field(default=2, validator=_sz_decimals)
+    #: the band of total spread and the GLFT parameters that land quotes in it (PROFILES):
+    #: default 40-50 bps, hip3 15-25, aggressive 10-20; --spread-profile overrides it
     spread_profile: str = attrs.field(default="default", validator=_one_of(*PROFILES))
+    #: GLFT variant (mm_math §1.3): A = CARA utility, B = running inventory penalty
     model: str = attrs.field(default="B", validator=_one_of("A", "B"))
-    # None: the spread profile's value (PROFILES); a number overrides it
+    # unset: the spread profile's value (PROFILES); a number overrides it (also for
+    # half_spread_floor_bps and skew_scale below)
     gamma_per_bps: float | None = attrs.field(default=None, validator=_optional(_positive))
     half_spread_floor_bps: float | None = attrs.field(
         default=None, validator=_optional(_non_negative)
@@ -249,9 +331,13 @@ class RiskConfig:
 
     SECTION: typing.ClassVar[str] = "risk"
 
+    #: position cap in contracts: at the cap only the side that reduces it is quoted
     max_position: float = attrs.field(default=200.0, validator=_positive)
+    #: position cap in USD notional (same rule)
     max_position_usd: float = attrs.field(default=5000.0, validator=_positive)
+    #: kill switch: stop quoting for good at this drawdown from the equity peak (0.05 = 5 %)
     max_drawdown: float = attrs.field(default=0.05, validator=_fraction)
+    #: stop quoting for the rest of the UTC day after losing this much (USD)
     max_daily_loss_usd: float = attrs.field(default=500.0, validator=_positive)
     # a tripped position cap releases once |position| is back under this share of it
     # (hysteresis: a position sitting at the cap does not flap the quotes)
@@ -260,17 +346,28 @@ class RiskConfig:
     # worst-case inventory (position plus resting orders) stays under
     # equity / (k sigma_T + MMR) over the de-risk horizon T and under max_margin_usage
     leverage: float = attrs.field(default=3.0, validator=_at_least_one)
+    #: the asset's maximum leverage on the venue (sets the maintenance margin rate)
     max_leverage: float = attrs.field(default=10.0, validator=_at_least_one)
+    #: share of equity the worst-case inventory's initial margin may use
     max_margin_usage: float = attrs.field(default=0.5, validator=_fraction)
+    #: k in the margin rule above: the adverse move survived, in sigmas over the horizon
     inventory_k_sigma: float = attrs.field(default=4.0, validator=_positive)
+    #: T in the margin rule above: the time to de-risk the inventory (s)
     inventory_horizon_s: float = attrs.field(default=3600.0, validator=_positive)
+    #: the quote gate pauses quoting after this long without book or trade progress
     stale_s: float = attrs.field(default=15.0, validator=_positive)
+    #: period of the limit checks (event time)
     check_interval_s: float = attrs.field(default=1.0, validator=_positive)
+    #: below this request-budget headroom spreads widen by sqrt(widen_headroom / headroom)
     widen_headroom: float = attrs.field(default=0.5, validator=_fraction)
+    #: below this headroom only the side that reduces inventory is quoted (forcing mode)
     forcing_headroom: float = attrs.field(default=0.10, validator=_fraction)
+    #: the headroom the widening formula floors at (caps the widening)
     min_headroom: float = attrs.field(default=0.01, validator=_fraction)
     # a rate-limit state (forcing, widened) ends only this far above its threshold
     headroom_hysteresis: float = attrs.field(default=0.02, validator=_fraction)
+    #: the calibration verdict the session trades under; marginal applies the defensive
+    #: multipliers below (wider spreads, smaller size)
     readiness: str = attrs.field(default="ready", validator=_one_of("ready", "marginal"))
     marginal_spread_mult: float = attrs.field(default=1.5, validator=_at_least_one)
     marginal_size_mult: float = attrs.field(default=0.5, validator=_fraction)
@@ -282,8 +379,11 @@ class OrdersConfig:
 
     SECTION: typing.ClassVar[str] = "orders"
 
+    #: the coin traded (set with the strategy's by --asset or the recording)
     coin: str = "HYPE"
+    #: paper account equity at the start (USD); PnL, drawdown and margin are measured on it
     initial_equity_usd: float = attrs.field(default=10_000.0, validator=_positive)
+    #: mark-to-market period (event time)
     mark_interval_s: float = attrs.field(default=5.0, validator=_positive)
 
 
@@ -353,10 +453,10 @@ class LiveConfig:
 
     network: str = attrs.field(default="mainnet", validator=_one_of("mainnet", "testnet"))
     #: overrides the network's API URL (a local sim-exchange, a proxy); "" = the network's
-    base_url: str = ""
+    base_url: str = attrs.field(default="", validator=_http_url)
     #: the account traded; "" = the signer's address (set it when signing with an API
     #: (agent) wallet approved by the account)
-    account_address: str = ""
+    account_address: str = attrs.field(default="", validator=_address)
     #: an encrypted JSON keystore; "" = the key in HL_PRIVATE_KEY
     keystore: str = ""
     #: the venue's dead-man switch: orders are scheduled to cancel this far ahead
@@ -410,18 +510,7 @@ def unstructure(cfg: Any) -> dict[str, Any]:
 
 
 # -- loading ------------------------------------------------------------------------------
-def _toml(value: Any) -> str:
-    """``value`` as it is written in TOML (for the examples in error messages)."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str):
-        return '"' + value.replace('"', '\\"') + '"'
-    if isinstance(value, list | tuple):
-        return "[" + ", ".join(_toml(v) for v in value) + "]"
-    return repr(value)
-
-
-def _number(value: Any) -> bool:
+def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
@@ -430,7 +519,7 @@ _MAX_FLOAT_INT = int(sys.float_info.max)
 
 def _float_like(value: Any) -> bool:
     """A number a float can hold (TOML integers are unbounded here)."""
-    return _number(value) and not (isinstance(value, int) and abs(value) > _MAX_FLOAT_INT)
+    return _is_number(value) and not (isinstance(value, int) and abs(value) > _MAX_FLOAT_INT)
 
 
 def _type_check(typ: Any) -> tuple[str, Any] | None:
@@ -457,6 +546,22 @@ def _type_check(typ: Any) -> tuple[str, Any] | None:
     return None  # unions, Any, classes: left to the component's own checks
 
 
+def _unoptional(typ: Any) -> tuple[Any, bool]:
+    """``(X, True)`` for ``X | None``, else ``(typ, False)``."""
+    args = typing.get_args(typ)
+    if type(None) in args and len(args) == 2:
+        return next(a for a in args if a is not type(None)), True
+    return typ, False
+
+
+def type_description(typ: Any) -> str:
+    """How a value of ``typ`` is written, for messages and generate-config."""
+    inner, optional = _unoptional(typ)
+    check = _type_check(inner)
+    desc = check[0] if check else "a value"
+    return f"{desc}, or unset" if optional else desc
+
+
 def _example(key: str, typ: Any, default: Any) -> str:
     """``key = <a value of the right type>``, from the default where it shows the type."""
     shown = default not in (attrs.NOTHING, inspect.Parameter.empty, None)
@@ -474,11 +579,9 @@ def _check_type(name: str, value: Any, typ: Any, where: str, default: Any = attr
     ``name`` is how the message names the field (``strategy.gamma_per_bps`` or
     ``[fills] maker_bps``); the fix shows an example line for the file.
     """
-    args = typing.get_args(typ)
-    if type(None) in args and len(args) == 2:  # ``X | None``: None means "not set"
-        if value is None:
-            return None
-        typ = next(a for a in args if a is not type(None))
+    typ, optional = _unoptional(typ)
+    if optional and value is None:  # ``X | None``: None means "not set"
+        return None
     check = _type_check(typ)
     if check is None:
         return value
@@ -492,66 +595,99 @@ def _check_type(name: str, value: Any, typ: Any, where: str, default: Any = attr
     return float(value) if typ is float else value
 
 
-def _unknown_key(where: str, section: str, key: str, known: list[str]) -> ConfigError:
-    """The error for a key ``section`` does not have: the closest known key, or all of them."""
+def _unknown_key(where: str, section: str, key: str, known: list[str]) -> str:
+    """The problem of a key ``section`` does not have: the closest known key, or all."""
     close = difflib.get_close_matches(key, known, n=1)
     hint = f"did you mean {close[0]!r}?" if close else f"known keys: {', '.join(known)}"
-    return ConfigError(f"{where}{section}.{key}: unknown key; {hint}")
+    return f"{where}{section}.{key}: unknown key; {hint}"
 
 
-def _unknown_option(where: str, table: str, key: str, known: list[str]) -> ConfigError:
+def _unknown_option(where: str, table: str, key: str, known: list[str]) -> str:
     """As :func:`_unknown_key` for a pass-through table (``[fills]``, ``[estimators.x]``):
     names the table and key as written in the file and lists every known key."""
     close = difflib.get_close_matches(key, known, n=1)
     hint = f"did you mean {close[0]!r}? " if close else ""
-    return ConfigError(
+    return (
         f"{where}{table} {key}: unknown key; {hint}known keys: {', '.join(known)}; "
         f"fix: use one of them or remove {key!r} from {table}"
     )
 
 
-def section_from_kwargs(cls: type, values: dict[str, Any], where: str = "") -> Any:
-    """Build section ``cls`` from a dict, naming the field of any bad or unknown key."""
+def _section_problems(cls: type, values: Any, where: str) -> tuple[Any, list[str]]:
+    """``(section or None, problems)``: every bad or unknown key of ``values``.
+
+    Each key is type-checked and then validated alone (the section built with that key
+    and defaults elsewhere), so one bad key never hides another; the section is built
+    from all the keys only when each passed on its own.
+    """
     if not isinstance(values, dict):
-        raise ConfigError(f"{where}[{cls.SECTION}] must be a table of key = value pairs")
+        return None, [f"{where}[{cls.SECTION}] must be a table of key = value pairs"]
     if cls is FillsConfig:
-        _validate_fills(values, where)
-        return cls(options=dict(values))
+        problems = _fills_problems(values, where)
+        return (None if problems else cls(options=dict(values))), problems
     if cls is EstimatorsConfig:
-        _validate_estimators(values, where)
-        return cls(options={k: dict(v) for k, v in values.items()})
+        problems = _estimators_problems(values, where)
+        return (None if problems else cls(options={k: dict(v) for k, v in values.items()})), (
+            problems
+        )
     fields = {f.name: f for f in attrs.fields(cls)}
     hints = typing.get_type_hints(cls)
     checked: dict[str, Any] = {}
+    problems: list[str] = []
     for key, value in values.items():
         if key not in fields:
-            raise _unknown_key(where, cls.SECTION, key, list(fields))
-        checked[key] = _check_type(
-            f"{cls.SECTION}.{key}", value, hints[key], where, fields[key].default
-        )
+            problems.append(_unknown_key(where, cls.SECTION, key, list(fields)))
+            continue
+        try:
+            typed = _check_type(
+                f"{cls.SECTION}.{key}", value, hints[key], where, fields[key].default
+            )
+            cls(**{key: typed})
+        except ConfigError as exc:
+            problems.append(str(exc) if str(exc).startswith(where) else f"{where}{exc}")
+            continue
+        checked[key] = typed
+    if problems:
+        return None, problems
     try:
-        return cls(**checked)
-    except ConfigError as exc:
-        raise ConfigError(f"{where}{exc}") from None
+        return cls(**checked), []
+    except ConfigError as exc:  # a rule between keys
+        return None, [f"{where}{exc}"]
 
 
-def _validate_fills(values: dict[str, Any], where: str) -> None:
+def section_from_kwargs(cls: type, values: dict[str, Any], where: str = "") -> Any:
+    """Build section ``cls`` from a dict, naming the field of any bad or unknown key."""
+    section, problems = _section_problems(cls, values, where)
+    if problems:
+        raise ConfigError.of(problems)
+    return section
+
+
+def _fills_problems(values: dict[str, Any], where: str) -> list[str]:
     """Check ``[fills]`` against :class:`framework.fills.config.FillSimConfig`: every key
     one of its attrs fields, every value of the field's type, then the class's own checks."""
     try:
         from framework.fills.config import FillSimConfig
     except ImportError:  # the simulator is optional in a live-only install
-        return
+        return []
     fields = {f.name: f for f in attrs.fields(FillSimConfig)}
     hints = typing.get_type_hints(FillSimConfig)
+    problems: list[str] = []
     for key, value in values.items():
         if key not in fields:
-            raise _unknown_option(where, "[fills]", key, sorted(fields))
-        _check_type(f"[fills] {key}", value, hints.get(key), where, fields[key].default)
+            problems.append(_unknown_option(where, "[fills]", key, sorted(fields)))
+            continue
+        try:
+            _check_type(f"[fills] {key}", value, hints.get(key), where, fields[key].default)
+        except ConfigError as exc:
+            problems.append(str(exc))
+    if problems:
+        return problems
     try:
         FillSimConfig(**values)
     except (TypeError, ValueError, ArithmeticError) as exc:  # 1e308 ms overflows as ns
-        raise ConfigError(f"{where}[fills]: {exc}; fix that key in [fills]") from None
+        return [f"{where}[fills]: {exc}; fix that key in [fills]"]
+    return []
 
 
 def _estimator_class(path: str) -> type | None:
@@ -563,58 +699,108 @@ def _estimator_class(path: str) -> type | None:
         return None
 
 
-def _validate_estimators(values: dict[str, Any], where: str) -> None:
+def estimator_params(cls: type) -> dict[str, inspect.Parameter]:
+    """The keyword parameters of an estimator's ``__init__`` (its config keys)."""
+    return {
+        p.name: p
+        for p in list(inspect.signature(cls.__init__).parameters.values())[1:]
+        if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+    }
+
+
+def estimator_hints(cls: type) -> dict[str, Any]:
+    """Each ``__init__`` parameter's type: its annotation, else its default's type."""
+    try:
+        hints = typing.get_type_hints(cls.__init__)
+    except Exception:  # unresolvable annotations: fall back to the defaults' types
+        hints = {}
+    out: dict[str, Any] = {}
+    for name, p in estimator_params(cls).items():
+        typ = hints.get(name)
+        if typ is None and p.default is not p.empty and p.default is not None:
+            typ = type(p.default)
+        out[name] = typ
+    return out
+
+
+def _estimators_problems(values: dict[str, Any], where: str) -> list[str]:
     """Check each ``[estimators.<name>]`` table: a known estimator, keys its ``__init__``
     takes, values of their types, and what the estimator itself accepts."""
     paths = dict(ESTIMATOR_PATHS)
+    problems: list[str] = []
     for name, opts in values.items():
         table = f"[estimators.{name}]"
         if name not in paths:
             close = difflib.get_close_matches(name, list(paths), n=1)
             hint = f"did you mean [estimators.{close[0]}]? " if close else ""
-            raise ConfigError(
+            problems.append(
                 f"{where}{table}: unknown estimator; {hint}valid names: "
                 f"{', '.join(paths)}; fix: rename the table to one of them"
             )
+            continue
         if not isinstance(opts, dict):
-            raise ConfigError(
+            problems.append(
                 f"{where}estimators.{name} = {opts!r}: expected a table {table} of that "
                 f"estimator's settings; fix: write {table} on its own line, then key = value"
             )
+            continue
         cls = _estimator_class(paths[name])
         if cls is None:
             continue
-        _check_init_kwargs(cls, opts, table, where)
-        try:
-            cls(**opts)
-        except (TypeError, ValueError, ArithmeticError) as exc:
-            raise ConfigError(f"{where}{table}: {exc}; fix that key in {table}") from None
+        own = _init_kwargs_problems(cls, opts, table, where)
+        if not own:
+            try:
+                cls(**opts)
+            except (TypeError, ValueError, ArithmeticError) as exc:
+                own = [f"{where}{table}: {exc}; fix that key in {table}"]
+        problems += own
+    return problems
 
 
-def _check_init_kwargs(cls: type, opts: dict[str, Any], table: str, where: str) -> None:
+def _init_kwargs_problems(cls: type, opts: dict[str, Any], table: str, where: str) -> list[str]:
     """Keys and value types of ``opts`` against ``cls.__init__``'s keyword parameters."""
-    params = {
-        p.name: p
-        for p in list(inspect.signature(cls.__init__).parameters.values())[1:]
-        if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
-    }
+    params = estimator_params(cls)
     takes_any = any(
         p.kind is p.VAR_KEYWORD for p in inspect.signature(cls.__init__).parameters.values()
     )
-    try:
-        hints = typing.get_type_hints(cls.__init__)
-    except Exception:  # unresolvable annotations: fall back to the defaults' types
-        hints = {}
+    hints = estimator_hints(cls)
+    problems: list[str] = []
     for key, value in opts.items():
         p = params.get(key)
         if p is None:
-            if takes_any:
-                continue
-            raise _unknown_option(where, table, key, list(params))
-        typ = hints.get(key)
-        if typ is None and p.default is not p.empty and p.default is not None:
-            typ = type(p.default)
-        _check_type(f"{table} {key}", value, typ, where, p.default)
+            if not takes_any:
+                problems.append(_unknown_option(where, table, key, list(params)))
+            continue
+        try:
+            _check_type(f"{table} {key}", value, hints.get(key), where, p.default)
+        except ConfigError as exc:
+            problems.append(str(exc))
+    return problems
+
+
+def _parse(data: Any, source: str = "") -> tuple[SessionConfig | None, list[str]]:
+    """``(config or None, every problem)`` of parsed TOML (or any nested dict)."""
+    where = f"{source}: " if source else ""
+    if not isinstance(data, dict):
+        return None, [f"{where}expected a table of [section] tables"]
+    problems: list[str] = []
+    for key in data:
+        if key not in _SECTIONS:
+            close = difflib.get_close_matches(key, list(_SECTIONS), n=1)
+            hint = f"did you mean [{close[0]}]?" if close else f"sections: {', '.join(_SECTIONS)}"
+            problems.append(f"{where}[{key}]: unknown section; {hint}")
+    parts: dict[str, Any] = {}
+    for name, cls in _SECTIONS.items():
+        parts[name], found = _section_problems(cls, data.get(name, {}), where)
+        problems += found
+    if problems:
+        return None, problems
+    return SessionConfig(**parts), []
+
+
+def config_problems(data: Any, source: str = "") -> list[str]:
+    """Every problem of a config given as parsed TOML, one line each (empty: valid)."""
+    return _parse(data, source)[1]
 
 
 def config_from_dict(data: dict[str, Any], source: str = "") -> SessionConfig:
@@ -623,18 +809,51 @@ def config_from_dict(data: dict[str, Any], source: str = "") -> SessionConfig:
     Raises
     ------
     ConfigError
-        Naming the section and field, the bad value and the fix.
+        Naming the section and field, the bad value and the fix; ``problems`` holds
+        every problem found, not only the first.
     """
-    where = f"{source}: " if source else ""
-    for key in data:
-        if key not in _SECTIONS:
-            close = difflib.get_close_matches(key, list(_SECTIONS), n=1)
-            hint = f"did you mean [{close[0]}]?" if close else f"sections: {', '.join(_SECTIONS)}"
-            raise ConfigError(f"{where}[{key}]: unknown section; {hint}")
-    parts = {
-        name: section_from_kwargs(cls, data.get(name, {}), where) for name, cls in _SECTIONS.items()
-    }
-    return SessionConfig(**parts)
+    cfg, problems = _parse(data, source)
+    if problems:
+        raise ConfigError.of(problems)
+    assert cfg is not None
+    return cfg
+
+
+def parse_config_text(text: str, source: str) -> dict[str, Any]:
+    """TOML text as a dict; :class:`ConfigError` naming ``source`` and the line if not TOML."""
+    try:
+        return tomllib.loads(text)
+    except RecursionError:
+        raise ConfigError(
+            f"{source}: not valid TOML (nested too deeply); fix the syntax there"
+        ) from None
+    except ValueError as exc:  # TOMLDecodeError, or an integer of more than 4300 digits
+        raise ConfigError(f"{source}: not valid TOML ({exc}); fix the syntax there") from None
+
+
+def decode_config_bytes(raw: bytes, source: str) -> str:
+    """The UTF-8 text of a config file, or a :class:`ConfigError` naming the byte."""
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise ConfigError(
+            f"{source}: not UTF-8 text (byte {exc.start}, line {line}); save the file as UTF-8"
+        ) from None
+
+
+def read_config_file(path: Path | str) -> dict[str, Any]:
+    """A TOML config file as a dict (no value checked yet).
+
+    Raises
+    ------
+    ConfigError
+        When the file is missing, is not UTF-8 or not TOML (with its line).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"{path}: no such config file; fix: pass an existing .toml file")
+    return parse_config_text(decode_config_bytes(path.read_bytes(), str(path)), str(path))
 
 
 def load_config(path: Path | str | None) -> SessionConfig:
@@ -647,91 +866,284 @@ def load_config(path: Path | str | None) -> SessionConfig:
     """
     if path is None:
         return SessionConfig()
-    path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"{path}: no such config file; fix: pass an existing .toml file")
-    raw = path.read_bytes()
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        raise ConfigError(
-            f"{path}: not UTF-8 text (byte {exc.start}, line {line}); save the file as UTF-8"
-        ) from None
-    try:
-        data = tomllib.loads(text)
-    except RecursionError:
-        raise ConfigError(
-            f"{path}: not valid TOML (nested too deeply); fix the syntax there"
-        ) from None
-    except ValueError as exc:  # TOMLDecodeError, or an integer of more than 4300 digits
-        raise ConfigError(f"{path}: not valid TOML ({exc}); fix the syntax there") from None
-    return config_from_dict(data, str(path))
+    return config_from_dict(read_config_file(path), str(path))
 
 
+# -- environment variables and flags ------------------------------------------------------
 #: Environment variables that set config keys: ``MM_<SECTION>_<KEY>``, e.g.
-#: ``MM_RISK_MAX_DRAWDOWN=0.03`` or ``MM_LIVE_NETWORK=testnet``.  Values are parsed as
-#: TOML values (``0.03``, ``true``, ``"x"``), falling back to a plain string.
+#: ``MM_RISK_MAX_DRAWDOWN=0.03``, ``MM_LIVE_NETWORK=testnet``, ``MM_FILLS_QUEUE=prob`` or
+#: ``MM_ESTIMATORS_KAPPA_WINDOW_S=600``.  A value is read as the key's type: numbers as
+#: written, booleans as true/false/1/0/yes/no/on/off, strings as they are (an address
+#: stays a string), an empty value of an optional key means unset, lists as ``[1, 2]``
+#: or ``1,2``.
 ENV_PREFIX = "MM_"
 
 
-def _env_value(text: str) -> Any:
-    try:
-        return tomllib.loads(f"v = {text}")["v"]
-    except tomllib.TOMLDecodeError:
-        return text
+@attrs.frozen
+class Setting:
+    """One value given outside the config file: an environment variable or a flag.
+
+    ``origin`` names where it came from in messages (``environment variable
+    MM_RISK_MAX_DRAWDOWN=0.5``, ``--max-drawdown 0.5``); ``path`` is ``(section, key)``
+    or ``("estimators", name, key)``.
+    """
+
+    path: tuple[str, ...]
+    value: Any
+    origin: str
+
+    def as_data(self) -> dict[str, Any]:
+        """The setting as a nested dict in the file's shape."""
+        out: Any = self.value
+        for part in reversed(self.path):
+            out = {part: out}
+        return out
 
 
-def env_overrides(environ: dict[str, str]) -> dict[str, dict[str, Any]]:
-    """``{section: {key: value}}`` from ``MM_<SECTION>_<KEY>`` variables.
+def _key_types(section: str, estimator: str | None = None) -> dict[str, Any]:
+    """``{key: type}`` of a section (``[fills]``: FillSimConfig's; an estimator: its
+    ``__init__``'s)."""
+    if section == "fills":
+        from framework.fills.config import FillSimConfig
+
+        return dict(typing.get_type_hints(FillSimConfig))
+    if section == "estimators":
+        cls = _estimator_class(dict(ESTIMATOR_PATHS)[estimator or ""])
+        return estimator_hints(cls) if cls is not None else {}
+    cls = _SECTIONS[section]
+    hints = typing.get_type_hints(cls)
+    return {f.name: hints[f.name] for f in attrs.fields(cls)}
+
+
+_TRUE = ("true", "1", "yes", "on")
+_FALSE = ("false", "0", "no", "off")
+
+
+def parse_env_value(text: str, typ: Any) -> Any:
+    """An environment variable's text as a value of ``typ``.
 
     Raises
     ------
-    ConfigError
-        A variable names no section (the message names the variable and the sections).
+    ValueError
+        Saying what was expected (the caller names the variable).
     """
-    out: dict[str, dict[str, Any]] = {}
-    for name, text in sorted(environ.items()):
+    inner, optional = _unoptional(typ)
+    stripped = text.strip()
+    if optional and stripped.lower() in ("", "none", "null"):
+        return None
+    if inner is str:
+        if len(stripped) >= 2 and stripped[0] == stripped[-1] == '"':
+            return tomllib.loads(f"v = {stripped}")["v"]  # a TOML string, quotes removed
+        return text
+    if not stripped:
+        raise ValueError("is empty; give a value or unset the variable")
+    if inner is bool:
+        low = stripped.lower()
+        if low in _TRUE or low in _FALSE:
+            return low in _TRUE
+        raise ValueError("expected true or false (also 1/0, yes/no, on/off)")
+    if inner is int:
+        try:
+            return int(stripped, 10)
+        except ValueError:
+            raise ValueError("expected a whole number, e.g. 3") from None
+    if inner is float:
+        try:
+            return float(stripped)
+        except ValueError:
+            raise ValueError("expected a number, e.g. 0.05") from None
+    origin = typing.get_origin(inner)
+    if origin in (tuple, list) or inner in (tuple, list):
+        body = stripped if stripped.startswith("[") else f"[{stripped}]"
+        try:
+            return tomllib.loads(f"v = {body}")["v"]
+        except ValueError:
+            raise ValueError("expected a list, e.g. 90,110 or [90, 110]") from None
+    try:  # anything else: a TOML value, else the text
+        return tomllib.loads(f"v = {stripped}")["v"]
+    except ValueError:
+        return text
+
+
+def _env_path(rest: str) -> tuple[str, ...] | None:
+    """``("risk", "max_drawdown")`` for ``risk_max_drawdown`` (lowercased name without
+    the prefix), ``("estimators", "kappa", "window_s")`` for an estimator, or None."""
+    for section in sorted(_SECTIONS, key=len, reverse=True):
+        if not rest.startswith(section + "_"):
+            continue
+        tail = rest[len(section) + 1 :]
+        if section != "estimators":
+            return (section, tail) if tail else None
+        for name, _ in sorted(ESTIMATOR_PATHS, key=lambda p: len(p[0]), reverse=True):
+            if tail.startswith(name + "_") and len(tail) > len(name) + 1:
+                return ("estimators", name, tail[len(name) + 1 :])
+        return None
+    return None
+
+
+def env_settings(environ: Mapping[str, str]) -> tuple[list[Setting], list[str]]:
+    """The ``MM_*`` variables of ``environ`` as settings, and one problem per variable
+    that names no config key or holds a value its key cannot take.
+
+    A problem names the variable; the value is shown only once it is known to belong
+    to a config key (a secret put in a wrongly named variable is never echoed).
+    """
+    settings: list[Setting] = []
+    problems: list[str] = []
+    sections = ", ".join(_SECTIONS)
+    for name in sorted(environ):
         if not name.startswith(ENV_PREFIX):
             continue
-        rest = name[len(ENV_PREFIX) :].lower()
-        section = next(
-            (sec for sec in sorted(_SECTIONS, key=len, reverse=True) if rest.startswith(sec + "_")),
-            None,
-        )
-        if section is None or section in ("fills", "estimators"):
-            raise ConfigError(
+        text = environ[name]
+        path = _env_path(name[len(ENV_PREFIX) :].lower())
+        if path is None:
+            problems.append(
                 f"environment variable {name}: names no config key; use "
-                f"{ENV_PREFIX}<SECTION>_<KEY> with a section of "
-                f"{', '.join(s for s in _SECTIONS if s not in ('fills', 'estimators'))}"
+                f"{ENV_PREFIX}<SECTION>_<KEY> with a section of {sections} "
+                f"(e.g. {ENV_PREFIX}RISK_MAX_DRAWDOWN), or unset it"
             )
-        out.setdefault(section, {})[rest[len(section) + 1 :]] = _env_value(text)
+            continue
+        types = _key_types(path[0], path[1] if len(path) == 3 else None)
+        key = path[-1]
+        if key not in types:
+            close = difflib.get_close_matches(key, list(types), n=1)
+            table = ".".join(path[:-1])
+            hint = (
+                f"did you mean {ENV_PREFIX}{'_'.join([*path[:-1], close[0]]).upper()}?"
+                if close
+                else f"keys of [{table}]: {', '.join(types)}"
+            )
+            if any(w in key for w in ("private", "secret", "password", "mnemonic")):
+                hint = (
+                    "secrets are never config: the private key goes in HL_PRIVATE_KEY, or in "
+                    "an encrypted keystore file (live.keystore) with its password in "
+                    "HL_KEYSTORE_PASSWORD"
+                )
+            problems.append(f"environment variable {name}: [{table}] has no key {key!r}; {hint}")
+            continue
+        try:
+            value = parse_env_value(text, types[key])
+        except ValueError as exc:
+            problems.append(f"environment variable {name}={text!r}: {exc}")
+            continue
+        settings.append(Setting(path, value, f"environment variable {name}={text}"))
+    return settings, problems
+
+
+#: How the command line spells the flags that set config keys, for messages (a key not
+#: listed is shown as ``--key-with-dashes``).  ``flag_names`` of :func:`resolve_config`
+#: adds to it.
+FLAG_NAMES: dict[str, str] = {
+    "strategy.spread_profile": "--spread-profile",
+    "fills.queue": "--queue-model",
+    "risk.max_position": "--max-position",
+    "risk.max_position_usd": "--max-position-usd",
+    "risk.max_drawdown": "--max-drawdown",
+    "risk.max_daily_loss_usd": "--max-daily-loss",
+    "risk.leverage": "--leverage",
+    "live.network": "--network",
+    "live.base_url": "--base-url",
+    "live.account_address": "--address",
+    "live.calibration_duration_s": "--calibration-duration",
+    "live.flatten_on_kill": "--flatten-on-kill",
+}
+
+
+def flag_settings(
+    flags: Mapping[str, Mapping[str, Any]] | None, flag_names: Mapping[str, str] | None = None
+) -> list[Setting]:
+    """Settings from ``{section: {key: value}}`` of the flags given (None = not given).
+
+    ``flag_names`` maps ``"section.key"`` to the flag's spelling (``"risk.max_daily_loss_usd"
+    -> "--max-daily-loss"``), over :data:`FLAG_NAMES`; else ``--key-with-dashes``.
+    """
+    names = FLAG_NAMES | dict(flag_names or {})
+    out: list[Setting] = []
+    for section, values in (flags or {}).items():
+        for key, value in values.items():
+            if value is None:
+                continue
+            flag = names.get(f"{section}.{key}", "--" + key.replace("_", "-"))
+            out.append(Setting((section, key), value, f"{flag} {value}"))
     return out
+
+
+def _merge(data: dict[str, Any], setting: Setting) -> None:
+    node = data
+    for part in setting.path[:-1]:
+        node = node.setdefault(part, {})
+    node[setting.path[-1]] = setting.value
+
+
+def check_config(
+    path: Path | str | None = None,
+    flags: Mapping[str, Mapping[str, Any]] | None = None,
+    environ: Mapping[str, str] | None = None,
+    *,
+    flag_names: Mapping[str, str] | None = None,
+    data: dict[str, Any] | None = None,
+    source: str | None = None,
+) -> tuple[SessionConfig | None, list[str]]:
+    """The session config by precedence (flags > environment > config file > defaults)
+    and every problem found on the way: the file's (``path``, or parsed ``data`` named
+    ``source``), each ``MM_*`` variable's (naming it), each flag's (naming it), then the
+    merged config's.  The config is None when there is any problem.
+    """
+    import os
+
+    problems: list[str] = []
+    base: dict[str, Any] = {}
+    file_ok = True
+    if data is None and path is not None:
+        try:
+            data = read_config_file(path)
+        except ConfigError as exc:
+            problems.append(str(exc))
+            file_ok = False
+    if data is not None:
+        found = config_problems(data, source or str(path or ""))
+        problems += found
+        file_ok = file_ok and not found
+        if file_ok:
+            base = data
+    env, env_problems = env_settings(os.environ if environ is None else environ)
+    problems += env_problems
+    settings = [*env, *flag_settings(flags, flag_names)]
+    for s in settings:
+        if s.path[0] not in _SECTIONS:
+            problems.append(f"{s.origin}: no config section {s.path[0]!r}")
+            continue
+        problems += config_problems(s.as_data(), s.origin)
+    if problems:
+        return None, problems
+    merged = json.loads(json.dumps(unstructure(config_from_dict(base))))  # a deep copy
+    for s in settings:  # environment first, flags last: the later wins
+        _merge(merged, s)
+    cfg, found = _parse(merged, "the config resolved from file, environment and flags")
+    return cfg, found
 
 
 def resolve_config(
     path: Path | str | None,
-    flags: dict[str, dict[str, Any]] | None = None,
-    environ: dict[str, str] | None = None,
+    flags: Mapping[str, Mapping[str, Any]] | None = None,
+    environ: Mapping[str, str] | None = None,
+    *,
+    flag_names: Mapping[str, str] | None = None,
 ) -> SessionConfig:
     """The session config by precedence: flags > environment > config file > defaults.
 
-    ``flags`` is ``{section: {key: value}}`` of the command line's options that were
-    given (None values are left out); ``environ`` defaults to ``os.environ``.
+    ``flags`` is ``{section: {key: value}}`` of the command line's options (None values
+    = not given); ``environ`` defaults to ``os.environ`` (its ``MM_<SECTION>_<KEY>``
+    variables, see :data:`ENV_PREFIX`); ``flag_names`` spells the flags in messages.
 
     Raises
     ------
     ConfigError
-        Naming the field, the value and where it came from (file, variable, flag).
+        Naming the field, the value and where it came from (file, variable, flag);
+        ``problems`` lists every problem, not only the first.
     """
-    import os
-
-    data = unstructure(load_config(path)) if path is not None else unstructure(SessionConfig())
-    env = env_overrides(dict(os.environ if environ is None else environ))
-    for layer, where in ((env, "environment"), (flags or {}, "command line")):
-        for section, values in layer.items():
-            for key, value in values.items():
-                if value is not None:
-                    data.setdefault(section, {})[key] = value
-        data = unstructure(config_from_dict(data, where))
-    return config_from_dict(data, "command line")
+    cfg, problems = check_config(path, flags, environ, flag_names=flag_names)
+    if problems:
+        raise ConfigError.of(problems)
+    assert cfg is not None
+    return cfg
