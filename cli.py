@@ -499,7 +499,7 @@ SpreadProfile = Annotated[
     typer.Option("--spread-profile", help="default (40-50 bps), hip3 (15-25), aggressive (10-20)."),
 ]
 EngineSeed = Annotated[int, typer.Option("--seed", help="Engine seed.")]
-Quiet = Annotated[bool, typer.Option("--quiet", help="No progress bar.")]
+Quiet = Annotated[bool, typer.Option("--quiet", help="No live status in the terminal.")]
 Dashboard = Annotated[
     bool,
     typer.Option("--dashboard", help="Serve a read-only live dashboard on http://127.0.0.1:3000/."),
@@ -663,7 +663,9 @@ def paper(
 
 @app.command()
 def run(
-    asset: Annotated[str, typer.Option("--asset", help="Coin to trade (HYPE, BTC, dex:COIN).")],
+    asset: Annotated[
+        str, typer.Option("--asset", help="Coin to trade (HYPE, BTC, dex:COIN).")
+    ] = "",
     dex: Annotated[str, typer.Option("--dex", help="HIP-3 dex name (hyena, ...).")] = "",
     config: ConfigFile = None,
     out: Annotated[
@@ -728,6 +730,13 @@ def run(
     duration: Annotated[
         float, typer.Option("--duration", help="Seconds of live trading; 0 = until Ctrl+C.")
     ] = 0.0,
+    list_dexs: Annotated[
+        bool, typer.Option("--list-dexs", help="List the dexes and their assets, then exit.")
+    ] = False,
+    quiet: Quiet = False,
+    dashboard: Dashboard = False,
+    dashboard_port: DashboardPort = None,
+    capture: Capture = None,
 ) -> None:
     """Live market making, gated by the calibration verdict (auto-papers when needed)."""
     from framework.live.pipeline import run_command
@@ -755,6 +764,11 @@ def run(
             network=network,
             spread_profile=spread_profile,
             duration_s=duration,
+            list_dexs=list_dexs,
+            quiet=quiet,
+            dashboard=dashboard,
+            dashboard_port=dashboard_port,
+            capture=capture,
         )
     )
 

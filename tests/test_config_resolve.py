@@ -184,3 +184,18 @@ def test_known_flags_are_spelled_as_on_the_command_line():
     _, problems = check_config(None, flags, {})
     assert problems[0].startswith("--max-daily-loss 0.0: risk.max_daily_loss_usd = 0.0")
     assert problems[1].startswith("--calibration-duration -1.0: live.calibration_duration_s")
+
+
+def test_environment_variables_reach_a_backtest(tmp_path, monkeypatch):
+    """MM_* variables set paper and backtest settings too, not only run's."""
+    from tests.conftest import REPO
+
+    monkeypatch.setenv("MM_STRATEGY_BASE_NOTIONAL_USD", "250")
+    monkeypatch.setenv("MM_RISK_MAX_DRAWDOWN", "0.04")
+    from framework.environments.backtest import backtest_command
+    from framework.journal import JournalReader
+
+    out = tmp_path / "bt"
+    assert backtest_command(REPO / "recordings" / "sample-hype", out=out, progress=False) == 0
+    cfg = JournalReader(out).manifest.config
+    assert cfg["strategy"]["base_notional_usd"] == 250.0 and cfg["risk"]["max_drawdown"] == 0.04

@@ -600,10 +600,12 @@ async def run_live(
     say: Callable[[str], None] = print,
     run_record: dict[str, Any] | None = None,
     ws_config: Any = None,
+    views: Any = None,
 ) -> LiveResult:
     """Trade ``asset`` live until SIGINT/SIGTERM, the duration (0 = none) or the kill
     switch.  ``decisions`` are the run pipeline's ``(action, reason, value)`` steps,
-    journaled first as ``control`` rows (topic ``run``).
+    journaled first as ``control`` rows (topic ``run``).  ``views`` (a
+    :class:`framework.environments.views.SessionViews`) shows the session.
 
     Raises
     ------
@@ -699,6 +701,7 @@ async def run_live(
             out,
             Path(checkpoint_dir) / "live" / coin_key(coin) / "prior.json",
             cfg.calibration,
+            checkpoint=feed.checkpoint,
         )
         session = LiveSession(
             cfg=cfg,
@@ -715,12 +718,12 @@ async def run_live(
         )
         session.stats["started_ms"] = started_ms
         holder["session"] = session
-        return await _run_session(
-            session,
-            decisions,
-            previous,
-            market_subscriptions(coin) + user_subscriptions(venue.account),
-        )
+        subscriptions = market_subscriptions(coin) + user_subscriptions(venue.account)
+        if views is None:
+            return await _run_session(session, decisions, previous, subscriptions)
+        # the terminal view, dashboard and captures (framework.environments.views)
+        async with views.attach(engine, out, mode="live", coin=coin, calibration=cfg.calibration):
+            return await _run_session(session, decisions, previous, subscriptions)
     except asyncio.CancelledError:
         if stop.swallow():
             raise LiveInterrupted(stop.signal or "") from None
@@ -815,6 +818,8 @@ async def _run_session(
             await venue.ws.close()
         wall = time.perf_counter() - t0
         engine = s.engine
+        if engine.events and feed.error is None:
+            feed.checkpoint()  # the estimators' last state, journaled (and replayed)
         summary = summarize(engine, wall, start_ns)
         summary["live"] = {
             "sent": s.sent,

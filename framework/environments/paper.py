@@ -354,7 +354,7 @@ async def run_paper(
     paper_checkpoint: Path | str | None = None,
     checkpoint_dir: Path | str | None = None,
     on_end: Callable[[PaperFeed, Any], dict[str, Any] | None] | None = None,
-    views: ViewOptions | None = None,
+    views: ViewOptions | SessionViews | None = None,
 ) -> PaperResult:
     """Paper-trade ``asset`` for ``duration_s`` seconds (0 = until SIGINT/SIGTERM).
 
@@ -365,7 +365,9 @@ async def run_paper(
     written again at the end).
 
     ``views`` says what the session shows (:mod:`framework.environments.views`): the
-    terminal view (``progress``, when ``views`` is None), the dashboard, captures.
+    terminal view (``progress``, when ``views`` is None), the dashboard, captures; a
+    :class:`SessionViews` the caller owns (``run``: one dashboard for its calibration
+    and live sessions) is attached and left open.
 
     ``paper_checkpoint`` warm-starts the session from a prior; the session's own prior
     is written to ``checkpoint_dir/paper/<coin>/prior.json`` every
@@ -388,7 +390,10 @@ async def run_paper(
 
     if out is not None and (Path(out) / MANIFEST_NAME).exists():
         raise PaperError(f"--out {out}: already holds a journal; choose a new directory")
-    shown = SessionViews(views or ViewOptions(terminal=progress), console)  # binds the port
+    owned = not isinstance(views, SessionViews)
+    shown = (  # binds the port
+        SessionViews(views or ViewOptions(terminal=progress), console) if owned else views
+    )
     stop = _Stop()
     stop.install()
     try:
@@ -417,7 +422,8 @@ async def run_paper(
         )
     finally:
         stop.uninstall()
-        shown.close()
+        if owned:
+            shown.close()
 
 
 async def _session(

@@ -218,13 +218,15 @@ def session_command(
         :func:`framework.exits.exit_code` (2 usage/config, 1 runtime; 2 when unmapped).
         Anything else propagates to the command line's error boundary.
     """
-    from framework.config import ConfigError, load_config
+    from framework.config import ConfigError, resolve_config
     from framework.engine.drive import ComponentError
     from framework.exits import EXIT_USAGE, UsageError, exit_code, report
 
     console = Console()
     try:
-        result = run(load_config(config), console)
+        # MM_<SECTION>_<KEY> environment variables over the --config file (the command
+        # line's own flags are applied by the session, over both)
+        result = run(resolve_config(config), console)
     except ComponentError as exc:
         # The components' configs come from the session config: point there, not
         # at a manifest the user never wrote (none was kept: the start failed).

@@ -204,8 +204,11 @@ def run_pipeline(
     duration_s: float,
     signer: Any,
     say: Callable[[str], None] = print,
+    views: Any = None,
 ) -> int:
-    """The chart, then the live session; returns the exit code.
+    """The chart, then the live session; returns the exit code.  ``views`` (a
+    :class:`framework.environments.views.SessionViews`) shows both the calibration
+    session and the live one, on one dashboard.
 
     Raises
     ------
@@ -272,6 +275,7 @@ def run_pipeline(
                 paper_checkpoint=gate.path if gate and gate.status != "missing" else None,
                 checkpoint_dir=checkpoint_dir,
                 on_end=on_end,
+                views=views,
             )
         )
         stopped = result.summary.get("stopped_by")
@@ -302,6 +306,7 @@ def run_pipeline(
             duration_s=duration_s,
             say=say,
             run_record=record,
+            views=views,
         )
     )
     from framework.environments.summary import render_summary
@@ -340,6 +345,11 @@ def run_command(
     network: str | None = None,
     spread_profile: str | None = None,
     duration_s: float = 0.0,
+    list_dexs: bool = False,
+    quiet: bool = True,
+    dashboard: bool = False,
+    dashboard_port: int | None = None,
+    capture: Path | None = None,
 ) -> int:
     """``market-maker run``: check the flags, resolve the config (flags > ``MM_*``
     environment > ``--config`` file > defaults), load the key, then the dry run or the
@@ -357,7 +367,7 @@ def run_command(
     from framework.environments.live import LiveInterrupted, default_out
     from framework.live.venue import load_signer
 
-    if not asset.strip():
+    if not asset.strip() and not list_dexs:
         raise exits.UsageError("--asset '': name a coin, e.g. --asset HYPE or --asset xyz:TSLA")
     if base_url is not None:
         flags.base_url(base_url)
@@ -392,6 +402,16 @@ def run_command(
         "strategy": {"spread_profile": spread_profile},
     }
     cfg = resolve_config(config, given)
+    if list_dexs:  # the seed's "Check --list-dexs for available DEXs and their constraints"
+        from framework.hyperliquid.commands import list_dexs_command
+        from framework.hyperliquid.venue import Venue as VenueSpec
+
+        return list_dexs_command(VenueSpec.from_live(cfg.live))
+    from framework.environments.views import SessionViews, view_options
+
+    options = view_options(
+        quiet=quiet, dashboard=dashboard, dashboard_port=dashboard_port, capture=capture
+    )
     signer = load_signer(cfg.live)
     if dry_run:
         from framework.live.dryrun import dry_run as dry
@@ -409,6 +429,7 @@ def run_command(
     coin_guess = f"{dex}:{asset}" if dex and ":" not in asset else asset
     out = Path(out) if out is not None else default_out(coin_guess)
     exits.note_session(out)
+    views = SessionViews(options)  # binds the dashboard port before anything is sent
     try:
         return run_pipeline(
             asset=asset,
@@ -422,9 +443,12 @@ def run_command(
             no_auto_paper=no_auto_paper,
             duration_s=duration_s,
             signer=signer,
+            views=views,
         )
     except LiveInterrupted as exc:
         import signal
 
         print(f"stopped ({exc.signal}) before the session started; nothing was sent")
         return 128 + signal.Signals[exc.signal].value
+    finally:
+        views.close()

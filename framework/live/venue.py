@@ -17,7 +17,7 @@ from framework.config import LiveConfig
 from framework.hyperliquid.dexes import AssetDirectory, AssetInfo, split_coin
 from framework.hyperliquid.executor import Executor
 from framework.hyperliquid.info import InfoClient
-from framework.hyperliquid.keys import Signer
+from framework.hyperliquid.keys import Signer, account_address
 from framework.hyperliquid.nonce import NonceStore
 from framework.hyperliquid.rest import MAINNET_API_URL, TESTNET_API_URL, RestClient
 from framework.hyperliquid.ws import WsClient, WsConfig, ws_url
@@ -34,16 +34,17 @@ def api_url(live: LiveConfig) -> str:
 
 def load_signer(live: LiveConfig) -> Signer:
     """The signing key: the ``[live] keystore`` file (password in
-    ``HL_KEYSTORE_PASSWORD``) when set, else ``HL_PRIVATE_KEY``.
+    ``HL_KEYSTORE_PASSWORD``) when set, else ``HL_PRIVATE_KEY``
+    (:func:`framework.hyperliquid.keys.load_signer`).
 
     Raises
     ------
     KeyLoadError
         Naming the variable or file, never the key.
     """
-    if live.keystore:
-        return Signer.from_keystore(live.keystore)
-    return Signer.from_env()
+    from framework.hyperliquid.keys import load_signer as load
+
+    return load(live.keystore)
 
 
 def user_subscriptions(account: str) -> list[dict[str, Any]]:
@@ -127,7 +128,7 @@ class Venue:
             ws=ws,
             ws_timeout_s=5.0,
         )
-        account = (live.account_address or signer.address).lower()
+        account = account_address(live.account_address, signer)
         return cls(
             live=live,
             signer=signer,
