@@ -460,7 +460,15 @@ class LiveConfig:
     #: an encrypted JSON keystore; "" = the key in HL_PRIVATE_KEY
     keystore: str = ""
     #: the venue's dead-man switch: orders are scheduled to cancel this far ahead
-    dead_man_s: float = attrs.field(default=30.0, validator=_positive)
+    dead_man_s: float = attrs.field(
+        default=30.0,
+        validator=_number(
+            lambda v: v >= 6.0,
+            "at least 6 s (the venue refuses a scheduleCancel less than 5 s ahead, and the "
+            "request takes time to arrive)",
+            "set 6 or more",
+        ),
+    )
     #: ... and the schedule is refreshed this often while the session is healthy
     dead_man_refresh_s: float = attrs.field(default=10.0, validator=_positive)
     #: on SIGINT/SIGTERM, wait at most this long for the cancel acknowledgements

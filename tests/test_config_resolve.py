@@ -199,3 +199,13 @@ def test_environment_variables_reach_a_backtest(tmp_path, monkeypatch):
     assert backtest_command(REPO / "recordings" / "sample-hype", out=out, progress=False) == 0
     cfg = JournalReader(out).manifest.config
     assert cfg["strategy"]["base_notional_usd"] == 250.0 and cfg["risk"]["max_drawdown"] == 0.04
+
+
+def test_a_dead_man_switch_the_venue_would_refuse_is_a_config_error():
+    """The venue refuses a scheduleCancel under 5 s ahead: 5 s exactly arrives too early
+    (it armed nothing and the session quoted without it)."""
+    from framework.config import ConfigError, config_from_dict
+
+    with pytest.raises(ConfigError, match=r"live\.dead_man_s = 5\.0: must be at least 6 s"):
+        config_from_dict({"live": {"dead_man_s": 5.0}})
+    assert config_from_dict({"live": {"dead_man_s": 6.0}}).live.dead_man_s == 6.0

@@ -778,7 +778,13 @@ async def _run_session(
                     f"choose a leverage in 1..{venue.asset.max_leverage}"
                 )
             await s.snapshot_account()
-            await s.arm_dead_man()
+            if not await s.arm_dead_man():
+                # No order may rest without the dead-man switch behind it: a frozen or
+                # killed process would leave them on the book.
+                raise LiveError(
+                    "the venue refused the dead-man switch (scheduleCancel); not quoting "
+                    "without it: check [live] dead_man_s and the account's daily limit"
+                )
             for sub in subscriptions:
                 await venue.ws.subscribe(sub)
             await venue.ws.start()
