@@ -247,7 +247,10 @@ def _run(
         plan = _plan(space, objective, definition, records)
         records = {i: r for i, r in records.items() if i < plan.total}
         if records:
-            console.print(f"resuming {out}: {len(records)} of {plan.total} trials already done")
+            console.print(
+                f"resuming {out}: {len(records)} of {plan.total} trials already done",
+                soft_wrap=True,
+            )
         first = plan.ask()
         with _Progress(plan.total, objective, console, not quiet) as bar:
             for rec in sorted(records.values(), key=lambda r: r["trial"]):
@@ -333,7 +336,8 @@ def _finish(
     console.print(
         f"{len(records)} of {plan.total} trials in {minutes:.1f} min; results: "
         f"{out / RESULTS_NAME}; report: {out / 'report.html'}; query: market-maker sql "
-        f'{out} "SELECT * FROM results ORDER BY objective DESC LIMIT 5"'
+        f'{out} "SELECT * FROM results ORDER BY objective DESC LIMIT 5"',
+        soft_wrap=True,
     )
     if not lost and len(records) == plan.total:  # done: Tune's snapshots are not needed
         shutil.rmtree(out / ".ray", ignore_errors=True)

@@ -74,11 +74,19 @@ def ray_session(address: str | None, workers: int | None) -> Iterator[int]:
     if not ray.is_initialized():
         common = {"log_to_driver": False, "logging_level": logging.ERROR}
         if address:
-            ray.init(
-                address=address,
-                runtime_env={"py_modules": [framework, strategies]},
-                **common,
-            )
+            try:
+                ray.init(
+                    address=address,
+                    runtime_env={"py_modules": [framework, strategies]},
+                    **common,
+                )
+            except (ConnectionError, RuntimeError, ValueError) as exc:
+                raise ConnectionError(
+                    f"--address {address}: Ray could not join that cluster ({exc}); check the "
+                    "address (`ray status` on the head node prints it) and, when the cluster "
+                    "uses token authentication, set RAY_AUTH_MODE=token and its token "
+                    "(RAY_AUTH_TOKEN, or ~/.ray/auth_token)"
+                ) from None
         else:
             ray.init(
                 num_cpus=workers or os.cpu_count() or 1,
