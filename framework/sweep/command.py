@@ -16,6 +16,7 @@ Exit codes: 0 every trial ran (some may have failed: their errors are in the res
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
 import shutil
@@ -224,25 +225,15 @@ def _run(
     quiet: bool,
     resume: bool,
 ) -> int:
-    from framework.sweep.runner import ray_session, run_trials
+    from framework.sweep.runner import ray_session
 
     records = committed_records(out) if resume else {}
     clear_staging(out)
-    spec = TrialSpec(
-        out=str(out),
-        recordings=tuple(definition["recordings"]),
-        names=tuple(recording_names(definition["recordings"])),
-        fixed=space.fixed,
-        seed=definition["seed"],
-        keep=definition["keep"],
-        objective=objective,
-    )
-    lost: dict[int, dict[str, Any]] = {}
-    interrupted = False
     started = time.perf_counter()
-    with ray_session(address, definition["workers"]) as workers:
-        if definition["workers"] is None:  # recorded: a resumed Optuna sweep needs it
-            definition["workers"] = workers
+    with contextlib.ExitStack() as ray:
+        joined = definition["workers"] is None
+        if joined:  # as many as Ray's CPUs; recorded (Optuna's batch size)
+            definition["workers"] = ray.enter_context(ray_session(address, None))
             _rewrite(out, definition)
         plan = _plan(space, objective, definition, records)
         records = {i: r for i, r in records.items() if i < plan.total}
@@ -252,39 +243,70 @@ def _run(
                 soft_wrap=True,
             )
         first = plan.ask()
+        lost: dict[int, dict[str, Any]] = {}
+        interrupted = False
         with _Progress(plan.total, objective, console, not quiet) as bar:
             for rec in sorted(records.values(), key=lambda r: r["trial"]):
                 bar.add(rec)
-            written = [0.0]
-
-            def on_record(record: dict[str, Any]) -> None:
-                if record["status"] == "lost":
-                    lost[record["trial"]] = record
-                else:
-                    records[record["trial"]] = record
-                bar.add(record)
-                if time.perf_counter() - written[0] > RESULTS_EVERY_S:
-                    write_results(out, {**records, **lost}, space.keys)
-                    written[0] = time.perf_counter()
-
-            def on_retry(index: int, failures: int) -> None:
-                bar.print(f"Ray lost the worker of trial {index:04d}; retrying ({failures})")
-
-            if first != DONE:
-                try:
-                    run_trials(
-                        plan,
-                        spec,
-                        workers=workers,
-                        first=first,
-                        on_record=on_record,
-                        on_retry=on_retry,
-                    )
-                except KeyboardInterrupt:
-                    interrupted = True
+            if first != DONE:  # else every trial is committed: no Ray needed
+                if not joined:
+                    ray.enter_context(ray_session(address, definition["workers"]))
+                interrupted = _execute(
+                    out, definition, space, objective, plan, first, bar, records, lost
+                )
     return _finish(
         out, definition, space, objective, records, lost, plan, console, interrupted, started
     )
+
+
+def _execute(
+    out: Path,
+    definition: dict[str, Any],
+    space: Space,
+    objective: Objective,
+    plan: Plan,
+    first: Any,
+    bar: _Progress,
+    records: dict[int, dict[str, Any]],
+    lost: dict[int, dict[str, Any]],
+) -> bool:
+    """Run the plan's trials on Ray, filling ``records`` (and ``lost``: trials Ray gave
+    up on); whether Ctrl+C stopped it."""
+    from framework.sweep.runner import run_trials
+
+    spec = TrialSpec(
+        out=str(out),
+        recordings=tuple(definition["recordings"]),
+        names=tuple(recording_names(definition["recordings"])),
+        fixed=space.fixed,
+        seed=definition["seed"],
+        keep=definition["keep"],
+        objective=objective,
+    )
+    written = [0.0]
+
+    def on_record(record: dict[str, Any]) -> None:
+        (lost if record["status"] == "lost" else records)[record["trial"]] = record
+        bar.add(record)
+        if time.perf_counter() - written[0] > RESULTS_EVERY_S:
+            write_results(out, {**records, **lost}, space.keys)
+            written[0] = time.perf_counter()
+
+    def on_retry(index: int, failures: int) -> None:
+        bar.print(f"Ray lost the worker of trial {index:04d}; retrying ({failures})")
+
+    try:
+        run_trials(
+            plan,
+            spec,
+            workers=definition["workers"],
+            first=first,
+            on_record=on_record,
+            on_retry=on_retry,
+        )
+    except KeyboardInterrupt:
+        return True
+    return False
 
 
 def _plan(

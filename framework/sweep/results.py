@@ -1,17 +1,18 @@
 """``OUT/results.parquet``: one row per trial and recording, and what a sweep prints.
 
 Columns, in order: ``trial`` (index), ``id`` (its directory under ``OUT/trials/``),
-``recording``, ``status`` (``ok`` / ``error``), ``error``, ``seed``, ``objective`` (the
-trial's, on each of its rows), one column per parameter named by its config key
-(``strategy.gamma_per_bps``: quote it in SQL), ``params`` (all of them as JSON), then
-every summary figure (``net_pnl_usd``, ``fills``, ``volume_usd``, ``fees_usd``,
-``max_drawdown``, ``final_inventory``, ...), the readiness verdict (``verdict``,
-``edge_bps`` with ``edge_lo``/``edge_hi``, ``converged``, ``kelly_fills``, ...),
-``journal`` (relative to OUT) and ``host``/``wall_s`` of the worker (the only columns
-that differ between runs of the same sweep).  Rows are in trial order, then in the
-order of ``--recording``.  The file is replaced atomically, after every finished trial
-(at most every few seconds) and at the end, so ``market-maker sql OUT`` reads a whole
-table even while the sweep runs.
+``recording``, ``status`` (``ok``; ``error``: the backtest failed; ``lost``: Ray gave
+up on the trial's worker, not committed, ``--resume`` runs it again), ``error``,
+``seed``, ``objective`` (the trial's, on each of its rows), one column per parameter
+named by its config key (``strategy.gamma_per_bps``: quote it in SQL), ``params`` (all
+of them as JSON), then every summary figure (``net_pnl_usd``, ``fills``,
+``volume_usd``, ``fees_usd``, ``max_drawdown``, ``final_inventory``, ...), the
+readiness verdict (``verdict``, ``edge_bps`` with ``edge_lo``/``edge_hi``,
+``converged``, ``kelly_fills``, ...), ``journal`` (relative to OUT) and
+``host``/``wall_s`` of the worker (the only columns that differ between runs of the
+same sweep).  Rows are in trial order, then in the order of ``--recording``.  The file
+is replaced atomically, after every finished trial (at most every few seconds) and at
+the end, so ``market-maker sql OUT`` reads a whole table even while the sweep runs.
 """
 
 from __future__ import annotations

@@ -41,11 +41,8 @@ from tests.conftest import REPO
 ray = pytest.importorskip("ray")
 
 SAMPLE = REPO / "recordings" / "sample-hype"
-GRID = """
-[strategy]
-spread_profile = ["hip3", "aggressive"]
-requote_tolerance_bps = [1.0, 3.0]
-"""
+#: The README's example space: a 2 x 2 grid.
+GRID = (REPO / "framework" / "sweep" / "example_space.toml").read_text()
 #: Figures of a backtest that depend on the wall clock, not on the trial.
 WALL = {"wall_s", "events_per_s"}
 
@@ -185,6 +182,32 @@ def test_the_sweep_directory_answers_sql_and_has_a_self_contained_report(grid_sw
     # finished: no lost attempts, no Tune snapshots left behind
     assert sorted(p.name for p in (out / "trials").iterdir()) == ["0000", "0001", "0002", "0003"]
     assert not (out / ".ray").exists()
+
+
+def test_resuming_a_finished_sweep_reruns_nothing_and_needs_no_ray(grid_sweep, monkeypatch):
+    from framework.sweep import runner
+
+    def no_ray(*args, **kwargs):
+        raise AssertionError("a finished sweep started or joined Ray")
+
+    monkeypatch.setattr(runner, "ray_session", no_ray)
+    out, rows = grid_sweep
+    stamps = _committed(out)
+    space = out.parent / "space.toml"
+    text = io.StringIO()
+    code = sweep_command(
+        recordings=[str(SAMPLE)],
+        space=space,
+        out=out,
+        workers=2,
+        resume=True,
+        quiet=True,
+        console=Console(file=text, width=200),
+    )
+    assert code == 0, text.getvalue()
+    assert "resuming" in text.getvalue() and "4 of 4 trials already done" in text.getvalue()
+    assert _committed(out) == stamps
+    assert pq.read_table(out / "results.parquet").to_pylist() == rows
 
 
 def _kill_worker_of_first_trial(out: Path, killed: list[int]) -> None:
