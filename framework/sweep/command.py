@@ -20,6 +20,7 @@ import contextlib
 import fcntl
 import json
 import shutil
+import socket
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -62,6 +63,25 @@ def _check_flags(search: str, keep: str, trials: int | None, workers: int | None
             raise UsageError(f"{flag} {value}: must be at least 1")
 
 
+def _check_address(address: str | None) -> None:
+    """A cluster address that something answers at (Ray itself would wait for it)."""
+    if address is None or address == "auto":
+        return
+    host, sep, port = address.removeprefix("ray://").rpartition(":")
+    if not (sep and host and port.isdigit()):
+        raise UsageError(
+            f"--address {address!r}: use HOST:PORT (the head node's GCS port, 6379 by "
+            "default), ray://HOST:10001 (Ray Client) or auto (from a node of the cluster)"
+        )
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=5).close()
+    except OSError as exc:
+        raise UsageError(
+            f"--address {address}: nothing answers there ({exc.strerror or exc}); check "
+            "the address (`ray status` on the head node prints it)"
+        ) from None
+
+
 def _definition(
     recordings: list[str],
     space_path: Path,
@@ -89,7 +109,8 @@ def _definition(
 def _sweep_dir(out: Path, definition: dict[str, Any], resume: bool) -> Iterator[dict]:
     """OUT created (or reopened for --resume), locked for this process, with its
     ``sweep.json``; yields the definition in force (``workers`` from the file when
-    resuming without ``--workers``)."""
+    resuming without ``--workers``).  A sweep that fails before any trial started
+    (Ray cannot be joined) removes the OUT it created."""
     path = out / SWEEP_NAME
     if resume and not path.is_file():
         raise UsageError(f"--resume: {out} holds no sweep ({SWEEP_NAME}); drop --resume")
@@ -99,6 +120,7 @@ def _sweep_dir(out: Path, definition: dict[str, Any], resume: bool) -> Iterator[
             f"--out {out}: already holds {what}; pass --resume to finish that sweep, or "
             "choose a new directory"
         )
+    created = not out.exists()
     out.mkdir(parents=True, exist_ok=True)
     lock = open(out / ".lock", "w")  # noqa: SIM115 - held for the whole sweep
     try:
@@ -114,6 +136,10 @@ def _sweep_dir(out: Path, definition: dict[str, Any], resume: bool) -> Iterator[
         tmp.write_text(json.dumps(definition, indent=1) + "\n")
         commit(tmp, path)
         yield definition
+    except BaseException:
+        if created and not (out / "trials").exists():  # nothing ran: leave nothing behind
+            shutil.rmtree(out, ignore_errors=True)
+        raise
     finally:
         lock.close()
 
@@ -202,6 +228,7 @@ def sweep_command(
     goal = parse_objective(objective)
     sp = load_space(space)
     locations = [check_recording(r) for r in recordings]
+    _check_address(address)
     make_plan(search, sp, goal, trials=trials, seed=seed, batch=workers or 1)  # checks only
     if out is None:
         if resume:

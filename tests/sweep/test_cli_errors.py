@@ -73,6 +73,8 @@ def test_an_unknown_objective_names_the_closest_figure(tmp_path):
         (["--keep", "all"], "--keep 'all': use journal"),
         (["--workers", "0"], "--workers 0: must be at least 1"),
         (["--resume"], "--resume: "),
+        (["--address", "head"], "--address 'head': use HOST:PORT"),
+        (["--address", "127.0.0.1:1"], "--address 127.0.0.1:1: nothing answers there"),
     ],
 )
 def test_bad_flags_are_named(tmp_path, args, words):

@@ -215,7 +215,10 @@ def _kill_worker_of_first_trial(out: Path, killed: list[int]) -> None:
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and not killed:
         for marker in (out / "trials" / ".staging").glob("0000-*/worker.json"):
-            pid = json.loads(marker.read_text())["pid"]
+            try:
+                pid = json.loads(marker.read_text())["pid"]
+            except (OSError, ValueError):  # not written whole yet
+                continue
             os.kill(pid, signal.SIGKILL)
             killed.append(pid)
             return
