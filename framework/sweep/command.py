@@ -133,7 +133,7 @@ def _sweep_dir(out: Path, definition: dict[str, Any], resume: bool) -> Iterator[
         if resume:
             definition = _resumed(out, json.loads(path.read_text()), definition)
         tmp = temp_path(path)
-        tmp.write_text(json.dumps(definition, indent=1) + "\n")
+        tmp.write_text(json.dumps(definition, indent=1, default=str) + "\n")
         commit(tmp, path)
         yield definition
     except BaseException:
@@ -354,7 +354,7 @@ def _plan(
 def _rewrite(out: Path, definition: dict[str, Any]) -> None:
     path = out / SWEEP_NAME
     tmp = temp_path(path)
-    tmp.write_text(json.dumps(definition, indent=1) + "\n")
+    tmp.write_text(json.dumps(definition, indent=1, default=str) + "\n")
     commit(tmp, path)
 
 

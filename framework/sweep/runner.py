@@ -24,7 +24,6 @@ import contextlib
 import json
 import logging
 import os
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -241,6 +240,4 @@ def run_trials(
             callbacks=[_Watch(searcher, on_retry)],
         ),
     )
-    started = time.perf_counter()
     tuner.fit()
-    logging.getLogger(__name__).debug("tune fit %.1f s", time.perf_counter() - started)

@@ -35,7 +35,7 @@ import difflib
 import itertools
 import math
 import tomllib
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -189,9 +189,6 @@ class Space:
         combos = itertools.islice(itertools.product(*axes), limit)
         return [dict(zip(self.keys, combo, strict=True)) for combo in combos]
 
-    def grid_size(self) -> int:
-        return math.prod(len(p.grid()) for p in self.params)
-
 
 def _assign(data: dict[str, Any], key: str, value: Any) -> None:
     """Set ``key`` (``section.key`` or ``estimators.<name>.key``) in a config dict."""
@@ -258,7 +255,7 @@ def _depth(section: str) -> int:
     return 3 if section == "estimators" else 2
 
 
-def _leaves(data: dict[str, Any], where: str) -> Iterator[tuple[str, Any]]:
+def _leaves(data: dict[str, Any], where: str) -> list[tuple[str, Any]]:
     """``(dotted key, entry)`` for every key of the space, in file order."""
     stack: list[tuple[list[str], Any]] = [([], data)]
     out: list[tuple[str, Any]] = []
@@ -273,7 +270,7 @@ def _leaves(data: dict[str, Any], where: str) -> Iterator[tuple[str, Any]]:
         items = [(k.split("."), v) for k, v in node.items()]
         for sub, value in reversed(items):
             stack.append(([*parts, *sub], value))
-    return iter(out)
+    return out
 
 
 def _shallow(parts: list[str], where: str) -> str:

@@ -35,10 +35,12 @@ from framework.sweep.space import Space
 __all__ = [
     "RESULT_NAME",
     "TrialSpec",
+    "clear_staging",
     "committed_records",
     "run_trial",
     "summary_figures",
     "trial_id",
+    "trials_dir",
 ]
 
 RESULT_NAME = "result.json"
