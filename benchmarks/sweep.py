@@ -61,8 +61,8 @@ def _median_s(fn: Callable[[int], object], runs: int = 3) -> float:
 def bare_backtest() -> dict:
     from framework.environments.backtest import run_backtest
 
-    tmp = Path(tempfile.mkdtemp())
-    s = _median_s(lambda i: run_backtest(SAMPLE, out=tmp / f"bt{i}", progress=False))
+    with tempfile.TemporaryDirectory() as tmp:
+        s = _median_s(lambda i: run_backtest(SAMPLE, out=Path(tmp) / f"bt{i}", progress=False))
     return {"seconds": round(s, 3), "recording": SAMPLE.name}
 
 
@@ -71,8 +71,9 @@ def trial_in_process() -> dict:
     from framework.sweep.objective import Objective
     from framework.sweep.trial import TrialSpec, run_trial
 
+    tmp = tempfile.TemporaryDirectory()
     spec = TrialSpec(
-        out=tempfile.mkdtemp(),
+        out=tmp.name,
         recordings=(str(SAMPLE),),
         names=tuple(recording_names([str(SAMPLE)])),
         fixed={},
@@ -80,25 +81,31 @@ def trial_in_process() -> dict:
         keep="journal",
         objective=Objective("net_pnl_usd", "max"),
     )
-    s = _median_s(lambda i: run_trial(spec, i + 1, {}))
+    with tmp:
+        s = _median_s(lambda i: run_trial(spec, i + 1, {}))
     return {"seconds": round(s, 3), "recording": SAMPLE.name}
 
 
 def _sweep(workers: int) -> dict:
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    with tempfile.TemporaryDirectory() as name:
+        return _sweep_in(Path(name), workers)
+
+
+def _sweep_in(tmp: Path, workers: int) -> dict:
     import pyarrow.parquet as pq
     import ray
     from rich.console import Console
 
     from framework.sweep.command import sweep_command
 
-    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
-    tmp = Path(tempfile.mkdtemp())
     space = tmp / "space.toml"
     space.write_text(SPACE)
     t0 = time.perf_counter()
     ray.init(
         num_cpus=workers,
         include_dashboard=False,
+        _temp_dir=str(tmp / "ray"),
         object_store_memory=128 * 1024 * 1024,
         log_to_driver=False,
         logging_level=logging.ERROR,

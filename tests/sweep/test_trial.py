@@ -4,6 +4,7 @@ pyarrow opens, its results as rows of results.parquet."""
 from __future__ import annotations
 
 import json
+import tempfile
 
 import pyarrow.parquet as pq
 import pytest
@@ -61,7 +62,9 @@ def test_keep_summary_keeps_only_the_manifest_with_its_summary(recording, tmp_pa
     assert summary["net_pnl_usd"] == record["rows"][0]["net_pnl_usd"]
 
 
-def test_a_recording_by_uri_is_copied_once_and_backtests_the_same(recording, tmp_path):
+def test_a_recording_by_uri_is_copied_once_and_backtests_the_same(recording, tmp_path, monkeypatch):
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))  # the trials' cache
+    (tmp_path / "tmp").mkdir()
     uri = recording.resolve().as_uri()  # file:///...: what an object store URI goes through
     assert check_recording(uri) == uri
     cache = tmp_path / "cache"
@@ -71,6 +74,7 @@ def test_a_recording_by_uri_is_copied_once_and_backtests_the_same(recording, tmp
     by_path = run_trial(_spec(tmp_path / "a", [str(recording)]), 0, {})
     by_uri = run_trial(_spec(tmp_path / "b", [uri]), 0, {})
     strip = ("recording", "wall_s", "events_per_s")
+    assert list((tmp_path / "tmp" / "market-maker" / "recordings").iterdir())
     assert [{k: v for k, v in r.items() if k not in strip} for r in by_uri["rows"]] == [
         {k: v for k, v in r.items() if k not in strip} for r in by_path["rows"]
     ]
