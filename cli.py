@@ -598,6 +598,75 @@ def backtest(
 
 
 @app.command()
+def sweep(
+    recording: Annotated[
+        list[str],
+        typer.Option(
+            "--recording",
+            help="Recorded journal: a path every worker reads, or a URI pyarrow opens "
+            "(s3://...); repeat for several.",
+        ),
+    ],
+    space: Annotated[
+        Path, typer.Option("--space", help="TOML space file: config keys and their values.")
+    ],
+    search: Annotated[str, typer.Option("--search", help="grid | random | optuna.")] = "grid",
+    trials: Annotated[
+        int | None,
+        typer.Option("--trials", help="Trials to run (random, optuna: 20; grid: all)."),
+    ] = None,
+    objective: Annotated[
+        str,
+        typer.Option(
+            "--objective", help="Result figure to optimise (net_pnl_usd; min:KEY, max:KEY)."
+        ),
+    ] = "net_pnl_usd",
+    seed: Annotated[
+        int,
+        typer.Option("--seed", help="Fixes what the search samples; every trial's engine seed."),
+    ] = 0,
+    address: Annotated[
+        str | None,
+        typer.Option("--address", help="Ray cluster (auto, ray://head:10001); default: local."),
+    ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option("--workers", help="Trials at once (default: every CPU of Ray)."),
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="Sweep directory (default: a new out/sweep-<space>-<seed>)."),
+    ] = None,
+    keep: Annotated[
+        str, typer.Option("--keep", help="journal (every table) | summary (manifest only).")
+    ] = "journal",
+    resume: Annotated[
+        bool, typer.Option("--resume", help="Finish the sweep in --out, skipping done trials.")
+    ] = False,
+    quiet: Quiet = False,
+) -> None:
+    """Backtest recordings under many parameter sets on Ray; results.parquet and a report."""
+    from framework.sweep.command import sweep_command
+
+    raise typer.Exit(
+        sweep_command(
+            recordings=recording,
+            space=space,
+            search=search,
+            trials=trials,
+            objective=objective,
+            seed=seed,
+            address=address,
+            workers=workers,
+            out=out,
+            keep=keep,
+            resume=resume,
+            quiet=quiet,
+        )
+    )
+
+
+@app.command()
 def paper(
     asset: Annotated[str, typer.Option("--asset", help="Coin to trade (HYPE, BTC, dex:COIN).")],
     duration: Annotated[

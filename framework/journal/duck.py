@@ -28,10 +28,24 @@ def _quote(path: Path) -> str:
     return "'" + str(path).replace("'", "''") + "'"
 
 
+#: A sweep directory's table (market-maker sweep): ``sql OUT`` gets a ``results`` view.
+SWEEP_RESULTS = "results.parquet"
+
+
+def is_sweep(root: Path | str) -> bool:
+    """Whether ``root`` is a sweep's directory (results, no journal manifest)."""
+    return (Path(root) / SWEEP_RESULTS).is_file() and not (Path(root) / "session.json").exists()
+
+
 def connect(root: Path | str, *, reader: JournalReader | None = None) -> duckdb.DuckDBPyConnection:
-    """An in-memory DuckDB connection with a view per journal table."""
-    reader = reader or JournalReader(root)
+    """An in-memory DuckDB connection with a view per journal table (for a sweep
+    directory: one ``results`` view)."""
     con = duckdb.connect(":memory:")
+    if reader is None and is_sweep(root):
+        results = _quote(Path(root) / SWEEP_RESULTS)
+        con.execute(f"CREATE VIEW results AS SELECT * FROM read_parquet({results})")
+        return con
+    reader = reader or JournalReader(root)
     for kind, t in TABLES.items():
         parts = reader.parts(kind)
         if parts:
@@ -119,6 +133,8 @@ def sql_command(root: Path, query: str | None, *, fmt: str = "table") -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     try:
+        if is_sweep(root):
+            return _answer(connect(root), query, fmt)
         reader = JournalReader(root, warn=False)
         for line in check_completeness(reader).problems:
             print(f"warning: {root} is incomplete: {line}", file=sys.stderr)
@@ -126,6 +142,10 @@ def sql_command(root: Path, query: str | None, *, fmt: str = "table") -> int:
     except JournalError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    return _answer(con, query, fmt)
+
+
+def _answer(con: duckdb.DuckDBPyConnection, query: str | None, fmt: str) -> int:
     if query is not None:
         try:
             cols, rows = run_query(con, query)
