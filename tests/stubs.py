@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -17,15 +16,24 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def run_cli(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    """``python cli.py *args`` from the repository root, output captured."""
-    return subprocess.run(
-        [sys.executable, "cli.py", *args],
-        cwd=REPO,
-        input=stdin,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    """``market-maker *args`` from the repository root, output captured.
+
+    In process (Typer's runner through the app's own error boundary: the exit code and
+    the lines a user sees), which spares each call an interpreter and its imports; tests
+    of process behaviour (signals, kills) start real subprocesses themselves."""
+    import os
+
+    from typer.testing import CliRunner
+
+    from cli import app
+
+    here = Path.cwd()
+    os.chdir(REPO)
+    try:
+        r = CliRunner().invoke(app, list(args), input=stdin)
+    finally:
+        os.chdir(here)
+    return subprocess.CompletedProcess(["market-maker", *args], r.exit_code, r.stdout, r.stderr)
 
 
 class ToyQuoter:

@@ -240,7 +240,7 @@ def render(r: Readiness, console: Any = None) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    console = console or Console()
+    console = console or Console(soft_wrap=True)
     table = Table(title="Calibration readiness", title_justify="left")
     for col, just in (
         ("estimator", "left"),

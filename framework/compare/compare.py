@@ -282,7 +282,7 @@ def render(result: dict[str, Any], console: Any = None) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    console = console or Console()
+    console = console or Console(soft_wrap=True)
     a, b, d, m = result["a"], result["b"], result["diff"], result["matching"]
 
     for name, x in (("A", a), ("B", b)):

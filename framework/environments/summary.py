@@ -160,7 +160,7 @@ def _by_rule(counts: dict[str, int]) -> str:
 
 def render_summary(summary: dict[str, Any], console: Console | None = None) -> None:
     """Print the summary table and the estimator table."""
-    console = console or Console()
+    console = console or Console(soft_wrap=True)
     t = Table(title="Session summary", show_header=False)
     t.add_column("", style="bold")
     t.add_column("", justify="right")
@@ -222,7 +222,7 @@ def session_command(
     from framework.engine.drive import ComponentError
     from framework.exits import EXIT_USAGE, UsageError, exit_code, report
 
-    console = Console()
+    console = Console(soft_wrap=True)
     try:
         # MM_<SECTION>_<KEY> environment variables over the --config file (the command
         # line's own flags are applied by the session, over both)

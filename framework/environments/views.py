@@ -160,7 +160,7 @@ class SessionViews:
         from framework.dashboard.server import DashboardServer
 
         self.options = options
-        self.console = console or Console()
+        self.console = console or Console(soft_wrap=True)
         self.server: DashboardServer | None = None
         self.capture: Any = None
         self.samples = 0

@@ -237,7 +237,7 @@ def sweep_command(
     out = Path(out).resolve()
     definition = _definition(locations, space, search, trials, goal, seed, keep)
     definition["workers"] = workers
-    console = console or Console()
+    console = console or Console(soft_wrap=True)
     with _sweep_dir(out, {**definition}, resume) as defined:
         return _run(out, defined, sp, goal, address, console, quiet, resume)
 

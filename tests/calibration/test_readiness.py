@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import math
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -16,6 +15,7 @@ from framework.calibration.readiness import ESTIMATORS, assess
 from framework.config import CalibrationConfig
 from framework.events.schema import INPUT_KINDS, Kind
 from framework.journal import JournalReader, JournalWriter, Manifest
+from tests.stubs import run_cli
 
 REPO = Path(__file__).resolve().parents[2]
 T0 = 1_767_225_600_000_000_000
@@ -281,9 +281,7 @@ def test_the_sample_backtest_agrees_with_the_python_computation(sample_backtest)
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, str(REPO / "cli.py"), *args], capture_output=True, text=True, cwd=REPO
-    )
+    return run_cli(*args)
 
 
 def test_readiness_command_prints_the_table_verdict_and_what_is_lacking(sample_backtest):
