@@ -264,27 +264,31 @@ class RestClient:
         try:
             resp = await self._client.post(path, json=body)
         except httpx.TimeoutException:
-            raise RequestTimeoutError(f"POST {path}: timed out") from None
+            raise RequestTimeoutError(f"POST {self.base_url}{path}: timed out") from None
         except httpx.ConnectError as exc:
-            err = TransportError(f"POST {path}: cannot connect ({exc})")
+            err = TransportError(f"POST {self.base_url}{path}: cannot connect ({exc})")
             err.connect_failed = True  # type: ignore[attr-defined]
             raise err from None
         except httpx.TransportError as exc:
-            raise TransportError(f"POST {path}: {type(exc).__name__} ({exc})") from None
+            raise TransportError(
+                f"POST {self.base_url}{path}: {type(exc).__name__} ({exc})"
+            ) from None
         text = resp.text
         if resp.status_code == 429:
             raise RateLimitedError(
-                f"POST {path}: HTTP 429 rate limited", status=429, body=_truncate(text)
+                f"POST {self.base_url}{path}: HTTP 429 rate limited",
+                status=429,
+                body=_truncate(text),
             )
         if resp.status_code >= 500:
             raise ServerError(
-                f"POST {path}: HTTP {resp.status_code}",
+                f"POST {self.base_url}{path}: HTTP {resp.status_code}",
                 status=resp.status_code,
                 body=_truncate(text),
             )
         if resp.status_code >= 400:
             raise ClientError(
-                f"POST {path}: HTTP {resp.status_code}: {_truncate(text)}",
+                f"POST {self.base_url}{path}: HTTP {resp.status_code}: {_truncate(text)}",
                 status=resp.status_code,
                 body=_truncate(text),
             )
@@ -292,5 +296,6 @@ class RestClient:
             return json.loads(text)
         except ValueError:
             raise ProtocolError(
-                f"POST {path}: HTTP {resp.status_code} body is not JSON: {_truncate(text)}"
+                f"POST {self.base_url}{path}: HTTP {resp.status_code} body is not JSON: "
+                f"{_truncate(text)}"
             ) from None

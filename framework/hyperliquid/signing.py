@@ -159,11 +159,17 @@ _L1_DOMAIN_SEPARATOR = keccak(
 _SOURCE_HASH = {True: keccak(b"a"), False: keccak(b"b")}
 
 
+# msgpack's integer range: a wider int would fail to pack after signing began.
+_INT_MIN, _UINT_MAX = -(2**63), 2**64 - 1
+
+
 def _plain(x: Any) -> bool:
     """Fast path of :func:`_check_msgpackable`: only str/int/bool in dicts and lists
     (what the wire builders make), by exact type; anything else takes the slow path."""
     t = type(x)
-    if t is str or t is int or t is bool:
+    if t is int:
+        return _INT_MIN <= x <= _UINT_MAX  # msgpack has no wider integer
+    if t is str or t is bool:
         return True
     if t is dict:
         for k, v in x.items():  # noqa: SIM110 - a loop is faster than all(genexpr)
@@ -182,7 +188,14 @@ def _check_msgpackable(x: Any, path: str) -> None:
     """Refuse values the venue's msgpack hash would not reproduce (None, floats, Decimals)."""
     if _plain(x):
         return
-    if isinstance(x, bool | int | str):
+    if isinstance(x, bool | str):
+        return
+    if isinstance(x, int):
+        if not _INT_MIN <= x <= _UINT_MAX:
+            raise SigningError(
+                f"{path} = {x} does not fit msgpack's 64-bit integers; "
+                "send it as a wire string or a smaller number"
+            )
         return
     if isinstance(x, Mapping):
         for k, v in x.items():

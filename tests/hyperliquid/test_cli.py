@@ -78,3 +78,17 @@ def test_record_unknown_asset_fails_clearly(sim, tmp_path):
     res = CliRunner().invoke(app, args)
     assert res.exit_code == 1
     assert "'NOPE' not found" in res.output
+
+
+def test_record_against_a_closed_port_names_the_url_and_writes_nothing(tmp_path):
+    import socket
+
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{s.getsockname()[1]}"
+    out = tmp_path / "x"
+    args = ["record", "--asset", "HYPE", "--duration", "1", "--out", str(out), "--base-url", url]
+    res = CliRunner().invoke(app, args)
+    assert res.exit_code == 1
+    assert f"{url}/info: cannot connect" in res.output
+    assert not out.exists()

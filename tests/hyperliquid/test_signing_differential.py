@@ -283,6 +283,16 @@ def test_action_with_float_or_none_is_refused(keys):
         signing.l1_digest({"type": "noop"}, 1, None, None, "mainnet")  # type: ignore[arg-type]
 
 
+@pytest.mark.parametrize("n", [2**64, -(2**63) - 1, 10**30])
+def test_an_int_msgpack_cannot_hold_is_a_signing_error_naming_the_field(keys, n):
+    signer, _ = keys
+    with pytest.raises(SigningError, match=r"action\.time = .* 64-bit"):
+        signing.sign_l1_action(signer, {"type": "scheduleCancel", "time": n}, 1, is_mainnet=False)
+    # The bounds themselves still sign.
+    for ok in (2**64 - 1, -(2**63)):
+        signing.sign_l1_action(signer, {"type": "scheduleCancel", "time": ok}, 1, is_mainnet=False)
+
+
 def test_bad_signature_is_a_signing_error():
     with pytest.raises(SigningError, match="signature"):
         signing.recover_l1_signer({"type": "noop"}, 1, None, None, {"r": "zz"}, False)

@@ -450,8 +450,9 @@ class Simulator:
         t = sub["type"]
         ex = self.exchange
         if t in COIN_SUBS:
-            if sub.get("coin") not in ex.books:
-                return None
+            coin = sub.get("coin")
+            if not isinstance(coin, str) or coin not in ex.books:
+                return None  # a list or object as the coin is as unknown as a bad name
             if t == "l2Book":
                 return {
                     "type": t,

@@ -67,6 +67,11 @@ def test_acks_errors_and_pong(sim):
         assert err["data"].startswith("Error parsing JSON into valid websocket request")
         send(ws, {"method": "subscribe", "subscription": {"type": "l2Book", "coin": "NOPE"}})
         assert recv(ws)["channel"] == "error"
+        # A list or an object as the coin is an error reply, not a server-side TypeError
+        # that drops the connection.
+        for coin in (["HYPE"], {"c": 1}):
+            send(ws, {"method": "subscribe", "subscription": {"type": "trades", "coin": coin}})
+            assert recv(ws)["channel"] == "error"
         send(ws, {"method": "ping"})
         assert recv(ws) == {"channel": "pong"}
 
