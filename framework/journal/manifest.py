@@ -122,7 +122,7 @@ def code_version() -> str:
 
 #: Environment variables that change which numeric kernels a process runs.
 KERNEL_ENV = ("OPENBLAS_CORETYPE", "NPY_DISABLE_CPU_FEATURES", "NPY_ENABLE_CPU_FEATURES",
-              "GLIBC_TUNABLES")  # fmt: skip
+              "GLIBC_TUNABLES", "MM_KERNEL")  # fmt: skip
 
 #: CPU flags that select numeric kernels: glibc's libm picks its FMA variants of exp,
 #: log and pow when FMA and AVX2 are usable; numpy and OpenBLAS dispatch on AVX2 / AVX-512.
@@ -184,6 +184,12 @@ def platform_info() -> dict[str, Any]:
 
         info["pyarrow"] = pyarrow.__version__
     except ImportError:
+        pass
+    try:
+        from framework.kernel import build
+
+        info["kernel"] = build()
+    except Exception:
         pass
     env = {k: os.environ[k] for k in KERNEL_ENV if k in os.environ}
     if env:

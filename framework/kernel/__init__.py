@@ -38,6 +38,20 @@ def _extension(leaf: str) -> Path | None:
     return None
 
 
+def _choose(leaf: str) -> Path | None:
+    """The extension to import for kernel module ``leaf``, or None for its source."""
+    if _FORCE_PYTHON:
+        return None
+    ext = _extension(leaf)
+    if ext is not None and ext.stat().st_mtime < (_HERE / f"{leaf}.py").stat().st_mtime:
+        return None  # stale: the edited source runs (the finder warns)
+    return ext
+
+
+def _sources() -> list[str]:
+    return sorted(p.stem for p in _HERE.glob("*.py") if p.name != "__init__.py")
+
+
 class _KernelFinder:
     """Chooses between a kernel module's extension and its source (see the module doc)."""
 
@@ -50,15 +64,14 @@ class _KernelFinder:
         src = _HERE / f"{leaf}.py"
         if not src.exists():
             return None
-        ext = None if _FORCE_PYTHON else _extension(leaf)
-        if ext is not None and ext.stat().st_mtime < src.stat().st_mtime:
+        ext = _choose(leaf)
+        if ext is None and not _FORCE_PYTHON and _extension(leaf) is not None:
             warnings.warn(
-                f"{src.name} is newer than its compiled build {ext.name}: running it "
-                "interpreted; rebuild with `pip install --no-build-isolation -e .`",
+                f"{src.name} is newer than its compiled build: running it interpreted; "
+                "rebuild with `pip install --no-build-isolation -e .`",
                 RuntimeWarning,
                 stacklevel=2,
             )
-            ext = None
         if ext is None:
             return importlib.util.spec_from_file_location(name, src)
         loader = importlib.machinery.ExtensionFileLoader(name, str(ext))
@@ -79,3 +92,12 @@ def status() -> dict[str, str]:
             )
             out[name.rsplit(".", 1)[1]] = "compiled" if compiled else "interpreted"
     return out
+
+
+def build() -> str:
+    """``"compiled"``, ``"interpreted"`` or ``"mixed"``: what importing the kernel
+    modules would load here (the manifest records it; both paths write the same bits)."""
+    chosen = {_choose(leaf) is not None for leaf in _sources()}
+    if chosen == {True}:
+        return "compiled"
+    return "mixed" if len(chosen) == 2 else "interpreted"
