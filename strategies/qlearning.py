@@ -49,6 +49,7 @@ N_INV = len(INVENTORY_EDGES) + 1
 N_VOL = 3  # calm, volatile, trending
 N_IMB = len(IMBALANCE_EDGES) + 1
 N_STATES = N_INV * N_VOL * N_IMB
+N_ACTIONS = len(ACTIONS)
 
 
 def regime_proxy(vol_ratio: float) -> int:
@@ -108,21 +109,24 @@ class QLearner:
         self.discount = discount
         self.omega = omega
         self.trust_visits = trust_visits
-        self.q = np.zeros((N_STATES, len(ACTIONS)))
-        self.n = np.zeros((N_STATES, len(ACTIONS)), dtype=np.int64)
+        # Plain lists, not numpy: a Q step touches one row of 15, where numpy's per-call
+        # overhead (argmax, max, scalar boxing) cost 3x the arithmetic.  The arithmetic
+        # is the same IEEE operations in the same order, so the tables are bit-identical.
+        self.q: list[list[float]] = [[0.0] * N_ACTIONS for _ in range(N_STATES)]
+        self.n: list[list[int]] = [[0] * N_ACTIONS for _ in range(N_STATES)]
         self.updates = 0
         self.explored = 0
 
     def greedy(self, s: int) -> int:
         """The trusted greedy action of state ``s`` (the default until trusted)."""
-        a = int(np.argmax(self.q[s]))
-        return a if self.n[s, a] >= self.trust_visits else DEFAULT_ACTION
+        a = _argmax(self.q[s])
+        return a if self.n[s][a] >= self.trust_visits else DEFAULT_ACTION
 
     def choose(self, s: int, rng: np.random.Generator) -> int:
         """ε-greedy action for state ``s``, drawing from ``rng`` (always two draws)."""
-        eps = max(self.epsilon_min, self.epsilon0 / (1.0 + self.n[s].sum() / 100.0))
+        eps = max(self.epsilon_min, self.epsilon0 / (1.0 + sum(self.n[s]) / 100.0))
         u = float(rng.random())
-        pick = int(rng.integers(len(ACTIONS)))  # drawn either way: a fixed draw count per step
+        pick = int(rng.integers(N_ACTIONS))  # drawn either way: a fixed draw count per step
         if u < eps:
             self.explored += 1
             return pick
@@ -130,19 +134,20 @@ class QLearner:
 
     def update(self, s: int, a: int, reward: float, s_next: int) -> None:
         """Watkins' Q-learning update of ``(s, a)`` after ``reward`` and landing in ``s_next``."""
-        n = self.n[s, a]
+        row, counts = self.q[s], self.n[s]
+        n = counts[a]
         alpha = 1.0 / (1.0 + n) ** self.omega
-        target = reward + self.discount * float(self.q[s_next].max())
-        self.q[s, a] += alpha * (target - self.q[s, a])
-        self.n[s, a] = n + 1
+        target = reward + self.discount * _max(self.q[s_next])
+        row[a] += alpha * (target - row[a])
+        counts[a] = n + 1
         self.updates += 1
 
     # -- checkpoints ------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
         """JSON-serialisable table: Q, visit counts, bucket edges and actions."""
         return {
-            "q": self.q.tolist(),
-            "n": self.n.tolist(),
+            "q": [list(r) for r in self.q],
+            "n": [list(r) for r in self.n],
             "inventory_edges": list(INVENTORY_EDGES),
             "vol_edges": list(VOL_EDGES),
             "imbalance_edges": list(IMBALANCE_EDGES),
@@ -160,17 +165,19 @@ class QLearner:
             meaningless here).
         """
         self._check_layout(data)
-        self.q = np.asarray(data["q"], dtype=np.float64)
-        self.n = np.asarray(data["n"], dtype=np.int64)
+        self.q = [[float(x) for x in r] for r in data["q"]]
+        self.n = [[int(x) for x in r] for r in data["n"]]
         self.updates = int(data.get("updates", 0))
 
     def seed_from(self, prior: dict[str, Any]) -> int:
         """Copy a paper prior into states never visited here; returns how many were seeded."""
         self._check_layout(prior)
-        q_prior = np.asarray(prior["q"], dtype=np.float64)
-        cold = self.n.sum(axis=1) == 0
-        self.q[cold] = q_prior[cold]
-        return int(cold.sum())
+        seeded = 0
+        for s, (counts, row) in enumerate(zip(self.n, prior["q"], strict=True)):
+            if not any(counts):
+                self.q[s] = [float(x) for x in row]
+                seeded += 1
+        return seeded
 
     @staticmethod
     def _check_layout(data: dict[str, Any]) -> None:
@@ -186,8 +193,35 @@ class QLearner:
                     f"Q-table checkpoint field {key!r} is {data.get(key)!r}, this build uses "
                     f"{value!r}; the table does not apply (start a fresh one)"
                 )
-        shape = np.shape(data.get("q"))
-        if shape != (N_STATES, len(ACTIONS)):
-            raise ValueError(
-                f"Q-table checkpoint 'q' has shape {shape}, expected {(N_STATES, len(ACTIONS))}"
-            )
+        for key in ("q", "n"):
+            shape = np.shape(data.get(key))
+            if shape != (N_STATES, N_ACTIONS):
+                raise ValueError(
+                    f"Q-table checkpoint {key!r} has shape {shape}, expected "
+                    f"{(N_STATES, N_ACTIONS)}"
+                )
+
+
+def _argmax(row: list[float]) -> int:
+    """numpy's argmax on a list: the first maximum, or the first NaN if there is one."""
+    best, at = row[0], 0
+    if best != best:
+        return 0
+    for i in range(1, len(row)):
+        v = row[i]
+        if v != v:
+            return i
+        if v > best:
+            best, at = v, i
+    return at
+
+
+def _max(row: list[float]) -> float:
+    """numpy's max on a list: NaN if any value is NaN."""
+    best = row[0]
+    for v in row:
+        if v != v:
+            return v
+        if v > best:
+            best = v
+    return best

@@ -87,15 +87,16 @@ def test_seeding_the_q_table_touches_only_zero_visit_states():
         s = int(rng.integers(0, 10))  # live experience in states 0..9 only
         live.update(s, int(rng.integers(len(ACTIONS))), float(rng.normal()), s)
     paper = QLearner()
-    paper.q[:] = 7.0
-    paper.n[:] = 50
-    before_q, before_n = live.q.copy(), live.n.copy()
+    paper.q = [[7.0] * len(ACTIONS) for _ in range(N_STATES)]
+    paper.n = [[50] * len(ACTIONS) for _ in range(N_STATES)]
+    before_q, before_n = np.array(live.q), np.array(live.n)
     visited = before_n.sum(axis=1) > 0
     seeded = live.seed_from(paper.to_dict())
     assert seeded == N_STATES - int(visited.sum())
-    assert (live.q[visited] == before_q[visited]).all()  # live evidence untouched
-    assert (live.q[~visited] == 7.0).all()
-    assert (live.n == before_n).all()  # visit counts never come from the prior
+    q = np.array(live.q)
+    assert (q[visited] == before_q[visited]).all()  # live evidence untouched
+    assert (q[~visited] == 7.0).all()
+    assert (np.array(live.n) == before_n).all()  # visit counts never come from the prior
 
 
 def test_a_session_started_from_a_prior_replays_from_its_journal_alone(calibrated, tmp_path):

@@ -33,17 +33,17 @@ def test_states_cover_every_bucket_once():
 def test_update_moves_q_towards_the_reward_and_counts_visits():
     ql = QLearner(discount=0.5)
     ql.update(3, 4, 1.0, 7)
-    assert ql.q[3, 4] == pytest.approx(1.0)  # alpha = 1 on the first visit
-    assert ql.n[3, 4] == 1
+    assert ql.q[3][4] == pytest.approx(1.0)  # alpha = 1 on the first visit
+    assert ql.n[3][4] == 1
     ql.update(3, 4, -1.0, 7)
-    assert -1.0 < ql.q[3, 4] < 1.0 and ql.n[3, 4] == 2
+    assert -1.0 < ql.q[3][4] < 1.0 and ql.n[3][4] == 2
 
 
 def test_greedy_action_needs_trust_visits():
     ql = QLearner(trust_visits=3, epsilon0=0.05, epsilon_min=0.02)
-    ql.q[0, 0] = 5.0
+    ql.q[0][0] = 5.0
     assert ql.greedy(0) == DEFAULT_ACTION
-    ql.n[0, 0] = 3
+    ql.n[0][0] = 3
     assert ql.greedy(0) == 0
 
 
@@ -63,12 +63,12 @@ def test_checkpoint_round_trips_and_seeds_only_cold_states():
     data = json.loads(json.dumps(ql.to_dict()))
     other = QLearner()
     other.load(data)
-    assert np.array_equal(other.q, ql.q) and np.array_equal(other.n, ql.n)
+    assert other.q == ql.q and other.n == ql.n
     live = QLearner()
     live.update(1, 0, -1.0, 1)  # state 1 visited live: kept
     seeded = live.seed_from(data)
     assert seeded == N_STATES - 1
-    assert live.q[1, 2] == 0.0 and live.q[1, 0] != 0.0
+    assert live.q[1][2] == 0.0 and live.q[1][0] != 0.0
 
 
 def test_checkpoint_with_other_buckets_is_refused():
@@ -77,6 +77,49 @@ def test_checkpoint_with_other_buckets_is_refused():
     with pytest.raises(ValueError, match="inventory_edges"):
         QLearner().load(data)
     assert len(ACTIONS) == 15
+
+
+def _numpy_reference(ql, steps):
+    """The learner as it was on numpy arrays (argmax, max, np.int64 counts)."""
+    q = np.zeros((N_STATES, len(ACTIONS)))
+    n = np.zeros((N_STATES, len(ACTIONS)), dtype=np.int64)
+    out = []
+    for s, a, r, s2 in steps:
+        na = n[s, a]
+        alpha = 1.0 / (1.0 + na) ** ql.omega
+        q[s, a] += alpha * (r + ql.discount * float(q[s2].max()) - q[s, a])
+        n[s, a] = na + 1
+        best = int(np.argmax(q[s2]))
+        eps = max(ql.epsilon_min, ql.epsilon0 / (1.0 + n[s2].sum() / 100.0))
+        out.append((best, float(eps)))
+    return q, n, out
+
+
+def test_plain_lists_give_numpy_s_bits():
+    from strategies.qlearning import _argmax
+
+    rng = np.random.Generator(np.random.PCG64(3))
+    steps = [
+        (
+            int(rng.integers(9)),
+            int(rng.integers(15)),
+            float(rng.normal()) * 10.0 ** int(rng.integers(-6, 6)),
+            int(rng.integers(9)),
+        )
+        for _ in range(3000)
+    ]
+    steps.append((0, 0, float("nan"), 1))  # NaN propagates as numpy's max/argmax do
+    steps.append((1, 3, 0.0, 0))
+    ql = QLearner()
+    got = []
+    for s, a, r, s2 in steps:
+        ql.update(s, a, r, s2)
+        eps = max(ql.epsilon_min, ql.epsilon0 / (1.0 + sum(ql.n[s2]) / 100.0))
+        got.append((_argmax(ql.q[s2]), float(eps)))
+    q, n, want = _numpy_reference(ql, steps)
+    assert np.array_equal(np.array(ql.q), q, equal_nan=True)
+    assert (np.array(ql.n) == n).all()
+    assert got == want
 
 
 def test_regime_proxy_before_the_hmm_has_a_fit():
