@@ -10,7 +10,8 @@ Run from the repository root::
 The capture is generated once with the peer's seeded generator (``hl_capture_synth.py``
 in ``../shared/bench/``) into ``benchmarks/.cache/`` and reused.  The peer script runs
 in a venv of its own (``benchmarks/.cache/peer-venv``; hftbacktest is not a project
-dependency) and reports its own steps in process, numba compile time excluded.  Ours
+dependency) and reports its own steps in process, numba compile time excluded; it runs
+once per rep, alternating with ours, so both see about the same load.  Ours
 run each step in a process of its own and are timed whole-process (interpreter start,
 imports and writing included) with the child's peak RSS:
 
@@ -174,11 +175,11 @@ def ensure_peer_python(peer_python: Path | None, setup: bool) -> Path | None:
     return py
 
 
-def run_peer(python: Path, peer_dir: Path, capture: Path, reps: int) -> dict:
-    """hftbacktest's figures: {step: (market_hours_per_s list as min/median/max)}."""
-    out = CACHE / f"{capture.name.removesuffix('.gz')}.hftbacktest.json"
+def run_peer(python: Path, peer_dir: Path, capture: Path, rep: int) -> dict:
+    """One run of the peer script (one rep of each of its steps): its JSON figures."""
+    out = CACHE / f"{capture.name.removesuffix('.gz')}.hftbacktest-{rep}.json"
     script = peer_dir / "hftbacktest_hl_bench.py"
-    cmd = [str(python), str(script), str(capture), "--reps", str(reps), "--json", str(out)]
+    cmd = [str(python), str(script), str(capture), "--reps", "1", "--json", str(out)]
     print("peer: " + " ".join(cmd), file=sys.stderr, flush=True)
     proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, check=False)
     if proc.returncode != 0:
@@ -188,14 +189,15 @@ def run_peer(python: Path, peer_dir: Path, capture: Path, reps: int) -> dict:
     return json.loads(out.read_text())
 
 
-def peer_figures(res: dict) -> dict[str, tuple[float, float, float]]:
-    """The peer's market-hours per wall second per step, as (best, min, max)."""
-    span = res["market_hours"]
-    conv = res["convert_wall_s_all"]
-    figs = {"convert": [span / w for w in conv]}
-    for name, run in res["runs"].items():
-        figs[name] = [span / r["wall_s"] for r in run["per_rep"]]
-    return {k: (max(v), min(v), max(v)) for k, v in figs.items()}
+def peer_rates(raws: list[dict]) -> dict[str, list[float]]:
+    """The peer's market-hours per wall second per step, one value per run."""
+    rates: dict[str, list[float]] = {}
+    for res in raws:
+        span = res["market_hours"]
+        rates.setdefault("convert", []).extend(span / w for w in res["convert_wall_s_all"])
+        for name, run in res["runs"].items():
+            rates.setdefault(name, []).extend(span / r["wall_s"] for r in run["per_rep"])
+    return rates
 
 
 # -- ours --------------------------------------------------------------------------------
@@ -233,7 +235,8 @@ def _ours_once(capture: Path, rep: int) -> tuple[dict, Path]:
 
     t = run_timed([py, "-m", "benchmarks.peer", "--one-replay", str(journal)], what="replay")
     inner = json.loads(t.stdout.strip().splitlines()[-1])
-    res["replay"] = _run(inner["seconds"], t.wall_s, t.peak_rss_mb, inner["market_hours"])
+    # the journal's span, not the replay's rounded market_hours_per_s times its seconds
+    res["replay"] = _run(inner["seconds"], t.wall_s, t.peak_rss_mb, hours)
     res["replay"]["events"] = inner["events"]
 
     out = WORK / f"backtest-{rep}"
@@ -268,32 +271,28 @@ def _summary(out: Path) -> dict:
     return {k: summary[k] for k in ("events", "fills") if k in summary}
 
 
-def run_ours(capture: Path, reps: int) -> dict[str, list[dict]]:
+def run_ours(capture: Path, rep: int, runs: dict[str, list[dict]]) -> None:
+    """One rep of our steps, appended to ``runs`` (step -> reps)."""
     WORK.mkdir(parents=True, exist_ok=True)
-    runs: dict[str, list[dict]] = {s: [] for s in STEPS}
-    for rep in range(reps):
-        print(f"ours: rep {rep + 1}/{reps}", file=sys.stderr, flush=True)
-        res, journal = _ours_once(capture, rep)
-        shutil.rmtree(journal, ignore_errors=True)
-        for step, r in res.items():
-            runs[step].append(r)
-            print(f"  {step}: {json.dumps(_rounded(r))}", file=sys.stderr, flush=True)
-    return runs
+    print(f"ours: rep {rep + 1}", file=sys.stderr, flush=True)
+    res, journal = _ours_once(capture, rep)
+    shutil.rmtree(journal, ignore_errors=True)
+    for step, r in res.items():
+        runs.setdefault(step, []).append(r)
+        print(f"  {step}: {json.dumps(_rounded(r))}", file=sys.stderr, flush=True)
 
 
 def replay_one(root: Path) -> dict:
     """In the replay process: the engine with MarketState only over ``root``."""
     from benchmarks.run import _replay
 
-    r = _replay(root, with_market=True)
-    r["market_hours"] = r["market_hours_per_s"] * r["seconds"]
-    return r
+    return _replay(root, with_market=True)
 
 
 # -- table -------------------------------------------------------------------------------
 
 
-def rows(ours: dict[str, list[dict]], peer: dict[str, tuple[float, float, float]]) -> list[Row]:
+def rows(ours: dict[str, list[dict]], peer: dict[str, list[float]]) -> list[Row]:
     out = []
     for step, (peer_name, target) in STEPS.items():
         mh = [r["market_hours_per_s"] for r in ours[step]]
@@ -307,8 +306,8 @@ def rows(ours: dict[str, list[dict]], peer: dict[str, tuple[float, float, float]
                 ours_seconds=best["seconds"],
                 ours_rss_mb=max(r["peak_rss_mb"] for r in ours[step]),
                 peer_name=peer_name,
-                peer_best=p[0] if p else None,
-                peer_spread=(p[1], p[2]) if p else None,
+                peer_best=max(p) if p else None,
+                peer_spread=(min(p), max(p)) if p else None,
                 target=target,
             )
         )
@@ -362,7 +361,7 @@ def format_table(table: list[Row]) -> str:
 
 
 def json_lines(
-    table: list[Row], ours: dict[str, list[dict]], peer_raw: dict | None, capture: Path
+    table: list[Row], ours: dict[str, list[dict]], peer: dict[str, list[float]], capture: Path
 ) -> list[dict]:
     """One record per step (ours vs peer) and one per peer figure, for machines."""
     recs = []
@@ -389,18 +388,12 @@ def json_lines(
                 }
             )
         )
-    if peer_raw is not None:
+    if peer:
         recs.append(
             _rounded(
                 {
                     "name": "peer_hftbacktest",
-                    "events": peer_raw["events"],
-                    "market_hours": peer_raw["market_hours"],
-                    "convert_wall_s": peer_raw["convert_wall_s"],
-                    **{
-                        f"{k}_market_hours_per_s": v["market_hours_per_wall_s"]
-                        for k, v in peer_raw["runs"].items()
-                    },
+                    **{f"{k}_market_hours_per_s": v for k, v in peer.items()},
                 }
             )
         )
@@ -431,16 +424,19 @@ def main(argv: Sequence[str]) -> int:
         if peer_python is None:
             return 2
     capture = a.capture or ensure_capture(a.hours, a.seed, a.peer_dir)
-    peer_raw = None
-    peer: dict[str, tuple[float, float, float]] = {}
-    if peer_python is not None:
-        peer_raw = run_peer(peer_python, a.peer_dir, capture, a.reps)
-        peer = peer_figures(peer_raw)
-    ours = run_ours(capture, a.reps)
+    # alternate the peer's rep and ours: the machine's load drifts, so each pair of
+    # figures is measured under about the same load
+    raws: list[dict] = []
+    ours: dict[str, list[dict]] = {}
+    for rep in range(a.reps):
+        if peer_python is not None:
+            raws.append(run_peer(peer_python, a.peer_dir, capture, rep))
+        run_ours(capture, rep, ours)
+    peer = peer_rates(raws)
     table = rows(ours, peer)
     print(f"capture {capture} ({ours['import'][0]['hours']:.2f} market-hours), reps {a.reps}")
     print(format_table(table))
-    recs = json_lines(table, ours, peer_raw, capture)
+    recs = json_lines(table, ours, peer, capture)
     text = "".join(json.dumps(r) + "\n" for r in recs)
     sys.stdout.write(text)
     if a.json is not None:

@@ -23,7 +23,7 @@ OURS = {
     "replay": [_run(150.0, 0.16), _run(90.0, 0.27)],
     "backtest": [_run(15.0), _run(17.5)],
 }
-PEER = {"convert": (1.0, 0.8, 1.0), "replay_60s": (44.0, 40.0, 44.0), "glft_mm": (10.0, 9.0, 10.0)}
+PEER = {"convert": [0.8, 1.0], "replay_60s": [44.0, 40.0], "glft_mm": [9.0, 10.0]}
 
 
 def test_table_gives_best_spread_ratio_and_verdict_per_target():
@@ -52,13 +52,7 @@ def test_without_the_peer_ratios_are_not_judged_but_replay_still_is():
 
 
 def test_json_lines_one_per_step_and_the_peer():
-    raw = {
-        "events": 3,
-        "market_hours": 24.0,
-        "convert_wall_s": {"min": 24.0},
-        "runs": {"glft_mm": {"market_hours_per_wall_s": {"min": 9.0}}},
-    }
-    recs = peer.json_lines(peer.rows(OURS, PEER), OURS, raw, peer.CACHE / "c.gz")
+    recs = peer.json_lines(peer.rows(OURS, PEER), OURS, PEER, peer.CACHE / "c.gz")
     assert [r["name"] for r in recs] == [
         "peer_import",
         "peer_replay",
@@ -66,7 +60,20 @@ def test_json_lines_one_per_step_and_the_peer():
         "peer_hftbacktest",
     ]
     assert recs[2]["ratio"] == 1.75 and recs[2]["pass"] is False and recs[2]["seconds"] == [10, 10]
-    assert recs[3]["glft_mm_market_hours_per_s"] == {"min": 9.0}
+    assert recs[3]["glft_mm_market_hours_per_s"] == [9.0, 10.0]
+
+
+def test_peer_rates_gather_every_run_of_the_peer_script():
+    def raw(convert_s: float, glft_s: float) -> dict:
+        per_rep = [{"wall_s": glft_s}]
+        return {
+            "market_hours": 24.0,
+            "convert_wall_s_all": [convert_s],
+            "runs": {"glft_mm": {"per_rep": per_rep}},
+        }
+
+    rates = peer.peer_rates([raw(24.0, 2.0), raw(30.0, 2.4)])
+    assert rates == {"convert": [1.0, 0.8], "glft_mm": [12.0, 10.0]}
 
 
 @pytest.mark.parametrize(
