@@ -7,24 +7,32 @@ Run from the repository root::
 
 Each measurement runs in its own process so its peak RSS is its own.  The 24-hour
 recording is generated once (seed 1) into ``benchmarks/.cache/`` and reused (made
-again when it predates strided input seqs, so backtests link its inputs).
+again when it predates strided input seqs, so backtests link its inputs); so is the
+7-day one (``backtest_7d``: ``cli.py backtest`` as a process of its own, wall time and
+that process's peak RSS; generating it once takes about 2 minutes and 2 GB, since the
+generator builds its tables in memory).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import resource
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
+
+import attrs
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE = REPO / "recordings" / "sample-hype"
 CACHE = REPO / "benchmarks" / ".cache"
 DAY = CACHE / "synth-hype-24h-seed1"
+WEEK = CACHE / "synth-hype-168h-seed1"
 
 
 def _peak_rss_mb() -> float:
@@ -62,6 +70,44 @@ def ensure_synth(root: Path, hours: float, seed: int) -> Path:
 def ensure_day() -> Path:
     """The 24 h synthetic HYPE recording, seed 1."""
     return ensure_synth(DAY, 24.0, 1)
+
+
+def ensure_week() -> Path:
+    """The 7-day (168 h) synthetic HYPE recording, seed 1 (about 3 M rows)."""
+    return ensure_synth(WEEK, 168.0, 1)
+
+
+@attrs.frozen
+class Timed:
+    """A finished child process: wall seconds, its own peak RSS, its stdout."""
+
+    wall_s: float
+    peak_rss_mb: float
+    stdout: str
+
+
+def run_timed(cmd: Sequence[str], *, what: str) -> Timed:
+    """Run ``cmd`` from the repo root; its wall time and its own peak RSS.
+
+    ``os.wait4`` gives the rusage of this child alone (``RUSAGE_CHILDREN`` would be the
+    maximum over every child so far).  Raises RuntimeError naming ``what`` and the last
+    lines of its stderr when it exits non-zero.
+    """
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        t0 = time.perf_counter()
+        proc = subprocess.Popen(
+            list(cmd), cwd=REPO, stdin=subprocess.DEVNULL, stdout=out, stderr=err
+        )
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - t0
+        proc.returncode = code = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = out.read().decode(errors="replace"), err.read().decode(errors="replace")
+    if code != 0:
+        tail = stderr.strip().splitlines()[-3:]
+        raise RuntimeError(f"{what} exited {code}: {' | '.join(tail)}")
+    return Timed(wall, usage.ru_maxrss / 1024, stdout)
 
 
 def _replay(root: Path, with_market: bool) -> dict:
@@ -123,6 +169,26 @@ def _backtest(
     }
 
 
+def _backtest_process(root: Path) -> dict:
+    """``cli.py backtest`` over ``root`` as a process of its own: its wall time and peak
+    RSS (the backtest streams its inputs, so the RSS should not grow with the length)."""
+    out = Path(tempfile.mkdtemp()) / "bt"
+    cmd = [sys.executable, str(REPO / "cli.py"), "backtest", "--recording", str(root)]
+    t = run_timed([*cmd, "--out", str(out), "--quiet"], what="cli.py backtest")
+    s = json.loads((out / "session.json").read_text())["stats"]["summary"]
+    shutil.rmtree(out.parent)
+    return {
+        "events": s["events"],
+        "seconds": round(t.wall_s, 3),
+        "events_per_s": round(s["events"] / t.wall_s),
+        "market_hours": round(s["duration_s"] / 3600, 2),
+        "market_hours_per_s": round(s["duration_s"] / 3600 / t.wall_s, 1),
+        "fills": s["fills"],
+        "peak_rss_mb": round(t.peak_rss_mb, 1),
+        "process": "cli.py backtest",
+    }
+
+
 def _linked(out: Path) -> bool:
     stats = json.loads((out / "session.json").read_text()).get("stats", {})
     return "linked_parts" in stats.get("inputs", {})
@@ -139,12 +205,14 @@ MEASUREMENTS: dict[str, Callable[[], dict]] = {
         ensure_day(), estimators=False, link_inputs=False
     ),
     "backtest_24h": lambda: _backtest(ensure_day(), estimators=True),
+    "backtest_7d": lambda: _backtest_process(ensure_week()),
 }
 
 
 def run_one(name: str) -> None:
-    result = MEASUREMENTS[name]()
-    result = {"name": name, **result, "peak_rss_mb": round(_peak_rss_mb(), 1)}
+    result = {"name": name, **MEASUREMENTS[name]()}
+    # a measurement of a child process reports the child's peak RSS, not this one's
+    result.setdefault("peak_rss_mb", round(_peak_rss_mb(), 1))
     print(json.dumps(result), flush=True)
 
 
@@ -161,6 +229,8 @@ def main(argv: list[str]) -> int:
         return 2
     if any("24h" in n for n in names):
         ensure_day()
+    if any("7d" in n for n in names):
+        ensure_week()
     failed = 0
     for name in names:
         proc = subprocess.run(
