@@ -153,7 +153,7 @@ class VolSums:
         self.prev_r = rs
         # The gate, every return (the flag must flip at the exact count): n first, then
         # relSE(σ̂)^2 = (κ4 - 1 + extra)/(4 n_eff) <= max_rel_se^2, then the valid share.
-        min_obs: cython.longlong = est.min_obs
+        min_obs = est.min_obs  # a Python number, compared as the estimator's own code did
         if n >= min_obs and s2c > 0.0:
             corr = 1.0 - lam_n
             x = s4 * corr / (s2c * s2c) - 1.0 + self.extra
