@@ -48,8 +48,8 @@ def _run(args: list[str], *, interpreted: bool) -> subprocess.CompletedProcess[s
     return res
 
 
-def _backtest(out: Path, *, interpreted: bool) -> dict[str, str]:
-    res = _run(["-c", _BACKTEST, str(SAMPLE), str(out)], interpreted=interpreted)
+def _backtest(out: Path, *, interpreted: bool, recording: Path = SAMPLE) -> dict[str, str]:
+    res = _run(["-c", _BACKTEST, str(recording), str(out)], interpreted=interpreted)
     return json.loads(res.stdout.strip().splitlines()[-1])
 
 
@@ -104,3 +104,17 @@ def test_compiled_and_interpreted_kernels_write_identical_journals(tmp_path):
     assert n >= 8  # inputs, quotes, orders, fills, estimates ...
     res = _run(["cli.py", "replay", str(tmp_path / "compiled"), "--verify"], interpreted=False)
     assert "verified" in res.stdout, res.stdout + res.stderr
+
+
+@pytest.mark.slow
+def test_compiled_and_interpreted_kernels_agree_over_six_synthetic_hours(tmp_path):
+    """The long variant: many more HMM refits (K by BIC, restarts) and volatility flips."""
+    if not any(framework.kernel._extension(m) is not None for m in KERNEL_SOURCES):
+        pytest.skip("no kernel module is compiled here (python setup.py build_ext --inplace)")
+    rec = tmp_path / "rec"
+    _run(["cli.py", "synth", "--asset", "HYPE", "--hours", "6", "--seed", "4", "--out", str(rec)],
+         interpreted=True)  # fmt: skip
+    compiled = _backtest(tmp_path / "compiled", interpreted=False, recording=rec)
+    _backtest(tmp_path / "interpreted", interpreted=True, recording=rec)
+    assert set(compiled.values()) == {"compiled"}, compiled
+    _assert_same_tables(tmp_path / "compiled", tmp_path / "interpreted")
