@@ -15,20 +15,23 @@ order (or :func:`math.fsum`, exact), and ``exp``/``log`` are :func:`math.exp` /
 estimator's) is unrolled: one pass computes the emissions and the forward recursion,
 one backward pass computes beta together with every M-step sum (posteriors, transition
 counts, weighted first and second moments), so a Baum-Welch iteration is two loops
-over the window of float arithmetic and the posteriors are never stored.  K = 2 (the
-other half of the BIC choice) is unrolled the same way; any other K or D runs the same
-maths through the generic lists code.
+over the window of float arithmetic.  K = 2 (the other half of the BIC choice) is
+unrolled the same way; both run in the typed kernel (:mod:`framework.kernel.hmm_estep`,
+compiled C loops with the same operations in the same order); any other K or D runs the
+same maths through the generic lists code here.
 """
 
 from __future__ import annotations
 
 import math
+from array import array
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 import attrs
 
 from framework.estimators.base import fmean, fvar
+from framework.kernel.hmm_estep import estep22, estep32
 
 LOG_2PI = math.log(2.0 * math.pi)
 
@@ -210,247 +213,20 @@ class _EStep:
     gamma: list[list[float]]  # γ_t(j) as K columns of T
 
 
-def _estep(cols: list[list[float]], sqs: list[list[float]], p: HmmParams) -> _EStep:
-    if len(cols) == 2:
-        if p.k == 3:
-            return _estep32(cols[0], cols[1], sqs[0], sqs[1], p)
-        if p.k == 2:
-            return _estep22(cols[0], cols[1], sqs[0], sqs[1], p)
+def _estep(cols: list[array], sqs: list[array], p: HmmParams) -> _EStep:
+    """One E-step; the regime estimator's cases (D = 2, K = 3 or 2) run in the typed
+    kernel (:mod:`framework.kernel.hmm_estep`: :func:`_estep_any` unrolled, same bits)."""
+    if len(cols) == 2 and p.k in (2, 3):
+        mu, ivs, consts = emission_consts(p)
+        step = estep32 if p.k == 3 else estep22
+        return _EStep(*step(cols[0], cols[1], sqs[0], sqs[1], mu, ivs, consts, p.A, p.pi))
     return _estep_any(cols, sqs, p)
 
 
-def _estep32(
-    y0s: list[float], y1s: list[float], q0s: list[float], q1s: list[float], p: HmmParams
+def _estep_any(
+    cols: Sequence[Sequence[float]], sqs: Sequence[Sequence[float]], p: HmmParams
 ) -> _EStep:
-    """:func:`_estep_any` unrolled for K = 3, D = 2 (the regime refit's hot loop)."""
-    exp = math.exp
-    (m00, m01), (m10, m11), (m20, m21) = p.mu
-    _, ivs, consts = emission_consts(p)
-    (i00, i01), (i10, i11), (i20, i21) = ivs
-    k0, k1, k2 = consts
-    (a00, a01, a02), (a10, a11, a12), (a20, a21, a22) = p.A
-    # Forward, with the shifted emissions computed on the way (kept for the backward).
-    e0: list[float] = []
-    e1: list[float] = []
-    e2: list[float] = []
-    f0: list[float] = []
-    f1: list[float] = []
-    f2: list[float] = []
-    c: list[float] = []
-    shifts: list[float] = []
-    e0a, e1a, e2a, f0a, f1a, f2a = e0.append, e1.append, e2.append, f0.append, f1.append, f2.append
-    ca, sa = c.append, shifts.append
-    p0, p1, p2 = p.pi  # the step before t = 0 is pi itself, not pi A: peeled below
-    first = True
-    for u, v in zip(y0s, y1s, strict=True):
-        d, e = u - m00, v - m01
-        l0 = k0 - 0.5 * (d * d * i00 + e * e * i01)
-        d, e = u - m10, v - m11
-        l1 = k1 - 0.5 * (d * d * i10 + e * e * i11)
-        d, e = u - m20, v - m21
-        l2 = k2 - 0.5 * (d * d * i20 + e * e * i21)
-        mx = l0 if l0 >= l1 else l1
-        if l2 > mx:
-            mx = l2
-        b0, b1, b2 = exp(l0 - mx), exp(l1 - mx), exp(l2 - mx)
-        e0a(b0)
-        e1a(b1)
-        e2a(b2)
-        sa(mx)
-        if first:
-            x0, x1, x2 = p0 * b0, p1 * b1, p2 * b2
-            first = False
-        else:
-            x0 = (p0 * a00 + p1 * a10 + p2 * a20) * b0
-            x1 = (p0 * a01 + p1 * a11 + p2 * a21) * b1
-            x2 = (p0 * a02 + p1 * a12 + p2 * a22) * b2
-        s = x0 + x1 + x2
-        ca(s)
-        r = 1.0 / s
-        p0, p1, p2 = x0 * r, x1 * r, x2 * r
-        f0a(p0)
-        f1a(p1)
-        f2a(p2)
-    last = (p0, p1, p2)
-    loglik = math.fsum(map(math.log, c)) + math.fsum(shifts)
-    # t = T-1: beta = 1, gamma = alpha.
-    u, v, uu, vv = y0s[-1], y1s[-1], q0s[-1], q1s[-1]
-    s = p0 + p1 + p2
-    g0, g1, g2 = p0 / s, p1 / s, p2 / s
-    n0, n1, n2 = g0, g1, g2
-    gc0, gc1, gc2 = [g0], [g1], [g2]  # built backwards, reversed at the end
-    g0a, g1a, g2a = gc0.append, gc1.append, gc2.append
-    s00, s01, s10, s11, s20, s21 = g0 * u, g0 * v, g1 * u, g1 * v, g2 * u, g2 * v
-    t00, t01, t10, t11, t20, t21 = g0 * uu, g0 * vv, g1 * uu, g1 * vv, g2 * uu, g2 * vv
-    x00 = x01 = x02 = x10 = x11 = x12 = x20 = x21 = x22 = 0.0
-    q0 = q1 = q2 = 1.0
-    # t = T-2 ... 0: beta_t from b_{t+1}, beta_{t+1}, c_{t+1}; every sum on the way.
-    for al0, al1, al2, b0, b1, b2, ct, u, v, uu, vv in zip(
-        f0[-2::-1],
-        f1[-2::-1],
-        f2[-2::-1],
-        e0[:0:-1],
-        e1[:0:-1],
-        e2[:0:-1],
-        c[:0:-1],
-        y0s[-2::-1],
-        y1s[-2::-1],
-        q0s[-2::-1],
-        q1s[-2::-1],
-        strict=True,
-    ):
-        r = 1.0 / ct
-        w0, w1, w2 = b0 * q0 * r, b1 * q1 * r, b2 * q2 * r
-        x00 += al0 * w0
-        x01 += al0 * w1
-        x02 += al0 * w2
-        x10 += al1 * w0
-        x11 += al1 * w1
-        x12 += al1 * w2
-        x20 += al2 * w0
-        x21 += al2 * w1
-        x22 += al2 * w2
-        q0 = a00 * w0 + a01 * w1 + a02 * w2
-        q1 = a10 * w0 + a11 * w1 + a12 * w2
-        q2 = a20 * w0 + a21 * w1 + a22 * w2
-        g0, g1, g2 = al0 * q0, al1 * q1, al2 * q2
-        s = g0 + g1 + g2
-        g0, g1, g2 = g0 / s, g1 / s, g2 / s
-        g0a(g0)
-        g1a(g1)
-        g2a(g2)
-        n0 += g0
-        n1 += g1
-        n2 += g2
-        s00 += g0 * u
-        s01 += g0 * v
-        s10 += g1 * u
-        s11 += g1 * v
-        s20 += g2 * u
-        s21 += g2 * v
-        t00 += g0 * uu
-        t01 += g0 * vv
-        t10 += g1 * uu
-        t11 += g1 * vv
-        t20 += g2 * uu
-        t21 += g2 * vv
-    return _EStep(
-        loglik,
-        last,
-        [
-            [a00 * x00, a01 * x01, a02 * x02],
-            [a10 * x10, a11 * x11, a12 * x12],
-            [a20 * x20, a21 * x21, a22 * x22],
-        ],
-        [n0, n1, n2],
-        [[s00, s01], [s10, s11], [s20, s21]],
-        [[t00, t01], [t10, t11], [t20, t21]],
-        [gc0[::-1], gc1[::-1], gc2[::-1]],
-    )
-
-
-def _estep22(
-    y0s: list[float], y1s: list[float], q0s: list[float], q1s: list[float], p: HmmParams
-) -> _EStep:
-    """:func:`_estep32` for K = 2 (the other half of the BIC choice)."""
-    exp = math.exp
-    (m00, m01), (m10, m11) = p.mu
-    _, ivs, consts = emission_consts(p)
-    (i00, i01), (i10, i11) = ivs
-    k0, k1 = consts
-    (a00, a01), (a10, a11) = p.A
-    e0: list[float] = []
-    e1: list[float] = []
-    f0: list[float] = []
-    f1: list[float] = []
-    c: list[float] = []
-    shifts: list[float] = []
-    e0a, e1a, f0a, f1a = e0.append, e1.append, f0.append, f1.append
-    ca, sa = c.append, shifts.append
-    p0, p1 = p.pi
-    first = True
-    for u, v in zip(y0s, y1s, strict=True):
-        d, e = u - m00, v - m01
-        l0 = k0 - 0.5 * (d * d * i00 + e * e * i01)
-        d, e = u - m10, v - m11
-        l1 = k1 - 0.5 * (d * d * i10 + e * e * i11)
-        mx = l0 if l0 >= l1 else l1
-        b0, b1 = exp(l0 - mx), exp(l1 - mx)
-        e0a(b0)
-        e1a(b1)
-        sa(mx)
-        if first:
-            x0, x1 = p0 * b0, p1 * b1
-            first = False
-        else:
-            x0 = (p0 * a00 + p1 * a10) * b0
-            x1 = (p0 * a01 + p1 * a11) * b1
-        s = x0 + x1
-        ca(s)
-        r = 1.0 / s
-        p0, p1 = x0 * r, x1 * r
-        f0a(p0)
-        f1a(p1)
-    last = (p0, p1)
-    loglik = math.fsum(map(math.log, c)) + math.fsum(shifts)
-    u, v, uu, vv = y0s[-1], y1s[-1], q0s[-1], q1s[-1]
-    s = p0 + p1
-    g0, g1 = p0 / s, p1 / s
-    n0, n1 = g0, g1
-    gc0, gc1 = [g0], [g1]
-    g0a, g1a = gc0.append, gc1.append
-    s00, s01, s10, s11 = g0 * u, g0 * v, g1 * u, g1 * v
-    t00, t01, t10, t11 = g0 * uu, g0 * vv, g1 * uu, g1 * vv
-    x00 = x01 = x10 = x11 = 0.0
-    q0 = q1 = 1.0
-    for al0, al1, b0, b1, ct, u, v, uu, vv in zip(
-        f0[-2::-1],
-        f1[-2::-1],
-        e0[:0:-1],
-        e1[:0:-1],
-        c[:0:-1],
-        y0s[-2::-1],
-        y1s[-2::-1],
-        q0s[-2::-1],
-        q1s[-2::-1],
-        strict=True,
-    ):
-        r = 1.0 / ct
-        w0, w1 = b0 * q0 * r, b1 * q1 * r
-        x00 += al0 * w0
-        x01 += al0 * w1
-        x10 += al1 * w0
-        x11 += al1 * w1
-        q0 = a00 * w0 + a01 * w1
-        q1 = a10 * w0 + a11 * w1
-        g0, g1 = al0 * q0, al1 * q1
-        s = g0 + g1
-        g0, g1 = g0 / s, g1 / s
-        g0a(g0)
-        g1a(g1)
-        n0 += g0
-        n1 += g1
-        s00 += g0 * u
-        s01 += g0 * v
-        s10 += g1 * u
-        s11 += g1 * v
-        t00 += g0 * uu
-        t01 += g0 * vv
-        t10 += g1 * uu
-        t11 += g1 * vv
-    return _EStep(
-        loglik,
-        last,
-        [[a00 * x00, a01 * x01], [a10 * x10, a11 * x11]],
-        [n0, n1],
-        [[s00, s01], [s10, s11]],
-        [[t00, t01], [t10, t11]],
-        [gc0[::-1], gc1[::-1]],
-    )
-
-
-def _estep_any(cols: list[list[float]], sqs: list[list[float]], p: HmmParams) -> _EStep:
-    """One E-step for any K and D: the same sums as :func:`_estep32`, in the same order."""
+    """One E-step for any K and D: the sums the kernel's ``estep32`` does, in its order."""
     k = p.k
     rk = range(k)
     b, shifts = _shifted_emissions(cols, p)
@@ -595,8 +371,9 @@ def baum_welch(
     ArithmeticError
         If the log posterior decreases by more than 1e-9 (EM/MAP is monotone: a bug).
     """
-    cols = as_columns(y)
-    sqs = [[x * x for x in col] for col in cols]
+    # array('d') columns: the kernel reads them as C doubles, without a conversion.
+    cols = [array("d", col) for col in as_columns(y)]
+    sqs = [array("d", [x * x for x in col]) for col in cols]
     floor = [float(v) for v in var_floor]
     p = start
     k, dims = p.k, len(cols)

@@ -3,8 +3,9 @@
 EWMA of ``r^2`` (no demeaning, bias-corrected from ``S_0 = 0``), the jump-robust
 bipower variation ``(π/2)|r_t||r_{t-1}|`` on the same weights, and a kurtosis-aware
 relative standard error.  Work happens on the sampling timer only: per clock return
-the EWMA sums and the gate; the σ family, the kurtosis, the relative SE and the
-valid-tick share are derived from the sums when read.
+the EWMA sums and the gate (in the typed kernel, :mod:`framework.kernel.vol_sums`);
+the σ family, the kurtosis, the relative SE and the valid-tick share are derived from
+the sums when read.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from framework.estimators.base import (
     on_checkpoint,
     require_positive,
 )
+from framework.kernel.vol_sums import VolSums
 
 HALF_PI = math.pi / 2.0
 #: Returns beyond this many bipower σ are clipped in the kurtosis of the gate **[ours]**:
@@ -86,31 +88,28 @@ class VolatilityEstimator(EstimatorBase):
         if not publish_s >= 0:
             raise ValueError(f"publish_s={publish_s!r}: must be >= 0 s (e.g. 30.0)")
         self.publish_ns = round(publish_s * 1e9)
-        self._next_pub = 0
         self.n_eff_cap = (1.0 + self.lam) / (1.0 - self.lam)
-        self._s2 = 0.0  # EWMA of r^2 (per Δ, gap-scaled)
-        self._s4 = 0.0  # EWMA of r_c^4 (r^2 clipped at KURTOSIS_CLIP_SIGMA bipower sigmas)
-        self._s2c = 0.0  # EWMA of r_c^2 (the kurtosis' denominator)
-        self._bv = 0.0  # EWMA of (π/2)|r_t||r_{t-1}|
-        self._c1 = 0.0  # EWMA of r_t r_{t-1} (first-order autocovariance)
         self.noise_correction = bool(noise_correction)
-        self._prev_r = NAN
-        self._lam_n = 1.0  # λ^n for the bias correction
-        self._lam_bv = 1.0
-        self._n_bv = 0
-        self._valid = 0.0  # EWMA of the valid-tick indicator
-        self._lam_ticks = 1.0
-        self._prev_abs = NAN
         self._om = 1.0 - self.lam
-        self._om_half_pi = self._om * HALF_PI
-        self._max_rel_se2 = max_rel_se * max_rel_se
         self._to_bps = 1e4 / math.sqrt(self.dt_s)
         self._extra = 4.0 if self.noise_correction else 0.0
-        self._clip2 = KURTOSIS_CLIP_SIGMA**2  # times the bipower variance: (6 σ)²
+        # The per-return EWMA sums and the gate run in the typed kernel (the sums live
+        # there; the properties below derive the σ family from them).
+        self._sums = VolSums(
+            self,
+            self.lam,
+            self._om * HALF_PI,
+            KURTOSIS_CLIP_SIGMA**2,  # times the bipower variance: (6 σ)²
+            self._extra,
+            max_rel_se * max_rel_se,
+            self.n_eff_cap,
+            min_valid_frac,
+            self.publish_ns,
+        )
 
     def bind(self, engine: Engine) -> None:
         self.engine = engine
-        self.clock.bind(engine, self.on_return)
+        self.clock.bind(engine, self._sums.on_return)
         on_checkpoint(engine, self.publish)
 
     def publish(self) -> None:
@@ -119,76 +118,25 @@ class VolatilityEstimator(EstimatorBase):
 
     # -- the clock ----------------------------------------------------------------------
     def on_return(self, t: int, r: float | None, k: int) -> None:
-        # Hot path (86 400 calls a day at 1 s): only the EWMA sums and the gate; the
-        # derived figures (valid_frac, kurtosis, rel_se, the σ family) are properties.
-        lam = self.lam
-        om = self._om
-        self._lam_ticks *= lam
-        if r is None:
-            self._valid *= lam
-            self._prev_abs = self._prev_r = NAN  # bipower needs adjacent returns
-            return
-        self._valid = lam * self._valid + om
-        # A return spanning k ticks is scaled to one tick (§3: r^2 / (elapsed/Δ)).
-        if k == 1:
-            r2 = r * r
-            a = r if r >= 0.0 else -r
-            rs = r
-        else:
-            r2 = r * r / k
-            a = math.sqrt(r2)
-            rs = r / math.sqrt(k)
-        n = self.n_obs = self.n_obs + 1
-        self._s2 = lam * self._s2 + om * r2
-        r2c = r2
-        if self._n_bv:
-            cap = self._clip2 * self._bv / (1.0 - self._lam_bv)
-            if r2c > cap:
-                r2c = cap
-        s2c = self._s2c = lam * self._s2c + om * r2c
-        s4 = self._s4 = lam * self._s4 + om * r2c * r2c
-        lam_n = self._lam_n = self._lam_n * lam
-        pa = self._prev_abs
-        if pa == pa:  # not NaN
-            self._bv = lam * self._bv + self._om_half_pi * a * pa
-            self._c1 = lam * self._c1 + om * rs * self._prev_r
-            self._lam_bv *= lam
-            self._n_bv += 1
-        self._prev_abs = a
-        self._prev_r = rs
-        # The gate, every return (the flag must flip at the exact count): n first, then
-        # relSE(σ̂)^2 = (κ4 - 1 + extra)/(4 n_eff) <= max_rel_se^2 (see `rel_se`), then
-        # the valid share.
-        if n >= self.min_obs and s2c > 0.0:
-            corr = 1.0 - lam_n
-            x = s4 * corr / (s2c * s2c) - 1.0 + self._extra
-            n_eff = n if n < self.n_eff_cap else self.n_eff_cap
-            new = 0.25 * (
-                x if x > 0.0 else 0.0
-            ) <= self._max_rel_se2 * n_eff and self._valid >= self.min_valid_frac * (
-                1.0 - self._lam_ticks
-            )
-        else:
-            new = False
-        changed = new != self.converged
-        self.converged = new
-        if changed or t >= self._next_pub or n == self.min_obs or n == self.min_obs - 1:
-            self._next_pub = t + self.publish_ns
-            self._emit()
+        """One clock return (``r`` None: an invalid tick): the EWMA sums and the gate,
+        in :class:`~framework.kernel.vol_sums.VolSums` (the clock calls it directly)."""
+        self._sums.on_return(t, r, k)
 
     @property
     def valid_frac(self) -> float:
         """EWMA share of clock ticks with a valid mid (NaN before the first tick)."""
-        lt = 1.0 - self._lam_ticks
-        return self._valid / lt if lt > 0 else NAN
+        sums = self._sums
+        lt = 1.0 - sums.lam_ticks
+        return sums.valid / lt if lt > 0 else NAN
 
     @property
     def kurtosis(self) -> float:
         """``κ̂4 = EWMA(r_c⁴)/EWMA(r_c²)²`` of the returns clipped at
         :data:`KURTOSIS_CLIP_SIGMA` bipower σ (NaN until a non-zero return)."""
-        if not self._s2c > 0:
+        sums = self._sums
+        if not sums.s2c > 0:
             return NAN
-        return self._s4 * (1.0 - self._lam_n) / (self._s2c * self._s2c)
+        return sums.s4 * (1.0 - sums.lam_n) / (sums.s2c * sums.s2c)
 
     @property
     def rel_se(self) -> float:
@@ -204,11 +152,12 @@ class VolatilityEstimator(EstimatorBase):
     # -- the σ family, derived from the sums when read -------------------------------------
     def _parts(self) -> tuple[float, float, float]:
         """``(v, v_c, ratio)``: raw and noise-corrected variance per Δ, bipower share."""
-        v = self._s2 / (1.0 - self._lam_n)
-        if self._n_bv:
-            corr_bv = 1.0 - self._lam_bv
-            b = self._bv / corr_bv
-            c1 = self._c1 / corr_bv
+        sums = self._sums
+        v = sums.s2 / (1.0 - sums.lam_n)
+        if sums.n_bv:
+            corr_bv = 1.0 - sums.lam_bv
+            b = sums.bv / corr_bv
+            c1 = sums.c1 / corr_bv
         else:
             b, c1 = v, 0.0
         # Noise correction [ours]: i.i.d. mid noise (spread flicker, grid rounding) adds
@@ -230,7 +179,7 @@ class VolatilityEstimator(EstimatorBase):
         """The plain EWMA σ of §3."""
         if not self.n_obs:
             return NAN
-        return math.sqrt(self._s2 / (1.0 - self._lam_n)) * self._to_bps
+        return math.sqrt(self._sums.s2 / (1.0 - self._sums.lam_n)) * self._to_bps
 
     @property
     def sigma_risk_bps(self) -> float:
