@@ -22,6 +22,11 @@ import numpy as np
 
 #: Decimals a perp price may carry at most, before subtracting szDecimals.
 MAX_PERP_DECIMALS = 6
+#: Positions and fill remainders are rounded to this many decimals: they are sums of
+#: venue sizes (at most MAX_PERP_DECIMALS decimals), and a binary float sum drifts
+#: (0.24 + 0.2 - 0.44 is not 0) until a reduce-only close rounded down leaves a dust
+#: position no order can close.
+POSITION_DECIMALS = 9
 #: Significant figures a non-integer price may carry at most.
 MAX_SIG_FIGS = 5
 

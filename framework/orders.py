@@ -33,6 +33,7 @@ from framework.config import OrdersConfig, section_from_kwargs
 from framework.engine.core import Engine
 from framework.events.columns import Columns
 from framework.events.schema import Kind
+from framework.grid import POSITION_DECIMALS
 
 __all__ = ["CANCELING", "PENDING", "RESTING", "OrderTracker"]
 
@@ -266,6 +267,7 @@ class OrderTracker:
                 self.avg_entry = px  # flipped: the remainder opens at px
             elif abs(new) <= _EPS:
                 self.avg_entry = 0.0
+        new = round(new, POSITION_DECIMALS)  # the venue's position: no float drift
         self.position = 0.0 if abs(new) <= _EPS else new
 
     # -- marks --------------------------------------------------------------------------

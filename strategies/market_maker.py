@@ -390,6 +390,12 @@ class MarketMaker:
         c = self.cfg
         risk = self.risk
         pos = self.orders.position
+        bid_ok, ask_ok = risk.sides_allowed
+        if risk.forcing and pos != 0.0 and round_size(pos, c.sz_decimals, down=True) == 0.0:
+            # A remainder below one lot: no order can reduce it, and forcing would
+            # quote only the reducing side, i.e. nothing, for good.  Quote as flat.
+            pos = 0.0
+            bid_ok, ask_ok = not risk.cap_long, not risk.cap_short
         # Inventory in reference lots (base_notional_usd of the coin), mm_math §0.
         q = pos * fair / c.base_notional_usd
         skew = self.skew_bps * self.m_skew * self.skew_scale * (q - self.q_shift)
@@ -408,7 +414,6 @@ class MarketMaker:
             # inside when the spread leaves room), not out by the 1/sqrt(h) widening.
             bid_px, ask_px = self._forcing_prices(pos, bid_px, ask_px, tick)
         cap = self._max_position(fair)
-        bid_ok, ask_ok = risk.sides_allowed
         bid = self._side(1, bid_ok, bid_px, pos, cap)
         ask = self._side(-1, ask_ok, ask_px, pos, cap)
         return bid, ask, hs, skew

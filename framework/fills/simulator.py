@@ -117,11 +117,12 @@ from framework.fills.config import FillSimConfig
 from framework.fills.fees import HOUR_NS, funding_payment, next_hour_ns
 from framework.fills.order import SimOrder
 from framework.fills.texts import VENUE_TEXT, bad_alo_text
+from framework.grid import POSITION_DECIMALS
 
 #: Sizes below this are zero (sizes have at most 5 decimals on the venue).
 EPS = 1e-9
 #: Fill sizes and remainders are rounded to this many decimals to shed float noise.
-SZ_DECIMALS = 9
+SZ_DECIMALS = POSITION_DECIMALS
 TIFS = ("Alo", "Gtc", "Ioc")
 #: Every fill rule, the keys of :attr:`FillSimulator.fills_by_rule`.
 RULES = ("trade_at", "trade_through", "cross", "taker")

@@ -144,3 +144,21 @@ def test_rejected_modify_leaves_the_original_resting():
     assert o.order(old)[3] == "canceling"
     e.emit(Kind.SIM_ORDERS, (new, "X", 1, 9.5, 1.0, "rejected", "bad", None, 0))
     assert o.order(new) is None and o.order(old)[3] == "resting"
+
+
+def test_the_position_is_a_sum_of_venue_sizes_without_float_drift():
+    # 0.24 + 0.2 is 0.44000000000000006 in binary floats and 0.1 + 0.2 - 0.3 is not 0:
+    # a reduce-only close sized from a drifted position (rounded down to the lot) once
+    # left a dust position that no order could close.
+    h = bare()
+    o = h.orders
+    sim_fill(h, "a", 1, 10.0, 0.24)
+    sim_fill(h, "b", 1, 10.0, 0.2)
+    assert o.position == 0.44
+    sim_fill(h, "c", -1, 10.0, 0.44)
+    assert o.position == 0.0
+    for sz in (0.1, 0.2):
+        sim_fill(h, "d", 1, 10.0, sz)
+    assert o.position == 0.3
+    sim_fill(h, "e", -1, 10.0, 0.3)
+    assert o.position == 0.0 and o.avg_entry == 0.0

@@ -279,3 +279,18 @@ def test_usd_position_cap_trips_before_the_contract_cap():
     assert rows[-1][STATE] == "tripped" and "USD" in rows[-1][REASON]
     assert h.risk.sides_allowed == (False, True)
     assert h.last_quote()[BID] is None
+
+
+def test_forcing_with_a_dust_position_quotes_as_flat_instead_of_going_silent():
+    # A remainder below one lot (0.004 HYPE with szDecimals 2) cannot be reduced by any
+    # order; forcing used to quote only the reducing side, i.e. nothing, for the rest of
+    # the session (a 7-day backtest went silent after 21 h).
+    h = Harness({"forcing_requote_s": 10.0}, headroom=0.05)
+    h.book(40.0, 40.01)
+    h.clock(1.0)
+    h.venue.fill(1, 0.004)  # a partial fill of the bid: 0.004 long
+    h.clock(1.0)
+    assert h.risk.forcing and h.orders.position == pytest.approx(0.004)
+    q = h.last_quote()
+    assert q[BID] is not None and q[ASK] is not None
+    assert q[BSZ] * q[BID] >= 10.0 and q[ASZ] * q[ASK] >= 10.0
