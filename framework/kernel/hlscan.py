@@ -57,6 +57,8 @@ _TRADE = (
     ("tid", np.int64),
     ("ha", np.int64),
     ("hb", np.int64),
+    ("hend", np.int64),
+    ("hvalid", np.int8),
 )
 
 _BOOK_HEAD = b'{"channel":"l2Book","data":{'
@@ -89,6 +91,36 @@ def _lit(p: cython.p_uchar, n: cython.Py_ssize_t, i: cython.Py_ssize_t, lit: byt
         if p[i + j] != q[j]:
             return False
     return True
+
+
+@cython.cfunc
+@cython.inline
+@cython.exceptval(check=False)
+@cython.boundscheck(False)
+@cython.wraparound(False)
+def _at_n(p: cython.p_uchar, n: cython.Py_ssize_t, i: cython.Py_ssize_t) -> cython.bint:
+    """``"n":`` is at ``p[i:]``."""
+    return i + 4 <= n and p[i] == 34 and p[i + 1] == 110 and p[i + 2] == 34 and p[i + 3] == 58
+
+
+@cython.cfunc
+@cython.inline
+@cython.exceptval(check=False)
+@cython.boundscheck(False)
+@cython.wraparound(False)
+def _at_key2(
+    p: cython.p_uchar, n: cython.Py_ssize_t, i: cython.Py_ssize_t, a: cython.uchar, b: cython.uchar
+) -> cython.bint:
+    """``,"ab":`` is at ``p[i:]``."""
+    return (
+        i + 6 <= n
+        and p[i] == 44
+        and p[i + 1] == 34
+        and p[i + 2] == a
+        and p[i + 3] == b
+        and p[i + 4] == 34
+        and p[i + 5] == 58
+    )
 
 
 @cython.cclass
@@ -160,7 +192,9 @@ class Scanner:
     _tr_tid: cython.longlong[::1]
     _tr_ha: cython.longlong[::1]
     _tr_hb: cython.longlong[::1]
-    _tr_hash: list
+    _tr_hend: cython.longlong[::1]
+    _tr_hvalid: cython.schar[::1]
+    _hash_buf: bytearray
     _arrays: dict
     _scanned: cython.Py_ssize_t
 
@@ -201,7 +235,7 @@ class Scanner:
         self._grow_flat(ROWS * 24)
         self._tr_n = 0
         self._tr_cap = 0
-        self._tr_hash = []
+        self._hash_buf = bytearray()
         self._grow_trades(ROWS + 1024)
 
     # -- the state shared with the reference path ------------------------------------
@@ -384,6 +418,7 @@ class Scanner:
         self._tr_seq, self._tr_ts, self._tr_recv = a["t_seq"], a["t_ts"], a["t_recv_ts"]
         self._tr_side, self._tr_px, self._tr_sz = a["t_side"], a["t_px"], a["t_sz"]
         self._tr_tid, self._tr_ha, self._tr_hb = a["t_tid"], a["t_ha"], a["t_hb"]
+        self._tr_hend, self._tr_hvalid = a["t_hend"], a["t_hvalid"]
         self._tr_cap = cap
 
     def book_rows(self) -> int:
@@ -421,18 +456,24 @@ class Scanner:
         return out
 
     def take_trades(self, limit: int = ROWS) -> dict:
-        """The first ``min(limit, rows)`` trade rows as numpy columns (copies) and the
-        ``hash`` list; the rest move to the front."""
+        """The first ``min(limit, rows)`` trade rows as numpy columns (copies; ``hash`` as
+        UTF-8 ``hash_data`` with ``hash_off`` offsets and ``hash_valid`` flags); the rest
+        move to the front."""
         a = self._arrays
         k = min(limit, self._tr_n)
         rows = self._tr_n
         out: dict = {}
-        for name in ("seq", "ts", "recv_ts", "side", "px", "sz", "tid"):
+        for name in ("seq", "ts", "recv_ts", "side", "px", "sz", "tid", "hvalid"):
             col = a["t_" + name]
             out[name] = col[:k].copy()
             col[: rows - k] = col[k:rows].copy()
-        out["hash"] = self._tr_hash[:k]
-        del self._tr_hash[:k]
+        hend = a["t_hend"]
+        used = int(hend[k - 1]) if k else 0
+        out["hash_off"] = np.concatenate(([0], hend[:k])).astype(np.int32)
+        out["hash_data"] = bytes(self._hash_buf[:used])
+        out["hash_valid"] = out.pop("hvalid")
+        del self._hash_buf[:used]
+        hend[: rows - k] = hend[k:rows] - used
         self._tr_n = rows - k
         return out
 
@@ -474,7 +515,12 @@ class Scanner:
         self._tr_px[r] = px
         self._tr_sz[r] = sz
         self._tr_tid[r] = tid
-        self._tr_hash.append(hash_)
+        if hash_ is None:
+            self._tr_hvalid[r] = 0
+        else:
+            self._hash_buf += hash_.encode("utf-8")
+            self._tr_hvalid[r] = 1
+        self._tr_hend[r] = len(self._hash_buf)
         self._tr_n = r + 1
 
     # -- scanning ---------------------------------------------------------------------
@@ -700,6 +746,7 @@ class Scanner:
         prev: cython.double = 0.0
         seen: cython.int
         code: cython.int
+        j: cython.Py_ssize_t
         if i >= n or p[i] != 91:  # '['
             return -1
         i += 1
@@ -713,7 +760,19 @@ class Scanner:
             seen = 0
             px = sz = 0.0
             nn = 0
-            while True:
+            # the wire's own order first: "n":N,"px":"..","sz":".."}
+            j = self._uint(p, n, i + 4, MAX_I32) if _at_n(p, n, i) else -1
+            if j >= 0 and _at_key2(p, n, j, 112, 120):  # ,"px":
+                nn = self._u
+                j = self._dec(p, n, j + 6)
+                px = self._d
+                if j >= 0 and _at_key2(p, n, j, 115, 122):  # ,"sz":
+                    j = self._dec(p, n, j + 6)
+                    sz = self._d
+                    if j >= 0 and j < n and p[j] == 125:
+                        i = j + 1
+                        seen = 7
+            while seen != 7:  # any other order (or shape: then declined)
                 code = self._key(p, n, i)
                 i = self._b
                 if code == K_PX and not seen & 1:
@@ -971,13 +1030,11 @@ class Scanner:
             self._tr_tid[w] = self._tr_tid[j]
             a = self._tr_ha[j]
             if a < 0:
-                self._tr_hash.append(None)
+                self._tr_hvalid[w] = 0
             else:
-                self._tr_hash.append(self._hash(p, a, self._tr_hb[j]))
+                self._hash_buf += p[a : self._tr_hb[j]]
+                self._tr_hvalid[w] = 1
+            self._tr_hend[w] = len(self._hash_buf)
             w += 1
         self._tr_n = w
         return True
-
-    @cython.cfunc
-    def _hash(self, p: cython.p_uchar, a: cython.Py_ssize_t, b: cython.Py_ssize_t) -> str:
-        return p[a:b].decode("ascii")

@@ -22,6 +22,7 @@ writer (parts are committed at close, in table order).
 
 from __future__ import annotations
 
+import math
 import queue
 import threading
 import zlib
@@ -30,6 +31,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -39,7 +41,7 @@ from framework.journal.durable import commit
 from framework.journal.parts import PartMeta, part_name
 from framework.journal.writer import ROW_GROUP_ROWS, JournalWriter, _write_options, rows_to_table
 from framework.kernel.hlscan import ROWS, Scanner
-from framework.recordings.capture import parse_capture_line
+from framework.recordings.capture import MAX_NS, looks_like_capture, parse_capture_line
 from framework.recordings.errors import LineError, TruncatedLineError
 
 GZ_BLOCK = 256 * 1024  # compressed bytes inflated per call (about 2 MB of lines)
@@ -296,19 +298,25 @@ class ColumnSink:
 
 
 def _arr(typ: pa.DataType, values: np.ndarray) -> pa.Array:
-    """A null-free Arrow array over ``values``' memory (``pa.array`` on numpy would
-    import pandas, half a second)."""
+    """A null-free Arrow array over ``values``' memory (``pa.array`` on numpy or lists
+    would import pandas: half a second)."""
     return pa.Array.from_buffers(typ, len(values), [None, pa.py_buffer(values)])
+
+
+def _repeat(text: str, n: int) -> pa.Array:
+    """``n`` times the string ``text``."""
+    b = text.encode("utf-8")
+    off = np.arange(0, (n + 1) * len(b), len(b), dtype=np.int32)
+    return pa.StringArray.from_buffers(n, pa.py_buffer(off), pa.py_buffer(b * n))
 
 
 def _book_table(c: dict[str, np.ndarray], coin: str) -> pa.Table:
     schema = arrow_schema(Kind.BOOK)
-    n = len(c["seq"])
     arrays = [
         _arr(pa.int64(), c["seq"]),
         _arr(pa.int64(), c["ts"]),
         _arr(pa.int64(), c["recv_ts"]),
-        pa.array([coin] * n, pa.string()),
+        _repeat(coin, len(c["seq"])),
     ]
     for side in ("bid", "ask"):
         off = _arr(pa.int32(), c[f"{side}_off"])
@@ -323,25 +331,127 @@ def _book_table(c: dict[str, np.ndarray], coin: str) -> pa.Table:
 def _trades_table(c: dict[str, Any], coin: str) -> pa.Table:
     schema = arrow_schema(Kind.TRADES)
     n = len(c["seq"])
+    valid = c["hash_valid"].astype(bool)
+    nulls = n - int(valid.sum())
+    bitmap = pa.py_buffer(np.packbits(valid, bitorder="little")) if nulls else None
+    hashes = pa.StringArray.from_buffers(
+        n, pa.py_buffer(c["hash_off"]), pa.py_buffer(c["hash_data"]), bitmap, nulls
+    )
     arrays = [
         _arr(pa.int64(), c["seq"]),
         _arr(pa.int64(), c["ts"]),
         _arr(pa.int64(), c["recv_ts"]),
-        pa.array([coin] * n, pa.string()),
+        _repeat(coin, n),
         _arr(pa.int8(), c["side"]),
         _arr(pa.float64(), c["px"]),
         _arr(pa.float64(), c["sz"]),
         _arr(pa.int64(), c["tid"]),
-        pa.array(c["hash"], pa.string()),
+        hashes,
     ]
     return pa.Table.from_arrays(arrays, schema=schema)
 
 
+# -- the other channels: msgspec ----------------------------------------------------------
+class _Level(msgspec.Struct):
+    px: str
+    sz: str
+
+
+class _BboData(msgspec.Struct):
+    coin: str
+    time: int
+    bbo: tuple[_Level | None, _Level | None]
+
+
+class _Bbo(msgspec.Struct):
+    channel: str
+    data: _BboData
+
+
+class _Ctx(msgspec.Struct):
+    markPx: str  # noqa: N815 - the wire's names
+    oraclePx: str  # noqa: N815
+    funding: str
+    midPx: str | None = None  # noqa: N815
+    premium: str | None = None
+    openInterest: str | None = None  # noqa: N815
+    dayNtlVlm: str | None = None  # noqa: N815
+
+
+class _CtxData(msgspec.Struct):
+    coin: str
+    ctx: _Ctx
+
+
+class _AssetCtx(msgspec.Struct):
+    channel: str
+    data: _CtxData
+
+
+_BBO_HEAD = b'{"channel":"bbo","data":'
+_CTX_HEAD = b'{"channel":"activeAssetCtx","data":'
+_BBO = msgspec.json.Decoder(_Bbo)
+_CTX = msgspec.json.Decoder(_AssetCtx)
+MAX_MS = (2**63 - 1) // 1_000_000
+
+
+def _num(v: str | None, positive: bool = False) -> float:
+    """``float(v)`` where the reference parser takes it; else ValueError (declined)."""
+    if v is None:
+        raise ValueError
+    x = float(v)
+    if not math.isfinite(x) or (positive and x <= 0.0):
+        raise ValueError
+    return x
+
+
+def _opt(v: str | None) -> float | None:
+    return None if v is None else _num(v)
+
+
+def _other_channel(line: bytes) -> tuple[Kind, tuple[Any, ...]] | None:
+    """``bbo`` and ``activeAssetCtx`` lines read with msgspec: ``(kind, row)`` with
+    ``recv_ts`` left as 0, or None where the reference parser must read the line (any
+    other shape, value or error; it then says what is wrong)."""
+    body = line[20:]
+    try:
+        if body.startswith(_BBO_HEAD):
+            m = _BBO.decode(body)
+            d = m.data
+            if m.channel != "bbo" or not d.coin or not 0 <= d.time <= MAX_MS:
+                return None
+            out: list[float | None] = []
+            for lvl in d.bbo:
+                out += [None, None] if lvl is None else [_num(lvl.px, True), _num(lvl.sz, True)]
+            return Kind.BBO, (d.time * 1_000_000, 0, d.coin, *out)
+        if body.startswith(_CTX_HEAD):
+            m = _CTX.decode(body)
+            c = m.data.ctx
+            if m.channel != "activeAssetCtx" or not m.data.coin:
+                return None
+            row = (0, 0, m.data.coin, _num(c.markPx), _num(c.oraclePx), _opt(c.midPx),
+                   _num(c.funding), _opt(c.premium), _opt(c.openInterest), _opt(c.dayNtlVlm))  # fmt: skip
+            return Kind.ASSET_CTX, row
+    except (msgspec.DecodeError, ValueError, OverflowError):
+        return None
+    return None
+
+
 def reference_line(run: Any, raw: bytes, file: str, line_no: int) -> bool:
-    """One line through the reference code (``read_lines`` then ``_Run.message``);
-    False when reading the file must stop (a last line cut short)."""
+    """One line the scanner declined: ``bbo``/``activeAssetCtx`` through msgspec where
+    it reads them exactly as the reference does, everything else through the reference
+    code (``read_lines`` then ``_Run.message``).  False when reading the file must stop
+    (a last line cut short)."""
     from framework.recordings.importer import Problem
 
+    if raw.endswith(b"}\n") and looks_like_capture(raw) and int(raw[:19]) <= MAX_NS:
+        got = _other_channel(raw[:-1])
+        if got is not None:
+            kind, row = got
+            recv_ts = run.received(int(raw[:19]))
+            ts = recv_ts if kind == Kind.ASSET_CTX else row[0]  # ctx: ts is the receive time
+            run.rows([(kind, (ts, recv_ts, *row[2:]))], recv_ts, file, line_no)
+            return True
     line = raw.rstrip(b"\r\n")
     if not line.strip():
         return True

@@ -493,10 +493,7 @@ class _Run:
         self.first_recv: int | None = None
 
     def message(self, recv_ts: int, file: str, line_no: int, msg: Any) -> None:
-        recv_ts = self.repair.recv(recv_ts)
-        if self.first_recv is None:
-            self.first_recv = recv_ts
-        self.messages += 1
+        recv_ts = self.received(recv_ts)
         try:
             rows = parse_ws_message(msg, recv_ts)
         except MessageError as exc:
@@ -504,6 +501,18 @@ class _Run:
             return
         if not rows:
             self.skipped[f"channel {msg.get('channel')}"] += 1
+        self.rows(rows, recv_ts, file, line_no)
+
+    def received(self, recv_ts: int) -> int:
+        """Count a message received at ``recv_ts``; its repaired receive time."""
+        recv_ts = self.repair.recv(recv_ts)
+        if self.first_recv is None:
+            self.first_recv = recv_ts
+        self.messages += 1
+        return recv_ts
+
+    def rows(self, rows: list[tuple[Kind, Any]], recv_ts: int, file: str, line_no: int) -> None:
+        """Filter, de-duplicate, sequence and write the rows of one message."""
         for kind, row in rows:
             coin = row[2]
             if self.coin is None:
