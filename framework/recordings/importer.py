@@ -8,6 +8,11 @@ assigned in receive order: the n-th row (from 1) gets ``n * SEQ_STRIDE``, so a
 backtest can keep the input tables as they are.  Memory stays bounded: files are read line by
 line and the writer flushes a part every ``flush_rows`` rows per table.
 
+One raw capture file takes a fast path that writes the same journal
+(:mod:`framework.recordings.fastimport`: a compiled scanner for ``l2Book`` and ``trades``,
+msgspec for ``bbo`` and ``activeAssetCtx``, this module's per-line code for every other
+line); ``reference=True`` forces the per-line path described here.
+
 A bad line (invalid JSON, no receive-time prefix, an unknown channel, a malformed
 message) becomes a :class:`Problem` ``FILE:LINE: what is wrong``; the line is skipped
 and the rest imports.  Whether such problems fail the run is the caller's call
