@@ -346,8 +346,9 @@ def import_recordings(
         path only).
     reference : bool, default False
         Use the reference (pure Python) path even where the fast one applies: a single
-        raw capture file (:mod:`framework.recordings.fastimport`).  Both write the same
-        journal; tests compare them.
+        raw capture file, with the scanner compiled or ``MM_KERNEL=python`` set
+        (:mod:`framework.recordings.fastimport`).  Both write the same journal; tests
+        compare them.
 
     Returns
     -------
@@ -406,7 +407,12 @@ def import_recordings(
         source={"files": list(formats), "format": fmt_set.pop() if len(fmt_set) == 1 else "mixed"},
         seq_stride=SEQ_STRIDE,
     )
-    fast = not reference and len(sources) == 1 and sources[0][1] == capture.FORMAT
+    fast = (
+        not reference
+        and len(sources) == 1
+        and sources[0][1] == capture.FORMAT
+        and _fast_scanner_runs()
+    )
     run = _FastRun if fast else _Run
     state = run(out, manifest, problems, asset, sz_decimals, skipped, flush_rows)
     try:
@@ -627,6 +633,16 @@ class _FastRun(_Run):
         self.writer = ColumnSink(self.out, self.manifest, self.scanner, coin)
         self.scanner.set_coin(coin)
         return self.writer
+
+
+def _fast_scanner_runs() -> bool:
+    """The fast path runs where its scanner is compiled, or where ``MM_KERNEL=python``
+    asks for the interpreted kernel on purpose: interpreted, the scanner is a little
+    slower than the reference path, so an install without a compiled build keeps that."""
+    import framework.kernel
+    import framework.kernel.hlscan  # noqa: F401 - so status() knows it
+
+    return framework.kernel._FORCE_PYTHON or framework.kernel.status()["hlscan"] == "compiled"
 
 
 def _set_coin(manifest: Manifest, coin: str) -> None:
