@@ -8,6 +8,11 @@ assigned in receive order: the n-th row (from 1) gets ``n * SEQ_STRIDE``, so a
 backtest can keep the input tables as they are.  Memory stays bounded: files are read line by
 line and the writer flushes a part every ``flush_rows`` rows per table.
 
+One raw capture file takes a fast path that writes the same journal
+(:mod:`framework.recordings.fastimport`: a compiled scanner for ``l2Book`` and ``trades``,
+msgspec for ``bbo`` and ``activeAssetCtx``, this module's per-line code for every other
+line); ``reference=True`` forces the per-line path described here.
+
 A bad line (invalid JSON, no receive-time prefix, an unknown channel, a malformed
 message) becomes a :class:`Problem` ``FILE:LINE: what is wrong``; the line is skipped
 and the rest imports.  Whether such problems fail the run is the caller's call
@@ -320,6 +325,7 @@ def import_recordings(
     asset: str | None = None,
     sz_decimals: int | None = None,
     flush_rows: int = 8192,
+    reference: bool = False,
 ) -> ImportResult:
     """Import recording files into a new journal at ``out``.
 
@@ -336,7 +342,13 @@ def import_recordings(
     sz_decimals : int, optional
         The coin's ``szDecimals`` (0..6); default: :mod:`framework.recordings.coins`.
     flush_rows : int, default 8192
-        Rows buffered per table before a part is written (bounds memory).
+        Rows buffered per table before a part is written (bounds memory; reference
+        path only).
+    reference : bool, default False
+        Use the reference (pure Python) path even where the fast one applies: a single
+        raw capture file, with the scanner compiled or ``MM_KERNEL=python`` set
+        (:mod:`framework.recordings.fastimport`).  Both write the same journal; tests
+        compare them.
 
     Returns
     -------
@@ -395,11 +407,21 @@ def import_recordings(
         source={"files": list(formats), "format": fmt_set.pop() if len(fmt_set) == 1 else "mixed"},
         seq_stride=SEQ_STRIDE,
     )
-    state = _Run(out, manifest, problems, asset, sz_decimals, skipped, flush_rows)
+    fast = (
+        not reference
+        and len(sources) == 1
+        and sources[0][1] == capture.FORMAT
+        and _fast_scanner_runs()
+    )
+    run = _FastRun if fast else _Run
+    state = run(out, manifest, problems, asset, sz_decimals, skipped, flush_rows)
     try:
-        streams = [read_lines(f, fmt, i, problems) for i, (f, fmt) in enumerate(sources)]
-        for recv_ts, order, line_no, msg in heapq.merge(*streams, key=itemgetter(0)):
-            state.message(recv_ts, str(sources[order][0]), line_no, msg)
+        if isinstance(state, _FastRun):
+            state.run(sources[0][0])
+        else:
+            streams = [read_lines(f, fmt, i, problems) for i, (f, fmt) in enumerate(sources)]
+            for recv_ts, order, line_no, msg in heapq.merge(*streams, key=itemgetter(0)):
+                state.message(recv_ts, str(sources[order][0]), line_no, msg)
     finally:
         if state.writer is not None:
             state.writer.close(stats=state.stats())
@@ -482,10 +504,7 @@ class _Run:
         self.first_recv: int | None = None
 
     def message(self, recv_ts: int, file: str, line_no: int, msg: Any) -> None:
-        recv_ts = self.repair.recv(recv_ts)
-        if self.first_recv is None:
-            self.first_recv = recv_ts
-        self.messages += 1
+        recv_ts = self.received(recv_ts)
         try:
             rows = parse_ws_message(msg, recv_ts)
         except MessageError as exc:
@@ -493,6 +512,18 @@ class _Run:
             return
         if not rows:
             self.skipped[f"channel {msg.get('channel')}"] += 1
+        self.rows(rows, recv_ts, file, line_no)
+
+    def received(self, recv_ts: int) -> int:
+        """Count a message received at ``recv_ts``; its repaired receive time."""
+        recv_ts = self.repair.recv(recv_ts)
+        if self.first_recv is None:
+            self.first_recv = recv_ts
+        self.messages += 1
+        return recv_ts
+
+    def rows(self, rows: list[tuple[Kind, Any]], recv_ts: int, file: str, line_no: int) -> None:
+        """Filter, de-duplicate, sequence and write the rows of one message."""
         for kind, row in rows:
             coin = row[2]
             if self.coin is None:
@@ -503,9 +534,13 @@ class _Run:
             if kind == Kind.TRADES and self.dedup.is_duplicate(coin, row[6], row[0]):
                 continue
             writer = self.writer or self._open(coin)
-            self.seq += SEQ_STRIDE
+            seq = self._next_seq()
             ts = self.repair.ts(row[0], recv_ts)
-            writer.append(kind, (self.seq, ts, *row[1:]))
+            writer.append(kind, (seq, ts, *row[1:]))
+
+    def _next_seq(self) -> int:
+        self.seq += SEQ_STRIDE
+        return self.seq
 
     def _open(self, coin: str) -> JournalWriter:
         """Create the journal for ``coin`` (raises when its szDecimals is unknown)."""
@@ -560,6 +595,54 @@ class _Run:
             "repairs": self.repair_counts(),
             "skipped": dict(self.skipped),
         }
+
+
+class _FastRun(_Run):
+    """:class:`_Run` for one capture file scanned by the compiled kernel (see
+    :mod:`framework.recordings.fastimport`): the scanner is its repair state and seq
+    counter, and the journal is written column-wise; lines the scanner declines go
+    through :meth:`_Run.message` as in the reference path."""
+
+    def __init__(self, *args: Any) -> None:
+        from framework.kernel.hlscan import Scanner
+
+        super().__init__(*args)
+        self.scanner = Scanner(self.dedup.window, SEQ_STRIDE)
+        # the scanner keeps the repair counts, the trade keys and seq for both paths
+        self.repair = self.scanner  # type: ignore[assignment]  # same interface
+        self.dedup = self.scanner  # type: ignore[assignment]
+
+    def run(self, path: Path) -> None:
+        from framework.recordings.fastimport import scan_file
+
+        try:
+            scan_file(self, path, STREAM_ERRORS)
+        finally:
+            self.messages += self.scanner.messages
+
+    def _next_seq(self) -> int:
+        return self.scanner.next_seq()
+
+    def _open(self, coin: str) -> Any:
+        from framework.recordings.fastimport import ColumnSink
+
+        self.grid = _grid_of(coin, self.sz_decimals)
+        _set_coin(self.manifest, coin)
+        self.manifest.sz_decimals = self.grid[0]
+        self.manifest.source["sz_decimals"] = self.grid[1]
+        self.writer = ColumnSink(self.out, self.manifest, self.scanner, coin)
+        self.scanner.set_coin(coin)
+        return self.writer
+
+
+def _fast_scanner_runs() -> bool:
+    """The fast path runs where its scanner is compiled, or where ``MM_KERNEL=python``
+    asks for the interpreted kernel on purpose: interpreted, the scanner is a little
+    slower than the reference path, so an install without a compiled build keeps that."""
+    import framework.kernel
+    import framework.kernel.hlscan  # noqa: F401 - so status() knows it
+
+    return framework.kernel._FORCE_PYTHON or framework.kernel.status()["hlscan"] == "compiled"
 
 
 def _set_coin(manifest: Manifest, coin: str) -> None:
