@@ -127,7 +127,7 @@ def test_headless_chromium_shows_numbers_that_change_and_capture_writes_pngs(sim
     from playwright.sync_api import sync_playwright
 
     captures = tmp_path / "captures"
-    p = Paper(sim, tmp_path, "--capture", str(captures), duration=8)
+    p = Paper(sim, tmp_path, "--capture", str(captures), duration=10)
     read = """() => ({
         events: document.getElementById('events').textContent,
         session: document.getElementById('session-time').textContent,
@@ -153,7 +153,15 @@ def test_headless_chromium_shows_numbers_that_change_and_capture_writes_pngs(sim
                 page.goto(url)
                 page.wait_for_function("() => window.__mm && window.__mm.updates > 0")
                 first = page.evaluate(read)
-                page.wait_for_timeout(1500)
+                # A later pushed state, a session second on (not a fixed sleep: on a
+                # loaded machine a second can pass without a push, and two pushes can
+                # fall in the same displayed second).
+                page.wait_for_function(
+                    """([n, s]) => window.__mm.updates > n
+                        && document.getElementById('session-time').textContent !== s""",
+                    arg=[first["updates"], first["session"]],
+                    timeout=20_000,
+                )
                 second = page.evaluate(read)
             finally:
                 ctx.close()
