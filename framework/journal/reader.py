@@ -174,7 +174,7 @@ class JournalReader:
                 continue
             try:
                 pf = pq.ParquetFile(p.path)
-                for batch in pf.iter_batches(batch_size=batch_rows, columns=want.names):
+                for batch in _batches(pf, batch_rows, want.names):
                     batch = _select(batch, want, start_seq, stop_seq)
                     if batch.num_rows == 0:
                         continue
@@ -223,6 +223,17 @@ def _reason(exc: Exception, path: Path) -> str:
     """An exception's message on one line, without the part path it may repeat (the
     caller names the part)."""
     return " ".join(str(exc).replace(f"{path}: ", "").replace(str(path), "the file").split())
+
+
+def _batches(pf: pq.ParquetFile, batch_rows: int, columns: list[str]) -> Iterator[pa.RecordBatch]:
+    """A part's batches, one row group at a time.
+
+    ``iter_batches`` over the whole file pre-buffers every row group's column chunks up
+    front: a compacted 7-day book part held ~125 MB of compressed pages for the whole
+    read.  Asking for one row group at a time keeps one in memory, at the same speed.
+    """
+    for rg in range(pf.num_row_groups):
+        yield from pf.iter_batches(batch_size=batch_rows, row_groups=[rg], columns=columns)
 
 
 def _select(

@@ -151,6 +151,45 @@ def test_merged_reads_a_seq_window_in_bounded_batches(tmp_path: Path) -> None:
     assert kinds == [Kind.TRADES if s % 3 else Kind.CLOCK for s in range(101, 901)]
 
 
+def test_reading_a_big_part_holds_one_row_group_not_the_file(tmp_path: Path) -> None:
+    # A compacted part of many row groups (a week's book is one part): reading it must
+    # stream.  iter_batches over the whole file pre-buffered every row group's pages
+    # first (the 7-day backtest's reader held ~190 MB of Arrow memory).
+    import numpy as np
+    import pyarrow as pa
+
+    from framework.journal.writer import ROW_GROUP_ROWS
+
+    n = 8 * ROW_GROUP_ROWS
+    rng = np.random.default_rng(1)
+    px = rng.random((4, n))  # incompressible: the part is ~8 MB on disk
+    seq = np.arange(1, n + 1, dtype=np.int64)
+    table = pa.table(
+        {
+            "seq": seq,
+            "ts": seq,
+            "recv_ts": seq,
+            "coin": pa.array(["X"] * n),
+            "bid_px": px[0],
+            "bid_sz": px[1],
+            "ask_px": px[2],
+            "ask_sz": px[3],
+        }
+    )
+    with JournalWriter(tmp_path, Manifest(mode="test", asset="X")) as w:
+        w.append_batch(Kind.BBO, table)
+    assert pq.ParquetFile(list_parts(tmp_path / "bbo")[0].path).num_row_groups == 8
+    reader = JournalReader(tmp_path, strict=True)
+    base = pa.total_allocated_bytes()
+    peak, rows = 0, 0
+    for batch in reader.iter_batches(Kind.BBO):
+        rows += batch.num_rows
+        peak = max(peak, pa.total_allocated_bytes() - base)
+    assert rows == n
+    # one row group's pages (~1 MB) and a decoded batch, not all eight
+    assert peak < 4 * 2**20, f"{peak / 2**20:.1f} MB of Arrow memory while reading"
+
+
 def test_manifest_never_holds_secrets(tmp_path: Path) -> None:
     key = "0x" + "ab" * 32
     man = Manifest(
