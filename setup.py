@@ -9,6 +9,8 @@ compiler (or no Cython) is present the build says so and the kernel runs interpr
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import sys
 from pathlib import Path
@@ -17,6 +19,10 @@ from setuptools import Extension, setup
 from setuptools.command.build_ext import build_ext
 
 KERNEL = Path("framework") / "kernel"
+# Which source each extension was compiled from (sha256), beside the extensions: the
+# kernel's importer runs a module interpreted when its source changed since the build.
+# File times cannot say it: a wheel install writes the .py after the .so.
+STAMP = "_build.json"
 # Exact IEEE arithmetic in C: what `replay --verify` relies on across machines.
 CFLAGS = ["-O2", "-ffp-contract=off", "-fno-fast-math", "-fexcess-precision=standard"]
 
@@ -57,6 +63,24 @@ class OptionalBuildExt(build_ext):
                 f"warning: the kernel was not compiled ({exc}); it runs interpreted",
                 file=sys.stderr,
             )
+        self._stamp()
+
+    def _stamp(self) -> None:
+        """Write :data:`STAMP` (module -> sha256 of the source it was compiled from)
+        beside the extensions built here and in the source tree."""
+        built = {}
+        for ext in self.extensions:
+            leaf = ext.name.rsplit(".", 1)[1]
+            outputs = (
+                Path(self.get_ext_fullpath(ext.name)),
+                KERNEL / Path(self.get_ext_filename(leaf)),
+            )
+            if any(o.exists() for o in outputs):
+                built[leaf] = hashlib.sha256((KERNEL / f"{leaf}.py").read_bytes()).hexdigest()
+        text = json.dumps(built, indent=1, sort_keys=True) + "\n"
+        for d in {KERNEL, Path(self.build_lib) / KERNEL}:
+            if d.is_dir():
+                (d / STAMP).write_text(text)
 
     def build_extension(self, ext: Extension) -> None:
         try:

@@ -9,9 +9,10 @@ Which path is imported, per module:
 
 * ``MM_KERNEL=python`` in the environment: the Python source, always (how the tests
   check the compiled path against the interpreted one);
-* otherwise the compiled extension, when there is one and it is not older than its
-  source (an edited ``.py`` beside a stale build runs interpreted, with a warning to
-  rebuild, instead of silently running the old code);
+* otherwise the compiled extension, when there is one and it was built from the source
+  beside it (``setup.py`` records each source's sha256 in ``_build.json``; an edited
+  ``.py`` beside a stale build runs interpreted, with a warning to rebuild, instead of
+  silently running the old code);
 * otherwise the Python source.
 
 :func:`status` says which, for the manifest.
@@ -19,8 +20,11 @@ Which path is imported, per module:
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import importlib.machinery
 import importlib.util
+import json
 import os
 import sys
 import warnings
@@ -38,14 +42,33 @@ def _extension(leaf: str) -> Path | None:
     return None
 
 
+_STAMP = _HERE / "_build.json"  # written by setup.py: module -> sha256 of its source
+
+
+@functools.cache
+def _built_from() -> dict[str, str]:
+    try:
+        return json.loads(_STAMP.read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+@functools.cache
 def _choose(leaf: str) -> Path | None:
-    """The extension to import for kernel module ``leaf``, or None for its source."""
+    """The extension to import for kernel module ``leaf``, or None for its source: none
+    when forced, or when the source is not the one the extension was built from (by
+    content, as setup.py recorded it; file times cannot say it, a wheel install writes
+    the .py after the .so)."""
     if _FORCE_PYTHON:
         return None
     ext = _extension(leaf)
-    if ext is not None and ext.stat().st_mtime < (_HERE / f"{leaf}.py").stat().st_mtime:
-        return None  # stale: the edited source runs (the finder warns)
-    return ext
+    if ext is None:
+        return None
+    want = _built_from().get(leaf)
+    if want is None:
+        return None  # built by something that did not record its source: not trusted
+    src = (_HERE / f"{leaf}.py").read_bytes()
+    return ext if hashlib.sha256(src).hexdigest() == want else None
 
 
 def _sources() -> list[str]:
@@ -67,8 +90,8 @@ class _KernelFinder:
         ext = _choose(leaf)
         if ext is None and not _FORCE_PYTHON and _extension(leaf) is not None:
             warnings.warn(
-                f"{src.name} is newer than its compiled build: running it interpreted; "
-                "rebuild with `pip install --no-build-isolation -e .`",
+                f"{src.name} is not the source its compiled build was made from: running "
+                "it interpreted; rebuild with `pip install --no-deps --no-build-isolation -e .`",
                 RuntimeWarning,
                 stacklevel=2,
             )

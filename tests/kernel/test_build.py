@@ -72,3 +72,20 @@ def test_the_manifest_platform_names_the_build():
     from framework.journal.manifest import platform_info
 
     assert platform_info()["kernel"] == kernel.build()
+
+
+def test_a_source_edited_since_its_build_runs_interpreted_with_a_warning(monkeypatch):
+    # Staleness is by content (setup.py records each source's sha256 in _build.json), not
+    # by file time: a wheel install writes each .py after its .so.
+    if not any(kernel._extension(m) for m in MODULES):
+        pytest.skip("nothing compiled here")
+    leaf = next(m for m in MODULES if kernel._extension(m))
+    kernel._choose.cache_clear()
+    monkeypatch.setattr(kernel, "_built_from", lambda: dict.fromkeys(MODULES, "0" * 64))
+    try:
+        assert kernel._choose(leaf) is None
+        with pytest.warns(RuntimeWarning, match="not the source its compiled build"):
+            spec = kernel._KernelFinder.find_spec(f"framework.kernel.{leaf}")
+        assert spec is not None and spec.origin.endswith(f"{leaf}.py")
+    finally:
+        kernel._choose.cache_clear()
