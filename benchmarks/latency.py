@@ -16,9 +16,10 @@ Prints one JSON line per measurement (as ``benchmarks.run``), times in µs:
   pure-Python backend (what signing cost before coincurve was installed).
 * ``tick_to_order``: against the local exchange simulator in this process (``--sim
   loop``: the same event loop; ``thread``: its own thread), a WS market message arrives,
-  is parsed, journaled (``--journal all``: with the write-ahead flush of every table
-  before commands are sent, as the paper environment flushes; ``--journal commands``: of
-  the order_commands table only) and
+  is parsed, journaled (``--journal wal``: rows synced to the write-ahead log before
+  commands are sent, as paper and live sessions do; ``--journal all``: a Parquet part of
+  every table instead, as they did before the log; ``--journal commands``: a part of the
+  order_commands table only) and
   stepped through the engine with the reference strategy, its order commands become a
   signed ``/exchange`` action, and the post frame is written to the WS.  The venue's
   answers are fed back to the engine as ``order_responses`` inputs (so the strategy's
@@ -220,7 +221,7 @@ class _Pipeline:
         from framework.recordings.repair import TimeRepair
 
         self.engine, self.writer, self.coin, self.ex, self.ws = engine, writer, coin, ex, ws
-        self.flush_all = True
+        self.mode = "wal"
         self.cols = spec(Kind.ORDER_COMMANDS).columns
         self.repair = TimeRepair()
         self.started = False
@@ -266,7 +267,10 @@ class _Pipeline:
         if not n:
             return []
         if self.writer is not None:  # write-ahead: commands durable before they are sent
-            self.writer.flush(None if self.flush_all else [Kind.ORDER_COMMANDS])
+            if self.mode == "wal":
+                self.writer.sync()
+            else:
+                self.writer.flush(None if self.mode == "all" else [Kind.ORDER_COMMANDS])
         return [dict(zip(self.cols, r, strict=True)) for r in e.sink.commands[-n:]]
 
     def on_message(self, msg: dict[str, Any], recv_ts: int) -> None:
@@ -353,7 +357,7 @@ async def _tick_to_order(
     sim_mode: str,
     journal: bool,
     gc_freeze: bool = False,
-    flush_all: bool = True,
+    mode: str = "wal",
 ) -> dict[str, Any]:
     import contextlib
 
@@ -403,7 +407,9 @@ async def _tick_to_order(
         tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="mm-latency-"))
         writer = (
             JournalWriter(
-                Path(tmp) / "j", Manifest(mode="live", asset=coin, coin=coin, components=comps)
+                Path(tmp) / "j",
+                Manifest(mode="live", asset=coin, coin=coin, components=comps),
+                write_ahead=mode == "wal",
             )
             if journal
             else None
@@ -420,7 +426,7 @@ async def _tick_to_order(
             ws=ws,
         )
         pipe = _Pipeline(engine, writer, coin, ex, ws)
-        pipe.flush_all = flush_all
+        pipe.mode = mode
         ws._on_message = pipe.on_message
         for sub in market_subscriptions(coin):
             await ws.subscribe(sub)
@@ -441,7 +447,11 @@ async def _tick_to_order(
         "name": "tick_to_order",
         "loadavg_1m": round(os.getloadavg()[0], 2),
         "sim": sim_mode,
-        "journal": ("all tables" if flush_all else "order_commands") if journal else None,
+        "journal": {"wal": "write-ahead log", "all": "all tables", "commands": "order_commands"}[
+            mode
+        ]
+        if journal
+        else None,
         "gc_freeze": gc_freeze,
         "seconds": seconds,
         "speed": speed,
@@ -462,9 +472,9 @@ def main(argv: list[str]) -> int:
     p.add_argument("--sim", choices=["loop", "thread"], default="loop")
     p.add_argument(
         "--journal",
-        choices=["all", "commands"],
-        help="journal the session; before each send flush every table (as paper does) or "
-        "only order_commands",
+        choices=["wal", "all", "commands"],
+        help="journal the session; before each send sync the write-ahead log (as paper and "
+        "live do), or write a Parquet part of every table, or of order_commands only",
     )
     p.add_argument("--gc-freeze", action="store_true", help="gc.freeze() after start-up")
     args = p.parse_args(argv)
@@ -480,7 +490,7 @@ def main(argv: list[str]) -> int:
                 args.sim,
                 bool(args.journal),
                 args.gc_freeze,
-                flush_all=args.journal != "commands",
+                mode=args.journal or "wal",
             )
         )
         print(json.dumps(res), flush=True)

@@ -24,7 +24,7 @@ def test_sign_benchmark_signers_agree_and_report():
 
 @pytest.mark.simulator
 def test_tick_to_order_measures_each_stage():
-    res = asyncio.run(latency._tick_to_order(2.0, 20.0, "loop", journal=True, flush_all=False))
+    res = asyncio.run(latency._tick_to_order(2.0, 20.0, "loop", journal=True, mode="wal"))
     assert res["events"] > 0 and res["commands"] > 0
     n = res["total"]["n"]
     assert n > 0

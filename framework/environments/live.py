@@ -10,7 +10,9 @@ and the environment's own decisions (``control`` rows: the run pipeline's steps,
 reconciliation, leverage, the dead-man switch, shutdown).  So ``replay --verify``
 re-derives every command of a live session.
 
-Order commands are flushed to the journal before they are sent (write-ahead), checked
+Order commands are durable before they are sent: the journal writer appends every row
+since the last sync to its write-ahead log with one fdatasync
+(:mod:`framework.journal.wal`; tables become Parquet parts about once a second), checked
 by the :class:`~framework.live.guard.Guard`, then signed and posted by the executor
 (WS post, HTTP fallback) under the engine's client order ids.  An answer whose outcome
 is unknown (a timeout, a dropped connection) is resolved by asking the venue for the
@@ -679,7 +681,7 @@ async def run_live(
             seq_stride=SEQ_STRIDE,
             sz_decimals=venue.asset.sz_decimals,
         )
-        writer, engine = open_session(out, manifest, prior=prior)
+        writer, engine = open_session(out, manifest, prior=prior, write_ahead=True)
         note_session(out)
         feed = LiveFeed(engine, writer, coin)
         holder["feed"] = feed

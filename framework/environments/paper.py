@@ -107,7 +107,7 @@ class PaperFeed:
             commands = e.counts[Kind.ORDER_COMMANDS]
             e.step(kind, seq, recv_ts, Columns.from_rows(kind, [row]), 0)
             if e.counts[Kind.ORDER_COMMANDS] != commands:  # write-ahead: commands durable
-                self.writer.flush()
+                self.writer.sync()
         except Exception as exc:  # surfaced by run_paper: a paper session must not limp on
             self.error = exc
             self.failed.set()
@@ -466,7 +466,7 @@ async def _session(
     )
     url = ws_url(base_url)  # a bad URL fails before the journal exists
     # nothing written if a component or the prior fails
-    writer, engine = open_session(out, manifest, prior=paper_checkpoint)
+    writer, engine = open_session(out, manifest, prior=paper_checkpoint, write_ahead=True)
     note_session(out)
     feed = PaperFeed(engine, writer, coin)
     priors = (

@@ -29,6 +29,7 @@ from framework.journal.errors import (
 )
 from framework.journal.manifest import Manifest, read_manifest
 from framework.journal.parts import Part, PartMeta, list_parts
+from framework.journal.wal import recover
 
 BATCH_ROWS = 8_192
 
@@ -95,6 +96,15 @@ class JournalReader:
         if not self.root.is_dir():
             raise JournalError(f"{self.root}: no such journal directory")
         self.manifest: Manifest = read_manifest(self.root)
+        if not self.manifest.closed:
+            # A dead writer's write-ahead log becomes parts first (a live one holds it).
+            n = recover(self.root)
+            if n and warn:
+                print(
+                    f"note: {self.root}: recovered {n} rows from the write-ahead log of a "
+                    "session that did not close",
+                    file=sys.stderr,
+                )
         self.strict = strict
         self.warn = warn
         self.problems: list[str] = []

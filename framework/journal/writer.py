@@ -41,6 +41,7 @@ from framework.journal.errors import JournalError
 from framework.journal.link import link_or_copy
 from framework.journal.manifest import Manifest, write_manifest
 from framework.journal.parts import PartMeta, list_parts, parse_part, part_name
+from framework.journal.wal import WriteAheadLog, recover
 
 COMPRESSION = "zstd"
 ROW_GROUP_ROWS = 32_768
@@ -113,6 +114,7 @@ class JournalWriter:
         *,
         flush_rows: int = 65_536,
         flush_interval_s: float = 1.0,
+        write_ahead: bool = False,
     ) -> None:
         self.root = Path(root)
         self.root.mkdir(parents=True, exist_ok=True)
@@ -142,6 +144,9 @@ class JournalWriter:
         self._first: dict[Kind, int] = dict.fromkeys(Kind, 0)
         self._high = -1
         self._ordered = True
+        recover(self.root)  # a crashed writer's log, before appending after it
+        self._wal: WriteAheadLog | None = WriteAheadLog(self.root) if write_ahead else None
+        self._wal_pending: list[tuple[Kind, tuple[Any, ...]]] = []
         for t in TABLES.values():
             (self.root / t.name).mkdir(exist_ok=True)
             for part in list_parts(self.root / t.name):  # appending to an existing journal
@@ -158,6 +163,8 @@ class JournalWriter:
         else:
             self._ordered = False
         self._rows[kind].append(row)
+        if self._wal is not None:
+            self._wal_pending.append((kind, row))
         n = self._buffered[kind] + 1
         self._buffered[kind] = n
         if n == 1:
@@ -243,6 +250,15 @@ class JournalWriter:
         if time.monotonic() - self._last_flush >= self.flush_interval_s:
             self.flush()
 
+    def sync(self) -> None:
+        """Make every row appended so far durable: the write-ahead log when the writer
+        keeps one (one fdatasync), else a flush of every table to parts."""
+        if self._wal is None:
+            self.flush()
+        elif self._wal_pending:
+            self._wal.append(self._wal_pending)
+            self._wal_pending = []
+
     def flush(self, kinds: Iterable[Kind] | None = None) -> None:
         """Write buffered rows of ``kinds`` (default: all tables) as parts, durably."""
         for kind in Kind if kinds is None else kinds:
@@ -250,6 +266,9 @@ class JournalWriter:
                 self._flush_kind(kind)
         if kinds is None:
             self._last_flush = time.monotonic()
+            if self._wal is not None:  # every row is in a part now
+                self._wal_pending = []
+                self._wal.reset()
 
     def _flush_kind(self, kind: Kind) -> None:
         pieces = []
@@ -289,6 +308,9 @@ class JournalWriter:
         if self._closed:
             return
         self.flush()
+        if self._wal is not None:
+            self._wal.close()
+            self._wal = None
         if compact:
             compact_journal(self.root, skip=[spec(k).name for k in self._adopted])
         self.manifest.parts = part_rows(self.root)
