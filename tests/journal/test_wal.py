@@ -40,9 +40,10 @@ _WRITER = textwrap.dedent(
 )
 
 
-def _crash(root: Path, flushed: int, synced: int, total: int) -> None:
+def _kill_when_ready(script: str, *args: object) -> None:
+    """Run ``script`` with ``args`` and SIGKILL it once it prints ``ready``."""
     proc = subprocess.Popen(
-        [sys.executable, "-c", _WRITER, str(root), str(flushed), str(synced), str(total)],
+        [sys.executable, "-c", script, *map(str, args)],
         cwd=REPO,
         stdout=subprocess.PIPE,
         text=True,
@@ -52,6 +53,10 @@ def _crash(root: Path, flushed: int, synced: int, total: int) -> None:
     finally:
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait()
+
+
+def _crash(root: Path, flushed: int, synced: int, total: int) -> None:
+    _kill_when_ready(_WRITER, root, flushed, synced, total)
 
 
 def _seqs(root: Path, kind: Kind) -> list[int]:
@@ -101,17 +106,7 @@ def test_a_table_flushed_alone_is_not_recovered_twice(tmp_path):
     # flush_rows makes trades a part by itself while the log still holds its rows
     script = _WRITER.replace("flush_interval_s=1e9,", "flush_interval_s=1e9, flush_rows=25,")
     root = tmp_path / "j"
-    proc = subprocess.Popen(
-        [sys.executable, "-c", script, str(root), "0", "40", "40"],
-        cwd=REPO,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert proc.stdout.readline().strip() == "ready"
-    finally:
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.wait()
+    _kill_when_ready(script, root, 0, 40, 40)
     assert _seqs(root, Kind.TRADES) == list(range(1, 41))
     assert _seqs(root, Kind.CLOCK) == [s * 10 + 1 for s in range(1, 41) if s % 2]
 
@@ -144,17 +139,7 @@ def test_replay_verify_after_sigkill_verifies_everything_the_log_made_durable(tm
     )
     assert script.count("write_ahead=True") == 1 and script.count("w.sync()") == 1
     root = tmp_path / "j"
-    proc = subprocess.Popen(
-        [sys.executable, "-c", script, str(root), "40", "kill"],
-        cwd=REPO,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert proc.stdout.readline().strip() == "ready"
-    finally:
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.wait()
+    _kill_when_ready(script, root, 40, "kill")
     assert (root / WAL_NAME).stat().st_size > 0
     done = run_cli("replay", str(root), "--verify")
     assert done.returncode == 0, done.stdout + done.stderr
