@@ -216,25 +216,22 @@ def run_one(name: str) -> None:
     print(json.dumps(result), flush=True)
 
 
-def main(argv: list[str]) -> int:
-    if argv[:1] == ["--one"]:
-        run_one(argv[1])
-        return 0
-    names = argv or list(MEASUREMENTS)
-    unknown = [n for n in names if n not in MEASUREMENTS]
+def unknown_names(names: list[str], known: dict) -> bool:
+    """Say which of ``names`` are not measurements (True if any)."""
+    unknown = [n for n in names if n not in known]
     if unknown:
-        print(
-            f"unknown measurement(s) {unknown}; choose from {list(MEASUREMENTS)}", file=sys.stderr
-        )
-        return 2
-    if any("24h" in n for n in names):
-        ensure_day()
-    if any("7d" in n for n in names):
-        ensure_week()
+        print(f"unknown measurement(s) {unknown}; choose from {list(known)}", file=sys.stderr)
+    return bool(unknown)
+
+
+def run_each(module: str, names: list[str], *, last_line: bool = False) -> int:
+    """Run ``python -m module --one NAME`` for each name, a process each (so each peak
+    RSS is its own), and print its JSON line, or a JSON error line; 1 if any failed.
+    ``last_line`` keeps only a child's last line of output (Ray prints its own)."""
     failed = 0
     for name in names:
         proc = subprocess.run(
-            [sys.executable, "-m", "benchmarks.run", "--one", name],
+            [sys.executable, "-m", module, "--one", name],
             cwd=REPO,
             capture_output=True,
             text=True,
@@ -244,9 +241,25 @@ def main(argv: list[str]) -> int:
             failed += 1
             err = proc.stderr.strip().splitlines()[-1:] or ["?"]
             print(json.dumps({"name": name, "error": err[0]}), flush=True)
+        elif last_line:
+            sys.stdout.write(proc.stdout.strip().splitlines()[-1] + "\n")
         else:
             sys.stdout.write(proc.stdout)
     return 1 if failed else 0
+
+
+def main(argv: list[str]) -> int:
+    if argv[:1] == ["--one"]:
+        run_one(argv[1])
+        return 0
+    names = argv or list(MEASUREMENTS)
+    if unknown_names(names, MEASUREMENTS):
+        return 2
+    if any("24h" in n for n in names):
+        ensure_day()
+    if any("7d" in n for n in names):
+        ensure_week()
+    return run_each("benchmarks.run", names)
 
 
 if __name__ == "__main__":

@@ -31,7 +31,6 @@ import json
 import logging
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -152,32 +151,15 @@ MEASUREMENTS: dict[str, Callable[[], dict]] = {
 
 
 def main(argv: list[str]) -> int:
+    from benchmarks.run import run_each, unknown_names
+
     if argv[:1] == ["--one"]:
         print(json.dumps({"name": argv[1], **MEASUREMENTS[argv[1]]()}), flush=True)
         return 0
     names = argv or list(MEASUREMENTS)
-    unknown = [n for n in names if n not in MEASUREMENTS]
-    if unknown:
-        print(
-            f"unknown measurement(s) {unknown}; choose from {list(MEASUREMENTS)}", file=sys.stderr
-        )
+    if unknown_names(names, MEASUREMENTS):
         return 2
-    failed = 0
-    for name in names:
-        proc = subprocess.run(
-            [sys.executable, "-m", "benchmarks.sweep", "--one", name],
-            cwd=REPO,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if proc.returncode != 0:
-            failed += 1
-            err = proc.stderr.strip().splitlines()[-1:] or ["?"]
-            print(json.dumps({"name": name, "error": err[0]}), flush=True)
-        else:
-            sys.stdout.write(proc.stdout.strip().splitlines()[-1] + "\n")
-    return 1 if failed else 0
+    return run_each("benchmarks.sweep", names, last_line=True)
 
 
 if __name__ == "__main__":
