@@ -77,12 +77,12 @@ class WriteAheadLog:
             os.fsync(self._fd)
             self.synced = 0
 
-    def close(self, *, remove: bool = True) -> None:
+    def close(self) -> None:
+        """Remove the log (its writer flushed every row to parts) and release it."""
         if self._fd < 0:
             return
-        if remove:
-            with contextlib.suppress(OSError):
-                self.path.unlink()
+        with contextlib.suppress(OSError):
+            self.path.unlink()
         os.close(self._fd)  # releases the lock
         self._fd = -1
 
@@ -107,12 +107,10 @@ def read_log(path: Path) -> Iterator[tuple[Kind, tuple[Any, ...]]]:
 def recover(root: Path) -> int:
     """Turn a dead writer's log into parts; returns the rows recovered (0 when there is
     no log, it is empty, or a writer holds it)."""
-    import pyarrow.parquet as pq
-
     from framework.events.schema import spec
     from framework.journal.manifest import read_manifest
     from framework.journal.parts import PartMeta, list_parts
-    from framework.journal.writer import rows_to_table, write_part_atomic
+    from framework.journal.writer import footer_rows, rows_to_table, write_part_atomic
 
     path = Path(root) / WAL_NAME
     try:
@@ -143,7 +141,7 @@ def recover(root: Path) -> int:
             last = max((p.last for p in parts), default=-1)
             fresh = sorted((r for r in rows if r[0] > last), key=lambda r: r[0])
             if fresh:
-                before = sum(pq.ParquetFile(p.path).metadata.num_rows for p in parts)
+                before = sum(footer_rows(p.path) for p in parts)
                 meta = PartMeta(journal, before, high)
                 write_part_atomic(table_dir, rows_to_table(kind, fresh), meta)
                 n += len(fresh)

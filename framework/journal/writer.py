@@ -152,7 +152,7 @@ class JournalWriter:
             for part in list_parts(self.root / t.name):  # appending to an existing journal
                 self._high = max(self._high, part.last)
                 with contextlib.suppress(pa.ArrowException, OSError):  # readers will say
-                    self.rows_written[t.name] += _footer_rows(part.path)
+                    self.rows_written[t.name] += footer_rows(part.path)
 
     # -- appending ----------------------------------------------------------------------
     def append(self, kind: Kind, row: tuple[Any, ...]) -> None:
@@ -237,7 +237,7 @@ class JournalWriter:
                 self.parts_linked += 1
             else:
                 self.parts_copied += 1
-            rows += pq.ParquetFile(part.path).metadata.num_rows
+            rows += footer_rows(part.path)
         if parts:
             fsync_dir(directory)
             self._adopted.add(kind)
@@ -334,14 +334,15 @@ def part_rows(root: Path) -> dict[str, dict[str, int]]:
         rows = {}
         for part in list_parts(Path(root) / t.name):
             try:
-                rows[part.path.name] = _footer_rows(part.path)
+                rows[part.path.name] = footer_rows(part.path)
             except (pa.ArrowException, OSError):
                 continue  # unreadable already: readers report it as a part not listed
         tables[t.name] = rows
     return tables
 
 
-def _footer_rows(path: Path) -> int:
+def footer_rows(path: Path) -> int:
+    """Rows of a part, from its Parquet footer (no data read)."""
     return pq.read_metadata(path).num_rows
 
 
