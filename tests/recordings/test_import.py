@@ -19,6 +19,7 @@ from framework.journal import JournalReader
 from framework.recordings.errors import RecordingError
 from framework.recordings.importer import detect_format, import_recordings
 from tests.conftest import BTC_CAPTURE
+from tests.fuzz.samples import ASSET_CTX, BBO
 
 
 def capture_lines() -> list[tuple[int, dict[str, Any]]]:
@@ -281,29 +282,7 @@ def test_subscribe_replay_is_kept_and_counted(tmp_path: Path) -> None:
 
 def test_archive_bbo_and_asset_ctx_and_mixed_formats(tmp_path: Path) -> None:
     recv = 1_775_001_612_669_126_791
-    bbo = {
-        "channel": "bbo",
-        "data": {
-            "coin": "BTC",
-            "time": 1_775_001_612_600,
-            "bbo": [{"px": "75951.0", "sz": "1.5", "n": 3}, {"px": "75952.0", "sz": "2.0", "n": 4}],
-        },
-    }
-    ctx = {
-        "channel": "activeAssetCtx",
-        "data": {
-            "coin": "BTC",
-            "ctx": {
-                "funding": "0.0000125",
-                "premium": "-0.00017",
-                "markPx": "75933.0",
-                "oraclePx": "75965.0",
-                "midPx": "75951.5",
-                "openInterest": "1.0",
-                "dayNtlVlm": "2.0",
-            },
-        },
-    }
+    bbo, ctx = BBO, ASSET_CTX
     ack = {"channel": "subscriptionResponse", "data": {"method": "subscribe"}}
     path = tmp_path / "ctx.lz4"
     with lz4.frame.open(path, "wb") as fh:
