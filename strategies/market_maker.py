@@ -34,6 +34,7 @@ from typing import Any
 
 import attrs
 
+from framework.book import QuoteWake
 from framework.config import StrategyConfig, section_from_kwargs, unstructure
 from framework.engine.core import Engine
 from framework.events.columns import Columns
@@ -103,14 +104,15 @@ class MarketMaker:
         self.q_shift = 0.0
         self.sigma_slow = NAN
         # quoting state
-        self._fair_eval = NAN
-        self._move_px = 0.0
+        # The market wake condition (evaluated in the kernel, per book/bbo event): the
+        # fair price of the last evaluation and the move that requotes, the accepted
+        # target prices, and whether the quote follows the touch.  Read and written
+        # through the properties below.
+        self._wake = QuoteWake(None, self._on_wake)
         self._key_step = 1e-2  # bps; half the requote tolerance once quoting started
         self._tick_band = (0.0, 0.0, 0.0)
         self._hs_quoted = 0.0  # half spread (bps) of the last evaluation: sets the tolerance
         self._eval_key: tuple[Any, ...] = ()
-        self._bid_px = -INF  # accepted target (what the quotes row says); -inf/inf = none
-        self._ask_px = INF
         self._target: dict[int, tuple[float, float, bool] | None] = {1: None, -1: None}
         self._cloid: dict[int, str | None] = {1: None, -1: None}
         self._replaced: dict[int, str | None] = {1: None, -1: None}  # modify in flight
@@ -119,7 +121,6 @@ class MarketMaker:
         self._reject_streak: dict[int, int] = {1: 0, -1: 0}
         self._reconciling = False
         self._again = False
-        self._track_touch = False  # forcing out inventory: the quote follows the touch
         self._last_quote: tuple[Any, ...] | None = None
         self.quotes = 0
         self.commands = 0
@@ -158,8 +159,9 @@ class MarketMaker:
         self.kelly = _optional(engine, "kelly")
         self.regime = _optional(engine, "regime")
         self.adverse = _optional(engine, "adverse_selection")
-        engine.subscribe(Kind.BOOK, self.on_market)
-        engine.subscribe(Kind.BBO, self.on_market)
+        self._wake.market = self.market
+        engine.subscribe(Kind.BOOK, self._wake)
+        engine.subscribe(Kind.BBO, self._wake)
         for kind in (Kind.SIM_FILLS, Kind.FILLS):
             engine.subscribe(kind, self.on_fill)
         for kind in (Kind.SIM_ORDERS, Kind.ORDER_RESPONSES, Kind.ORDER_UPDATES):
@@ -173,17 +175,56 @@ class MarketMaker:
 
     # -- the hot path -------------------------------------------------------------------
     def on_market(self, cols: Columns, i: int) -> None:
-        m = self.market
-        b, a = m.best_bid, m.best_ask
-        d = (b + a) * 0.5 - self._fair_eval
-        if (
-            -self._move_px < d < self._move_px
-            and b < self._ask_px
-            and a > self._bid_px
-            and not self._track_touch
-        ):
-            return
+        """A book or bbo event: requote if the wake condition says so (what the engine
+        runs, in the kernel, is :class:`~framework.book.QuoteWake`; this is the same
+        test for callers that hold the strategy)."""
+        self._wake(cols, i)
+
+    def _on_wake(self) -> None:
         self._requote(False)
+
+    # The wake condition's fields, as the strategy's own attributes.
+    @property
+    def _fair_eval(self) -> float:
+        return self._wake.center
+
+    @_fair_eval.setter
+    def _fair_eval(self, v: float) -> None:
+        self._wake.center = v
+
+    @property
+    def _move_px(self) -> float:
+        return self._wake.band
+
+    @_move_px.setter
+    def _move_px(self, v: float) -> None:
+        self._wake.band = v
+
+    @property
+    def _bid_px(self) -> float:
+        """The accepted target bid (what the quotes row says); -inf when none."""
+        return self._wake.bid
+
+    @_bid_px.setter
+    def _bid_px(self, v: float) -> None:
+        self._wake.bid = v
+
+    @property
+    def _ask_px(self) -> float:
+        return self._wake.ask
+
+    @_ask_px.setter
+    def _ask_px(self, v: float) -> None:
+        self._wake.ask = v
+
+    @property
+    def _track_touch(self) -> bool:
+        """Forcing out inventory: the quote follows the touch (every event wakes)."""
+        return self._wake.always
+
+    @_track_touch.setter
+    def _track_touch(self, v: bool) -> None:
+        self._wake.always = v
 
     # -- other handlers -----------------------------------------------------------------
     def on_fill(self, cols: Columns, i: int) -> None:

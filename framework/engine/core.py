@@ -22,20 +22,19 @@ handlers subscribed to that output kind (e.g. the paper fill simulator listens t
 
 from __future__ import annotations
 
-import heapq
-from collections import deque
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
 import numpy as np
 
 from framework.events.columns import Columns
-from framework.events.schema import SEQ_STRIDE, Kind, spec
+from framework.events.schema import SEQ_STRIDE, Kind
+from framework.kernel.engine_loop import NEVER, EngineCore, EngineError
+
+__all__ = ["NEVER", "Component", "Engine", "EngineError", "ListSink", "NullSink", "Sink"]
 
 Handler = Callable[[Columns, int], None]
 TimerFn = Callable[[int], None]
-
-NEVER = 2**63 - 1
 
 
 class Sink(Protocol):
@@ -71,12 +70,11 @@ class Component(Protocol):
     def snapshot(self) -> dict[str, Any]: ...
 
 
-class EngineError(Exception):
-    """An input violates the engine's contract (e.g. a seq that goes backwards)."""
-
-
-class Engine:
+class Engine(EngineCore):
     """The single step function and the state it keeps.
+
+    The per-event methods (:meth:`step_many`, the timer heap, :meth:`emit`) and the
+    counters are the typed kernel's :class:`~framework.kernel.engine_loop.EngineCore`.
 
     Parameters
     ----------
@@ -89,25 +87,11 @@ class Engine:
     """
 
     def __init__(self, components: Iterable[Component], *, seed: int, sink: Sink) -> None:
+        super().__init__()
         self.seed = seed
         self.rng = np.random.Generator(np.random.PCG64(seed))
         self.sink = sink
-        self.now = 0
-        self.seq = 0  # last seq used, input or output
-        self.input_seq = 0  # seq of the input being stepped (the cause of outputs)
-        self.events = 0
-        self.start_ns = 0  # the first event's time (set by start())
-        self.counts = [0] * len(Kind)  # outputs emitted, per kind
         self._cloid = 0
-        self._handlers: list[list[Handler]] = [[] for _ in Kind]
-        # (due, creation order, fn, period): period 0 = one-shot.  Periodic timers are
-        # re-pushed by _fire_timers itself rather than by a wrapper closure (one Python
-        # call less per tick: there are ~5 periodic timers per market second).
-        self._timers: list[tuple[int, int, TimerFn, int]] = []
-        self._timer_order = 0
-        self._next_timer = NEVER
-        self._queue: deque[tuple[Kind, tuple[Any, ...]]] = deque()
-        self._draining = False
         self._deferred_periodic: list[tuple[int, int, TimerFn]] = []
         self._append = sink.append
         self.components: list[Component] = list(components)
@@ -124,10 +108,6 @@ class Engine:
     def subscribe(self, kind: Kind, handler: Handler) -> None:
         """Call ``handler(cols, i)`` for every event (input or output) of ``kind``."""
         self._handlers[kind].append(handler)
-
-    def call_at(self, due_ns: int, fn: TimerFn) -> None:
-        """Run ``fn(due_ns)`` when event time reaches ``due_ns``."""
-        self._push(due_ns, fn, 0)
 
     def call_every(
         self,
@@ -153,12 +133,6 @@ class Engine:
         else:
             self._push(start_ns, fn, period_ns)
 
-    def _push(self, due_ns: int, fn: TimerFn, period_ns: int) -> None:
-        self._timer_order += 1
-        heapq.heappush(self._timers, (due_ns, self._timer_order, fn, period_ns))
-        if due_ns < self._next_timer:
-            self._next_timer = due_ns
-
     def component(self, name: str) -> Any:
         """The bound component called ``name`` (components find each other this way)."""
         for c in self.components:
@@ -183,41 +157,6 @@ class Engine:
         """Advance the engine by one input event (row ``i`` of ``cols``)."""
         self.step_many((kind,), (seq,), (recv_ts,), (i,), {kind: cols})
 
-    def step_many(
-        self,
-        kinds: Iterable[int],
-        seqs: Iterable[int],
-        recv_ts: Iterable[int],
-        rows: Iterable[int],
-        cols: Sequence[Columns | None] | Mapping[int, Columns],
-    ) -> None:
-        """Advance the engine by each event of parallel sequences, in one loop.
-
-        The one implementation of a step (:meth:`step` is one event of it); a chunk
-        in one call saves a call per event, most of a replay's cost.  ``cols[kind]``
-        is the :class:`Columns` the rows of ``kind`` index into.
-        """
-        handlers = self._handlers
-        fire = self._fire_timers
-        for k, s, t, r in zip(kinds, seqs, recv_ts, rows, strict=True):
-            if s <= self.seq:
-                raise self._out_of_order(k, s)
-            self.seq = self.input_seq = s
-            self.events += 1  # per event, as step() does: handlers may read it
-            if t >= self._next_timer:
-                fire(t)
-            if t > self.now:
-                self.now = t
-            c = cols[k]
-            for fn in handlers[k]:
-                fn(c, r)
-
-    def _out_of_order(self, kind: int, seq: int) -> EngineError:
-        return EngineError(
-            f"input seq {seq} ({spec(Kind(kind)).name}) is not after the last seq "
-            f"{self.seq}; the journal is out of order or was replayed twice"
-        )
-
     def start(self, first_ts: int) -> None:
         """Anchor periodic timers at the first event's time (called once by drivers)."""
         if self.now == 0:
@@ -228,60 +167,11 @@ class Engine:
             self._push(first_ts + offset, fn, period)
         self._deferred_periodic.clear()
 
-    def _fire_timers(self, until_ns: int) -> None:
-        timers = self._timers
-        pop, push = heapq.heappop, heapq.heappush
-        while timers and timers[0][0] <= until_ns:
-            due, _, fn, period = pop(timers)
-            if due > self.now:
-                self.now = due
-            fn(due)
-            if period:
-                self._timer_order += 1
-                push(timers, (due + period, self._timer_order, fn, period))
-        self._next_timer = timers[0][0] if timers else NEVER
-
     # -- outputs ------------------------------------------------------------------------
-    def emit(self, kind: Kind, payload: tuple[Any, ...]) -> int:
-        """Emit an output row (payload columns only); returns its seq."""
-        seq = self.seq = self.seq + 1
-        now = self.now
-        row = (seq, now, now, *payload)
-        self.counts[kind] += 1
-        self._append(kind, row)
-        if self._handlers[kind]:
-            if self._draining:
-                self._queue.append((kind, row))
-            else:
-                self._drain(kind, row)
-        return seq
-
     @property
     def outputs(self) -> int:
         """Outputs emitted so far, all kinds."""
         return sum(self.counts)
-
-    def _drain(self, kind: Kind, row: tuple[Any, ...]) -> None:
-        # FIFO delivery of outputs to internal subscribers.  Only emit() calls this, when
-        # not already draining: an emit from a subscriber just queues up behind, so the
-        # queue is always empty again when the outermost emit returns.
-        self._draining = True
-        single = Columns.single
-        handlers = self._handlers
-        q = self._queue
-        try:
-            while True:
-                cols = single(kind, row)
-                for fn in handlers[kind]:
-                    fn(cols, 0)
-                if not q:
-                    break
-                kind, row = q.popleft()
-        finally:
-            # A handler raised: the session stops (environments surface the error), so
-            # outputs still queued are dropped rather than delivered out of order later.
-            q.clear()
-            self._draining = False
 
     # -- inspection ---------------------------------------------------------------------
     def snapshot(self) -> dict[str, Any]:

@@ -10,16 +10,19 @@ manifest without reading any data.
 
 from __future__ import annotations
 
+import queue
 import sys
+import threading
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
 import attrs
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from framework.events.columns import Columns
+from framework.events.columns import Columns, as_numpy
 from framework.events.schema import INPUT_KINDS, Kind, arrow_schema, spec
 from framework.journal.errors import (
     CorruptPartError,
@@ -32,6 +35,7 @@ from framework.journal.parts import Part, PartMeta, list_parts
 from framework.journal.wal import recover
 
 BATCH_ROWS = 8_192
+PREFETCH = 3  # merged chunks decoded ahead of the consumer (each <= ~BATCH_ROWS rows a table)
 
 
 @attrs.frozen
@@ -188,7 +192,7 @@ class JournalReader:
                     batch = _select(batch, want, start_seq, stop_seq)
                     if batch.num_rows == 0:
                         continue
-                    seqs = batch.column(0).to_numpy()
+                    seqs = as_numpy(batch.column(0))
                     if seqs[0] <= last_seq or (len(seqs) > 1 and not np.all(np.diff(seqs) > 0)):
                         raise SeqOrderError(
                             f"{p.path}: seq not strictly increasing near seq {int(seqs[0])}"
@@ -217,16 +221,79 @@ class JournalReader:
         start_seq: int | None = None,
         stop_seq: int | None = None,
         batch_rows: int = BATCH_ROWS,
+        prefetch: int = PREFETCH,
     ) -> Iterator[MergedChunk]:
-        """All rows of ``kinds`` merged by seq, as chunks of bounded size."""
+        """All rows of ``kinds`` merged by seq, as chunks of bounded size.
+
+        With ``prefetch`` > 0 the chunks are read and merged on a thread of their own,
+        up to ``prefetch`` chunks ahead of the consumer: Parquet decoding releases the
+        GIL, so a replay or backtest steps one chunk while the next is decoded.  The
+        chunks, their order and any error (raised where the chunk it interrupted
+        would have been) are the same either way.
+        """
         iters = {
             k: self.iter_batches(k, start_seq=start_seq, stop_seq=stop_seq, batch_rows=batch_rows)
             for k in kinds
         }
-        return _merge(iters)
+        merged = _merge(iters)
+        return _prefetched(merged, prefetch) if prefetch > 0 else merged
 
     def has_rows(self, kind: Kind | str) -> bool:
         return bool(self.parts(kind))
+
+
+_DONE = object()
+
+
+def _prefetched(chunks: Iterator[MergedChunk], depth: int) -> Iterator[MergedChunk]:
+    """``chunks`` produced on a daemon thread, at most ``depth`` ahead of the consumer.
+
+    An exception in the producer is re-raised to the consumer after the chunks before
+    it.  Closing the returned generator (a consumer that stops early, e.g. at
+    ``stop_seq``) stops the producer at its next chunk.
+    """
+    q: queue.Queue[Any] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for ch in chunks:
+                while not stop.is_set():
+                    try:
+                        q.put((ch, None), timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            item: Any = (_DONE, None)
+        except BaseException as exc:  # handed to the consumer, raised there
+            item = (None, exc)
+        while not stop.is_set():
+            try:
+                q.put(item, timeout=0.1)
+                return
+            except queue.Full:
+                continue
+
+    worker = threading.Thread(target=produce, name="journal-prefetch", daemon=True)
+    worker.start()
+    try:
+        while True:
+            ch, exc = q.get()
+            if exc is not None:
+                raise exc
+            if ch is _DONE:
+                return
+            yield ch
+    finally:
+        stop.set()
+        # Unblock a producer waiting on a full queue, then let it finish its chunk.
+        while worker.is_alive():
+            try:
+                q.get_nowait()
+            except queue.Empty:
+                worker.join(timeout=0.05)
 
 
 def _reason(exc: Exception, path: Path) -> str:
@@ -253,7 +320,7 @@ def _select(
         batch = pa.RecordBatch.from_arrays(batch.columns, schema=want)
     if start_seq is None and stop_seq is None:
         return batch
-    seqs = batch.column(0).to_numpy()
+    seqs = as_numpy(batch.column(0))
     lo = 0 if start_seq is None else int(np.searchsorted(seqs, start_seq, "left"))
     hi = len(seqs) if stop_seq is None else int(np.searchsorted(seqs, stop_seq, "right"))
     return batch.slice(lo, max(0, hi - lo))
@@ -276,7 +343,7 @@ def _merge(iters: dict[Kind, Iterator[pa.RecordBatch]]) -> Iterator[MergedChunk]
                     del iters[k]
                 else:
                     buffers[k] = nxt
-                    seqcols[k] = nxt.column(0).to_numpy()
+                    seqcols[k] = as_numpy(nxt.column(0))
         if not buffers:
             return
         horizon = min(int(s[-1]) for s in seqcols.values())
@@ -292,7 +359,7 @@ def _merge(iters: dict[Kind, Iterator[pa.RecordBatch]]) -> Iterator[MergedChunk]
             seq_parts.append(s[:n])
             kind_parts.append(np.full(n, int(k), dtype=np.int64))
             row_parts.append(np.arange(n, dtype=np.int64))
-            recv_parts.append(b.column(2).to_numpy()[:n])
+            recv_parts.append(as_numpy(b.column(2))[:n])
             if n == len(s):
                 del buffers[k], seqcols[k]
             else:

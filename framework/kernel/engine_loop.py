@@ -1,0 +1,184 @@
+"""The engine's hot loop, typed: stepping inputs, the timer heap, emitting outputs.
+
+:class:`EngineCore` is the base of :class:`framework.engine.core.Engine`, which keeps
+everything that is not per event (wiring, ids, snapshots) in plain Python.  What runs
+here runs once per event or per output: :meth:`EngineCore.step_many`,
+:meth:`EngineCore._fire_timers`, :meth:`EngineCore.emit` and the FIFO delivery of
+outputs to their subscribers.  The engine's counters (``seq``, ``now``, ...) are C
+integers read and written by these methods without a Python attribute lookup; Python
+code reads and sets them as ordinary attributes.
+
+The semantics (and the determinism contract) are :mod:`framework.engine.core`'s; this
+module changes only how fast they run.  Integers stay integers: times and seqs are
+nanoseconds and counters below 2⁶³ (``NEVER`` is 2⁶³ − 1).
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections import deque
+
+import cython
+
+from framework.events.columns import Columns
+from framework.events.schema import Kind, spec
+
+NEVER = 2**63 - 1
+_N_KINDS = len(Kind)
+
+
+class EngineError(Exception):
+    """An input violates the engine's contract (e.g. a seq that goes backwards)."""
+
+
+@cython.cclass
+class EngineCore:
+    """The engine's per-event state and methods (see the module doc)."""
+
+    seq = cython.declare(cython.longlong, visibility="public")  # last seq, input or output
+    input_seq = cython.declare(cython.longlong, visibility="public")  # cause of outputs
+    events = cython.declare(cython.longlong, visibility="public")
+    now = cython.declare(cython.longlong, visibility="public")
+    start_ns = cython.declare(cython.longlong, visibility="public")
+    _next_timer = cython.declare(cython.longlong, visibility="public")
+    _timer_order = cython.declare(cython.longlong, visibility="public")
+    _draining = cython.declare(cython.bint, visibility="public")
+    counts = cython.declare(list, visibility="public")  # outputs emitted, per kind
+    _handlers = cython.declare(list, visibility="public")  # per kind: handler list
+    # (due, creation order, fn, period): period 0 = one-shot.  Periodic timers are
+    # re-pushed by _fire_timers itself rather than by a wrapper closure.
+    _timers = cython.declare(list, visibility="public")
+    _queue = cython.declare(object, visibility="public")  # deque of (kind, row)
+    _append = cython.declare(object, visibility="public")  # the sink's append
+    _single = cython.declare(object)
+
+    def __init__(self) -> None:
+        self.seq = 0
+        self.input_seq = 0
+        self.events = 0
+        self.now = 0
+        self.start_ns = 0
+        self._next_timer = NEVER
+        self._timer_order = 0
+        self._draining = False
+        self.counts = [0] * _N_KINDS
+        self._handlers = [[] for _ in range(_N_KINDS)]
+        self._timers = []
+        self._queue = deque()
+        self._append = None
+        self._single = Columns.single
+
+    # -- timers -------------------------------------------------------------------------
+    def _push(self, due_ns: cython.longlong, fn: object, period_ns: cython.longlong) -> None:
+        self._timer_order += 1
+        heapq.heappush(self._timers, (due_ns, self._timer_order, fn, period_ns))
+        if due_ns < self._next_timer:
+            self._next_timer = due_ns
+
+    def call_at(self, due_ns: cython.longlong, fn: object) -> None:
+        """Run ``fn(due_ns)`` when event time reaches ``due_ns``."""
+        self._push(due_ns, fn, 0)
+
+    def _fire_timers(self, until_ns: cython.longlong) -> None:
+        timers: list = self._timers
+        due: cython.longlong
+        period: cython.longlong
+        pop = heapq.heappop
+        push = heapq.heappush
+        while timers and timers[0][0] <= until_ns:
+            entry: tuple = pop(timers)
+            due = entry[0]
+            fn = entry[2]
+            period = entry[3]
+            if due > self.now:
+                self.now = due
+            fn(due)
+            if period:
+                self._timer_order += 1
+                push(timers, (due + period, self._timer_order, fn, period))
+        self._next_timer = timers[0][0] if timers else NEVER
+
+    # -- the step -----------------------------------------------------------------------
+    def step_many(
+        self, kinds: object, seqs: object, recv_ts: object, rows: object, cols: object
+    ) -> None:
+        """Advance the engine by each event of parallel sequences, in one loop.
+
+        ``cols[kind]`` is the :class:`~framework.events.columns.Columns` the rows of
+        ``kind`` index into (a list indexed by kind, or a mapping).
+        """
+        kl: list = kinds if type(kinds) is list else list(kinds)
+        sl: list = seqs if type(seqs) is list else list(seqs)
+        tl: list = recv_ts if type(recv_ts) is list else list(recv_ts)
+        rl: list = rows if type(rows) is list else list(rows)
+        n: cython.Py_ssize_t = len(kl)
+        if len(sl) != n or len(tl) != n or len(rl) != n:
+            raise ValueError("step_many: kinds, seqs, recv_ts and rows differ in length")
+        handlers: list = self._handlers
+        j: cython.Py_ssize_t
+        s: cython.longlong
+        t: cython.longlong
+        for j in range(n):
+            k = kl[j]
+            s = sl[j]
+            t = tl[j]
+            if s <= self.seq:
+                raise self._out_of_order(k, s)
+            self.seq = s
+            self.input_seq = s
+            self.events += 1  # per event, as step() does: handlers may read it
+            if t >= self._next_timer:
+                self._fire_timers(t)
+            if t > self.now:
+                self.now = t
+            hs: list = handlers[k]
+            if hs:
+                c = cols[k]
+                r = rl[j]
+                for fn in hs:
+                    fn(c, r)
+
+    def _out_of_order(self, kind: object, seq: cython.longlong) -> EngineError:
+        return EngineError(
+            f"input seq {seq} ({spec(Kind(kind)).name}) is not after the last seq "
+            f"{self.seq}; the journal is out of order or was replayed twice"
+        )
+
+    # -- outputs ------------------------------------------------------------------------
+    def emit(self, kind: object, payload: object) -> cython.longlong:
+        """Emit an output row (payload columns only); returns its seq."""
+        self.seq += 1
+        seq: cython.longlong = self.seq
+        now: cython.longlong = self.now
+        row: tuple = (seq, now, now) + (payload if type(payload) is tuple else tuple(payload))
+        k: cython.Py_ssize_t = kind
+        self.counts[k] += 1
+        self._append(kind, row)
+        if self._handlers[k]:
+            if self._draining:
+                self._queue.append((kind, row))
+            else:
+                self._drain(kind, row)
+        return seq
+
+    def _drain(self, kind: object, row: object) -> None:
+        # FIFO delivery of outputs to internal subscribers.  Only emit() calls this, when
+        # not already draining: an emit from a subscriber just queues up behind, so the
+        # queue is always empty again when the outermost emit returns.
+        self._draining = True
+        single = self._single
+        handlers: list = self._handlers
+        q = self._queue
+        try:
+            while True:
+                c = single(kind, row)
+                for fn in handlers[kind]:
+                    fn(c, 0)
+                if not q:
+                    break
+                kind, row = q.popleft()
+        finally:
+            # A handler raised: the session stops (environments surface the error), so
+            # outputs still queued are dropped rather than delivered out of order later.
+            q.clear()
+            self._draining = False
