@@ -28,20 +28,30 @@ class ListColumn:
     Values stay in a numpy array; :attr:`firsts` (the first element of every row,
     e.g. the best price, ``None`` for an empty row) is a Python list built once,
     vectorised, so a 20-level book costs the engine nothing it does not read.
+    :attr:`offsets` (row ``i`` is ``values[offsets[i]:offsets[i + 1]]``) is a Python
+    list built on first use: most batches never need it.
     """
 
-    __slots__ = ("firsts", "offsets", "values")
+    __slots__ = ("_offsets", "firsts", "offs", "values")
 
-    def __init__(self, values: np.ndarray, offsets: list[int]) -> None:
+    def __init__(self, values: np.ndarray, offsets: np.ndarray | list[int]) -> None:
         self.values = values
-        self.offsets = offsets
-        self.firsts = _firsts(values, offsets)
+        self.offs = np.asarray(offsets, dtype=np.int64)
+        self._offsets: list[int] | None = None
+        self.firsts = _firsts(values, self.offs)
+
+    @property
+    def offsets(self) -> list[int]:
+        if self._offsets is None:
+            self._offsets = self.offs.tolist()
+        return self._offsets
 
     def __getitem__(self, i: int) -> list[Any]:
-        return self.values[self.offsets[i] : self.offsets[i + 1]].tolist()
+        offsets = self.offsets
+        return self.values[offsets[i] : offsets[i + 1]].tolist()
 
     def __len__(self) -> int:
-        return len(self.offsets) - 1
+        return len(self.offs) - 1
 
     def first(self, i: int) -> Any:
         """The first element of row ``i`` (e.g. the best price), or ``None`` if empty."""
@@ -58,16 +68,15 @@ class ListColumn:
         return cls(np.asarray(values), offsets)
 
 
-def _firsts(values: np.ndarray, offsets: list[int]) -> list[Any]:
-    off = np.asarray(offsets, dtype=np.int64)
+def _firsts(values: np.ndarray, off: np.ndarray) -> list[Any]:
     starts, ends = off[:-1], off[1:]
     if not len(values):
         return [None] * len(starts)
     firsts = values[np.minimum(starts, len(values) - 1)].tolist()
-    if bool(np.all(ends > starts)):
+    nonempty = ends > starts
+    if nonempty.all():
         return firsts
-    empty = (ends <= starts).tolist()
-    return [None if e else v for v, e in zip(firsts, empty, strict=True)]
+    return [v if ok else None for v, ok in zip(firsts, nonempty.tolist(), strict=True)]
 
 
 def as_numpy(arr: pa.Array | pa.ChunkedArray) -> np.ndarray:
@@ -112,9 +121,7 @@ def _materialise(arr: pa.Array | pa.ChunkedArray) -> list[Any] | ListColumn:
         offsets = arr.offsets
         base = offsets[0].as_py() if len(offsets) else 0
         flat = arr.values.slice(base, (offsets[-1].as_py() - base) if len(offsets) else 0)
-        values = as_numpy(flat)
-        offs = (as_numpy(offsets) - base).tolist()
-        return ListColumn(values, offs)
+        return ListColumn(as_numpy(flat), as_numpy(offsets) - base)
     if arr.null_count == 0 and (pa.types.is_floating(arr.type) or pa.types.is_integer(arr.type)):
         return as_numpy(arr).tolist()
     return arr.to_pylist()

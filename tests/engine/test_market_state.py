@@ -25,3 +25,35 @@ def test_depth_at_reads_the_last_book_and_nothing_inside_the_spread():
     e.step(Kind.BBO, 2, 2_000, Columns.from_rows(Kind.BBO, [bbo]), 0)
     assert m.best_bid == 39.99 and m.best_ask == 40.0
     assert m.depth_at(1, 40.0) == 0.0 and m.depth_at(1, 39.99) == 7.0
+
+
+def test_quote_wake_decides_as_the_strategys_python_gate_did():
+    # The gate the strategy ran in Python before it moved into the kernel, verbatim.
+    def python_gate(b, a, fair, move, bid_q, ask_q, touch):
+        d = (b + a) * 0.5 - fair
+        return not (-move < d < move and b < ask_q and a > bid_q and not touch)
+
+    import itertools
+    import math
+    import random
+
+    from framework.book import QuoteWake
+
+    nan, inf = math.nan, math.inf
+    m = MarketState()
+    calls = []
+    wake = QuoteWake(m, lambda: calls.append(1))
+    rng = random.Random(7)
+    tops = [(40.0, 40.02), (40.0, 40.0), (40.02, 40.0), (nan, 40.0), (40.0, nan), (nan, nan)]
+    tops += [(rng.uniform(39.9, 40.1), rng.uniform(39.9, 40.1)) for _ in range(40)]
+    centers = [40.01, 40.0, nan, 39.95]
+    bands = [0.0, 0.005, 0.02, 0.5]
+    quotes = [(-inf, inf), (39.99, 40.03), (40.01, 40.02), (40.02, 40.0)]
+    for (b, a), fair, move, (bq, aq), touch in itertools.product(
+        tops, centers, bands, quotes, (False, True)
+    ):
+        m.best_bid, m.best_ask = b, a
+        wake.center, wake.band, wake.bid, wake.ask, wake.always = fair, move, bq, aq, touch
+        calls.clear()
+        wake(None, 0)
+        assert bool(calls) == python_gate(b, a, fair, move, bq, aq, touch), (b, a, fair, move)
