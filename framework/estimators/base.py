@@ -12,7 +12,7 @@ Cost rule
 An estimator runs Python per raw market event only where its maths needs that event:
 σ and the regime sample the mid on their own 1 s clock (:class:`MidClock`, one timer
 for both), markouts read the mid on timers at ``t + h``, κ reads the trades and looks
-the pre-trade book up on the shared :class:`BookTape` (one ``deque.append`` per book /
+the pre-trade book up on the shared :class:`BookTape` (one compiled call per book /
 bbo event for all estimators), and the fill rate checks one float range per book
 event (its quotes' depth buckets can only change when the mid leaves it).
 
@@ -48,7 +48,6 @@ from __future__ import annotations
 import math
 import operator
 import weakref
-from collections import deque
 from collections.abc import Iterable, Sequence
 from statistics import NormalDist
 from typing import Any
@@ -56,6 +55,7 @@ from typing import Any
 from framework.engine.core import Engine
 from framework.events.columns import Columns
 from framework.events.schema import Kind
+from framework.kernel.market import BookTape, MidClock  # noqa: F401  (re-exported)
 
 NAN = math.nan
 
@@ -261,138 +261,15 @@ def n_eff_autocorr(x: Iterable[float], max_lag: int) -> float:
 # ---- the clock-sampled mid (§3) -------------------------------------------------------
 
 
-class MidClock:
-    """Samples the market mid on an event-time clock and hands out clock returns.
-
-    One return per tick whose mid is valid and whose previous valid sample exists;
-    after invalid ticks the next return spans the gap and carries ``k`` = elapsed
-    ticks so users scale ``r^2 / k`` (mm_math.md §3).  A mid is invalid when
-    NaN (crossed / one-sided) or when the last market update is older than
-    ``stale_ns`` (MarketState's ``last_market_ts``: book, bbo or trade progress).
-
-    One clock can serve several estimators (:meth:`add_listener`): volatility and
-    regime sample the same 1 s clock, so the regime estimator listens to the
-    volatility estimator's clock when both are configured alike (one timer, one
-    mid read per tick) and binds its own otherwise.
-    """
-
-    def __init__(self, dt_s: float, stale_s: float) -> None:
-        if not dt_s > 0:
-            raise ValueError(f"dt_s={dt_s!r}: the sampling clock must be > 0 s (e.g. 1.0)")
-        self.dt_ns = round(dt_s * 1e9)
-        self.stale_ns = round(stale_s * 1e9)
-        self.prev_mid = NAN
-        self.prev_t = 0
-        self.ticks = 0
-        self.valid_ticks = 0
-        self.market: Any = None
-        self.listeners: list[Any] = []
-        self._bound = False
-
-    def same_clock(self, other: MidClock) -> bool:
-        """True when ``other`` produces exactly the returns this clock would."""
-        return self.dt_ns == other.dt_ns and self.stale_ns == other.stale_ns
-
-    def add_listener(self, fn: Any) -> None:
-        """Also call ``fn(t, r, k)`` for each tick (see :meth:`bind`)."""
-        self.listeners.append(fn)
-
-    def bind(self, engine: Engine, fn: Any) -> None:
-        """Call ``fn(t, r, k)`` for each clock return; ``fn(t, None, 0)`` on invalid ticks."""
-        self.listeners.insert(0, fn)
-        if self._bound:
-            return
-        self._bound = True
-        self.market = engine.component("market")
-        dt = self.dt_ns
-        stale = self.stale_ns
-        market = self.market
-        log = math.log
-        fns = self.listeners
-
-        def tick(t: int) -> None:
-            self.ticks += 1
-            b = market.best_bid
-            a = market.best_ask
-            # MarketState.mid inlined (a valid, uncrossed top), then the staleness test.
-            if not b < a or t - market.last_market_ts > stale:
-                for fn in fns:
-                    fn(t, None, 0)
-                return
-            m = (b + a) * 0.5
-            self.valid_ticks += 1
-            pm = self.prev_mid
-            self.prev_mid = m
-            pt = self.prev_t
-            self.prev_t = t
-            if pm > 0:
-                k = 1 if t - pt == dt else max(1, round((t - pt) / dt))
-                r = log(m / pm)
-                for fn in fns:
-                    fn(t, r, k)
-
-        engine.call_every(dt, tick)
+# MidClock lives in the typed kernel (framework.kernel.market): its tick runs 86,400
+# times a market day.
 
 
 # ---- the book tape: the top of book as it was, looked up on demand --------------------
 
 
-class BookTape:
-    """The last ``size`` book / bbo events, kept by reference as ``(cols, i)``.
-
-    κ needs the last valid mid strictly before a trade's *exchange* ts (a book with the
-    trade's own ts is the post-trade book, and feeds can deliver it first), markouts the
-    last valid mid strictly before a fill's engine time.  Both are rare questions about
-    the recent past, so the tape only remembers where the last events' rows are (one
-    ``deque.append`` per event) and reads their prices back when asked.
-
-    Lookups walk back at most ``size`` events; an answer further back is "no valid
-    mid" (a book crossed or one-sided for that many updates has none worth using).
-    One tape serves every estimator of an engine (:func:`book_tape`).
-    """
-
-    def __init__(self, size: int = 32) -> None:
-        self.events: deque[tuple[Columns, int]] = deque(maxlen=size)
-
-    def bind(self, engine: Engine) -> None:
-        append = self.events.append
-
-        def on_book(cols: Columns, i: int) -> None:
-            append((cols, i))
-
-        engine.subscribe(Kind.BOOK, on_book)
-        engine.subscribe(Kind.BBO, on_book)
-
-    @staticmethod
-    def top(cols: Columns, i: int) -> tuple[Any, Any]:
-        """Best bid and ask of a book or bbo row (``None`` for an empty side)."""
-        if cols.kind == Kind.BOOK:
-            return cols.bid_px.firsts[i], cols.ask_px.firsts[i]
-        return cols.bid_px[i], cols.ask_px[i]
-
-    def before_ts(self, ts: int) -> tuple[float, float, int] | None:
-        """``(bid, ask, ts)`` of the newest event with exchange ``ts`` below ``ts`` and a
-        valid (two-sided, uncrossed) top, its own exchange ``ts`` last (staleness is
-        judged on the clock the event was found by); None if the tape holds none."""
-        return self._last_valid("ts", ts)
-
-    def mid_before(self, t: int) -> float:
-        """The last valid mid of an event received strictly before engine time ``t``
-        (NaN if the tape holds none)."""
-        top = self._last_valid("recv_ts", t)
-        return NAN if top is None else (top[0] + top[1]) * 0.5
-
-    def _last_valid(self, time_column: str, bound: int) -> tuple[float, float, int] | None:
-        """``(bid, ask, time)`` of the newest event whose ``time_column`` is below
-        ``bound`` with a valid top; ``time`` is that event's ``time_column``."""
-        top = self.top
-        for cols, i in reversed(self.events):
-            t = getattr(cols, time_column)[i]
-            if t < bound:
-                b, a = top(cols, i)
-                if b is not None and a is not None and b < a:
-                    return b, a, t
-        return None
+# BookTape lives in the typed kernel (framework.kernel.market): it records every book
+# and bbo event.
 
 
 #: The ``source`` of a journaled ``clock`` input that asks every estimator to journal its

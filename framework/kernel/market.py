@@ -17,6 +17,7 @@ from __future__ import annotations
 from typing import Any
 
 import cython
+from cython.cimports.libc.math import log
 
 from framework.events.schema import Kind
 
@@ -211,3 +212,188 @@ class QuoteWake:
         if -self.band < d < self.band and b < self.ask and a > self.bid and not self.always:
             return
         self.fn()
+
+
+_round = round  # Python's round (half to even), never C's: the clock's gap count uses it
+
+
+@cython.cclass
+class MidClock:
+    """Samples the market mid on an event-time clock and hands out clock returns.
+
+    One return per tick whose mid is valid and whose previous valid sample exists;
+    after invalid ticks the next return spans the gap and carries ``k`` = elapsed
+    ticks so users scale ``r^2 / k`` (mm_math.md §3).  A mid is invalid when
+    NaN (crossed / one-sided) or when the last market update is older than
+    ``stale_ns`` (MarketState's ``last_market_ts``: book, bbo or trade progress).
+
+    One clock can serve several estimators (:meth:`add_listener`): volatility and
+    regime sample the same 1 s clock, so the regime estimator listens to the
+    volatility estimator's clock when both are configured alike (one timer, one
+    mid read per tick) and binds its own otherwise.
+
+    Bits: ``r = log(mid / prev)`` is libm's ``log`` on both paths (Python's
+    ``math.log`` calls it for a finite positive argument), and the gap count
+    ``round((t - pt) / dt)`` is Python's round of a double quotient of integers
+    below 2⁵³, as interpreted.
+    """
+
+    dt_ns = cython.declare(cython.longlong, visibility="readonly")
+    stale_ns = cython.declare(cython.longlong, visibility="readonly")
+    prev_mid = cython.declare(cython.double, visibility="public")
+    prev_t = cython.declare(cython.longlong, visibility="public")
+    ticks = cython.declare(cython.longlong, visibility="public")
+    valid_ticks = cython.declare(cython.longlong, visibility="public")
+    market = cython.declare(MarketState, visibility="public")
+    listeners = cython.declare(list, visibility="public")
+    _bound = cython.declare(cython.bint)
+
+    def __init__(self, dt_s: float, stale_s: float) -> None:
+        if not dt_s > 0:
+            raise ValueError(f"dt_s={dt_s!r}: the sampling clock must be > 0 s (e.g. 1.0)")
+        self.dt_ns = _round(dt_s * 1e9)
+        self.stale_ns = _round(stale_s * 1e9)
+        self.prev_mid = NAN
+        self.prev_t = 0
+        self.ticks = 0
+        self.valid_ticks = 0
+        self.market = None
+        self.listeners = []
+        self._bound = False
+
+    def same_clock(self, other: MidClock) -> bool:
+        """True when ``other`` produces exactly the returns this clock would."""
+        return self.dt_ns == other.dt_ns and self.stale_ns == other.stale_ns
+
+    def add_listener(self, fn: object) -> None:
+        """Also call ``fn(t, r, k)`` for each tick (see :meth:`bind`)."""
+        self.listeners.append(fn)
+
+    def bind(self, engine: Any, fn: object) -> None:
+        """Call ``fn(t, r, k)`` for each clock return; ``fn(t, None, 0)`` on invalid ticks."""
+        self.listeners.insert(0, fn)
+        if self._bound:
+            return
+        self._bound = True
+        self.market = engine.component("market")
+        engine.call_every(self.dt_ns, self.tick)
+
+    def tick(self, t: cython.longlong) -> None:
+        """One clock tick at event time ``t`` (the engine's timer calls it)."""
+        m: MarketState = self.market
+        self.ticks += 1
+        b: cython.double = m.best_bid
+        a: cython.double = m.best_ask
+        # MarketState.mid inlined (a valid, uncrossed top), then the staleness test.
+        if not b < a or t - m.last_market_ts > self.stale_ns:
+            for fn in self.listeners:
+                fn(t, None, 0)
+            return
+        mid: cython.double = (b + a) * 0.5
+        self.valid_ticks += 1
+        pm: cython.double = self.prev_mid
+        self.prev_mid = mid
+        pt: cython.longlong = self.prev_t
+        self.prev_t = t
+        k: cython.longlong
+        if pm > 0:
+            if t - pt == self.dt_ns:
+                k = 1
+            else:
+                q: cython.double = cython.cast(cython.double, t - pt) / cython.cast(
+                    cython.double, self.dt_ns
+                )
+                k = max(1, _round(q))
+            r: cython.double = log(mid / pm)
+            for fn in self.listeners:
+                fn(t, r, k)
+
+
+@cython.cclass
+class BookTape:
+    """The top of book of the last ``size`` book / bbo events, looked up on demand.
+
+    κ needs the last valid mid strictly before a trade's *exchange* ts (a book with the
+    trade's own ts is the post-trade book, and feeds can deliver it first), markouts the
+    last valid mid strictly before a fill's engine time.  Each book / bbo event
+    records its ``ts``, ``recv_ts`` and the top MarketState took from it (bound first,
+    it has applied the event: NaN for an empty side) in a ring of ``size``.
+
+    Lookups walk back at most ``size`` events; an answer further back is "no valid
+    mid" (a book crossed or one-sided for that many updates has none worth using).
+    One tape serves every estimator of an engine
+    (:func:`framework.estimators.base.book_tape`).
+    """
+
+    size = cython.declare(cython.Py_ssize_t, visibility="readonly")
+    market = cython.declare(MarketState, visibility="public")
+    _ts = cython.declare(list)
+    _recv = cython.declare(list)
+    _bid = cython.declare(list)
+    _ask = cython.declare(list)
+    _head = cython.declare(cython.Py_ssize_t)  # where the next event goes
+    _n = cython.declare(cython.Py_ssize_t)  # events held (<= size)
+
+    def __init__(self, size: cython.Py_ssize_t = 32) -> None:
+        if size < 1:
+            raise ValueError(f"size={size}: a book tape holds at least one event")
+        self.size = size
+        self._ts = [0] * size
+        self._recv = [0] * size
+        self._bid = [NAN] * size
+        self._ask = [NAN] * size
+        self._head = 0
+        self._n = 0
+        self.market = None
+
+    def bind(self, engine: Any) -> None:
+        self.market = engine.component("market")
+        engine.subscribe(Kind.BOOK, self)
+        engine.subscribe(Kind.BBO, self)
+
+    def __call__(self, cols: Any, i: object) -> None:
+        j: cython.Py_ssize_t = self._head
+        m: MarketState = self.market
+        self._ts[j] = cols.ts[i]
+        self._recv[j] = cols.recv_ts[i]
+        self._bid[j] = m.best_bid
+        self._ask[j] = m.best_ask
+        j += 1
+        self._head = 0 if j == self.size else j
+        if self._n < self.size:
+            self._n += 1
+
+    def __len__(self) -> int:
+        return self._n
+
+    def before_ts(self, ts: cython.longlong) -> tuple[float, float, int] | None:
+        """``(bid, ask, ts)`` of the newest event with exchange ``ts`` below ``ts`` and a
+        valid (two-sided, uncrossed) top, its own exchange ``ts`` last (staleness is
+        judged on the clock the event was found by); None if the tape holds none."""
+        return self._last_valid(self._ts, ts)
+
+    def mid_before(self, t: cython.longlong) -> float:
+        """The last valid mid of an event received strictly before engine time ``t``
+        (NaN if the tape holds none)."""
+        top = self._last_valid(self._recv, t)
+        if top is None:
+            return NAN
+        b: cython.double = top[0]
+        a: cython.double = top[1]
+        return (b + a) * 0.5
+
+    @cython.cfunc
+    def _last_valid(self, times: list, bound: cython.longlong) -> object:
+        j: cython.Py_ssize_t = self._head
+        t: cython.longlong
+        b: cython.double
+        a: cython.double
+        for _ in range(self._n):
+            j = (j if j > 0 else self.size) - 1
+            t = times[j]
+            if t < bound:
+                b = self._bid[j]
+                a = self._ask[j]
+                if b < a:
+                    return (b, a, t)
+        return None
