@@ -19,7 +19,10 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from framework.events.pyarrow_shim import settle_pandas_probe
 from framework.events.schema import Kind, arrow_schema, spec
+
+settle_pandas_probe()
 
 
 class ListColumn:
@@ -83,8 +86,8 @@ def as_numpy(arr: pa.Array | pa.ChunkedArray) -> np.ndarray:
     """``arr`` as a numpy array: a zero-copy view of an integer or float array without
     nulls, else ``to_numpy(zero_copy_only=False)``.
 
-    Why not always ``to_numpy``: pyarrow's first ``to_numpy`` in a process imports
-    pandas (~0.3 s), which every command that reads a journal paid for nothing.
+    A view costs nothing; ``to_numpy`` copies nothing either for these, but goes
+    through pyarrow's pandas shim (see :mod:`framework.events.pyarrow_shim`).
     """
     if isinstance(arr, pa.ChunkedArray):
         arr = arr.combine_chunks()

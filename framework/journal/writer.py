@@ -36,7 +36,6 @@ import pyarrow.parquet as pq
 
 from framework.events.columns import ListColumn, as_numpy
 from framework.events.schema import TABLES, Kind, arrow_schema, spec
-from framework.journal.arrays import to_arrow
 from framework.journal.durable import commit, fsync_dir, temp_path
 from framework.journal.errors import JournalError
 from framework.journal.link import link_or_copy
@@ -89,7 +88,7 @@ def rows_to_table(kind: Kind, rows: list[tuple[Any, ...]]) -> pa.Table:
     for f, col in zip(sch, cols, strict=True):
         if col and isinstance(col[0], ListColumn):
             raise TypeError("pass list columns as Python lists")
-        arrays.append(to_arrow(col, f.type))
+        arrays.append(pa.array(col, type=f.type))
     return pa.Table.from_arrays(arrays, schema=sch)
 
 
