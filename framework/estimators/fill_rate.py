@@ -55,6 +55,7 @@ from framework.estimators.base import (
 )
 from framework.events.columns import Columns
 from framework.events.schema import Kind
+from framework.kernel.market import SumRangeWake
 from framework.orders import _TERMINAL as LIVE_TERMINAL  # the live statuses ending an order
 
 DEFAULT_EDGES_BPS: tuple[float, ...] = (0.0, 1.0, 2.0, 3.0, 5.0, 8.0, 13.0, 21.0)
@@ -201,9 +202,10 @@ class FillRateEstimator(EstimatorBase):
         self._replaces: dict[str, str] = {}  # modify: new cloid -> the cloid it replaces
         self._filled: set[str] = set()  # episode ended by a fill, order not ended yet
         # The open mid range in which no resting order's bucket can change, times two
-        # (compared with bid + ask, so a book event costs one test): everything when
-        # none rests, NaN while one waits for a valid mid (test every book).
-        self._lo2, self._hi2 = -math.inf, math.inf
+        # (compared with bid + ask, so a book event costs one test, in the kernel):
+        # everything when none rests, NaN while one waits for a valid mid (test every
+        # book).  Kept on the wake condition, read and set as _lo2 / _hi2.
+        self._wake = SumRangeWake(None, self.on_book)
         self._dirty = False
         self._next_glm = 0
         self._glm_fills = -1
@@ -215,8 +217,9 @@ class FillRateEstimator(EstimatorBase):
     def bind(self, engine: Engine) -> None:
         self.engine = engine
         self.market = engine.component("market")
-        engine.subscribe(Kind.BOOK, self.on_book)
-        engine.subscribe(Kind.BBO, self.on_book)
+        self._wake.market = self.market
+        engine.subscribe(Kind.BOOK, self._wake)
+        engine.subscribe(Kind.BBO, self._wake)
         engine.subscribe(Kind.ORDER_COMMANDS, self.on_command)
         engine.subscribe(Kind.SIM_ORDERS, self.on_sim_order)
         engine.subscribe(Kind.ORDER_RESPONSES, self.on_response)
@@ -225,6 +228,22 @@ class FillRateEstimator(EstimatorBase):
         engine.subscribe(Kind.FILLS, self.on_fill)
         on_checkpoint(engine, self.publish)
         engine.call_every(self.emit_ns, self.on_timer)
+
+    @property
+    def _lo2(self) -> float:
+        return self._wake.lo2
+
+    @_lo2.setter
+    def _lo2(self, v: float) -> None:
+        self._wake.lo2 = v
+
+    @property
+    def _hi2(self) -> float:
+        return self._wake.hi2
+
+    @_hi2.setter
+    def _hi2(self, v: float) -> None:
+        self._wake.hi2 = v
 
     # -- public -------------------------------------------------------------------------
     @property

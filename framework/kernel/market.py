@@ -397,3 +397,28 @@ class BookTape:
                 if b < a:
                     return (b, a, t)
         return None
+
+
+@cython.cclass
+class SumRangeWake:
+    """Calls ``fn(cols, i)`` after a book or bbo event unless ``lo2 < best_bid +
+    best_ask < hi2`` (open range; NaN anywhere wakes it): an estimator whose state
+    can change only when the mid leaves a range subscribes this in its place."""
+
+    market = cython.declare(MarketState, visibility="public")
+    fn = cython.declare(object, visibility="public")
+    lo2 = cython.declare(cython.double, visibility="public")
+    hi2 = cython.declare(cython.double, visibility="public")
+
+    def __init__(self, market: MarketState | None, fn: object) -> None:
+        self.market = market
+        self.fn = fn
+        self.lo2 = -INF
+        self.hi2 = INF
+
+    def __call__(self, cols: object, i: object) -> None:
+        m: MarketState = self.market
+        s: cython.double = m.best_bid + m.best_ask
+        if self.lo2 < s < self.hi2:
+            return
+        self.fn(cols, i)
