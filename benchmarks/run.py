@@ -112,13 +112,13 @@ def run_timed(cmd: Sequence[str], *, what: str) -> Timed:
 
 def _replay(root: Path, with_market: bool) -> dict:
     from framework.book import MarketState
-    from framework.engine import Engine, NullSink, feed
+    from framework.engine import Engine, NullSink, feed, inputs_for
     from framework.journal import JournalReader
 
     reader = JournalReader(root)
     engine = Engine([MarketState()] if with_market else [], seed=0, sink=NullSink())
     t0 = time.perf_counter()
-    n = feed(engine, reader.merged())
+    n = feed(engine, inputs_for(engine, reader))
     dt = time.perf_counter() - t0
     hours = (engine.now - _first_ts(reader)) / 3.6e12
     return {

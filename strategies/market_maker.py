@@ -160,8 +160,8 @@ class MarketMaker:
         self.regime = _optional(engine, "regime")
         self.adverse = _optional(engine, "adverse_selection")
         self._wake.market = self.market
-        engine.subscribe(Kind.BOOK, self._wake)
-        engine.subscribe(Kind.BBO, self._wake)
+        engine.subscribe(Kind.BOOK, self._wake, columns=())  # it reads MarketState
+        engine.subscribe(Kind.BBO, self._wake, columns=())
         for kind in (Kind.SIM_FILLS, Kind.FILLS):
             engine.subscribe(kind, self.on_fill)
         for kind in (Kind.SIM_ORDERS, Kind.ORDER_RESPONSES, Kind.ORDER_UPDATES):

@@ -14,6 +14,7 @@ from framework.engine.drive import (
     build_components,
     build_engine,
     feed,
+    inputs_for,
     load_component,
     resequence,
 )
@@ -30,6 +31,7 @@ __all__ = [
     "build_components",
     "build_engine",
     "feed",
+    "inputs_for",
     "load_component",
     "resequence",
 ]

@@ -28,12 +28,14 @@ from typing import Any, Protocol
 import numpy as np
 
 from framework.events.columns import Columns
-from framework.events.schema import SEQ_STRIDE, Kind
+from framework.events.schema import SEQ_STRIDE, Kind, arrow_schema, spec
 from framework.kernel.engine_loop import NEVER, EngineCore, EngineError
 
 __all__ = ["NEVER", "Component", "Engine", "EngineError", "ListSink", "NullSink", "Sink"]
 
 Handler = Callable[[Columns, int], None]
+
+_ALWAYS_READ = frozenset(("seq", "ts", "recv_ts"))
 TimerFn = Callable[[int], None]
 
 
@@ -94,6 +96,8 @@ class Engine(EngineCore):
         self._cloid = 0
         self._deferred_periodic: list[tuple[int, int, TimerFn]] = []
         self._append = sink.append
+        # Per kind: the columns subscribed handlers read (None: any of them).
+        self._reads: list[set[str] | None] = [set() for _ in Kind]
         self.components: list[Component] = list(components)
         for c in self.components:
             c.bind(self)
@@ -105,9 +109,38 @@ class Engine(EngineCore):
         self.sink = sink
         self._append = sink.append
 
-    def subscribe(self, kind: Kind, handler: Handler) -> None:
-        """Call ``handler(cols, i)`` for every event (input or output) of ``kind``."""
+    def subscribe(
+        self, kind: Kind, handler: Handler, *, columns: Iterable[str] | None = None
+    ) -> None:
+        """Call ``handler(cols, i)`` for every event (input or output) of ``kind``.
+
+        ``columns`` names the columns of ``kind`` the handler reads (``seq``, ``ts`` and
+        ``recv_ts`` always come); a journal read for this engine decodes only the
+        columns its handlers read (:meth:`columns_read`).  Without it the handler may
+        read every column.
+        """
+        if columns is not None:
+            wanted = set(columns)
+            unknown = wanted - set(arrow_schema(kind).names)
+            if unknown:
+                raise ValueError(
+                    f"subscribe({spec(kind).name}): no column(s) {sorted(unknown)} in that "
+                    f"table; it has {arrow_schema(kind).names}"
+                )
+            reads = self._reads[kind]
+            if reads is not None:
+                reads.update(wanted)
+        else:
+            self._reads[kind] = None
         self._handlers[kind].append(handler)
+
+    def columns_read(self, kind: Kind) -> list[str] | None:
+        """The columns of ``kind`` this engine's handlers read, in table order, or None
+        when one of them may read any (see :meth:`subscribe`)."""
+        reads = self._reads[kind]
+        if reads is None:
+            return None
+        return [n for n in arrow_schema(kind).names if n in _ALWAYS_READ or n in reads]
 
     def call_every(
         self,

@@ -12,9 +12,9 @@ import pyarrow as pa
 
 from framework.engine.core import Component, Engine, Sink
 from framework.events.columns import Columns
-from framework.events.schema import Kind
+from framework.events.schema import INPUT_KINDS, Kind
 from framework.journal.manifest import Manifest
-from framework.journal.reader import MergedChunk
+from framework.journal.reader import JournalReader, MergedChunk
 
 _SEQ_FIELD = pa.field("seq", pa.int64(), nullable=False)
 
@@ -73,6 +73,15 @@ def _started(
             engine.start(ch.recv_ts[0])
             started = True
         yield ch, [ch.columns.get(k) for k in Kind]
+
+
+def inputs_for(
+    engine: Engine, reader: JournalReader, *, stop_seq: int | None = None
+) -> Iterator[MergedChunk]:
+    """The journal's inputs merged by seq, decoding only the columns ``engine``'s
+    handlers read (:meth:`~framework.engine.core.Engine.columns_read`)."""
+    columns = {k: engine.columns_read(k) for k in INPUT_KINDS}
+    return reader.merged(INPUT_KINDS, stop_seq=stop_seq, columns=columns)
 
 
 def feed(

@@ -26,7 +26,7 @@ import attrs
 
 from framework.config import ESTIMATOR_PATHS, SessionConfig, config_from_dict, unstructure
 from framework.engine.core import Engine, EngineError
-from framework.engine.drive import build_components, feed, resequence
+from framework.engine.drive import build_components, feed, inputs_for, resequence
 from framework.events.schema import INPUT_KINDS, Kind
 from framework.journal import JournalReader, JournalWriter, Manifest, check_completeness
 from framework.journal.manifest import MANIFEST_NAME, read_manifest
@@ -291,7 +291,7 @@ def run_backtest(
             if linked is None:
                 resequence(engine, reader.merged(), writer, on_chunk=bar.update)
             else:
-                feed(engine, reader.merged(), on_chunk=bar.update)
+                feed(engine, inputs_for(engine, reader), on_chunk=bar.update)
             if engine.events:
                 checkpoint_input(engine, writer)
     except BaseException as exc:

@@ -18,8 +18,8 @@ import attrs
 
 from framework.book import MarketState
 from framework.engine.core import Engine, NullSink
-from framework.engine.drive import ComponentError, build_components, feed
-from framework.events.schema import INPUT_KINDS, OUTPUT_KINDS, Kind, spec
+from framework.engine.drive import ComponentError, build_components, feed, inputs_for
+from framework.events.schema import OUTPUT_KINDS, Kind, spec
 from framework.journal.completeness import Completeness, check_completeness
 from framework.journal.errors import JournalError
 from framework.journal.manifest import platform_diff, platform_info
@@ -193,7 +193,7 @@ def replay(
     # Stopped by --until before the journal's (whole) end: outputs after it are not due.
     early = until is not None and (cut is None or until < cut)
     try:
-        events = feed(engine, reader.merged(INPUT_KINDS, stop_seq=stop), on_chunk=track)
+        events = feed(engine, inputs_for(engine, reader, stop_seq=stop), on_chunk=track)
         if isinstance(sink, VerifyingSink):
             left = sink.peek()
             if left is not None and (not early or left[1][0] <= engine.seq):

@@ -218,8 +218,8 @@ class FillRateEstimator(EstimatorBase):
         self.engine = engine
         self.market = engine.component("market")
         self._wake.market = self.market
-        engine.subscribe(Kind.BOOK, self._wake)
-        engine.subscribe(Kind.BBO, self._wake)
+        engine.subscribe(Kind.BOOK, self._wake, columns=())  # it reads MarketState
+        engine.subscribe(Kind.BBO, self._wake, columns=())
         engine.subscribe(Kind.ORDER_COMMANDS, self.on_command)
         engine.subscribe(Kind.SIM_ORDERS, self.on_sim_order)
         engine.subscribe(Kind.ORDER_RESPONSES, self.on_response)

@@ -147,7 +147,7 @@ class KappaEstimator(EstimatorBase):
     def bind(self, engine: Engine) -> None:
         self.engine = engine
         self._tape = book_tape(engine)
-        engine.subscribe(Kind.TRADES, self.on_trade)
+        engine.subscribe(Kind.TRADES, self.on_trade, columns=("side", "px", "hash"))
         on_checkpoint(engine, self.publish)
         engine.call_every(self.refit_ns, self.refit)
 

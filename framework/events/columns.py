@@ -156,6 +156,12 @@ class Columns:
             raise AttributeError(name)
         idx = batch.schema.get_field_index(name)
         if idx < 0:
+            if name in arrow_schema(self.kind).names:
+                raise AttributeError(
+                    f"column {name!r} of table {spec(self.kind).name!r} was not read: the "
+                    "journal was read for handlers that did not list it; add it to the "
+                    "columns= of the handler's Engine.subscribe"
+                )
             raise AttributeError(f"table {spec(self.kind).name!r} has no column {name!r}")
         col = _materialise(batch.column(idx))
         self.__dict__[name] = col

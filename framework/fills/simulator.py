@@ -230,10 +230,11 @@ class FillSimulator:
                 "framework.book:MarketState first in the engine's components"
             )
         engine.subscribe(Kind.ORDER_COMMANDS, self.on_command)
-        engine.subscribe(Kind.TRADES, self.on_trade)
-        engine.subscribe(Kind.BOOK, self.on_book)
-        engine.subscribe(Kind.BBO, self.on_bbo)
-        engine.subscribe(Kind.ASSET_CTX, self.on_ctx)
+        top = ("bid_px", "bid_sz", "ask_px", "ask_sz")
+        engine.subscribe(Kind.TRADES, self.on_trade, columns=("side", "px", "sz"))
+        engine.subscribe(Kind.BOOK, self.on_book, columns=top)
+        engine.subscribe(Kind.BBO, self.on_bbo, columns=top)
+        engine.subscribe(Kind.ASSET_CTX, self.on_ctx, columns=("oracle_px", "funding", "coin"))
 
     def manifest_entry(self) -> dict[str, Any]:
         """``{"path": ..., "config": ...}`` for a session manifest's component list."""

@@ -13,7 +13,7 @@ from __future__ import annotations
 import queue
 import sys
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -176,10 +176,15 @@ class JournalReader:
         start_seq: int | None = None,
         stop_seq: int | None = None,
         batch_rows: int = BATCH_ROWS,
+        columns: Sequence[str] | None = None,
     ) -> Iterator[pa.RecordBatch]:
-        """Batches of one table with ``start_seq <= seq <= stop_seq``, in seq order."""
+        """Batches of one table with ``start_seq <= seq <= stop_seq``, in seq order.
+
+        ``columns`` (in table order, starting with ``seq``, ``ts``, ``recv_ts``) decodes
+        only those; None decodes every column.
+        """
         kind = spec(kind).kind
-        want = arrow_schema(kind)
+        want = _pruned(arrow_schema(kind), columns)
         last_seq = -1
         for p in self.parts(kind):
             if (start_seq is not None and p.last < start_seq) or (
@@ -222,6 +227,7 @@ class JournalReader:
         stop_seq: int | None = None,
         batch_rows: int = BATCH_ROWS,
         prefetch: int = PREFETCH,
+        columns: Mapping[Kind, Sequence[str] | None] | None = None,
     ) -> Iterator[MergedChunk]:
         """All rows of ``kinds`` merged by seq, as chunks of bounded size.
 
@@ -230,9 +236,20 @@ class JournalReader:
         GIL, so a replay or backtest steps one chunk while the next is decoded.  The
         chunks, their order and any error (raised where the chunk it interrupted
         would have been) are the same either way.
+
+        ``columns`` maps a table to the columns to decode (see :meth:`iter_batches`;
+        an engine's :meth:`~framework.engine.core.Engine.columns_read`); tables it does
+        not name are decoded whole.
         """
+        cols = columns or {}
         iters = {
-            k: self.iter_batches(k, start_seq=start_seq, stop_seq=stop_seq, batch_rows=batch_rows)
+            k: self.iter_batches(
+                k,
+                start_seq=start_seq,
+                stop_seq=stop_seq,
+                batch_rows=batch_rows,
+                columns=cols.get(k),
+            )
             for k in kinds
         }
         merged = _merge(iters)
@@ -294,6 +311,18 @@ def _prefetched(chunks: Iterator[MergedChunk], depth: int) -> Iterator[MergedChu
                 q.get_nowait()
             except queue.Empty:
                 worker.join(timeout=0.05)
+
+
+def _pruned(schema: pa.Schema, columns: Sequence[str] | None) -> pa.Schema:
+    """``schema`` with only ``columns`` (its first three, seq, ts and recv_ts, always)."""
+    if columns is None:
+        return schema
+    keep = set(columns)
+    missing = keep - set(schema.names)
+    if missing:
+        raise ValueError(f"no column(s) {sorted(missing)} to read; the table has {schema.names}")
+    fields = [f for j, f in enumerate(schema) if j < 3 or f.name in keep]
+    return pa.schema(fields, metadata=schema.metadata)
 
 
 def _reason(exc: Exception, path: Path) -> str:

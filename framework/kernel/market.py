@@ -23,6 +23,8 @@ from framework.events.schema import Kind
 
 NAN = float("nan")
 INF = float("inf")
+# The columns of a book or bbo row MarketState reads.
+_TOP = ("bid_px", "bid_sz", "ask_px", "ask_sz")
 
 
 @cython.cclass
@@ -74,10 +76,11 @@ class MarketState:
 
     def bind(self, engine: Any) -> None:
         self.engine = engine
-        engine.subscribe(Kind.BOOK, self.on_book)
-        engine.subscribe(Kind.BBO, self.on_bbo)
-        engine.subscribe(Kind.TRADES, self.on_trade)
-        engine.subscribe(Kind.ASSET_CTX, self.on_ctx)
+        # Depth queries (depth_at, *_levels) read the book's price and size lists.
+        engine.subscribe(Kind.BOOK, self.on_book, columns=_TOP)
+        engine.subscribe(Kind.BBO, self.on_bbo, columns=_TOP)
+        engine.subscribe(Kind.TRADES, self.on_trade, columns=("px",))
+        engine.subscribe(Kind.ASSET_CTX, self.on_ctx, columns=("mark_px", "oracle_px", "funding"))
 
     # -- handlers -----------------------------------------------------------------------
     def on_book(self, cols: Any, i: cython.Py_ssize_t) -> None:
@@ -348,8 +351,8 @@ class BookTape:
 
     def bind(self, engine: Any) -> None:
         self.market = engine.component("market")
-        engine.subscribe(Kind.BOOK, self)
-        engine.subscribe(Kind.BBO, self)
+        engine.subscribe(Kind.BOOK, self, columns=())  # ts and recv_ts always come
+        engine.subscribe(Kind.BBO, self, columns=())
 
     def __call__(self, cols: Any, i: object) -> None:
         j: cython.Py_ssize_t = self._head
