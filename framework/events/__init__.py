@@ -4,7 +4,8 @@ Everything else (journal tables, DuckDB views, attrs event classes, the engine's
 kind ids) derives from :data:`TABLES`.
 """
 
-from framework.events.classes import EVENT_CLASSES, Event, event_class, from_row, to_row
+from typing import Any
+
 from framework.events.columns import Columns, ListColumn
 from framework.events.schema import (
     COMMON_FIELDS,
@@ -18,6 +19,19 @@ from framework.events.schema import (
     arrow_schema,
     spec,
 )
+
+# The attrs event classes are for the edges (importers, clients, tests, notebooks) and
+# take ~50 ms to generate: imported on first use, not by every engine process.
+_CLASSES = ("EVENT_CLASSES", "Event", "event_class", "from_row", "to_row")
+
+
+def __getattr__(name: str) -> Any:
+    if name in _CLASSES:
+        from framework.events import classes
+
+        return getattr(classes, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "COMMON_FIELDS",
