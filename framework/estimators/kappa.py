@@ -36,6 +36,7 @@ from framework.estimators.base import (
 )
 from framework.events.columns import Columns
 from framework.events.schema import Kind
+from framework.kernel.market import SweepDepths
 
 
 def grid_tick(px: float, sz_decimals: int) -> float:
@@ -121,14 +122,11 @@ class KappaEstimator(EstimatorBase):
         self.max_rel_se = max_rel_se
         self.max_refit_change = max_refit_change
         self.min_bins = min_bins
-        # Pending sweep: key and worst price.
-        self._key: tuple[Any, ...] | None = None
-        self._worst = NAN
-        self._pend_recv = 0
-        self._bid = self._ask = NAN
+        # The per-trade work (sweeps, their pre-trade book, depths) runs in the kernel;
+        # depths that count come back to _keep.
+        self._sweeps = SweepDepths(self._keep, self._tick_at, self.delta0_bps, self.stale_ns)
         # Window of kept events: (recv ns, j steps, floor bps, step bps).
         self._events: deque[tuple[int, int, float, float]] = deque()
-        self.events_seen = 0
         self.events_kept = 0
         self.k_per_bps = NAN
         self.A_per_s = NAN
@@ -141,63 +139,34 @@ class KappaEstimator(EstimatorBase):
         self._sfloor = 0.0
         self._sg = 0.0
         self._bin_n: dict[int, int] = {}
-        self._tick_px = NAN
-        self._tick = NAN
 
     def bind(self, engine: Engine) -> None:
         self.engine = engine
-        self._tape = book_tape(engine)
-        engine.subscribe(Kind.TRADES, self.on_trade, columns=("side", "px", "hash"))
+        self._sweeps.tape = book_tape(engine)
+        self._sweeps.engine = engine
+        engine.subscribe(Kind.TRADES, self._sweeps, columns=("side", "px", "hash"))
         on_checkpoint(engine, self.publish)
         engine.call_every(self.refit_ns, self.refit)
 
     # -- market -------------------------------------------------------------------------
     def on_trade(self, cols: Columns, i: int) -> None:
-        ts, side = cols.ts[i], cols.side[i]
-        key = self._key
-        if key is not None and ts == key[0] and side == key[2] and cols.hash[i] == key[1]:
-            px = cols.px[i]  # another print of the same sweep: keep the worst price
-            if (px > self._worst) if side > 0 else (px < self._worst):
-                self._worst = px
-            return
-        self._close()
-        now = self.engine.now
-        self._key, self._worst, self._pend_recv = (ts, cols.hash[i], side), cols.px[i], now
-        # The book is resolved now: a later book may arrive before the sweep closes.  It
-        # is stale when it is older than the trade on the exchange's clock (found by
-        # exchange ts, judged by it: feed delays on our side do not age it).
-        found = self._tape.before_ts(ts)
-        if found is None or ts - found[2] > self.stale_ns:
-            self._bid = self._ask = NAN
-        else:
-            self._bid, self._ask = found[0], found[1]
+        """One print (what the engine runs, in the kernel, is the estimator's
+        :class:`~framework.kernel.market.SweepDepths`)."""
+        self._sweeps(cols, i)
+
+    @property
+    def events_seen(self) -> int:
+        """Aggressor sweeps closed so far (kept or not)."""
+        return self._sweeps.events_seen
 
     def _close(self) -> None:
-        key = self._key
-        if key is None:
-            return
-        self._key = None
-        self.events_seen += 1
-        bid, ask = self._bid, self._ask
-        if not bid < ask:
-            return  # no valid mid strictly before the event
-        side = key[2]
-        mid = 0.5 * (bid + ask)
-        depth = (self._worst - mid) if side > 0 else (mid - self._worst)
-        if depth < 0:
-            return  # stale mid (§2)
-        tick = self._tick_at(mid)
-        hs = 0.5 * (ask - bid)
-        to_bps = 1e4 / mid
-        # First grid point beyond the touch at or above δ0 (see the module docstring).
-        j0 = max(1, math.ceil((self.delta0_bps / to_bps - hs) / tick - 1e-9))
-        j = round((depth - hs) / tick) - j0
-        if j < 0:
-            return
+        self._sweeps.close()
+
+    def _keep(self, recv: int, j: int, floor_bps: float, g_bps: float) -> None:
+        """A sweep that counts: ``j`` grid steps beyond its floor (see SweepDepths)."""
         if self.events_kept == 0:
-            self._first_recv = self._pend_recv
-        floor_bps, g_bps = (hs + j0 * tick) * to_bps, tick * to_bps
-        self._events.append((self._pend_recv, j, floor_bps, g_bps))
+            self._first_recv = recv
+        self._events.append((recv, j, floor_bps, g_bps))
         # Running window sums: a refit is O(1), not a pass over the window.
         self._sj += j
         self._sfloor += floor_bps
@@ -206,16 +175,14 @@ class KappaEstimator(EstimatorBase):
         self.events_kept += 1
 
     def _tick_at(self, px: float) -> float:
-        # The tick only changes across powers of ten: cache it per magnitude.
-        if not (self._tick_px * 0.5 < px < self._tick_px * 2.0) or self._tick != self._tick:
-            self._tick_px = px
-            self._tick = grid_tick(px, self.sz_decimals)
-        return self._tick
+        """The price grid's step at ``px`` (SweepDepths caches it per magnitude)."""
+        return grid_tick(px, self.sz_decimals)
 
     # -- fit ----------------------------------------------------------------------------
     def refit(self, t: int) -> None:
-        if self._key is not None and t - self._pend_recv >= 1_000_000_000:
-            self._close()
+        sweeps = self._sweeps
+        if sweeps.pending and t - sweeps.pend_recv >= 1_000_000_000:
+            sweeps.close()
         ev = self._events
         cutoff = t - self.window_ns
         bins = self._bin_n

@@ -17,7 +17,7 @@ from __future__ import annotations
 from typing import Any
 
 import cython
-from cython.cimports.libc.math import log
+from cython.cimports.libc.math import ceil, log
 
 from framework.events.schema import Kind
 
@@ -425,3 +425,130 @@ class SumRangeWake:
         if self.lo2 < s < self.hi2:
             return
         self.fn(cols, i)
+
+
+@cython.cclass
+class SweepDepths:
+    """κ's per-trade work (:class:`framework.estimators.kappa.KappaEstimator`), typed.
+
+    Subscribed to trades in the estimator's place.  Prints with the same exchange
+    ``ts``, ``hash`` and side are one aggressor sweep; its worst price is kept.  At a
+    sweep's first print the pre-trade book is resolved on the :class:`BookTape` (the
+    newest valid top with an exchange ts below the trade's, unless older than
+    ``stale_ns`` on that clock); when the sweep closes (the next sweep's first print,
+    or :meth:`close`) its depth beyond the touch, in grid steps above the event's
+    floor, goes to ``keep(recv_ns, j, floor_bps, step_bps)``, or nowhere when it is
+    below the floor or there was no valid mid.  The maths and the reasons are the
+    estimator's module doc; the expressions are its former Python, in the same order
+    (``ceil`` and Python's ``round`` of the same doubles).
+    """
+
+    tape = cython.declare(BookTape, visibility="public")
+    engine = cython.declare(object, visibility="public")
+    keep = cython.declare(object)  # fn(recv_ns, j, floor_bps, step_bps)
+    tick_of = cython.declare(object)  # fn(px) -> the price grid's step at px
+    delta0_bps = cython.declare(cython.double, visibility="readonly")
+    stale_ns = cython.declare(cython.longlong, visibility="readonly")
+    pending = cython.declare(cython.bint, visibility="readonly")  # a sweep is open
+    pend_recv = cython.declare(cython.longlong, visibility="readonly")  # its engine time
+    events_seen = cython.declare(cython.longlong, visibility="public")
+    _ts = cython.declare(cython.longlong)
+    _hash = cython.declare(object)
+    _side = cython.declare(cython.longlong)
+    _worst = cython.declare(cython.double)
+    _bid = cython.declare(cython.double)
+    _ask = cython.declare(cython.double)
+    _tick_px = cython.declare(cython.double)
+    _tick = cython.declare(cython.double)
+
+    def __init__(
+        self, keep: object, tick_of: object, delta0_bps: float, stale_ns: cython.longlong
+    ) -> None:
+        self.tape = None
+        self.engine = None
+        self.keep = keep
+        self.tick_of = tick_of
+        self.delta0_bps = delta0_bps
+        self.stale_ns = stale_ns
+        self.pending = False
+        self.pend_recv = 0
+        self.events_seen = 0
+        self._ts = 0
+        self._hash = None
+        self._side = 0
+        self._worst = NAN
+        self._bid = NAN
+        self._ask = NAN
+        self._tick_px = NAN
+        self._tick = NAN
+
+    def __call__(self, cols: Any, i: object) -> None:
+        ts: cython.longlong = cols.ts[i]
+        side: cython.longlong = cols.side[i]
+        px: cython.double
+        if self.pending and ts == self._ts and side == self._side and cols.hash[i] == self._hash:
+            px = cols.px[i]  # another print of the same sweep: keep the worst price
+            if (px > self._worst) if side > 0 else (px < self._worst):
+                self._worst = px
+            return
+        self.close()
+        self.pending = True
+        self._ts = ts
+        self._hash = cols.hash[i]
+        self._side = side
+        self._worst = cols.px[i]
+        self.pend_recv = self.engine.now
+        # The book is resolved now: a later book may arrive before the sweep closes.  It
+        # is stale when it is older than the trade on the exchange's clock (found by
+        # exchange ts, judged by it: feed delays on our side do not age it).
+        found = self.tape._last_valid(self.tape._ts, ts)
+        if found is None:
+            self._bid = self._ask = NAN
+            return
+        found_ts: cython.longlong = found[2]
+        if ts - found_ts > self.stale_ns:
+            self._bid = self._ask = NAN
+        else:
+            self._bid = found[0]
+            self._ask = found[1]
+
+    def close(self) -> None:
+        """Close the open sweep, if any (its depth goes to ``keep`` when it counts)."""
+        if not self.pending:
+            return
+        self.pending = False
+        self._hash = None
+        self.events_seen += 1
+        bid: cython.double = self._bid
+        ask: cython.double = self._ask
+        if not bid < ask:
+            return  # no valid mid strictly before the event
+        mid: cython.double = 0.5 * (bid + ask)
+        depth: cython.double = (self._worst - mid) if self._side > 0 else (mid - self._worst)
+        if depth < 0:
+            return  # stale mid (§2)
+        tick: cython.double = self._tick_at(mid)
+        hs: cython.double = 0.5 * (ask - bid)
+        to_bps: cython.double = 1e4 / mid
+        # First grid point beyond the touch at or above δ0 (see the estimator's doc).
+        j0: cython.longlong = cython.cast(
+            cython.longlong, ceil((self.delta0_bps / to_bps - hs) / tick - 1e-9)
+        )
+        if j0 < 1:
+            j0 = 1
+        q: cython.double = (depth - hs) / tick
+        jr: cython.longlong = _round(q)
+        j: cython.longlong = jr - j0
+        if j < 0:
+            return
+        floor_bps: cython.double = (hs + j0 * tick) * to_bps
+        g_bps: cython.double = tick * to_bps
+        self.keep(self.pend_recv, j, floor_bps, g_bps)
+
+    @cython.cfunc
+    def _tick_at(self, px: cython.double) -> cython.double:
+        # The tick only changes across powers of ten: cache it per magnitude.
+        if not (self._tick_px * 0.5 < px < self._tick_px * 2.0) or self._tick != self._tick:
+            self._tick_px = px
+            self._tick = self.tick_of(px)
+        return self._tick
