@@ -34,7 +34,7 @@ from typing import Any
 
 import attrs
 
-from framework.book import QuoteWake
+from framework.book import QuoteWake, WakeField
 from framework.config import StrategyConfig, section_from_kwargs, unstructure
 from framework.engine.core import Engine
 from framework.events.columns import Columns
@@ -183,48 +183,15 @@ class MarketMaker:
     def _on_wake(self) -> None:
         self._requote(False)
 
-    # The wake condition's fields, as the strategy's own attributes.
-    @property
-    def _fair_eval(self) -> float:
-        return self._wake.center
-
-    @_fair_eval.setter
-    def _fair_eval(self, v: float) -> None:
-        self._wake.center = v
-
-    @property
-    def _move_px(self) -> float:
-        return self._wake.band
-
-    @_move_px.setter
-    def _move_px(self, v: float) -> None:
-        self._wake.band = v
-
-    @property
-    def _bid_px(self) -> float:
-        """The accepted target bid (what the quotes row says); -inf when none."""
-        return self._wake.bid
-
-    @_bid_px.setter
-    def _bid_px(self, v: float) -> None:
-        self._wake.bid = v
-
-    @property
-    def _ask_px(self) -> float:
-        return self._wake.ask
-
-    @_ask_px.setter
-    def _ask_px(self, v: float) -> None:
-        self._wake.ask = v
-
-    @property
-    def _track_touch(self) -> bool:
-        """Forcing out inventory: the quote follows the touch (every event wakes)."""
-        return self._wake.always
-
-    @_track_touch.setter
-    def _track_touch(self, v: bool) -> None:
-        self._wake.always = v
+    # The wake condition's fields, as the strategy's own attributes: the fair price of
+    # the last evaluation and the move that requotes, the accepted target prices
+    # (what the quotes row says; -inf / inf when none), and whether the quote follows
+    # the touch (forcing out inventory: every event wakes).
+    _fair_eval = WakeField("center")
+    _move_px = WakeField("band")
+    _bid_px = WakeField("bid")
+    _ask_px = WakeField("ask")
+    _track_touch = WakeField("always")
 
     # -- other handlers -----------------------------------------------------------------
     def on_fill(self, cols: Columns, i: int) -> None:

@@ -45,6 +45,7 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
+from framework.book import WakeField
 from framework.engine.core import Engine
 from framework.estimators.base import (
     NAN,
@@ -229,21 +230,8 @@ class FillRateEstimator(EstimatorBase):
         on_checkpoint(engine, self.publish)
         engine.call_every(self.emit_ns, self.on_timer)
 
-    @property
-    def _lo2(self) -> float:
-        return self._wake.lo2
-
-    @_lo2.setter
-    def _lo2(self, v: float) -> None:
-        self._wake.lo2 = v
-
-    @property
-    def _hi2(self) -> float:
-        return self._wake.hi2
-
-    @_hi2.setter
-    def _hi2(self, v: float) -> None:
-        self._wake.hi2 = v
+    _lo2 = WakeField("lo2")  # the range, kept on the wake condition
+    _hi2 = WakeField("hi2")
 
     # -- public -------------------------------------------------------------------------
     @property

@@ -10,6 +10,7 @@ manifest without reading any data.
 
 from __future__ import annotations
 
+import atexit
 import queue
 import sys
 import threading
@@ -261,6 +262,26 @@ class JournalReader:
 
 _DONE = object()
 
+# Producers running now: (stop event, thread).  A daemon thread still decoding inside
+# pyarrow when the interpreter exits is torn down mid-C++ (pthread_exit through C++
+# frames: "terminate called without an active exception", SIGABRT), e.g. after a
+# command exits while a generator it abandoned is still referenced; so every producer
+# is stopped and joined at exit, while the interpreter still runs.
+_PRODUCERS: set[tuple[threading.Event, threading.Thread]] = set()
+_PRODUCERS_LOCK = threading.Lock()
+
+
+def _stop_producers() -> None:
+    with _PRODUCERS_LOCK:
+        running = list(_PRODUCERS)
+    for stop, _ in running:
+        stop.set()
+    for _, worker in running:
+        worker.join(timeout=10.0)
+
+
+atexit.register(_stop_producers)
+
 
 def _prefetched(chunks: Iterator[MergedChunk], depth: int) -> Iterator[MergedChunk]:
     """``chunks`` produced on a daemon thread, at most ``depth`` ahead of the consumer.
@@ -294,6 +315,9 @@ def _prefetched(chunks: Iterator[MergedChunk], depth: int) -> Iterator[MergedChu
                 continue
 
     worker = threading.Thread(target=produce, name="journal-prefetch", daemon=True)
+    entry = (stop, worker)
+    with _PRODUCERS_LOCK:
+        _PRODUCERS.add(entry)
     worker.start()
     try:
         while True:
@@ -311,6 +335,8 @@ def _prefetched(chunks: Iterator[MergedChunk], depth: int) -> Iterator[MergedChu
                 q.get_nowait()
             except queue.Empty:
                 worker.join(timeout=0.05)
+        with _PRODUCERS_LOCK:
+            _PRODUCERS.discard(entry)
 
 
 def _pruned(schema: pa.Schema, columns: Sequence[str] | None) -> pa.Schema:
