@@ -53,6 +53,18 @@ class MarketState:
     # The current book row (Columns, row): what depth_at / *_levels answer from.
     _book = cython.declare(object, visibility="public")
     _row = cython.declare(cython.Py_ssize_t, visibility="public")
+    # The columns of the batch the last book / bbo row came from (one batch serves
+    # thousands of events: one attribute walk per batch, not four per event).
+    _book_src = cython.declare(object)
+    _bbo_src = cython.declare(object)
+    _b_bid = cython.declare(list)
+    _b_bsz = cython.declare(list)
+    _b_ask = cython.declare(list)
+    _b_asz = cython.declare(list)
+    _q_bid = cython.declare(list)
+    _q_bsz = cython.declare(list)
+    _q_ask = cython.declare(list)
+    _q_asz = cython.declare(list)
 
     name = "market"
 
@@ -73,6 +85,8 @@ class MarketState:
         self.engine = None
         self._book = None
         self._row = 0
+        self._book_src = None
+        self._bbo_src = None
 
     def bind(self, engine: Any) -> None:
         self.engine = engine
@@ -86,19 +100,26 @@ class MarketState:
     def on_book(self, cols: Any, i: cython.Py_ssize_t) -> None:
         self._book = cols
         self._row = i
-        self._set_top(
-            cols.bid_px.firsts[i],
-            cols.bid_sz.firsts[i],
-            cols.ask_px.firsts[i],
-            cols.ask_sz.firsts[i],
-        )
+        if cols is not self._book_src:
+            self._book_src = cols
+            self._b_bid = list(cols.bid_px.firsts)
+            self._b_bsz = list(cols.bid_sz.firsts)
+            self._b_ask = list(cols.ask_px.firsts)
+            self._b_asz = list(cols.ask_sz.firsts)
+        self._set_top(self._b_bid[i], self._b_bsz[i], self._b_ask[i], self._b_asz[i])
         self.books += 1
         now: cython.longlong = self.engine.now
         self.last_book_ts = now
         self.last_market_ts = now
 
     def on_bbo(self, cols: Any, i: cython.Py_ssize_t) -> None:
-        self._set_top(cols.bid_px[i], cols.bid_sz[i], cols.ask_px[i], cols.ask_sz[i])
+        if cols is not self._bbo_src:
+            self._bbo_src = cols
+            self._q_bid = list(cols.bid_px)
+            self._q_bsz = list(cols.bid_sz)
+            self._q_ask = list(cols.ask_px)
+            self._q_asz = list(cols.ask_sz)
+        self._set_top(self._q_bid[i], self._q_bsz[i], self._q_ask[i], self._q_asz[i])
         self.last_market_ts = self.engine.now
 
     @cython.cfunc
@@ -336,6 +357,14 @@ class BookTape:
     _ask = cython.declare(list)
     _head = cython.declare(cython.Py_ssize_t)  # where the next event goes
     _n = cython.declare(cython.Py_ssize_t)  # events held (<= size)
+    # Per table (book, bbo), the columns of the batch the last row came from and its
+    # time columns: one attribute walk per batch, not two per event.
+    _book_src = cython.declare(object)
+    _book_ts = cython.declare(list)
+    _book_recv = cython.declare(list)
+    _bbo_src = cython.declare(object)
+    _bbo_ts = cython.declare(list)
+    _bbo_recv = cython.declare(list)
 
     def __init__(self, size: cython.Py_ssize_t = 32) -> None:
         if size < 1:
@@ -348,17 +377,34 @@ class BookTape:
         self._head = 0
         self._n = 0
         self.market = None
+        self._book_src = None
+        self._bbo_src = None
 
     def bind(self, engine: Any) -> None:
         self.market = engine.component("market")
-        engine.subscribe(Kind.BOOK, self, columns=())  # ts and recv_ts always come
-        engine.subscribe(Kind.BBO, self, columns=())
+        engine.subscribe(Kind.BOOK, self.on_book, columns=())  # ts and recv_ts always come
+        engine.subscribe(Kind.BBO, self.on_bbo, columns=())
 
-    def __call__(self, cols: Any, i: object) -> None:
+    def on_book(self, cols: Any, i: cython.Py_ssize_t) -> None:
+        if cols is not self._book_src:
+            self._book_src = cols
+            self._book_ts = list(cols.ts)
+            self._book_recv = list(cols.recv_ts)
+        self._record(self._book_ts[i], self._book_recv[i])
+
+    def on_bbo(self, cols: Any, i: cython.Py_ssize_t) -> None:
+        if cols is not self._bbo_src:
+            self._bbo_src = cols
+            self._bbo_ts = list(cols.ts)
+            self._bbo_recv = list(cols.recv_ts)
+        self._record(self._bbo_ts[i], self._bbo_recv[i])
+
+    @cython.cfunc
+    def _record(self, ts: object, recv: object) -> cython.void:
         j: cython.Py_ssize_t = self._head
         m: MarketState = self.market
-        self._ts[j] = cols.ts[i]
-        self._recv[j] = cols.recv_ts[i]
+        self._ts[j] = ts
+        self._recv[j] = recv
         self._bid[j] = m.best_bid
         self._ask[j] = m.best_ask
         j += 1
