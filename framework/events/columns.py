@@ -82,41 +82,6 @@ def _firsts(values: np.ndarray, off: np.ndarray) -> list[Any]:
     return [v if ok else None for v, ok in zip(firsts, nonempty.tolist(), strict=True)]
 
 
-def as_numpy(arr: pa.Array | pa.ChunkedArray) -> np.ndarray:
-    """``arr`` as a numpy array: a zero-copy view of an integer or float array without
-    nulls, else ``to_numpy(zero_copy_only=False)``.
-
-    A view costs nothing; ``to_numpy`` copies nothing either for these, but goes
-    through pyarrow's pandas shim (see :mod:`framework.events.pyarrow_shim`).
-    """
-    if isinstance(arr, pa.ChunkedArray):
-        arr = arr.combine_chunks()
-    t = arr.type
-    if arr.null_count == 0 and (pa.types.is_integer(t) or pa.types.is_floating(t)):
-        dtype = _NUMPY_TYPES.get(t)
-        if dtype is not None and len(arr) == 0:
-            return np.empty(0, dtype)
-        if dtype is not None:
-            return np.frombuffer(
-                arr.buffers()[1], dtype=dtype, count=len(arr), offset=arr.offset * dtype.itemsize
-            )
-    return arr.to_numpy(zero_copy_only=False)
-
-
-_NUMPY_TYPES: dict[pa.DataType, np.dtype] = {
-    pa.int8(): np.dtype(np.int8),
-    pa.int16(): np.dtype(np.int16),
-    pa.int32(): np.dtype(np.int32),
-    pa.int64(): np.dtype(np.int64),
-    pa.uint8(): np.dtype(np.uint8),
-    pa.uint16(): np.dtype(np.uint16),
-    pa.uint32(): np.dtype(np.uint32),
-    pa.uint64(): np.dtype(np.uint64),
-    pa.float32(): np.dtype(np.float32),
-    pa.float64(): np.dtype(np.float64),
-}
-
-
 def _materialise(arr: pa.Array | pa.ChunkedArray) -> list[Any] | ListColumn:
     if isinstance(arr, pa.ChunkedArray):
         arr = arr.combine_chunks()
@@ -124,9 +89,9 @@ def _materialise(arr: pa.Array | pa.ChunkedArray) -> list[Any] | ListColumn:
         offsets = arr.offsets
         base = offsets[0].as_py() if len(offsets) else 0
         flat = arr.values.slice(base, (offsets[-1].as_py() - base) if len(offsets) else 0)
-        return ListColumn(as_numpy(flat), as_numpy(offsets) - base)
+        return ListColumn(flat.to_numpy(zero_copy_only=False), offsets.to_numpy() - base)
     if arr.null_count == 0 and (pa.types.is_floating(arr.type) or pa.types.is_integer(arr.type)):
-        return as_numpy(arr).tolist()
+        return arr.to_numpy(zero_copy_only=False).tolist()
     return arr.to_pylist()
 
 

@@ -23,7 +23,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from framework.events.columns import Columns, as_numpy
+from framework.events.columns import Columns
 from framework.events.schema import INPUT_KINDS, Kind, arrow_schema, spec
 from framework.journal.errors import (
     CorruptPartError,
@@ -198,7 +198,7 @@ class JournalReader:
                     batch = _select(batch, want, start_seq, stop_seq)
                     if batch.num_rows == 0:
                         continue
-                    seqs = as_numpy(batch.column(0))
+                    seqs = batch.column(0).to_numpy()
                     if seqs[0] <= last_seq or (len(seqs) > 1 and not np.all(np.diff(seqs) > 0)):
                         raise SeqOrderError(
                             f"{p.path}: seq not strictly increasing near seq {int(seqs[0])}"
@@ -375,7 +375,7 @@ def _select(
         batch = pa.RecordBatch.from_arrays(batch.columns, schema=want)
     if start_seq is None and stop_seq is None:
         return batch
-    seqs = as_numpy(batch.column(0))
+    seqs = batch.column(0).to_numpy()
     lo = 0 if start_seq is None else int(np.searchsorted(seqs, start_seq, "left"))
     hi = len(seqs) if stop_seq is None else int(np.searchsorted(seqs, stop_seq, "right"))
     return batch.slice(lo, max(0, hi - lo))
@@ -398,7 +398,7 @@ def _merge(iters: dict[Kind, Iterator[pa.RecordBatch]]) -> Iterator[MergedChunk]
                     del iters[k]
                 else:
                     buffers[k] = nxt
-                    seqcols[k] = as_numpy(nxt.column(0))
+                    seqcols[k] = nxt.column(0).to_numpy()
         if not buffers:
             return
         horizon = min(int(s[-1]) for s in seqcols.values())
@@ -414,7 +414,7 @@ def _merge(iters: dict[Kind, Iterator[pa.RecordBatch]]) -> Iterator[MergedChunk]
             seq_parts.append(s[:n])
             kind_parts.append(np.full(n, int(k), dtype=np.int64))
             row_parts.append(np.arange(n, dtype=np.int64))
-            recv_parts.append(as_numpy(b.column(2))[:n])
+            recv_parts.append(b.column(2).to_numpy()[:n])
             if n == len(s):
                 del buffers[k], seqcols[k]
             else:

@@ -34,7 +34,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from framework.events.columns import ListColumn, as_numpy
+from framework.events.columns import ListColumn
 from framework.events.schema import TABLES, Kind, arrow_schema, spec
 from framework.journal.durable import commit, fsync_dir, temp_path
 from framework.journal.errors import JournalError
@@ -76,7 +76,7 @@ def _write_options(schema: pa.Schema) -> dict[str, Any]:
 
 
 def _seq_increasing(table: pa.Table) -> bool:
-    seq = as_numpy(table.column("seq"))
+    seq = table.column("seq").to_numpy()
     return bool(np.all(seq[1:] > seq[:-1]))
 
 
