@@ -28,14 +28,14 @@ from typing import Any, Protocol
 import numpy as np
 
 from framework.events.columns import Columns
-from framework.events.schema import SEQ_STRIDE, Kind, arrow_schema, spec
+from framework.events.schema import COMMON_FIELDS, SEQ_STRIDE, Kind, arrow_schema, spec
 from framework.kernel.engine_loop import NEVER, EngineCore, EngineError
 
 __all__ = ["NEVER", "Component", "Engine", "EngineError", "ListSink", "NullSink", "Sink"]
 
 Handler = Callable[[Columns, int], None]
 
-_ALWAYS_READ = frozenset(("seq", "ts", "recv_ts"))
+_ALWAYS_READ = frozenset(f.name for f in COMMON_FIELDS)  # seq, ts, recv_ts
 TimerFn = Callable[[int], None]
 
 

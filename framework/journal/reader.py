@@ -24,7 +24,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from framework.events.columns import Columns
-from framework.events.schema import INPUT_KINDS, Kind, arrow_schema, spec
+from framework.events.schema import COMMON_FIELDS, INPUT_KINDS, Kind, arrow_schema, spec
 from framework.journal.errors import (
     CorruptPartError,
     JournalError,
@@ -293,26 +293,25 @@ def _prefetched(chunks: Iterator[MergedChunk], depth: int) -> Iterator[MergedChu
     q: queue.Queue[Any] = queue.Queue(maxsize=depth)
     stop = threading.Event()
 
-    def produce() -> None:
-        try:
-            for ch in chunks:
-                while not stop.is_set():
-                    try:
-                        q.put((ch, None), timeout=0.1)
-                        break
-                    except queue.Full:
-                        continue
-                if stop.is_set():
-                    return
-            item: Any = (_DONE, None)
-        except BaseException as exc:  # handed to the consumer, raised there
-            item = (None, exc)
+    def put(item: tuple[Any, BaseException | None]) -> bool:
+        """Queue ``item`` unless asked to stop first (False then)."""
         while not stop.is_set():
             try:
                 q.put(item, timeout=0.1)
-                return
+                return True
             except queue.Full:
                 continue
+        return False
+
+    def produce() -> None:
+        try:
+            for ch in chunks:
+                if not put((ch, None)) or stop.is_set():
+                    return  # asked to stop: decode nothing more
+            item: tuple[Any, BaseException | None] = (_DONE, None)
+        except BaseException as exc:  # handed to the consumer, raised there
+            item = (None, exc)
+        put(item)
 
     worker = threading.Thread(target=produce, name="journal-prefetch", daemon=True)
     entry = (stop, worker)
@@ -340,14 +339,15 @@ def _prefetched(chunks: Iterator[MergedChunk], depth: int) -> Iterator[MergedChu
 
 
 def _pruned(schema: pa.Schema, columns: Sequence[str] | None) -> pa.Schema:
-    """``schema`` with only ``columns`` (its first three, seq, ts and recv_ts, always)."""
+    """``schema`` with only ``columns`` (and the common ``seq``, ``ts``, ``recv_ts``)."""
     if columns is None:
         return schema
     keep = set(columns)
     missing = keep - set(schema.names)
     if missing:
         raise ValueError(f"no column(s) {sorted(missing)} to read; the table has {schema.names}")
-    fields = [f for j, f in enumerate(schema) if j < 3 or f.name in keep]
+    keep.update(f.name for f in COMMON_FIELDS)
+    fields = [f for f in schema if f.name in keep]
     return pa.schema(fields, metadata=schema.metadata)
 
 
