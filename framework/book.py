@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from framework.kernel.market import MarketState, QuoteWake
+from framework.kernel.market import TOP_COLUMNS, MarketState, QuoteWake
 
-__all__ = ["MarketState", "QuoteWake", "WakeField"]
+__all__ = ["TOP_COLUMNS", "MarketState", "QuoteWake", "WakeField"]
 
 
 class WakeField:

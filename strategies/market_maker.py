@@ -107,7 +107,7 @@ class MarketMaker:
         # The market wake condition (evaluated in the kernel, per book/bbo event): the
         # fair price of the last evaluation and the move that requotes, the accepted
         # target prices, and whether the quote follows the touch.  Read and written
-        # through the properties below.
+        # through the WakeFields below.
         self._wake = QuoteWake(None, self._on_wake)
         self._key_step = 1e-2  # bps; half the requote tolerance once quoting started
         self._tick_band = (0.0, 0.0, 0.0)
@@ -159,9 +159,7 @@ class MarketMaker:
         self.kelly = _optional(engine, "kelly")
         self.regime = _optional(engine, "regime")
         self.adverse = _optional(engine, "adverse_selection")
-        self._wake.market = self.market
-        engine.subscribe(Kind.BOOK, self._wake, columns=())  # it reads MarketState
-        engine.subscribe(Kind.BBO, self._wake, columns=())
+        self._wake.bind(engine)
         for kind in (Kind.SIM_FILLS, Kind.FILLS):
             engine.subscribe(kind, self.on_fill)
         for kind in (Kind.SIM_ORDERS, Kind.ORDER_RESPONSES, Kind.ORDER_UPDATES):

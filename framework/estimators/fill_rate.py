@@ -218,9 +218,7 @@ class FillRateEstimator(EstimatorBase):
     def bind(self, engine: Engine) -> None:
         self.engine = engine
         self.market = engine.component("market")
-        self._wake.market = self.market
-        engine.subscribe(Kind.BOOK, self._wake, columns=())  # it reads MarketState
-        engine.subscribe(Kind.BBO, self._wake, columns=())
+        self._wake.bind(engine)
         engine.subscribe(Kind.ORDER_COMMANDS, self.on_command)
         engine.subscribe(Kind.SIM_ORDERS, self.on_sim_order)
         engine.subscribe(Kind.ORDER_RESPONSES, self.on_response)

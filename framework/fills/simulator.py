@@ -108,7 +108,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-from framework.book import MarketState
+from framework.book import TOP_COLUMNS, MarketState
 from framework.engine.core import NEVER, Engine
 from framework.events.columns import Columns
 from framework.events.schema import Kind
@@ -230,10 +230,9 @@ class FillSimulator:
                 "framework.book:MarketState first in the engine's components"
             )
         engine.subscribe(Kind.ORDER_COMMANDS, self.on_command)
-        top = ("bid_px", "bid_sz", "ask_px", "ask_sz")
         engine.subscribe(Kind.TRADES, self.on_trade, columns=("side", "px", "sz"))
-        engine.subscribe(Kind.BOOK, self.on_book, columns=top)
-        engine.subscribe(Kind.BBO, self.on_bbo, columns=top)
+        engine.subscribe(Kind.BOOK, self.on_book, columns=TOP_COLUMNS)
+        engine.subscribe(Kind.BBO, self.on_bbo, columns=TOP_COLUMNS)
         engine.subscribe(Kind.ASSET_CTX, self.on_ctx, columns=("oracle_px", "funding", "coin"))
 
     def manifest_entry(self) -> dict[str, Any]:

@@ -23,8 +23,8 @@ from framework.events.schema import Kind
 
 NAN = float("nan")
 INF = float("inf")
-# The columns of a book or bbo row MarketState reads.
-_TOP = ("bid_px", "bid_sz", "ask_px", "ask_sz")
+#: The columns of a book or bbo row that give the top of book (and, for a book, its depth).
+TOP_COLUMNS = ("bid_px", "bid_sz", "ask_px", "ask_sz")
 
 
 @cython.cclass
@@ -53,9 +53,8 @@ class MarketState:
     # The current book row (Columns, row): what depth_at / *_levels answer from.
     _book = cython.declare(object, visibility="public")
     _row = cython.declare(cython.Py_ssize_t, visibility="public")
-    # The columns of the batch the last book / bbo row came from (one batch serves
-    # thousands of events: one attribute walk per batch, not four per event).
-    _book_src = cython.declare(object)
+    # The top-of-book lists of the batch the last book row (_book) and bbo row came
+    # from: one batch serves thousands of events, one attribute walk per batch.
     _bbo_src = cython.declare(object)
     _b_bid = cython.declare(list)
     _b_bsz = cython.declare(list)
@@ -85,27 +84,25 @@ class MarketState:
         self.engine = None
         self._book = None
         self._row = 0
-        self._book_src = None
         self._bbo_src = None
 
     def bind(self, engine: Any) -> None:
         self.engine = engine
         # Depth queries (depth_at, *_levels) read the book's price and size lists.
-        engine.subscribe(Kind.BOOK, self.on_book, columns=_TOP)
-        engine.subscribe(Kind.BBO, self.on_bbo, columns=_TOP)
+        engine.subscribe(Kind.BOOK, self.on_book, columns=TOP_COLUMNS)
+        engine.subscribe(Kind.BBO, self.on_bbo, columns=TOP_COLUMNS)
         engine.subscribe(Kind.TRADES, self.on_trade, columns=("px",))
         engine.subscribe(Kind.ASSET_CTX, self.on_ctx, columns=("mark_px", "oracle_px", "funding"))
 
     # -- handlers -----------------------------------------------------------------------
     def on_book(self, cols: Any, i: cython.Py_ssize_t) -> None:
-        self._book = cols
-        self._row = i
-        if cols is not self._book_src:
-            self._book_src = cols
+        if cols is not self._book:
+            self._book = cols
             self._b_bid = list(cols.bid_px.firsts)
             self._b_bsz = list(cols.bid_sz.firsts)
             self._b_ask = list(cols.ask_px.firsts)
             self._b_asz = list(cols.ask_sz.firsts)
+        self._row = i
         self._set_top(self._b_bid[i], self._b_bsz[i], self._b_ask[i], self._b_asz[i])
         self.books += 1
         now: cython.longlong = self.engine.now
@@ -199,7 +196,28 @@ class MarketState:
 
 
 @cython.cclass
-class QuoteWake:
+class BookWake:
+    """A wake condition on the top of book: subscribed to book and bbo events in a
+    component's place (after MarketState, whose fields it reads), it calls the
+    component's ``fn`` only when its test says the event can matter."""
+
+    market = cython.declare(MarketState, visibility="public")
+    fn = cython.declare(object, visibility="public")
+
+    def __init__(self, market: MarketState | None, fn: object) -> None:
+        self.market = market
+        self.fn = fn
+
+    def bind(self, engine: Any) -> None:
+        """Read the engine's MarketState and take book and bbo events (no columns:
+        the test reads MarketState only)."""
+        self.market = engine.component("market")
+        engine.subscribe(Kind.BOOK, self, columns=())
+        engine.subscribe(Kind.BBO, self, columns=())
+
+
+@cython.cclass
+class QuoteWake(BookWake):
     """A strategy's market wake condition (see the module doc): subscribed to book and
     bbo in the strategy's place, it calls ``fn()`` after an event unless all of
 
@@ -211,8 +229,6 @@ class QuoteWake:
     comparison with NaN is false, in C as in Python.
     """
 
-    market = cython.declare(MarketState, visibility="public")
-    fn = cython.declare(object, visibility="public")
     center = cython.declare(cython.double, visibility="public")
     band = cython.declare(cython.double, visibility="public")
     bid = cython.declare(cython.double, visibility="public")
@@ -220,8 +236,7 @@ class QuoteWake:
     always = cython.declare(cython.bint, visibility="public")
 
     def __init__(self, market: MarketState | None, fn: object) -> None:
-        self.market = market
-        self.fn = fn
+        BookWake.__init__(self, market, fn)
         self.center = NAN
         self.band = 0.0
         self.bid = -INF
@@ -415,7 +430,8 @@ class BookTape:
     def __len__(self) -> int:
         return self._n
 
-    def before_ts(self, ts: cython.longlong) -> tuple[float, float, int] | None:
+    @cython.ccall
+    def before_ts(self, ts: cython.longlong) -> object:
         """``(bid, ask, ts)`` of the newest event with exchange ``ts`` below ``ts`` and a
         valid (two-sided, uncrossed) top, its own exchange ``ts`` last (staleness is
         judged on the clock the event was found by); None if the tape holds none."""
@@ -449,19 +465,16 @@ class BookTape:
 
 
 @cython.cclass
-class SumRangeWake:
+class SumRangeWake(BookWake):
     """Calls ``fn(cols, i)`` after a book or bbo event unless ``lo2 < best_bid +
     best_ask < hi2`` (open range; NaN anywhere wakes it): an estimator whose state
     can change only when the mid leaves a range subscribes this in its place."""
 
-    market = cython.declare(MarketState, visibility="public")
-    fn = cython.declare(object, visibility="public")
     lo2 = cython.declare(cython.double, visibility="public")
     hi2 = cython.declare(cython.double, visibility="public")
 
     def __init__(self, market: MarketState | None, fn: object) -> None:
-        self.market = market
-        self.fn = fn
+        BookWake.__init__(self, market, fn)
         self.lo2 = -INF
         self.hi2 = INF
 
@@ -547,7 +560,7 @@ class SweepDepths:
         # The book is resolved now: a later book may arrive before the sweep closes.  It
         # is stale when it is older than the trade on the exchange's clock (found by
         # exchange ts, judged by it: feed delays on our side do not age it).
-        found = self.tape._last_valid(self.tape._ts, ts)
+        found = self.tape.before_ts(ts)
         if found is None:
             self._bid = self._ask = NAN
             return
