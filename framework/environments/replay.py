@@ -97,13 +97,6 @@ def _same(a: Any, b: Any) -> bool:
     return bool(a == b)
 
 
-def _recorded_outputs(reader: JournalReader) -> Iterator[tuple[Kind, tuple[Any, ...]]]:
-    for ch in reader.merged(OUTPUT_KINDS):
-        for k, r in zip(ch.kinds, ch.rows, strict=True):
-            kind = Kind(k)
-            yield kind, ch.columns[kind].row(r)
-
-
 class VerifyingSink:
     """A sink that compares every output with the journal's next recorded output.
 
@@ -202,6 +195,10 @@ def replay(
     except _Diverged as exc:
         divergence = exc.divergence
         events = engine.events
+    finally:
+        # The recorded outputs not compared stay unread: stop their reader (and its
+        # prefetch thread) now, not when the result holding the sink is collected.
+        recorded.close()
     prefix = None
     if cut is not None and not early and isinstance(sink, VerifyingSink):
         if sink.beyond:  # only the last input's outputs can run past the cut

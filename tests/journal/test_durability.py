@@ -243,9 +243,16 @@ def test_prefetched_chunks_are_the_chunks_read_in_line(tmp_path: Path) -> None:
     assert flat(3) == flat(0) and len(flat(1)) == 1000
 
 
-def test_prefetch_raises_a_bad_part_after_the_chunks_before_it(tmp_path: Path) -> None:
+def _prefetch_threads() -> set[object]:
+    """The journal's prefetch threads alive now (other tests in this worker may have
+    left a generator for the garbage collector: each test looks at its own)."""
     import threading
 
+    return {t for t in threading.enumerate() if t.name == "journal-prefetch"}
+
+
+def test_prefetch_raises_a_bad_part_after_the_chunks_before_it(tmp_path: Path) -> None:
+    before = _prefetch_threads()
     _trades_and_clocks(tmp_path, 3000)
     # The footer stays readable (the part is listed); its data pages are zeroed, so it
     # fails only when the prefetch thread decodes it.
@@ -259,17 +266,17 @@ def test_prefetch_raises_a_bad_part_after_the_chunks_before_it(tmp_path: Path) -
         for ch in reader.merged([Kind.TRADES, Kind.CLOCK], batch_rows=64, prefetch=2):
             seen.extend(ch.seqs)
     assert seen == sorted(seen)  # whatever came before it, in order
-    assert not [t for t in threading.enumerate() if t.name == "journal-prefetch"]
+    assert not _prefetch_threads() - before
 
 
 def test_a_consumer_that_stops_early_stops_the_prefetch_thread(tmp_path: Path) -> None:
-    import threading
-
+    before = _prefetch_threads()
     reader = _trades_and_clocks(tmp_path, 3000)
     it = reader.merged([Kind.TRADES, Kind.CLOCK], batch_rows=16, prefetch=2)
     next(it)
+    assert _prefetch_threads() - before  # started
     it.close()
-    assert not [t for t in threading.enumerate() if t.name == "journal-prefetch"]
+    assert not _prefetch_threads() - before
 
 
 _ABANDON = textwrap.dedent(
@@ -287,15 +294,13 @@ def test_producers_still_running_are_stopped_at_exit(tmp_path):
     # A daemon thread still inside pyarrow at interpreter exit aborts the process
     # ("terminate called without an active exception", about 1 exit in 20 of a
     # `replay --verify` that diverged early): the reader stops its producers at exit.
-    import threading
-
     from framework.journal import reader as reader_module
 
     _trades_and_clocks(tmp_path, 3000)
     it = JournalReader(tmp_path).merged(batch_rows=16, prefetch=100_000)
     next(it)  # abandoned mid-read, still referenced
-    reader_module._stop_producers()  # what runs at exit
-    assert not [t for t in threading.enumerate() if t.name == "journal-prefetch"]
+    reader_module._stop_producers()  # what runs at exit: every producer, of any test
+    assert not _prefetch_threads()
     sample = REPO / "recordings" / "sample-hype"
     for _ in range(4):
         res = subprocess.run(

@@ -40,7 +40,9 @@ def _lst(x: Any) -> list:
 def journal_events(root: Path) -> Iterator[Event]:
     """The journal's market events in seq order, as plain dicts."""
     reader = JournalReader(root)
-    for chunk in reader.merged(MARKET_KINDS):
+    # No prefetch thread: the simulator paces these by wall time and holds the
+    # iterator for its whole life, so reading ahead buys nothing.
+    for chunk in reader.merged(MARKET_KINDS, prefetch=0):
         for kind_i, row, t in zip(chunk.kinds, chunk.rows, chunk.recv_ts, strict=True):
             kind = Kind(kind_i)
             c = chunk.columns[kind]
