@@ -13,7 +13,8 @@ in a venv of its own (``benchmarks/.cache/peer-venv``; hftbacktest is not a proj
 dependency) and reports its own steps in process, numba compile time excluded; it runs
 once per rep, alternating with ours, so both see about the same load.  Ours
 run each step in a process of its own and are timed whole-process (interpreter start,
-imports and writing included) with the child's peak RSS:
+imports and writing included; the project's bytecode cached first, as an installed
+project's is after its first run) with the child's peak RSS:
 
 1. ``import``: ``cli.py import CAPTURE`` into a new journal;
 2. ``replay``: the engine with MarketState only over that journal (market-hours/s of the
@@ -39,7 +40,7 @@ from pathlib import Path
 
 import attrs
 
-from benchmarks.run import CACHE, REPO, run_timed
+from benchmarks.run import CACHE, REPO, compile_sources, run_timed
 
 PEER_DIR = REPO.parent / "shared" / "bench"
 PEER_VENV = CACHE / "peer-venv"
@@ -424,6 +425,7 @@ def main(argv: Sequence[str]) -> int:
         if peer_python is None:
             return 2
     capture = a.capture or ensure_capture(a.hours, a.seed, a.peer_dir)
+    compile_sources()
     # alternate the peer's rep and ours: the machine's load drifts, so each pair of
     # figures is measured under about the same load
     raws: list[dict] = []

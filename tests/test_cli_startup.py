@@ -1,0 +1,54 @@
+"""What a command costs before it does anything: the CLI's start-up imports.
+
+Every command pays its imports on each run (``status`` and ``validate-config`` are
+run by hand and by scripts, the benchmarks time whole processes).  Heavy libraries
+load where a command needs them, not when the CLI parses its arguments.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+HEAVY = ("pydantic", "pandas", "duckdb", "polars", "matplotlib", "ray", "optuna", "numpy")
+
+_PARSE = textwrap.dedent(
+    """
+    import sys
+    sys.argv = ["cli.py", *sys.argv[1:]]
+    import cli
+    try:
+        cli.main()
+    except SystemExit:
+        pass
+    print("loaded:", ",".join(m for m in {heavy!r} if m in sys.modules), file=sys.stderr)
+    """
+).format(heavy=HEAVY)
+
+
+def _loaded(*argv: str) -> list[str]:
+    res = subprocess.run(
+        [sys.executable, "-c", _PARSE, *argv],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    line = res.stderr.strip().splitlines()[-1]
+    assert line.startswith("loaded:"), res.stderr
+    return [m for m in line.removeprefix("loaded:").strip().split(",") if m]
+
+
+def test_parsing_a_command_loads_no_heavy_library():
+    # typer 0.29 parses options through pydantic (0.15-0.2 s per command): pyproject
+    # keeps typer below it; this fails if an upgrade brings pydantic back.
+    assert _loaded("backtest", "--help") == []
+    assert _loaded("--help") == []
+
+
+def test_a_bad_option_is_reported_without_loading_heavy_libraries():
+    assert _loaded("backtest", "--spread-profile") == []
