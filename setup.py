@@ -27,6 +27,23 @@ STAMP = "_build.json"
 CFLAGS = ["-O2", "-ffp-contract=off", "-fno-fast-math", "-fexcess-precision=standard"]
 
 
+def _numpy_random() -> dict[str, list[str]]:
+    """Compiler settings for a module that calls numpy's random C API (headers and the
+    ``libnpyrandom`` numpy ships for extensions)."""
+    import numpy as np
+
+    lib = Path(np.__file__).parent / "random" / "lib"
+    return {
+        "include_dirs": [np.get_include()],
+        "library_dirs": [str(lib)],
+        "libraries": ["npyrandom"],
+    }
+
+
+#: Kernel modules that need more than Python's headers, and what.
+EXTRA = {"draws": _numpy_random}
+
+
 def kernel_extensions() -> list[Extension]:
     if os.environ.get("MM_NO_COMPILE"):
         return []
@@ -41,6 +58,7 @@ def kernel_extensions() -> list[Extension]:
             ".".join(p.with_suffix("").parts),
             [str(p)],
             extra_compile_args=CFLAGS,
+            **(EXTRA[p.stem]() if p.stem in EXTRA else {}),
         )
         for p in sources
     ]

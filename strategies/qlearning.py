@@ -22,6 +22,8 @@ from typing import Any
 
 import numpy as np
 
+from framework.kernel.draws import below, uniform
+
 __all__ = [
     "ACTIONS",
     "DEFAULT_ACTION",
@@ -125,8 +127,8 @@ class QLearner:
     def choose(self, s: int, rng: np.random.Generator) -> int:
         """ε-greedy action for state ``s``, drawing from ``rng`` (always two draws)."""
         eps = max(self.epsilon_min, self.epsilon0 / (1.0 + sum(self.n[s]) / 100.0))
-        u = float(rng.random())
-        pick = int(rng.integers(N_ACTIONS))  # drawn either way: a fixed draw count per step
+        u = uniform(rng)  # float(rng.random()), int(rng.integers(N)): numpy's values
+        pick = below(rng, N_ACTIONS)  # drawn either way: a fixed draw count per step
         if u < eps:
             self.explored += 1
             return pick

@@ -161,24 +161,42 @@ class Columns:
     @classmethod
     def single(cls, kind: Kind, row: Sequence[Any]) -> Columns:
         """Columns over one full row: the engine's path for delivering an output."""
-        names, is_list = _layout(kind)
-        cols = cls.__new__(cls)
-        d = cols.__dict__
-        d["kind"] = kind
-        d["_batch"] = None
-        d["n"] = 1
-        if True in is_list:
-            for name, v, lst in zip(names, row, is_list, strict=True):
-                d[name] = ListColumn.from_lists([v]) if lst else [v]
-        else:
-            if len(row) != len(names):
-                raise ValueError(
-                    f"{spec(kind).name} row has {len(row)} values, the schema {len(names)}"
-                )
-            # zip(row) yields 1-tuples: every column becomes a one-row sequence, in C.
-            d.update(zip(names, zip(row), strict=True))
-        return cols
+        make = _ROW_CLASSES[kind]
+        if make is None:
+            make = _ROW_CLASSES[kind] = _row_class(kind)
+        return make(row)
 
     def row(self, i: int) -> tuple[Any, ...]:
         """Row ``i`` as a tuple in schema order (lists for list columns)."""
         return tuple(getattr(self, name)[i] for name in _layout(self.kind)[0])
+
+
+#: Per kind, the Columns subclass :meth:`Columns.single` builds (made on first use).
+_ROW_CLASSES: list[type[Columns] | None] = [None] * len(Kind)
+
+
+def _row_class(kind: Kind) -> type[Columns]:
+    """A Columns subclass over one row of ``kind``: one slot per column, set to a
+    one-row sequence by a generated ``__init__``.
+
+    The engine delivers every output through one of these (tens of thousands per
+    backtest day); filling slots from straight-line code costs a third of filling the
+    instance dict column by column (measured: 0.8 against 2.5 µs for an
+    ``order_commands`` row).  Reads (``cols.cloid[0]``) cost the same.
+    """
+    names, is_list = _layout(kind)
+    n = len(names)
+    lines = [
+        "def __init__(self, r):",
+        f"    if len(r) != {n}:",
+        "        raise ValueError(",
+        f"            f'{spec(kind).name} row has {{len(r)}} values, the schema {n}'",
+        "        )",
+    ]
+    for j, (name, lst) in enumerate(zip(names, is_list, strict=True)):
+        value = f"ListColumn.from_lists([r[{j}]])" if lst else f"(r[{j}],)"
+        lines.append(f"    self.{name} = {value}")
+    scope: dict[str, Any] = {"ListColumn": ListColumn}
+    exec("\n".join(lines), scope)  # noqa: S102 - code built above from the schema's names
+    body = {"__slots__": names, "__init__": scope["__init__"], "kind": kind, "_batch": None, "n": 1}
+    return type(f"{spec(kind).name.title().replace('_', '')}Row", (Columns,), body)

@@ -16,6 +16,8 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from framework.kernel.draws import below
+
 MS = 1_000_000
 
 #: The default latencies in ms, the one place they are set:
@@ -136,7 +138,7 @@ class EmpiricalLatency:
     def _draw(samples: list[int], rng: np.random.Generator) -> int:
         if len(samples) == 1:
             return samples[0]
-        return samples[int(rng.integers(len(samples)))]
+        return samples[below(rng, len(samples))]
 
     def place_ns(self, rng: np.random.Generator) -> int:
         return self._draw(self._place, rng)

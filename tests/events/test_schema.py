@@ -84,6 +84,36 @@ def test_columns_from_rows_match_columns_from_arrow() -> None:
     assert b.bid_px.first(0) == 1.5
 
 
+def test_single_row_columns_read_like_batch_columns_for_every_table() -> None:
+    # Columns.single (the engine's output delivery) builds per-kind slot classes: every
+    # column reads as the Arrow batch's would, and a row of the wrong width is refused.
+    for kind in Kind:
+        sch = arrow_schema(kind)
+        row = tuple(
+            [_plain(f.type.value_type, j), _plain(f.type.value_type, j + 1)]
+            if pa.types.is_list(f.type)
+            else _plain(f.type, j)
+            for j, f in enumerate(sch)
+        )
+        one = Columns.single(kind, row)
+        assert isinstance(one, Columns) and one.kind == kind and one.n == 1
+        assert one.row(0) == Columns(kind, one.batch).row(0) == row
+        with pytest.raises(ValueError, match=rf"{spec(kind).name} row has 2 values"):
+            Columns.single(kind, row[:2])
+        with pytest.raises(AttributeError, match="no_such_column"):
+            _ = one.no_such_column
+
+
+def _plain(t: pa.DataType, j: int) -> object:
+    if pa.types.is_integer(t):
+        return j
+    if pa.types.is_floating(t):
+        return j + 0.25
+    if pa.types.is_boolean(t):
+        return True
+    return f"v{j}"
+
+
 def _write_drifted_part(root: Path, table: pa.Table) -> Path:
     path = root / "trades" / "part-00000000000000000100-00000000000000000100.parquet"
     pq.write_table(table, path)
