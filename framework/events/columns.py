@@ -197,6 +197,6 @@ def _row_class(kind: Kind) -> type[Columns]:
         value = f"ListColumn.from_lists([r[{j}]])" if lst else f"(r[{j}],)"
         lines.append(f"    self.{name} = {value}")
     scope: dict[str, Any] = {"ListColumn": ListColumn}
-    exec("\n".join(lines), scope)  # noqa: S102 - code built above from the schema's names
+    exec("\n".join(lines), scope)  # the code is built above from the schema's names
     body = {"__slots__": names, "__init__": scope["__init__"], "kind": kind, "_batch": None, "n": 1}
     return type(f"{spec(kind).name.title().replace('_', '')}Row", (Columns,), body)

@@ -64,6 +64,13 @@ class MarketState:
     _q_bsz = cython.declare(list)
     _q_ask = cython.declare(list)
     _q_asz = cython.declare(list)
+    # The level arrays of _lv_src (a book batch) as typed views, for depth_at.
+    _lv_src = cython.declare(object)
+    _lv_typed = cython.declare(cython.bint)
+    _lv_bpx = cython.declare(cython.const[cython.double][:])
+    _lv_bsz = cython.declare(cython.const[cython.double][:])
+    _lv_apx = cython.declare(cython.const[cython.double][:])
+    _lv_asz = cython.declare(cython.const[cython.double][:])
 
     name = "market"
 
@@ -85,6 +92,8 @@ class MarketState:
         self._book = None
         self._row = 0
         self._bbo_src = None
+        self._lv_src = None
+        self._lv_typed = False
 
     def bind(self, engine: Any) -> None:
         self.engine = engine
@@ -173,12 +182,42 @@ class MarketState:
             col, sizes, better = book.ask_px, book.ask_sz, px < self.best_ask
         if better:
             return 0.0  # inside the spread: nothing displayed there (the common quote)
-        lo, hi = col.offsets[self._row], col.offsets[self._row + 1]
+        lo: cython.Py_ssize_t = col.offsets[self._row]
+        hi: cython.Py_ssize_t = col.offsets[self._row + 1]
+        if book is not self._lv_src:
+            self._view_levels(book)
+        j: cython.Py_ssize_t
+        if self._lv_typed:
+            if side > 0:
+                for j in range(lo, hi):
+                    if self._lv_bpx[j] == px:
+                        return float(self._lv_bsz[j])
+            else:
+                for j in range(lo, hi):
+                    if self._lv_apx[j] == px:
+                        return float(self._lv_asz[j])
+            return 0.0
         try:
             j = col.values[lo:hi].tolist().index(px)
         except ValueError:
             return 0.0
         return float(sizes.values[lo + j])
+
+    @cython.cfunc
+    def _view_levels(self, book: object) -> cython.void:
+        """Typed views of ``book``'s level arrays, taken once per batch: depth_at runs
+        for every order that rests, and a numpy slice, ``tolist`` and a numpy scalar
+        cost a microsecond or more each.  Arrays that are not float64 (rows built by
+        hand from integers) leave depth_at on the generic path, with the same answer."""
+        self._lv_src = book
+        try:
+            self._lv_bpx = book.bid_px.values
+            self._lv_bsz = book.bid_sz.values
+            self._lv_apx = book.ask_px.values
+            self._lv_asz = book.ask_sz.values
+            self._lv_typed = True
+        except (ValueError, TypeError):
+            self._lv_typed = False
 
     def snapshot(self) -> dict[str, Any]:
         return {

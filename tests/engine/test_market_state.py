@@ -27,6 +27,30 @@ def test_depth_at_reads_the_last_book_and_nothing_inside_the_spread():
     assert m.depth_at(1, 40.0) == 0.0 and m.depth_at(1, 39.99) == 7.0
 
 
+def test_depth_at_reads_rows_of_a_batch_and_of_the_next_batch_and_integer_sizes():
+    # depth_at reads typed views of a batch's level arrays, taken once per batch: a
+    # later row of the same batch, then another batch, must answer from their own
+    # levels; sizes built from integers take the generic path with the same answers.
+    e, m = _engine()
+    rows = [
+        (1, 0, 1_000, "X", [40.0, 39.99, 39.98], [5.0, 7.0, 9.0], [1, 1, 1], [40.02], [3.0], [1]),
+        (2, 0, 2_000, "X", [40.0], [6.0], [1], [40.02, 40.04], [2.0, 8.5], [1, 1]),
+        (3, 0, 3_000, "X", [], [], [], [40.02], [1.0], [1]),
+    ]
+    batch = Columns.from_rows(Kind.BOOK, rows)
+    e.step(Kind.BOOK, 1, 1_000, batch, 0)
+    assert m.depth_at(1, 39.98) == 9.0 and m.depth_at(-1, 40.04) == 0.0
+    e.step(Kind.BOOK, 2, 2_000, batch, 1)
+    assert m.depth_at(1, 39.98) == 0.0 and m.depth_at(-1, 40.04) == 8.5
+    assert m.depth_at(1, float("nan")) == 0.0
+    e.step(Kind.BOOK, 3, 3_000, batch, 2)  # an empty bid side: nothing displayed
+    assert m.depth_at(1, 40.0) == 0.0 and m.depth_at(-1, 40.02) == 1.0
+    ints = (4, 0, 4_000, "X", [40, 39], [5, 7], [1, 1], [41, 42], [3, 4], [1, 1])
+    e.step(Kind.BOOK, 4, 4_000, Columns.from_rows(Kind.BOOK, [ints]), 0)
+    got = m.depth_at(1, 39.0), m.depth_at(-1, 42.0), m.depth_at(-1, 41.5)
+    assert got == (7.0, 4.0, 0.0) and all(type(x) is float for x in got)
+
+
 def test_quote_wake_decides_as_the_strategys_python_gate_did():
     # The gate the strategy ran in Python before it moved into the kernel, verbatim.
     def python_gate(b, a, fair, move, bid_q, ask_q, touch):
