@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import importlib
 from bisect import bisect_right
 from collections.abc import Callable, Iterable, Iterator
@@ -58,6 +59,26 @@ def build_components(manifest: Manifest) -> list[Component]:
 def build_engine(manifest: Manifest, sink: Sink) -> Engine:
     """The engine a session ran with: its components, its seed."""
     return Engine(build_components(manifest), seed=manifest.seed, sink=sink)
+
+
+#: The young generation's collection threshold while a session runs (Python's is 700).
+GC_GEN0_THRESHOLD = 50_000
+
+
+def relax_gc() -> None:
+    """Collect the young generation every 50 000 net allocations instead of 700.
+
+    A session allocates millions of short-lived containers (output rows, delivered
+    columns, order records) and keeps few of them: at the default threshold the
+    cyclic collector ran about 280 times in a 24 h backtest and took 0.11-0.15 s of
+    it; at this one 0.03 s (measured with ``gc.callbacks``).  What is collected does
+    not change, nor anything the engine computes; the young generation holds at
+    most 50 000 objects between collections (a few MB).  A threshold already set
+    higher is kept.  Sessions call this when they open.
+    """
+    gen0, gen1, gen2 = gc.get_threshold()
+    if 0 < gen0 < GC_GEN0_THRESHOLD:
+        gc.set_threshold(GC_GEN0_THRESHOLD, gen1, gen2)
 
 
 def _started(

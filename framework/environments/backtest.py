@@ -26,7 +26,7 @@ import attrs
 
 from framework.config import ESTIMATOR_PATHS, SessionConfig, config_from_dict, unstructure
 from framework.engine.core import Engine, EngineError
-from framework.engine.drive import build_components, feed, inputs_for, resequence
+from framework.engine.drive import build_components, feed, inputs_for, relax_gc, resequence
 from framework.events.schema import INPUT_KINDS, Kind
 from framework.journal import JournalReader, JournalWriter, Manifest, check_completeness
 from framework.journal.manifest import MANIFEST_NAME, read_manifest
@@ -130,6 +130,7 @@ def open_session(
     from framework.calibration.transfer import apply_prior
 
     components = build_components(manifest)
+    relax_gc()
     loaded = None
     if prior is not None:
         src = resolve_prior(prior)

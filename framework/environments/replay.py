@@ -18,7 +18,7 @@ import attrs
 
 from framework.book import MarketState
 from framework.engine.core import Engine, NullSink
-from framework.engine.drive import ComponentError, build_components, feed, inputs_for
+from framework.engine.drive import ComponentError, build_components, feed, inputs_for, relax_gc
 from framework.events.schema import OUTPUT_KINDS, Kind, spec
 from framework.journal.completeness import Completeness, check_completeness
 from framework.journal.errors import JournalError
@@ -149,6 +149,7 @@ def engine_for(reader: JournalReader, sink: Any) -> Engine:
     from framework.calibration.transfer import apply_prior, journal_prior
 
     components = build_components(reader.manifest) or [MarketState()]
+    relax_gc()
     engine = Engine(components, seed=reader.manifest.seed, sink=sink)
     prior = journal_prior(reader.root, reader.manifest.prior)
     if prior is not None:
