@@ -29,19 +29,26 @@ class ListColumn:
     """A list<...> column stored flat: ``col[i]`` is the list of row ``i``.
 
     Values stay in a numpy array; :attr:`firsts` (the first element of every row,
-    e.g. the best price, ``None`` for an empty row) is a Python list built once,
-    vectorised, so a 20-level book costs the engine nothing it does not read.
-    :attr:`offsets` (row ``i`` is ``values[offsets[i]:offsets[i + 1]]``) is a Python
-    list built on first use: most batches never need it.
+    e.g. the best price, ``None`` for an empty row) and :attr:`offsets` (row ``i`` is
+    ``values[offsets[i]:offsets[i + 1]]``) are Python lists built on first use,
+    vectorised: the compiled MarketState reads the first levels from ``values`` and
+    ``offs`` in place and never needs either, so a 20-level book costs the engine
+    nothing it does not read.
     """
 
-    __slots__ = ("_offsets", "firsts", "offs", "values")
+    __slots__ = ("_firsts", "_offsets", "offs", "values")
 
     def __init__(self, values: np.ndarray, offsets: np.ndarray | list[int]) -> None:
         self.values = values
         self.offs = np.asarray(offsets, dtype=np.int64)
         self._offsets: list[int] | None = None
-        self.firsts = _firsts(values, self.offs)
+        self._firsts: list[Any] | None = None
+
+    @property
+    def firsts(self) -> list[Any]:
+        if self._firsts is None:
+            self._firsts = _firsts(self.values, self.offs)
+        return self._firsts
 
     @property
     def offsets(self) -> list[int]:

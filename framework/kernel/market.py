@@ -64,6 +64,17 @@ class MarketState:
     _q_bsz = cython.declare(list)
     _q_ask = cython.declare(list)
     _q_asz = cython.declare(list)
+    # The current book batch's level columns as typed views (compiled, float64 values):
+    # values and row offsets of bid_px, bid_sz, ask_px, ask_sz.
+    _t_typed = cython.declare(cython.bint)
+    _t_bpx = cython.declare(cython.const[cython.double][:])
+    _t_bsz = cython.declare(cython.const[cython.double][:])
+    _t_apx = cython.declare(cython.const[cython.double][:])
+    _t_asz = cython.declare(cython.const[cython.double][:])
+    _t_bpx_o = cython.declare(cython.const[cython.longlong][:])
+    _t_bsz_o = cython.declare(cython.const[cython.longlong][:])
+    _t_apx_o = cython.declare(cython.const[cython.longlong][:])
+    _t_asz_o = cython.declare(cython.const[cython.longlong][:])
     # The level arrays of _lv_src (a book batch) as typed views, for depth_at.
     _lv_src = cython.declare(object)
     _lv_typed = cython.declare(cython.bint)
@@ -94,6 +105,7 @@ class MarketState:
         self._bbo_src = None
         self._lv_src = None
         self._lv_typed = False
+        self._t_typed = False
 
     def bind(self, engine: Any) -> None:
         self.engine = engine
@@ -107,12 +119,22 @@ class MarketState:
     def on_book(self, cols: Any, i: cython.Py_ssize_t) -> None:
         if cols is not self._book:
             self._book = cols
-            self._b_bid = list(cols.bid_px.firsts)
-            self._b_bsz = list(cols.bid_sz.firsts)
-            self._b_ask = list(cols.ask_px.firsts)
-            self._b_asz = list(cols.ask_sz.firsts)
+            self._top_views(cols)
         self._row = i
-        self._set_top(self._b_bid[i], self._b_bsz[i], self._b_ask[i], self._b_asz[i])
+        if cython.compiled and self._t_typed:
+            # Compiled: the first level of each side read in place (NaN for an empty
+            # side), no Python objects; indexed here, not through a helper, because
+            # passing a memoryview slice to a function costs reference counting.
+            j: cython.longlong = self._t_bpx_o[i]
+            self.best_bid = self._t_bpx[j] if j < self._t_bpx_o[i + 1] else NAN
+            j = self._t_bsz_o[i]
+            self.bid_sz = self._t_bsz[j] if j < self._t_bsz_o[i + 1] else NAN
+            j = self._t_apx_o[i]
+            self.best_ask = self._t_apx[j] if j < self._t_apx_o[i + 1] else NAN
+            j = self._t_asz_o[i]
+            self.ask_sz = self._t_asz[j] if j < self._t_asz_o[i + 1] else NAN
+        else:
+            self._set_top(self._b_bid[i], self._b_bsz[i], self._b_ask[i], self._b_asz[i])
         self.books += 1
         now: cython.longlong = self.engine.now
         self.last_book_ts = now
@@ -127,6 +149,31 @@ class MarketState:
             self._q_asz = list(cols.ask_sz)
         self._set_top(self._q_bid[i], self._q_bsz[i], self._q_ask[i], self._q_asz[i])
         self.last_market_ts = self.engine.now
+
+    @cython.cfunc
+    def _top_views(self, cols: object) -> cython.void:
+        """Per book batch: typed views of the four level columns (compiled: values and
+        offsets of float64 columns), else their first-level lists, with the same
+        values (an empty side is NaN either way)."""
+        self._t_typed = False
+        if cython.compiled:
+            try:
+                c = cols.bid_px
+                self._t_bpx, self._t_bpx_o = c.values, c.offs
+                c = cols.bid_sz
+                self._t_bsz, self._t_bsz_o = c.values, c.offs
+                c = cols.ask_px
+                self._t_apx, self._t_apx_o = c.values, c.offs
+                c = cols.ask_sz
+                self._t_asz, self._t_asz_o = c.values, c.offs
+                self._t_typed = True
+                return
+            except (ValueError, TypeError):
+                pass  # not float64 (rows built by hand from integers): the lists
+        self._b_bid = list(cols.bid_px.firsts)
+        self._b_bsz = list(cols.bid_sz.firsts)
+        self._b_ask = list(cols.ask_px.firsts)
+        self._b_asz = list(cols.ask_sz.firsts)
 
     @cython.cfunc
     def _set_top(self, bid: object, bid_sz: object, ask: object, ask_sz: object) -> cython.void:

@@ -43,12 +43,16 @@ def test_depth_at_reads_rows_of_a_batch_and_of_the_next_batch_and_integer_sizes(
     e.step(Kind.BOOK, 2, 2_000, batch, 1)
     assert m.depth_at(1, 39.98) == 0.0 and m.depth_at(-1, 40.04) == 8.5
     assert m.depth_at(1, float("nan")) == 0.0
+    assert (m.best_bid, m.bid_sz, m.best_ask, m.ask_sz) == (40.0, 6.0, 40.02, 2.0)
     e.step(Kind.BOOK, 3, 3_000, batch, 2)  # an empty bid side: nothing displayed
     assert m.depth_at(1, 40.0) == 0.0 and m.depth_at(-1, 40.02) == 1.0
+    assert m.best_bid != m.best_bid and m.bid_sz != m.bid_sz  # NaN
+    assert (m.best_ask, m.ask_sz) == (40.02, 1.0)
     ints = (4, 0, 4_000, "X", [40, 39], [5, 7], [1, 1], [41, 42], [3, 4], [1, 1])
     e.step(Kind.BOOK, 4, 4_000, Columns.from_rows(Kind.BOOK, [ints]), 0)
     got = m.depth_at(1, 39.0), m.depth_at(-1, 42.0), m.depth_at(-1, 41.5)
     assert got == (7.0, 4.0, 0.0) and all(type(x) is float for x in got)
+    assert (m.best_bid, m.bid_sz, m.best_ask, m.ask_sz) == (40, 5, 41, 3)
 
 
 def test_quote_wake_decides_as_the_strategys_python_gate_did():
