@@ -64,8 +64,9 @@ class MarketState:
     _q_bsz = cython.declare(list)
     _q_ask = cython.declare(list)
     _q_asz = cython.declare(list)
-    # The current book batch's level columns as typed views (compiled, float64 values):
-    # values and row offsets of bid_px, bid_sz, ask_px, ask_sz.
+    # The level columns of book batch _t_src as typed views (compiled, float64 values):
+    # values and row offsets of bid_px, bid_sz, ask_px, ask_sz; _t_typed when taken.
+    _t_src = cython.declare(object)
     _t_typed = cython.declare(cython.bint)
     _t_bpx = cython.declare(cython.const[cython.double][:])
     _t_bsz = cython.declare(cython.const[cython.double][:])
@@ -75,13 +76,6 @@ class MarketState:
     _t_bsz_o = cython.declare(cython.const[cython.longlong][:])
     _t_apx_o = cython.declare(cython.const[cython.longlong][:])
     _t_asz_o = cython.declare(cython.const[cython.longlong][:])
-    # The level arrays of _lv_src (a book batch) as typed views, for depth_at.
-    _lv_src = cython.declare(object)
-    _lv_typed = cython.declare(cython.bint)
-    _lv_bpx = cython.declare(cython.const[cython.double][:])
-    _lv_bsz = cython.declare(cython.const[cython.double][:])
-    _lv_apx = cython.declare(cython.const[cython.double][:])
-    _lv_asz = cython.declare(cython.const[cython.double][:])
 
     name = "market"
 
@@ -103,8 +97,7 @@ class MarketState:
         self._book = None
         self._row = 0
         self._bbo_src = None
-        self._lv_src = None
-        self._lv_typed = False
+        self._t_src = None
         self._t_typed = False
 
     def bind(self, engine: Any) -> None:
@@ -152,28 +145,40 @@ class MarketState:
 
     @cython.cfunc
     def _top_views(self, cols: object) -> cython.void:
-        """Per book batch: typed views of the four level columns (compiled: values and
-        offsets of float64 columns), else their first-level lists, with the same
-        values (an empty side is NaN either way)."""
+        """Per book batch: the typed views of its level columns, else (interpreted, or
+        columns that are not float64) their first-level lists, with the same values
+        (an empty side is NaN either way)."""
+        if cols is not self._t_src:
+            self._typed_views(cols)
+        if not self._t_typed:
+            self._b_bid = list(cols.bid_px.firsts)
+            self._b_bsz = list(cols.bid_sz.firsts)
+            self._b_ask = list(cols.ask_px.firsts)
+            self._b_asz = list(cols.ask_sz.firsts)
+
+    @cython.cfunc
+    def _typed_views(self, cols: object) -> cython.void:
+        """Typed views of a book batch's level values and offsets, taken once per batch
+        (compiled only): on_book reads the first levels and depth_at the level at a
+        price in place, where a numpy slice, ``tolist`` or a numpy scalar costs a
+        microsecond or more.  Columns that are not float64 (rows built by hand from
+        integers) are left to the generic paths."""
+        self._t_src = cols
         self._t_typed = False
-        if cython.compiled:
-            try:
-                c = cols.bid_px
-                self._t_bpx, self._t_bpx_o = c.values, c.offs
-                c = cols.bid_sz
-                self._t_bsz, self._t_bsz_o = c.values, c.offs
-                c = cols.ask_px
-                self._t_apx, self._t_apx_o = c.values, c.offs
-                c = cols.ask_sz
-                self._t_asz, self._t_asz_o = c.values, c.offs
-                self._t_typed = True
-                return
-            except (ValueError, TypeError):
-                pass  # not float64 (rows built by hand from integers): the lists
-        self._b_bid = list(cols.bid_px.firsts)
-        self._b_bsz = list(cols.bid_sz.firsts)
-        self._b_ask = list(cols.ask_px.firsts)
-        self._b_asz = list(cols.ask_sz.firsts)
+        if not cython.compiled:
+            return
+        try:
+            c = cols.bid_px
+            self._t_bpx, self._t_bpx_o = c.values, c.offs
+            c = cols.bid_sz
+            self._t_bsz, self._t_bsz_o = c.values, c.offs
+            c = cols.ask_px
+            self._t_apx, self._t_apx_o = c.values, c.offs
+            c = cols.ask_sz
+            self._t_asz, self._t_asz_o = c.values, c.offs
+            self._t_typed = True
+        except (ValueError, TypeError):
+            pass
 
     @cython.cfunc
     def _set_top(self, bid: object, bid_sz: object, ask: object, ask_sz: object) -> cython.void:
@@ -229,42 +234,30 @@ class MarketState:
             col, sizes, better = book.ask_px, book.ask_sz, px < self.best_ask
         if better:
             return 0.0  # inside the spread: nothing displayed there (the common quote)
-        lo: cython.Py_ssize_t = col.offsets[self._row]
-        hi: cython.Py_ssize_t = col.offsets[self._row + 1]
-        if book is not self._lv_src:
-            self._view_levels(book)
+        if book is not self._t_src:
+            self._typed_views(book)
         j: cython.Py_ssize_t
-        if self._lv_typed:
+        lo: cython.Py_ssize_t
+        hi: cython.Py_ssize_t
+        if cython.compiled and self._t_typed:
+            # Sizes are read at the price column's offsets, as the generic path does.
             if side > 0:
+                lo, hi = self._t_bpx_o[self._row], self._t_bpx_o[self._row + 1]
                 for j in range(lo, hi):
-                    if self._lv_bpx[j] == px:
-                        return float(self._lv_bsz[j])
+                    if self._t_bpx[j] == px:
+                        return self._t_bsz[j]
             else:
+                lo, hi = self._t_apx_o[self._row], self._t_apx_o[self._row + 1]
                 for j in range(lo, hi):
-                    if self._lv_apx[j] == px:
-                        return float(self._lv_asz[j])
+                    if self._t_apx[j] == px:
+                        return self._t_asz[j]
             return 0.0
+        lo, hi = col.offsets[self._row], col.offsets[self._row + 1]
         try:
             j = col.values[lo:hi].tolist().index(px)
         except ValueError:
             return 0.0
         return float(sizes.values[lo + j])
-
-    @cython.cfunc
-    def _view_levels(self, book: object) -> cython.void:
-        """Typed views of ``book``'s level arrays, taken once per batch: depth_at runs
-        for every order that rests, and a numpy slice, ``tolist`` and a numpy scalar
-        cost a microsecond or more each.  Arrays that are not float64 (rows built by
-        hand from integers) leave depth_at on the generic path, with the same answer."""
-        self._lv_src = book
-        try:
-            self._lv_bpx = book.bid_px.values
-            self._lv_bsz = book.bid_sz.values
-            self._lv_apx = book.ask_px.values
-            self._lv_asz = book.ask_sz.values
-            self._lv_typed = True
-        except (ValueError, TypeError):
-            self._lv_typed = False
 
     def snapshot(self) -> dict[str, Any]:
         return {
