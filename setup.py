@@ -27,6 +27,16 @@ STAMP = "_build.json"
 CFLAGS = ["-O2", "-ffp-contract=off", "-fno-fast-math", "-fexcess-precision=standard"]
 
 
+def source_digest(kernel: Path, leaf: str) -> str:
+    """sha256 of kernel module ``leaf``'s source and of the kernel's ``.pxd`` files (the
+    C declarations a module may cimport).  framework/kernel/__init__.py computes the
+    same to tell a build from a stale one."""
+    h = hashlib.sha256((kernel / f"{leaf}.py").read_bytes())
+    for pxd in sorted(kernel.glob("*.pxd")):
+        h.update(pxd.read_bytes())
+    return h.hexdigest()
+
+
 def _numpy_random() -> dict[str, list[str]]:
     """Compiler settings for a module that calls numpy's random C API (headers and the
     ``libnpyrandom`` numpy ships for extensions)."""
@@ -94,7 +104,7 @@ class OptionalBuildExt(build_ext):
                 KERNEL / Path(self.get_ext_filename(leaf)),
             )
             if any(o.exists() for o in outputs):
-                built[leaf] = hashlib.sha256((KERNEL / f"{leaf}.py").read_bytes()).hexdigest()
+                built[leaf] = source_digest(KERNEL, leaf)
         text = json.dumps(built, indent=1, sort_keys=True) + "\n"
         for d in {KERNEL, Path(self.build_lib) / KERNEL}:
             if d.is_dir():

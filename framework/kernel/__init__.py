@@ -10,8 +10,9 @@ Which path is imported, per module:
 * ``MM_KERNEL=python`` in the environment: the Python source, always (how the tests
   check the compiled path against the interpreted one);
 * otherwise the compiled extension, when there is one and it was built from the source
-  beside it (``setup.py`` records each source's sha256 in ``_build.json``; an edited
-  ``.py`` beside a stale build runs interpreted, with a warning to rebuild, instead of
+  beside it (``setup.py`` records the sha256 of each source, with the kernel's ``.pxd``
+  declarations, in ``_build.json``; an edited ``.py`` or ``.pxd`` beside a stale build
+  runs interpreted, with a warning to rebuild, instead of
   silently running the old code);
 * otherwise the Python source.
 
@@ -42,7 +43,7 @@ def _extension(leaf: str) -> Path | None:
     return None
 
 
-_STAMP = _HERE / "_build.json"  # written by setup.py: module -> sha256 of its source
+_STAMP = _HERE / "_build.json"  # written by setup.py: module -> _source_digest
 
 
 @functools.cache
@@ -67,8 +68,16 @@ def _choose(leaf: str) -> Path | None:
     want = _built_from().get(leaf)
     if want is None:
         return None  # built by something that did not record its source: not trusted
-    src = (_HERE / f"{leaf}.py").read_bytes()
-    return ext if hashlib.sha256(src).hexdigest() == want else None
+    return ext if _source_digest(leaf) == want else None
+
+
+def _source_digest(leaf: str) -> str:
+    """sha256 of module ``leaf``'s source and of the kernel's ``.pxd`` files (the C
+    declarations a module may cimport), as setup.py records it for a build."""
+    h = hashlib.sha256((_HERE / f"{leaf}.py").read_bytes())
+    for pxd in sorted(_HERE.glob("*.pxd")):
+        h.update(pxd.read_bytes())
+    return h.hexdigest()
 
 
 def _sources() -> list[str]:

@@ -89,3 +89,18 @@ def test_a_source_edited_since_its_build_runs_interpreted_with_a_warning(monkeyp
         assert spec is not None and spec.origin.endswith(f"{leaf}.py")
     finally:
         kernel._choose.cache_clear()
+
+
+def test_the_build_stamp_covers_the_kernels_c_declarations(tmp_path, monkeypatch):
+    # A module compiled against a .pxd (numpy's C API for draws) is stale once the .pxd
+    # changes, as it is when its own source changes.
+    src = REPO / "framework" / "kernel"
+    for f in [*src.glob("*.py"), *src.glob("*.pxd")]:
+        shutil.copy(f, tmp_path / f.name)
+    assert list(tmp_path.glob("*.pxd")), "the kernel declares no C API: nothing to cover"
+    monkeypatch.setattr(kernel, "_HERE", tmp_path)
+    before = {m: kernel._source_digest(m) for m in MODULES}
+    pxd = next(tmp_path.glob("*.pxd"))
+    pxd.write_text(pxd.read_text() + "\n# edited\n")
+    after = {m: kernel._source_digest(m) for m in MODULES}
+    assert all(before[m] != after[m] for m in MODULES)
