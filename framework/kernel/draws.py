@@ -2,7 +2,7 @@
 
 A ``Generator.random()`` or ``Generator.integers(n)`` for one value goes through
 numpy's array machinery (argument arrays, dtype checks, a lock, a numpy scalar back):
-1.5-2 µs in a quiet loop and 3-6 µs inside a backtest (measured: the Q-learner's two
+0.5-1.5 µs in a quiet loop and 3-6 µs inside a backtest (measured: the Q-learner's two
 draws a decision cost 9 µs there).  :func:`uniform` and :func:`below` return the same
 values and leave the generator in the same state, because compiled they call the very
 C functions numpy calls for one value (``random_standard_uniform`` and
