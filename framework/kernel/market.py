@@ -598,6 +598,13 @@ class SweepDepths:
     _ask = cython.declare(cython.double)
     _tick_px = cython.declare(cython.double)
     _tick = cython.declare(cython.double)
+    # The trades batch the last print came from (_src) and its columns.
+    _src = cython.declare(object)
+    # (lists for a batch read from a journal, 1-tuples for a live row: any sequence)
+    _c_ts = cython.declare(object)
+    _c_side = cython.declare(object)
+    _c_hash = cython.declare(object)
+    _c_px = cython.declare(object)
 
     def __init__(
         self, keep: object, tick_of: object, delta0_bps: float, stale_ns: cython.longlong
@@ -619,22 +626,28 @@ class SweepDepths:
         self._ask = NAN
         self._tick_px = NAN
         self._tick = NAN
+        self._src = None
 
-    def __call__(self, cols: Any, i: object) -> None:
-        ts: cython.longlong = cols.ts[i]
-        side: cython.longlong = cols.side[i]
+    def __call__(self, cols: Any, i: cython.Py_ssize_t) -> None:
+        if cols is not self._src:
+            # One attribute walk per trades batch, not four per print.
+            self._src = cols
+            self._c_ts, self._c_side = cols.ts, cols.side
+            self._c_hash, self._c_px = cols.hash, cols.px
+        ts: cython.longlong = self._c_ts[i]
+        side: cython.longlong = self._c_side[i]
         px: cython.double
-        if self.pending and ts == self._ts and side == self._side and cols.hash[i] == self._hash:
-            px = cols.px[i]  # another print of the same sweep: keep the worst price
+        if self.pending and ts == self._ts and side == self._side and self._c_hash[i] == self._hash:
+            px = self._c_px[i]  # another print of the same sweep: keep the worst price
             if (px > self._worst) if side > 0 else (px < self._worst):
                 self._worst = px
             return
         self.close()
         self.pending = True
         self._ts = ts
-        self._hash = cols.hash[i]
+        self._hash = self._c_hash[i]
         self._side = side
-        self._worst = cols.px[i]
+        self._worst = self._c_px[i]
         self.pend_recv = self.engine.now
         # The book is resolved now: a later book may arrive before the sweep closes.  It
         # is stale when it is older than the trade on the exchange's clock (found by
