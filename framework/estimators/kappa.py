@@ -159,9 +159,6 @@ class KappaEstimator(EstimatorBase):
         """Aggressor sweeps closed so far (kept or not)."""
         return self._sweeps.events_seen
 
-    def _close(self) -> None:
-        self._sweeps.close()
-
     def _keep(self, recv: int, j: int, floor_bps: float, g_bps: float) -> None:
         """A sweep that counts: ``j`` grid steps beyond its floor (see SweepDepths)."""
         if self.events_kept == 0:
