@@ -181,8 +181,8 @@ class JournalReader:
     ) -> Iterator[pa.RecordBatch]:
         """Batches of one table with ``start_seq <= seq <= stop_seq``, in seq order.
 
-        ``columns`` (in table order, starting with ``seq``, ``ts``, ``recv_ts``) decodes
-        only those; None decodes every column.
+        ``columns`` decodes only those (with ``seq``, ``ts`` and ``recv_ts``, which
+        always come; batches keep the table's column order); None decodes every column.
         """
         kind = spec(kind).kind
         want = _pruned(arrow_schema(kind), columns)
