@@ -12,7 +12,8 @@ re-derives every command of a live session.
 
 Order commands are durable before they are sent: the journal writer appends every row
 since the last sync to its write-ahead log with one fdatasync
-(:mod:`framework.journal.wal`; tables become Parquet parts about once a second), checked
+(:mod:`framework.journal.wal`; tables become Parquet parts about once a second, on the
+writer's flush thread), checked
 by the :class:`~framework.live.guard.Guard`, then signed and posted by the executor
 (WS post, HTTP fallback) under the engine's client order ids.  An answer whose outcome
 is unknown (a timeout, a dropped connection) is resolved by asking the venue for the

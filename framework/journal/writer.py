@@ -1,10 +1,16 @@
 """Append-only journal writer: one directory of Parquet parts per table.
 
 Rows are buffered per table and written as a new *part* when a size bound or a
-time bound (default 1 s) is reached, or when :meth:`JournalWriter.flush` is called
-(write-ahead: order commands are flushed before they are sent).  A part is written
-to a hidden temp file, fsynced, renamed into place and the directory fsynced, so a
-crash leaves only whole parts: at most the last flush interval is lost.
+time bound (default 1 s) is reached, or when :meth:`JournalWriter.flush` is called.
+A part is written to a hidden temp file, fsynced, renamed into place and the directory
+fsynced, so a crash leaves only whole parts: at most the last flush interval is lost.
+
+A write-ahead writer (paper, live: :mod:`framework.journal.wal`) makes rows durable in
+its log before an order is sent, so its periodic flushes need not hold the session up:
+they take the buffered rows and write the parts on a thread of their own (one flush in
+flight at a time).  A flush that fails hands its rows back to the buffers and the error
+to the next call; :meth:`JournalWriter.flush` and :meth:`JournalWriter.close` write in
+the caller's thread, after the flush in flight.
 
 Layout::
 
@@ -27,9 +33,11 @@ import functools
 import time
 import uuid
 from collections.abc import Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import attrs
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -41,7 +49,7 @@ from framework.journal.errors import JournalError
 from framework.journal.link import link_or_copy
 from framework.journal.manifest import Manifest, write_manifest
 from framework.journal.parts import PartMeta, list_parts, parse_part, part_name
-from framework.journal.wal import WriteAheadLog, recover
+from framework.journal.wal import WriteAheadLog, drop, recover
 
 COMPRESSION = "zstd"
 ROW_GROUP_ROWS = 32_768
@@ -90,6 +98,40 @@ def rows_to_table(kind: Kind, rows: list[tuple[Any, ...]]) -> pa.Table:
             raise TypeError("pass list columns as Python lists")
         arrays.append(pa.array(col, type=f.type))
     return pa.Table.from_arrays(arrays, schema=sch)
+
+
+def _buffered_table(
+    kind: Kind, rows: list[tuple[Any, ...]], batches: list[pa.RecordBatch]
+) -> pa.Table:
+    """One table's buffered rows and batches as one table in seq order."""
+    pieces = []
+    if batches:
+        pieces.append(pa.Table.from_batches(batches, schema=arrow_schema(kind)))
+    if rows:
+        pieces.append(rows_to_table(kind, rows))
+    table = pa.concat_tables(pieces) if len(pieces) > 1 else pieces[0]
+    # Rows (alone or beside batches) may come out of seq order: sort them, but only
+    # when they are (sorting copies every column).
+    if rows and not _seq_increasing(table):
+        table = table.sort_by("seq")
+    return table
+
+
+def _first_seq(rows: list[tuple[Any, ...]], batches: list[pa.RecordBatch]) -> int:
+    """The lowest seq of buffered ``rows`` and ``batches`` (each in seq order)."""
+    firsts = [batches[0].column(0)[0].as_py()] if batches else []
+    return min([*firsts, rows[0][0]] if rows else firsts)
+
+
+@attrs.define(slots=True)
+class _Job:
+    """A flush on the flush thread: its parts, the log segments it deletes once they
+    are down, and the rows it took that were not synced yet."""
+
+    parts: list[tuple[Kind, list[tuple[Any, ...]], list[pa.RecordBatch], int, PartMeta]]
+    segments: list[Path]
+    unsynced: list[tuple[Kind, tuple[Any, ...]]]
+    future: Future[None] = attrs.field(default=None)
 
 
 class JournalWriter:
@@ -147,6 +189,8 @@ class JournalWriter:
         recover(self.root)  # a crashed writer's log, before appending after it
         self._wal: WriteAheadLog | None = WriteAheadLog(self.root) if write_ahead else None
         self._wal_pending: list[tuple[Kind, tuple[Any, ...]]] = []
+        self._pool: ThreadPoolExecutor | None = None
+        self._job: _Job | None = None  # the flush in flight on the flush thread
         for t in TABLES.values():
             (self.root / t.name).mkdir(exist_ok=True)
             for part in list_parts(self.root / t.name):  # appending to an existing journal
@@ -170,7 +214,10 @@ class JournalWriter:
         if n == 1:
             self._first[kind] = seq
         if n >= self.flush_rows:
-            self.flush((kind,))
+            if self._wal is None:
+                self.flush((kind,))
+            else:
+                self._flush_behind()
         self._appends += 1
         if self._appends & 255 == 0:
             self.maybe_flush()
@@ -246,21 +293,34 @@ class JournalWriter:
 
     # -- flushing -----------------------------------------------------------------------
     def maybe_flush(self) -> None:
-        """Flush everything if the time bound has passed (call from an idle loop too)."""
+        """Flush everything if the time bound has passed (call from an idle loop too);
+        a write-ahead writer writes the parts on its flush thread."""
+        if self._wal is not None:
+            self._reap()
         if time.monotonic() - self._last_flush >= self.flush_interval_s:
-            self.flush()
+            if self._wal is None:
+                self.flush()
+            else:
+                self._flush_behind()
 
     def sync(self) -> None:
         """Make every row appended so far durable: the write-ahead log when the writer
         keeps one (one fdatasync), else a flush of every table to parts."""
         if self._wal is None:
             self.flush()
-        elif self._wal_pending:
+            return
+        job = self._job
+        if job is not None and job.unsynced:  # taken by a flush not reaped yet: logged too
+            self._wal_pending = job.unsynced + self._wal_pending
+            job.unsynced = []
+        if self._wal_pending:
             self._wal.append(self._wal_pending)
             self._wal_pending = []
 
     def flush(self, kinds: Iterable[Kind] | None = None) -> None:
-        """Write buffered rows of ``kinds`` (default: all tables) as parts, durably."""
+        """Write buffered rows of ``kinds`` (default: all tables) as parts, durably, in
+        this thread (after the flush in flight, if any)."""
+        self._reap(wait=True)
         for kind in Kind if kinds is None else kinds:
             if self._buffered[kind]:
                 self._flush_kind(kind)
@@ -271,24 +331,90 @@ class JournalWriter:
                 self._wal.reset()
 
     def _flush_kind(self, kind: Kind) -> None:
-        pieces = []
-        if self._batches[kind]:
-            pieces.append(pa.Table.from_batches(self._batches[kind], schema=arrow_schema(kind)))
-        if self._rows[kind]:
-            pieces.append(rows_to_table(kind, self._rows[kind]))
-        table = pa.concat_tables(pieces) if len(pieces) > 1 else pieces[0]
-        # Rows (alone or beside batches) may come out of seq order: sort them, but only
-        # when they are (sorting copies every column).
-        if self._rows[kind] and not _seq_increasing(table):
-            table = table.sort_by("seq")
         name = spec(kind).name
         meta = PartMeta(self._journal_id, self.rows_written[name], self._durable_after(kind))
+        table = _buffered_table(kind, self._rows[kind], self._batches[kind])
         write_part_atomic(self.root / name, table, meta)
         self.rows_written[name] += table.num_rows
         self.parts_written += 1
         self._rows[kind] = []
         self._batches[kind] = []
         self._buffered[kind] = 0
+
+    # -- flushing on the flush thread (write-ahead writers) -------------------------------
+    def _flush_behind(self) -> None:
+        """Take every table's buffered rows and write them as parts on the flush thread.
+
+        Their rows are in the write-ahead log up to the last sync; the log's current
+        segment is retired here and deleted by the job once its parts are on disk.  Rows
+        taken but not yet synced stay with the job until it is done (:meth:`sync` logs
+        them meanwhile).  Nothing happens while the previous flush is in flight: the rows
+        wait for the next call.
+        """
+        self._reap()
+        if self._job is not None:
+            return
+        assert self._wal is not None
+        kinds = [k for k in Kind if self._buffered[k]]
+        parts = []
+        for kind in kinds:  # in flush()'s order, each part's meta as flush() would write it
+            name = spec(kind).name
+            n = self._buffered[kind]
+            meta = PartMeta(self._journal_id, self.rows_written[name], self._durable_after(kind))
+            parts.append((kind, self._rows[kind], self._batches[kind], n, meta))
+            self.rows_written[name] += n
+            self._rows[kind] = []
+            self._batches[kind] = []
+            self._buffered[kind] = 0
+        self._wal.rotate()
+        segments = list(self._wal.retired)
+        job = _Job(parts, segments, self._wal_pending)
+        self._wal_pending = []
+        self._last_flush = time.monotonic()
+        if not parts and not segments:
+            return
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(1, thread_name_prefix="journal-flush")
+        job.future = self._pool.submit(self._write_job, self.root, parts, segments, self._wal)
+        self._job = job
+
+    @staticmethod
+    def _write_job(
+        root: Path,
+        parts: list[tuple[Kind, list[tuple[Any, ...]], list[pa.RecordBatch], int, PartMeta]],
+        segments: list[Path],
+        wal: WriteAheadLog,
+    ) -> None:
+        wal.settle()  # first: a sync must not wait on it
+        for kind, rows, batches, _, meta in parts:
+            write_part_atomic(root / spec(kind).name, _buffered_table(kind, rows, batches), meta)
+        drop(segments)
+
+    def _reap(self, wait: bool = False) -> None:
+        """Finish the flush in flight if it is done (or wait for it); a failed one gives
+        its rows back to the buffers, in front, and raises."""
+        job = self._job
+        if job is None or not (wait or job.future.done()):
+            return
+        self._job = None
+        exc = job.future.exception()
+        if exc is None:
+            self.parts_written += len(job.parts)
+            if self._wal is not None:
+                self._wal.retired = [p for p in self._wal.retired if p not in job.segments]
+            return
+        for kind, rows, batches, n, _ in reversed(job.parts):
+            self._rows[kind] = rows + self._rows[kind]
+            self._batches[kind] = batches + self._batches[kind]
+            self._buffered[kind] += n
+            self.rows_written[spec(kind).name] -= n
+            self._first[kind] = _first_seq(rows, batches)
+        self._wal_pending = job.unsynced + self._wal_pending
+        raise JournalError(
+            f"{self.root}: writing parts failed ({type(exc).__name__}: {exc}); the rows are "
+            "kept (buffered, and in the write-ahead log up to the last sync) and written "
+            "at the next flush"
+        ) from exc
 
     def _durable_after(self, kind: Kind) -> int | None:
         """The seq up to which every table is on disk once ``kind``'s buffer is.
@@ -308,6 +434,9 @@ class JournalWriter:
         if self._closed:
             return
         self.flush()
+        if self._pool is not None:
+            self._pool.shutdown()
+            self._pool = None
         if self._wal is not None:
             self._wal.close()
             self._wal = None

@@ -148,3 +148,186 @@ def test_replay_verify_after_sigkill_verifies_everything_the_log_made_durable(tm
     assert m, text
     assert int(m[1]) == 80  # all 40 books and 40 trades
     assert (root / WAL_NAME).stat().st_size == 0  # the log became parts
+
+
+# -- the flush thread: parts written behind the session, the log in segments ----------
+
+
+def _writer(root: Path, **kw) -> JournalWriter:
+    return JournalWriter(root, Manifest(mode="paper", asset="X"), write_ahead=True, **kw)
+
+
+def test_a_periodic_flush_writes_parts_on_the_flush_thread_and_retires_the_log(tmp_path):
+    import threading
+
+    import framework.journal.writer as writer_mod
+
+    root = tmp_path / "j"
+    w = _writer(root, flush_interval_s=0.0)
+    for s in range(1, 11):
+        w.append(Kind.TRADES, trade_row(s, s, 10.0))
+    w.sync()
+    threads = []
+    real = writer_mod.write_part_atomic
+    gate = threading.Event()
+
+    def slow_part(*args, **kw):
+        threads.append(threading.current_thread().name)
+        gate.wait(10)
+        return real(*args, **kw)
+
+    writer_mod.write_part_atomic = slow_part
+    try:
+        w.maybe_flush()  # takes rows 1..10 and returns while the part is being written
+        assert (root / f"{WAL_NAME}.1").exists()  # the synced rows' segment, retired
+        assert (root / WAL_NAME).stat().st_size == 0
+        for s in range(11, 16):
+            w.append(Kind.TRADES, trade_row(s, s, 10.0))
+        w.sync()  # into the fresh segment, while the flush is in flight
+        assert [r[1][0] for r in read_log(root / WAL_NAME)] == [11, 12, 13, 14, 15]
+        assert _seqs(root, Kind.TRADES) == []  # the part is not down yet (the log is held)
+        gate.set()
+        w._reap(wait=True)
+    finally:
+        writer_mod.write_part_atomic = real
+    assert threads == ["journal-flush_0"]
+    assert not (root / f"{WAL_NAME}.1").exists()  # its rows are in a part: deleted
+    assert w.parts_written == 1
+    w.close()
+    assert _seqs(root, Kind.TRADES) == list(range(1, 16))
+    assert not list(root.glob("wal.log*"))
+
+
+def test_rows_taken_by_a_flush_and_synced_while_it_runs_are_logged(tmp_path):
+    import threading
+
+    import framework.journal.writer as writer_mod
+
+    root = tmp_path / "j"
+    w = _writer(root, flush_interval_s=0.0)
+    real = writer_mod.write_part_atomic
+    gate = threading.Event()
+    writer_mod.write_part_atomic = lambda *a, **k: (gate.wait(10), real(*a, **k))[1]
+    try:
+        for s in range(1, 6):
+            w.append(Kind.TRADES, trade_row(s, s, 10.0))  # never synced before the flush
+        w.maybe_flush()
+        w.sync()  # an order is sent now: rows 1..5 are not in a part yet, so they go to the log
+        assert [r[1][0] for r in read_log(root / WAL_NAME)] == [1, 2, 3, 4, 5]
+    finally:
+        gate.set()
+        writer_mod.write_part_atomic = real
+    w.close()
+    assert _seqs(root, Kind.TRADES) == [1, 2, 3, 4, 5]
+
+
+# Syncs rows 1..a, starts a flush whose part never gets written (the flush thread hangs),
+# appends and syncs rows up to b, appends up to c unsynced, then waits to be killed.
+_HANGING_FLUSH = textwrap.dedent(
+    """
+    import sys, threading, time
+    import framework.journal.writer as writer_mod
+    from framework.events import Kind
+    from framework.journal import JournalWriter, Manifest
+    root, a, b, c = sys.argv[1], *map(int, sys.argv[2:5])
+    w = JournalWriter(root, Manifest(mode="paper", asset="X"), flush_interval_s=1e9,
+                      write_ahead=True)
+    real = writer_mod.write_part_atomic
+    def hang(directory, table, meta=None):
+        if directory.name == "clock":
+            threading.Event().wait()  # trades' part is down, clock's never
+        return real(directory, table, meta)
+    writer_mod.write_part_atomic = hang
+    for s in range(1, c + 1):
+        w.append(Kind.TRADES, (s, s, s, "X", 1, 10.0 + s, 1.0, s, None))
+        w.append(Kind.CLOCK, (s * 1000, s, s, "t"))
+        if s == a:
+            w.sync()
+            w.flush_interval_s = 0.0
+            w.maybe_flush()
+            w.flush_interval_s = 1e9
+        if s == b:
+            w.sync()
+    print("ready", flush=True)
+    time.sleep(60)
+    """
+)
+
+
+def test_a_crash_with_a_flush_in_flight_recovers_every_synced_row_once(tmp_path):
+    root = tmp_path / "j"
+    _kill_when_ready(_HANGING_FLUSH, root, 30, 50, 60)
+    assert (root / f"{WAL_NAME}.1").exists()  # rows 1..30, retired, not deleted
+    assert _seqs(root, Kind.TRADES) == list(range(1, 51))  # 1..30 from the part + log
+    assert _seqs(root, Kind.CLOCK) == [s * 1000 for s in range(1, 51)]
+    assert not (root / f"{WAL_NAME}.1").exists()
+    assert (root / WAL_NAME).stat().st_size == 0
+    assert _seqs(root, Kind.TRADES) == list(range(1, 51))  # recovered once
+
+
+def test_a_crash_between_a_rotations_renames_is_recovered(tmp_path):
+    root = tmp_path / "j"
+    _crash(root, flushed=0, synced=10, total=10)
+    (root / WAL_NAME).rename(root / f"{WAL_NAME}.1")  # retired, the fresh one not named yet
+    assert _seqs(root, Kind.TRADES) == list(range(1, 11))
+    assert not (root / f"{WAL_NAME}.1").exists()
+
+
+def test_a_live_writers_retired_segments_are_not_recovered_by_a_reader(tmp_path):
+    import threading
+
+    import framework.journal.writer as writer_mod
+
+    root = tmp_path / "j"
+    w = _writer(root, flush_interval_s=0.0)
+    real = writer_mod.write_part_atomic
+    gate = threading.Event()
+    writer_mod.write_part_atomic = lambda *a, **k: (gate.wait(10), real(*a, **k))[1]
+    try:
+        for s in range(1, 4):
+            w.append(Kind.TRADES, trade_row(s, s, 10.0))
+        w.sync()
+        w.maybe_flush()
+        assert recover(root) == 0
+        assert (root / f"{WAL_NAME}.1").exists()
+    finally:
+        gate.set()
+        writer_mod.write_part_atomic = real
+    w.close()
+    assert _seqs(root, Kind.TRADES) == [1, 2, 3]
+
+
+def test_a_failed_flush_keeps_its_rows_and_says_so(tmp_path):
+    import pytest
+
+    import framework.journal.writer as writer_mod
+    from framework.journal.errors import JournalError
+
+    root = tmp_path / "j"
+    w = _writer(root, flush_interval_s=0.0)
+    real = writer_mod.write_part_atomic
+
+    def full_disk(*a, **k):
+        raise OSError(28, "No space left on device")
+
+    for s in range(1, 4):
+        w.append(Kind.TRADES, trade_row(s, s, 10.0))
+        w.append(Kind.CLOCK, (s * 10, s, s, "t"))
+    w.sync()
+    writer_mod.write_part_atomic = full_disk
+    try:
+        w.maybe_flush()
+        w.append(Kind.TRADES, trade_row(4, 4, 10.0))
+        with pytest.raises(JournalError, match=r"No space left on device.*rows are kept"):
+            w._reap(wait=True)
+    finally:
+        writer_mod.write_part_atomic = real
+    assert (root / f"{WAL_NAME}.1").exists()  # the synced rows' segment is kept
+    w.append(Kind.TRADES, trade_row(5, 5, 10.0))
+    w.maybe_flush()  # the rows handed back go down with the new ones
+    w._reap(wait=True)
+    assert not (root / f"{WAL_NAME}.1").exists()
+    w.close()
+    assert _seqs(root, Kind.TRADES) == [1, 2, 3, 4, 5]
+    assert _seqs(root, Kind.CLOCK) == [10, 20, 30]
+    assert len(list((root / "trades").glob("part-*.parquet"))) == 1  # compacted at close
