@@ -52,3 +52,30 @@ def test_parsing_a_command_loads_no_heavy_library():
 
 def test_a_bad_option_is_reported_without_loading_heavy_libraries():
     assert _loaded("backtest", "--spread-profile") == []
+
+
+def _blas_threads(env: dict[str, str]) -> str:
+    import os
+
+    code = (
+        "import cli, numpy, os; "
+        "print(os.environ['OPENBLAS_NUM_THREADS'], len(os.listdir('/proc/self/task')))"
+    )
+    base = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
+    res = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=REPO,
+        env={**base, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert res.returncode == 0, res.stderr
+    return res.stdout.strip()
+
+
+def test_the_cli_runs_numpy_with_one_blas_thread_unless_told_otherwise():
+    # OpenBLAS's idle pool spins on sched_yield: CPU a backtest's decoding thread and a
+    # sweep's other workers need.  The process is then the main thread alone.
+    assert _blas_threads({}) == "1 1"
+    assert _blas_threads({"OPENBLAS_NUM_THREADS": "2"}).startswith("2 ")
