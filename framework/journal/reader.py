@@ -16,7 +16,7 @@ import sys
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import attrs
 import numpy as np
@@ -184,7 +184,21 @@ class JournalReader:
         ``columns`` decodes only those (with ``seq``, ``ts`` and ``recv_ts``, which
         always come; batches keep the table's column order); None decodes every column.
         """
-        kind = spec(kind).kind
+        return self._reported(
+            self._decoded(spec(kind).kind, start_seq, stop_seq, batch_rows, columns)
+        )
+
+    def _decoded(
+        self,
+        kind: Kind,
+        start_seq: int | None,
+        stop_seq: int | None,
+        batch_rows: int,
+        columns: Sequence[str] | None,
+    ) -> Iterator[pa.RecordBatch | JournalError]:
+        """:meth:`iter_batches`' batches, with a part that cannot be read yielded as its
+        error where it was met instead of reported: a thread may decode ahead while the
+        problems are still reported in stream order (see :meth:`merged`)."""
         want = _pruned(arrow_schema(kind), columns)
         last_seq = -1
         for p in self.parts(kind):
@@ -206,7 +220,15 @@ class JournalReader:
                     last_seq = int(seqs[-1])
                     yield batch
             except (pa.ArrowException, OSError) as exc:
-                self._problem(CorruptPartError(f"{p.path}: unreadable Parquet part ({exc})"))
+                yield CorruptPartError(f"{p.path}: unreadable Parquet part ({exc})")
+
+    def _reported(self, items: Iterator[pa.RecordBatch | JournalError]) -> Iterator[pa.RecordBatch]:
+        """``items`` with the problems among them reported (or raised, strict)."""
+        for item in items:
+            if isinstance(item, JournalError):
+                self._problem(item)
+            else:
+                yield item
 
     def table(
         self, kind: Kind | str, *, start_seq: int | None = None, stop_seq: int | None = None
@@ -232,27 +254,26 @@ class JournalReader:
     ) -> Iterator[MergedChunk]:
         """All rows of ``kinds`` merged by seq, as chunks of bounded size.
 
-        With ``prefetch`` > 0 the chunks are read and merged on a thread of their own,
-        up to ``prefetch`` chunks ahead of the consumer: Parquet decoding releases the
-        GIL, so a replay or backtest steps one chunk while the next is decoded.  The
-        chunks, their order and any error (raised where the chunk it interrupted
-        would have been) are the same either way.
+        With ``prefetch`` > 0 each table is decoded on a thread of its own, up to
+        ``prefetch`` batches ahead, and the batches are merged on another, up to
+        ``prefetch`` chunks ahead of the consumer: Parquet decoding releases the GIL, so
+        a replay or backtest steps one chunk while the next is decoded, and the book's
+        level lists (most of the decoding) no longer wait behind the trades.  The
+        chunks, their order, the problems reported and any error (raised where the
+        chunk it interrupted would have been) are the same either way.
 
         ``columns`` maps a table to the columns to decode (see :meth:`iter_batches`;
         an engine's :meth:`~framework.engine.core.Engine.columns_read`); tables it does
         not name are decoded whole.
         """
         cols = columns or {}
-        iters = {
-            k: self.iter_batches(
-                k,
-                start_seq=start_seq,
-                stop_seq=stop_seq,
-                batch_rows=batch_rows,
-                columns=cols.get(k),
-            )
-            for k in kinds
-        }
+        iters = {}
+        for k in kinds:
+            k = spec(k).kind
+            decoded = self._decoded(k, start_seq, stop_seq, batch_rows, cols.get(k))
+            if prefetch > 0:
+                decoded = _prefetched(decoded, prefetch, f"journal-prefetch-{spec(k).name}")
+            iters[k] = self._reported(decoded)
         merged = _merge(iters)
         return _prefetched(merged, prefetch) if prefetch > 0 else merged
 
@@ -261,6 +282,7 @@ class JournalReader:
 
 
 _DONE = object()
+_T = TypeVar("_T")
 
 # Producers running now: (stop event, thread).  A daemon thread still decoding inside
 # pyarrow when the interpreter exits is torn down mid-C++ (pthread_exit through C++
@@ -283,12 +305,13 @@ def _stop_producers() -> None:
 atexit.register(_stop_producers)
 
 
-def _prefetched(chunks: Iterator[MergedChunk], depth: int) -> Iterator[MergedChunk]:
+def _prefetched(chunks: Iterator[_T], depth: int, name: str = "journal-prefetch") -> Iterator[_T]:
     """``chunks`` produced on a daemon thread, at most ``depth`` ahead of the consumer.
 
     An exception in the producer is re-raised to the consumer after the chunks before
     it.  Closing the returned generator (a consumer that stops early, e.g. at
-    ``stop_seq``) stops the producer at its next chunk.
+    ``stop_seq``) stops the producer at its next chunk; the producer then closes
+    ``chunks`` (which stops the producers feeding it, if any).
     """
     q: queue.Queue[Any] = queue.Queue(maxsize=depth)
     stop = threading.Event()
@@ -311,9 +334,13 @@ def _prefetched(chunks: Iterator[MergedChunk], depth: int) -> Iterator[MergedChu
             item: tuple[Any, BaseException | None] = (_DONE, None)
         except BaseException as exc:  # handed to the consumer, raised there
             item = (None, exc)
+        finally:
+            close = getattr(chunks, "close", None)
+            if close is not None:
+                close()
         put(item)
 
-    worker = threading.Thread(target=produce, name="journal-prefetch", daemon=True)
+    worker = threading.Thread(target=produce, name=name, daemon=True)
     entry = (stop, worker)
     with _PRODUCERS_LOCK:
         _PRODUCERS.add(entry)

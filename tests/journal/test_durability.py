@@ -248,7 +248,7 @@ def _prefetch_threads() -> set[object]:
     left a generator for the garbage collector: each test looks at its own)."""
     import threading
 
-    return {t for t in threading.enumerate() if t.name == "journal-prefetch"}
+    return {t for t in threading.enumerate() if t.name.startswith("journal-prefetch")}
 
 
 def test_prefetch_raises_a_bad_part_after_the_chunks_before_it(tmp_path: Path) -> None:
@@ -267,6 +267,40 @@ def test_prefetch_raises_a_bad_part_after_the_chunks_before_it(tmp_path: Path) -
             seen.extend(ch.seqs)
     assert seen == sorted(seen)  # whatever came before it, in order
     assert not _prefetch_threads() - before
+
+
+def _zero_pages(part: Path) -> None:
+    """Zero a part's data pages, footer kept: it is listed and fails only when decoded."""
+    data = part.read_bytes()
+    tail = int.from_bytes(data[-8:-4], "little") + 8
+    part.write_bytes(b"PAR1" + b"\0" * (len(data) - tail - 4) + data[-tail:])
+
+
+def test_problems_are_reported_in_stream_order_whatever_the_threads_decode_ahead(
+    tmp_path: Path, capsys
+) -> None:
+    # Each table decodes on its own thread, ahead of the merge: a bad part is still
+    # reported where the merged stream meets it, so the warnings, the problem list and
+    # the rows are those of a reader that decodes in line.
+    w = JournalWriter(tmp_path, Manifest(mode="test", asset="X"), flush_rows=40)
+    for s in range(1, 601):
+        kind = Kind.TRADES if s % 3 else Kind.CLOCK
+        w.append(kind, trade_row(s, s, 10.0) if kind == Kind.TRADES else (s, s, s, "t"))
+    w.close(compact=False)
+    _zero_pages(list_parts(tmp_path / "clock")[1].path)
+    _zero_pages(list_parts(tmp_path / "trades")[3].path)
+
+    def read(prefetch: int) -> tuple[list[int], list[str], str]:
+        reader = JournalReader(tmp_path)
+        seqs = [
+            s for ch in reader.merged([Kind.TRADES, Kind.CLOCK], prefetch=prefetch) for s in ch.seqs
+        ]
+        return seqs, reader.problems, capsys.readouterr().err
+
+    inline = read(0)
+    assert len(inline[1]) == 2 and inline[1][0].startswith(str(tmp_path / "clock"))
+    for _ in range(5):
+        assert read(2) == inline
 
 
 def test_a_consumer_that_stops_early_stops_the_prefetch_thread(tmp_path: Path) -> None:
