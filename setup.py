@@ -28,12 +28,14 @@ CFLAGS = ["-O2", "-ffp-contract=off", "-fno-fast-math", "-fexcess-precision=stan
 
 
 def source_digest(kernel: Path, leaf: str) -> str:
-    """sha256 of kernel module ``leaf``'s source and of the kernel's ``.pxd`` files (the
-    C declarations a module may cimport).  framework/kernel/__init__.py computes the
-    same to tell a build from a stale one."""
+    """sha256 of kernel module ``leaf``'s source, of the kernel's ``.pxd`` files (the C
+    declarations a module may cimport) and of the modules they declare.
+    framework/kernel/__init__.py computes the same to tell a build from a stale one."""
     h = hashlib.sha256((kernel / f"{leaf}.py").read_bytes())
     for pxd in sorted(kernel.glob("*.pxd")):
         h.update(pxd.read_bytes())
+        if pxd.with_suffix(".py").exists():  # a module others cimport: they call its C
+            h.update(pxd.with_suffix(".py").read_bytes())
     return h.hexdigest()
 
 

@@ -82,6 +82,20 @@ def _step(decimals: int) -> Decimal:
     return Decimal(1).scaleb(-decimals)
 
 
+def pow10(e: int) -> float:
+    """``10**e`` correctly rounded, for any integer ``e`` (Python's int division is).
+
+    Not ``10.0 ** e``: that is libm's ``pow``, whose FMA and non-FMA variants (picked
+    by the CPU) may round differently (see :mod:`framework.kernel.fpmath`).
+
+    Examples
+    --------
+    >>> pow10(2), pow10(-2), pow10(0)
+    (100.0, 0.01, 1.0)
+    """
+    return float(10**e) if e >= 0 else 1 / 10**-e
+
+
 def decade(px: float) -> float:
     """The power of ten at or below ``px``, exactly (``log10`` rounds up just below one).
 
@@ -90,7 +104,7 @@ def decade(px: float) -> float:
     >>> decade(38.5), decade(100.0), decade(999.9999999999999), decade(0.0123)
     (10.0, 100.0, 100.0, 0.01)
     """
-    return 10.0 ** _exact(px).adjusted()
+    return pow10(_exact(px).adjusted())
 
 
 def tick_size(px: float, sz_decimals: int) -> float:
@@ -177,8 +191,10 @@ def _fast_round_price(px: float, sz_decimals: int, side: int) -> float | None:
         return None
     if not 0 <= sz_decimals <= MAX_PERP_DECIMALS:
         return None
+    # log10's last bit may differ between CPUs (libm); prices that close to a power of
+    # ten take the exact path below, so the result does not.
     m = math.floor(math.log10(px))
-    decade = 10.0**m
+    decade = pow10(m)
     if px < decade * (1.0 + 1e-12) or px > decade * (10.0 - 1e-11):
         return None
     d = max(0, min(MAX_PERP_DECIMALS - sz_decimals, MAX_SIG_FIGS - 1 - m))

@@ -11,6 +11,8 @@ from __future__ import annotations
 import math
 
 from framework.grid import round_price
+from framework.kernel.fpmath import log1p
+from framework.kernel.fpmath import pow as fpow
 
 __all__ = ["glft_coefficients", "half_spread_and_skew", "microprice", "quote_prices"]
 
@@ -33,8 +35,8 @@ def glft_coefficients(k: float, A: float, gamma: float, model: str = "B") -> tup
     if model == "B":
         return 1.0 / k, math.sqrt(gamma * math.e / (2.0 * A * k))
     xi = gamma
-    c1 = math.log1p(xi / k) / xi
-    c2 = math.sqrt(gamma / (2.0 * A * k) * (1.0 + xi / k) ** (k / xi + 1.0))
+    c1 = log1p(xi / k) / xi
+    c2 = math.sqrt(gamma / (2.0 * A * k) * fpow(1.0 + xi / k, k / xi + 1.0))
     return c1, c2
 
 

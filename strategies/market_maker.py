@@ -40,6 +40,7 @@ from framework.engine.core import Engine
 from framework.events.columns import Columns
 from framework.events.schema import Kind
 from framework.grid import decade, round_price, round_size, tick_size
+from framework.kernel.fpmath import square
 from framework.orders import PX, RESTING, STATUS, SZ
 from strategies.glft import half_spread_and_skew, microprice, quote_prices
 from strategies.profiles import clamp_half_spread, profile
@@ -278,7 +279,7 @@ class MarketMaker:
             # A long pays funding: a drift mu = -F/3600 per s (bps units) shifts inventory
             # by mu / (gamma sigma^2) lots (mm_math §10.2 via §1.2).
             mu_bps = -self.market.funding * 1e4 / 3600.0
-            self.q_shift = mu_bps / (self.gamma * self.skew_scale**2 * self.sigma_bps**2)
+            self.q_shift = mu_bps / (self.gamma * square(self.skew_scale) * square(self.sigma_bps))
         ase = self.adverse
         if c.adverse_selection_floor and ase is not None and ase.converged:
             self.as_floor_bps = ase.mean_bps(ase.gate_h) + self.min_half_spread
@@ -309,8 +310,8 @@ class MarketMaker:
             pnl = (eq - self._q_equity) / (c.base_notional_usd * 1e-4)
             q = self._q_lots
             # γ_eff = γ skew_scale²: the inventory aversion the quotes express
-            phi = 0.5 * self.gamma * self.skew_scale**2 * c.q_inventory_penalty
-            reward = pnl - phi * q * q * self.sigma_bps**2 * c.q_step_s
+            phi = 0.5 * self.gamma * square(self.skew_scale) * c.q_inventory_penalty
+            reward = pnl - phi * q * q * square(self.sigma_bps) * c.q_step_s
             learner.update(self._q_state, self.action, reward, s_now)
         a = learner.choose(s_now, self.engine.rng)
         self._q_state, self._q_equity = s_now, eq

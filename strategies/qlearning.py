@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from framework.kernel.draws import below, uniform
+from framework.kernel.fpmath import pow as fpow
 
 __all__ = [
     "ACTIONS",
@@ -138,7 +139,7 @@ class QLearner:
         """Watkins' Q-learning update of ``(s, a)`` after ``reward`` and landing in ``s_next``."""
         row, counts = self.q[s], self.n[s]
         n = counts[a]
-        alpha = 1.0 / (1.0 + n) ** self.omega
+        alpha = 1.0 / fpow(1.0 + n, self.omega)
         target = reward + self.discount * _max(self.q[s_next])
         row[a] += alpha * (target - row[a])
         counts[a] = n + 1

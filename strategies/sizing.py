@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import math
 
+from framework.grid import pow10
+
 __all__ = ["order_size"]
 
 
@@ -73,7 +75,7 @@ def order_size(
     else:
         notional = kelly_fraction * equity
     notional = min(max(notional * size_mult, min_notional), max_notional, cap_notional)
-    lot = 10.0**-sz_decimals
+    lot = pow10(-sz_decimals)
     lots = max(math.floor(notional / px / lot + 1e-9), math.ceil(min_notional / px / lot - 1e-9))
     sz = round(lots * lot, sz_decimals)
     if sz * px < min_notional:  # float rounding at the boundary: one lot more

@@ -194,7 +194,8 @@ def t_quantile(p: float, df: float) -> float:
     g2 = ((5 * z2 + 16) * z2 + 3) * z / 96
     g3 = (((3 * z2 + 19) * z2 + 17) * z2 - 15) * z / 384
     g4 = ((((79 * z2 + 776) * z2 + 1482) * z2 - 1920) * z2 - 945) * z / 92160
-    return z + g1 / v + g2 / v**2 + g3 / v**3 + g4 / v**4
+    v2 = v * v
+    return z + g1 / v + g2 / v2 + g3 / (v2 * v) + g4 / (v2 * v2)
 
 
 def chi2_quantile(p: float, df: float) -> float:
@@ -207,7 +208,8 @@ def chi2_quantile(p: float, df: float) -> float:
         return 0.0
     z = z_quantile(p)
     c = 2.0 / (9.0 * df)
-    return df * max(0.0, 1.0 - c + z * math.sqrt(c)) ** 3
+    w = max(0.0, 1.0 - c + z * math.sqrt(c))
+    return df * (w * w * w)
 
 
 def fmean(x: Sequence[float]) -> float:

@@ -56,6 +56,7 @@ from framework.estimators.base import (
 )
 from framework.events.columns import Columns
 from framework.events.schema import Kind
+from framework.kernel.fpmath import exp, log
 from framework.kernel.market import SumRangeWake
 from framework.orders import _TERMINAL as LIVE_TERMINAL  # the live statuses ending an order
 
@@ -96,8 +97,7 @@ def poisson_glm(
     ds = [r[2] for r in rows]
     if f_sum <= 0 or max(ds) - min(ds) <= 0:
         return NAN, NAN, NAN, NAN
-    exp = math.exp
-    b0 = math.log(f_sum / sum(r[1] for r in rows))
+    b0 = log(f_sum / sum(r[1] for r in rows))
     b1 = 0.0
     for _ in range(iters):
         s0 = s1 = s2 = g0 = g1 = 0.0
@@ -127,7 +127,7 @@ def poisson_glm(
     det = s0 * s2 - s1 * s1
     if not det > 0:
         return NAN, NAN, NAN, NAN
-    return math.exp(b0), b1, math.sqrt(s2 / det), math.sqrt(s0 / det)
+    return exp(b0), b1, math.sqrt(s2 / det), math.sqrt(s0 / det)
 
 
 class FillRateEstimator(EstimatorBase):
@@ -258,7 +258,7 @@ class FillRateEstimator(EstimatorBase):
 
     def p_fill(self, depth_bps: float, tau_s: float) -> float:
         """``P(fill within τ) = 1 - exp(-λ̂_b τ)``."""
-        return 1.0 - math.exp(-self.hazard(depth_bps) * tau_s)
+        return 1.0 - exp(-self.hazard(depth_bps) * tau_s)
 
     def interval(self, b: int, level: float = 0.95) -> tuple[float, float]:
         """Exact Poisson CI of ``λ_b``: ``[χ²_{2F,α/2}/(2E), χ²_{2F+2,1-α/2}/(2E)]``."""

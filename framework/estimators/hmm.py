@@ -10,8 +10,9 @@ Plain floats, fixed order **[ours: replay must be bit-exact on any CPU]**.  BLAS
 it the summation order or the last bit of ``exp``/``log``; a replay on another machine
 then diverges at the first refit.  So nothing here computes with numpy: observations
 and parameters are tuples / lists of Python floats, sums run left to right in a fixed
-order (or :func:`math.fsum`, exact), and ``exp``/``log`` are :func:`math.exp` /
-:func:`math.log` per element.  The hot case (K = 3 states, D = 2 features: the regime
+order (or :func:`math.fsum`, exact), and ``exp``/``log`` are
+:mod:`framework.kernel.fpmath`'s per element (libm's differ between CPUs with and
+without FMA).  The hot case (K = 3 states, D = 2 features: the regime
 estimator's) is unrolled: one pass computes the emissions and the forward recursion,
 one backward pass computes beta together with every M-step sum (posteriors, transition
 counts, weighted first and second moments), so a Baum-Welch iteration is two loops
@@ -31,9 +32,10 @@ from typing import Any
 import attrs
 
 from framework.estimators.base import fmean, fvar
+from framework.kernel.fpmath import exp, log
 from framework.kernel.hmm_estep import estep22, estep32
 
-LOG_2PI = math.log(2.0 * math.pi)
+LOG_2PI = log(2.0 * math.pi)
 
 Vec = tuple[float, ...]
 Mat = tuple[Vec, ...]
@@ -88,7 +90,7 @@ class FitResult:
 
     @property
     def bic(self) -> float:
-        return -2.0 * self.loglik + self.params.n_free() * math.log(self.n)
+        return -2.0 * self.loglik + self.params.n_free() * log(self.n)
 
 
 def as_columns(y: Any) -> list[list[float]]:
@@ -109,7 +111,7 @@ def emission_consts(p: HmmParams) -> tuple[Mat, Mat, Vec]:
     for row in p.var:
         s = 0.0
         for v in row:
-            s += math.log(v)
+            s += log(v)
         consts.append(-0.5 * (s + len(row) * LOG_2PI))
     return p.mu, ivs, tuple(consts)
 
@@ -231,7 +233,7 @@ def _estep_any(
     rk = range(k)
     b, shifts = _shifted_emissions(cols, p)
     alpha, c = _forward(b, p.A, p.pi)
-    loglik = math.fsum(map(math.log, c)) + math.fsum(shifts)
+    loglik = math.fsum(map(log, c)) + math.fsum(shifts)
     a = p.A
     rows = list(zip(*cols, strict=True))
     sq_rows = list(zip(*sqs, strict=True))
@@ -285,7 +287,6 @@ def _shifted_emissions(
     cols: list[list[float]], p: HmmParams
 ) -> tuple[list[list[float]], list[float]]:
     """``exp(log b_j(y_t) - max_j log b_j(y_t))`` per t (T lists of K) and the maxima."""
-    exp = math.exp
     b, shifts = [], []
     for lb in log_emission(list(zip(*cols, strict=True)), p):
         mx = max(lb)
@@ -332,7 +333,7 @@ def forward_backward(
         r = 1.0 / c[t + 1]
         w = [bj * qj * r for bj, qj in zip(b[t + 1], beta[t + 1], strict=True)]
         beta[t] = [_ldot(p.A[i], w) for i in rk]
-    loglik = math.fsum(map(math.log, c)) + math.fsum(shifts)
+    loglik = math.fsum(map(log, c)) + math.fsum(shifts)
     return alpha, beta, c, loglik
 
 
@@ -392,7 +393,7 @@ def baum_welch(
         lp = 0.0
         for i in rk:
             for j in rk:
-                lp += pm1[i][j] * math.log(max(p.A[i][j], 1e-300))
+                lp += pm1[i][j] * log(max(p.A[i][j], 1e-300))
         obj = est.loglik + lp
         if obj < prev_obj - 1e-9 * max(1.0, abs(prev_obj)):
             raise ArithmeticError(f"Baum-Welch log posterior fell: {prev_obj} -> {obj}")
@@ -436,7 +437,7 @@ def filter_step(
     for j in range(k):
         m = [log_l[i] + log_a[i][j] for i in range(k)]
         mx = max(m)
-        u.append(logb[j] + mx + math.log(_lsum(math.exp(v - mx) for v in m)))
+        u.append(logb[j] + mx + log(_lsum(exp(v - mx) for v in m)))
     umax = max(u)
-    lse = umax + math.log(_lsum(math.exp(v - umax) for v in u))
+    lse = umax + log(_lsum(exp(v - umax) for v in u))
     return [v - lse for v in u]

@@ -36,13 +36,15 @@ from framework.estimators.base import (
 )
 from framework.events.columns import Columns
 from framework.events.schema import Kind
+from framework.grid import _exact, pow10
+from framework.kernel.fpmath import exp, log1p
 from framework.kernel.market import SweepDepths
 
 
 def grid_tick(px: float, sz_decimals: int) -> float:
     """Hyperliquid's price step at ``px`` (5 significant figures, <= 6 - szDecimals decimals)."""
-    dec = max(0, min(6 - sz_decimals, 4 - math.floor(math.log10(px))))
-    return 10.0**-dec
+    dec = max(0, min(6 - sz_decimals, 4 - _exact(px).adjusted()))
+    return pow10(-dec)
 
 
 def geometric_k(j_sum: float, n: int, g: float) -> tuple[float, float]:
@@ -53,8 +55,8 @@ def geometric_k(j_sum: float, n: int, g: float) -> tuple[float, float]:
     """
     if n <= 0 or j_sum <= 0:
         return NAN, NAN
-    k = math.log1p(n / j_sum) / g
-    q = math.exp(-k * g)
+    k = log1p(n / j_sum) / g
+    q = exp(-k * g)
     return k, (1.0 - q) / (g * math.sqrt(q * n))
 
 
@@ -209,7 +211,7 @@ class KappaEstimator(EstimatorBase):
         span_s = max((t - max(cutoff, self._first_recv)) / 1e9, self.refit_ns / 1e9)
         d0 = self._sfloor / n
         self.k_per_bps, self.k_se = k, se
-        self.A_per_s = n / span_s * math.exp(k * d0)
+        self.A_per_s = n / span_s * exp(k * d0)
         self.lnA_se = math.sqrt(1.0 / n + d0 * d0 * se * se)
         self.bins = len(bins)
         h = self._history

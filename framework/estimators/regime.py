@@ -86,6 +86,7 @@ from framework.estimators.hmm import (
     quantile_init,
     width_init,
 )
+from framework.kernel.fpmath import exp, log
 
 LABELS: tuple[str, ...] = ("calm", "volatile", "trending")
 
@@ -219,7 +220,7 @@ def param_change(a: HmmParams, la: list[int], b: HmmParams, lb: list[int]) -> fl
     worst = 0.0
     for i, j in zip(ia, ib, strict=True):
         for ma, mb, va, vb in zip(a.mu[i], b.mu[j], a.var[i], b.var[j], strict=True):
-            worst = max(worst, abs(ma - mb) / math.sqrt(va), abs(0.5 * math.log(va / vb)))
+            worst = max(worst, abs(ma - mb) / math.sqrt(va), abs(0.5 * log(va / vb)))
         for i2, j2 in zip(ia, ib, strict=True):
             worst = max(worst, abs(a.A[i][i2] - b.A[j][j2]))
     return worst
@@ -362,7 +363,8 @@ class RegimeEstimator(EstimatorBase):
         # continuation: 1 - μ² >= 0.25 for any state mean |μ| <= 0.87 (a standardised
         # return has variance 1 whatever the drift).
         h = self.bucket_ticks / 2.0
-        self._noise_var = (1 / h + 1 / (2 * h**2) + 1 / (6 * h**3) - 1 / (30 * h**5), 0.25)
+        h2 = h * h
+        self._noise_var = (1 / h + 1 / (2 * h2) + 1 / (6 * h2 * h) - 1 / (30 * h2 * h2 * h), 0.25)
         self.trend_buckets = int(trend_buckets)
         self.clip_mad = float(clip_mad)
         self.label_kw = {"trend_min": trend_min, "trend_alpha": trend_alpha}
@@ -449,7 +451,7 @@ class RegimeEstimator(EstimatorBase):
         x = s / math.sqrt(q) if q > 0 else 0.0
         cont = (x if ts > 0 else -x) if ts != 0 else 0.0
         # Returns span rk ticks of the bucket's n: scale RV to the whole bucket.
-        y = (math.log(q * n / rk + self.eps), cont)
+        y = (log(q * n / rk + self.eps), cont)
         runs = self._runs
         if runs and len(self._x) == self.window:
             # The oldest bucket leaves the window: it leaves its run too.
@@ -586,7 +588,6 @@ class RegimeEstimator(EstimatorBase):
             d0, d1 = y0 - mu[0], y1 - mu[1]
             logb.append(consts[j] - 0.5 * (d0 * d0 * iv[0] + d1 * d1 * iv[1]))
         mx = max(logb)
-        exp = math.exp
         p = self._p
         x = []
         total = 0.0

@@ -21,6 +21,7 @@ from framework.estimators.base import (
     on_checkpoint,
     require_positive,
 )
+from framework.kernel.fpmath import pow as fpow
 from framework.kernel.vol_sums import VolSums
 
 HALF_PI = math.pi / 2.0
@@ -82,7 +83,7 @@ class VolatilityEstimator(EstimatorBase):
         require_positive(dt_s=dt_s, half_life_samples=half_life_samples, stale_s=stale_s)
         self.clock = MidClock(dt_s, stale_s)
         self.dt_s = float(dt_s)
-        self.lam = 2.0 ** (-1.0 / half_life_samples)
+        self.lam = fpow(2.0, -1.0 / half_life_samples)
         self.max_rel_se = max_rel_se
         self.min_valid_frac = min_valid_frac
         if not publish_s >= 0:

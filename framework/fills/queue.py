@@ -27,33 +27,35 @@ import math
 from collections.abc import Callable
 
 from framework.fills.order import SimOrder
+from framework.kernel.fpmath import log1p
+from framework.kernel.fpmath import pow as fpow
 
 ProbFn = Callable[[float, float], float]
 
 
 def prob_power(n: float) -> ProbFn:
     """``Bk^n / (Bk^n + F^n)``."""
-    return lambda f, b: b**n / (b**n + f**n)
+    return lambda f, b: fpow(b, n) / (fpow(b, n) + fpow(f, n))
 
 
 def prob_power2(n: float) -> ProbFn:
     """``Bk^n / (Bk + F)^n``."""
-    return lambda f, b: b**n / (b + f) ** n
+    return lambda f, b: fpow(b, n) / fpow(b + f, n)
 
 
 def prob_power3(n: float) -> ProbFn:
     """``1 - (F / (F + Bk))^n``."""
-    return lambda f, b: 1.0 - (f / (f + b)) ** n
+    return lambda f, b: 1.0 - fpow(f / (f + b), n)
 
 
 def prob_log(n: float = 1.0) -> ProbFn:
     """``ln(1+Bk) / (ln(1+Bk) + ln(1+F))`` (``n`` unused)."""
-    return lambda f, b: math.log1p(b) / (math.log1p(b) + math.log1p(f))
+    return lambda f, b: log1p(b) / (log1p(b) + log1p(f))
 
 
 def prob_log2(n: float = 1.0) -> ProbFn:
     """``ln(1+Bk) / ln(1+Bk+F)`` (``n`` unused)."""
-    return lambda f, b: math.log1p(b) / math.log1p(b + f)
+    return lambda f, b: log1p(b) / log1p(b + f)
 
 
 PROB_VARIANTS: dict[str, Callable[[float], ProbFn]] = {

@@ -125,7 +125,8 @@ KERNEL_ENV = ("OPENBLAS_CORETYPE", "NPY_DISABLE_CPU_FEATURES", "NPY_ENABLE_CPU_F
               "GLIBC_TUNABLES", "MM_KERNEL")  # fmt: skip
 
 #: CPU flags that select numeric kernels: glibc's libm picks its FMA variants of exp,
-#: log and pow when FMA and AVX2 are usable; numpy and OpenBLAS dispatch on AVX2 / AVX-512.
+#: log and pow when FMA and AVX2 are usable (the engine uses framework.kernel.fpmath's
+#: instead); numpy and OpenBLAS dispatch on AVX2 / AVX-512.
 _KERNEL_FLAGS = ("avx", "avx2", "fma", "fma4", "avx512f")
 
 

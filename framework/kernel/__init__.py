@@ -72,11 +72,15 @@ def _choose(leaf: str) -> Path | None:
 
 
 def _source_digest(leaf: str) -> str:
-    """sha256 of module ``leaf``'s source and of the kernel's ``.pxd`` files (the C
-    declarations a module may cimport), as setup.py records it for a build."""
+    """sha256 of module ``leaf``'s source, of the kernel's ``.pxd`` files (the C
+    declarations a module may cimport) and of the kernel modules they declare (a
+    compiled module calls their C functions: it cannot run beside their interpreted
+    source), as setup.py records it for a build."""
     h = hashlib.sha256((_HERE / f"{leaf}.py").read_bytes())
     for pxd in sorted(_HERE.glob("*.pxd")):
         h.update(pxd.read_bytes())
+        if pxd.with_suffix(".py").exists():
+            h.update(pxd.with_suffix(".py").read_bytes())
     return h.hexdigest()
 
 

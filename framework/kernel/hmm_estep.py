@@ -10,11 +10,12 @@ holds the two hot cases in a form Cython compiles to plain C loops.
 Bits **[ours: replay must be bit-exact on any CPU, compiled or not]**: every
 expression is the interpreted one, operand for operand and in the same order (C
 evaluates ``a * b * c`` as ``(a * b) * c`` as Python does, and the build forbids
-contraction into fused multiply-adds); ``exp``/``log`` are libm's, the functions
-:func:`math.exp` / :func:`math.log` call; the log-likelihood's sums stay
-:func:`math.fsum`.  Division keeps Python's zero check (no ``cdivision``), and a
-negative normaliser raises as :func:`math.log` would, so a degenerate window fails the
-same way on both paths.
+contraction into fused multiply-adds); ``exp``/``log`` are
+:mod:`framework.kernel.fpmath`'s on both paths (libm's vary with the CPU); the
+log-likelihood's sums stay :func:`math.fsum`.  Division keeps Python's zero check (no
+``cdivision``), and a negative normaliser raises as
+:func:`~framework.kernel.fpmath.log` would, so a degenerate window fails the same way
+on both paths.
 
 Inputs are ``array('d')`` (or anything with the buffer protocol and ``double``
 items; interpreted, any sequence of floats).  The result is the tuple
@@ -28,7 +29,11 @@ import math
 from array import array
 
 import cython
-from cython.cimports.libc.math import exp, log
+
+if cython.compiled:  # a C call; interpreted, the Python module (the same bits)
+    from cython.cimports.framework.kernel.fpmath import exp, log
+else:
+    from framework.kernel.fpmath import exp, log
 
 _fsum = math.fsum
 
@@ -41,7 +46,7 @@ def _zeros(n: cython.Py_ssize_t) -> array:
 @cython.boundscheck(False)
 @cython.wraparound(False)
 def _log_normalisers(c: cython.double[::1], out: cython.double[::1]) -> cython.void:
-    """``out[t] = log(c[t])``, raising where :func:`math.log` would (after the forward
+    """``out[t] = log(c[t])``, raising where ``log`` would (after the forward
     pass, as the interpreted reference takes its logs after it)."""
     t: cython.Py_ssize_t
     x: cython.double

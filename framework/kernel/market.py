@@ -17,7 +17,12 @@ from __future__ import annotations
 from typing import Any
 
 import cython
-from cython.cimports.libc.math import ceil, log
+
+if cython.compiled:  # a C call; interpreted, the Python module (the same bits)
+    from cython.cimports.framework.kernel.fpmath import log
+else:
+    from framework.kernel.fpmath import log
+from cython.cimports.libc.math import ceil
 
 from framework.events.schema import Kind
 
@@ -350,8 +355,8 @@ class MidClock:
     volatility estimator's clock when both are configured alike (one timer, one
     mid read per tick) and binds its own otherwise.
 
-    Bits: ``r = log(mid / prev)`` is libm's ``log`` on both paths (Python's
-    ``math.log`` calls it for a finite positive argument), and the gap count
+    Bits: ``r = log(mid / prev)`` is :func:`framework.kernel.fpmath.log` on both paths
+    (the same on every CPU, unlike libm's), and the gap count
     ``round((t - pt) / dt)`` is Python's round of a double quotient of integers
     below 2⁵³, as interpreted.
     """

@@ -26,7 +26,7 @@ import framework.kernel
 from framework.environments.backtest import run_backtest
 from framework.estimators import hmm
 from framework.estimators.hmm import HmmParams, _EStep, emission_consts
-from framework.kernel import hmm_estep
+from framework.kernel import fpmath, hmm_estep
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLE = REPO / "recordings" / "sample-hype"
@@ -38,7 +38,7 @@ def _estep32(
     y0s: list[float], y1s: list[float], q0s: list[float], q1s: list[float], p: HmmParams
 ) -> _EStep:
     """:func:`_estep_any` unrolled for K = 3, D = 2 (the regime refit's hot loop)."""
-    exp = math.exp
+    exp = fpmath.exp
     (m00, m01), (m10, m11), (m20, m21) = p.mu
     _, ivs, consts = emission_consts(p)
     (i00, i01), (i10, i11), (i20, i21) = ivs
@@ -87,7 +87,7 @@ def _estep32(
         f1a(p1)
         f2a(p2)
     last = (p0, p1, p2)
-    loglik = math.fsum(map(math.log, c)) + math.fsum(shifts)
+    loglik = math.fsum(map(fpmath.log, c)) + math.fsum(shifts)
     # t = T-1: beta = 1, gamma = alpha.
     u, v, uu, vv = y0s[-1], y1s[-1], q0s[-1], q1s[-1]
     s = p0 + p1 + p2
@@ -168,7 +168,7 @@ def _estep22(
     y0s: list[float], y1s: list[float], q0s: list[float], q1s: list[float], p: HmmParams
 ) -> _EStep:
     """:func:`_estep32` for K = 2 (the other half of the BIC choice)."""
-    exp = math.exp
+    exp = fpmath.exp
     (m00, m01), (m10, m11) = p.mu
     _, ivs, consts = emission_consts(p)
     (i00, i01), (i10, i11) = ivs
@@ -207,7 +207,7 @@ def _estep22(
         f0a(p0)
         f1a(p1)
     last = (p0, p1)
-    loglik = math.fsum(map(math.log, c)) + math.fsum(shifts)
+    loglik = math.fsum(map(fpmath.log, c)) + math.fsum(shifts)
     u, v, uu, vv = y0s[-1], y1s[-1], q0s[-1], q1s[-1]
     s = p0 + p1
     g0, g1 = p0 / s, p1 / s

@@ -80,13 +80,16 @@ def test_checkpoint_with_other_buckets_is_refused():
 
 
 def _numpy_reference(ql, steps):
+    from framework.kernel import fpmath
+
     """The learner as it was on numpy arrays (argmax, max, np.int64 counts)."""
     q = np.zeros((N_STATES, len(ACTIONS)))
     n = np.zeros((N_STATES, len(ACTIONS)), dtype=np.int64)
     out = []
     for s, a, r, s2 in steps:
         na = n[s, a]
-        alpha = 1.0 / (1.0 + na) ** ql.omega
+        # the learning rate's power is fpmath's (the same bits on every CPU), not numpy's
+        alpha = 1.0 / fpmath.pow(1.0 + float(na), ql.omega)
         q[s, a] += alpha * (r + ql.discount * float(q[s2].max()) - q[s, a])
         n[s, a] = na + 1
         best = int(np.argmax(q[s2]))
