@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
 import sys
 import textwrap
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 from framework.events import Kind
@@ -157,27 +160,37 @@ def _writer(root: Path, **kw) -> JournalWriter:
     return JournalWriter(root, Manifest(mode="paper", asset="X"), write_ahead=True, **kw)
 
 
-def test_a_periodic_flush_writes_parts_on_the_flush_thread_and_retires_the_log(tmp_path):
-    import threading
-
+@contextlib.contextmanager
+def _parts_held(monkeypatch) -> Iterator[list[str]]:
+    """Parts wait until the block ends (a flush stays in flight); yields the names of the
+    threads that wrote them."""
     import framework.journal.writer as writer_mod
 
+    real = writer_mod.write_part_atomic
+    gate = threading.Event()
+    threads: list[str] = []
+
+    def held(*args, **kw):
+        threads.append(threading.current_thread().name)
+        gate.wait(10)
+        return real(*args, **kw)
+
+    monkeypatch.setattr(writer_mod, "write_part_atomic", held)
+    try:
+        yield threads
+    finally:
+        gate.set()
+
+
+def test_a_periodic_flush_writes_parts_on_the_flush_thread_and_retires_the_log(
+    tmp_path, monkeypatch
+):
     root = tmp_path / "j"
     w = _writer(root, flush_interval_s=0.0)
     for s in range(1, 11):
         w.append(Kind.TRADES, trade_row(s, s, 10.0))
     w.sync()
-    threads = []
-    real = writer_mod.write_part_atomic
-    gate = threading.Event()
-
-    def slow_part(*args, **kw):
-        threads.append(threading.current_thread().name)
-        gate.wait(10)
-        return real(*args, **kw)
-
-    writer_mod.write_part_atomic = slow_part
-    try:
+    with _parts_held(monkeypatch) as threads:
         w.maybe_flush()  # takes rows 1..10 and returns while the part is being written
         assert (root / f"{WAL_NAME}.1").exists()  # the synced rows' segment, retired
         assert (root / WAL_NAME).stat().st_size == 0
@@ -186,10 +199,7 @@ def test_a_periodic_flush_writes_parts_on_the_flush_thread_and_retires_the_log(t
         w.sync()  # into the fresh segment, while the flush is in flight
         assert [r[1][0] for r in read_log(root / WAL_NAME)] == [11, 12, 13, 14, 15]
         assert _seqs(root, Kind.TRADES) == []  # the part is not down yet (the log is held)
-        gate.set()
-        w._reap(wait=True)
-    finally:
-        writer_mod.write_part_atomic = real
+    w._reap(wait=True)
     assert threads == ["journal-flush_0"]
     assert not (root / f"{WAL_NAME}.1").exists()  # its rows are in a part: deleted
     assert w.parts_written == 1
@@ -198,25 +208,15 @@ def test_a_periodic_flush_writes_parts_on_the_flush_thread_and_retires_the_log(t
     assert not list(root.glob("wal.log*"))
 
 
-def test_rows_taken_by_a_flush_and_synced_while_it_runs_are_logged(tmp_path):
-    import threading
-
-    import framework.journal.writer as writer_mod
-
+def test_rows_taken_by_a_flush_and_synced_while_it_runs_are_logged(tmp_path, monkeypatch):
     root = tmp_path / "j"
     w = _writer(root, flush_interval_s=0.0)
-    real = writer_mod.write_part_atomic
-    gate = threading.Event()
-    writer_mod.write_part_atomic = lambda *a, **k: (gate.wait(10), real(*a, **k))[1]
-    try:
+    with _parts_held(monkeypatch):
         for s in range(1, 6):
             w.append(Kind.TRADES, trade_row(s, s, 10.0))  # never synced before the flush
         w.maybe_flush()
         w.sync()  # an order is sent now: rows 1..5 are not in a part yet, so they go to the log
         assert [r[1][0] for r in read_log(root / WAL_NAME)] == [1, 2, 3, 4, 5]
-    finally:
-        gate.set()
-        writer_mod.write_part_atomic = real
     w.close()
     assert _seqs(root, Kind.TRADES) == [1, 2, 3, 4, 5]
 
@@ -273,26 +273,16 @@ def test_a_crash_between_a_rotations_renames_is_recovered(tmp_path):
     assert not (root / f"{WAL_NAME}.1").exists()
 
 
-def test_a_live_writers_retired_segments_are_not_recovered_by_a_reader(tmp_path):
-    import threading
-
-    import framework.journal.writer as writer_mod
-
+def test_a_live_writers_retired_segments_are_not_recovered_by_a_reader(tmp_path, monkeypatch):
     root = tmp_path / "j"
     w = _writer(root, flush_interval_s=0.0)
-    real = writer_mod.write_part_atomic
-    gate = threading.Event()
-    writer_mod.write_part_atomic = lambda *a, **k: (gate.wait(10), real(*a, **k))[1]
-    try:
+    with _parts_held(monkeypatch):
         for s in range(1, 4):
             w.append(Kind.TRADES, trade_row(s, s, 10.0))
         w.sync()
         w.maybe_flush()
         assert recover(root) == 0
         assert (root / f"{WAL_NAME}.1").exists()
-    finally:
-        gate.set()
-        writer_mod.write_part_atomic = real
     w.close()
     assert _seqs(root, Kind.TRADES) == [1, 2, 3]
 
