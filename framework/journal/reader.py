@@ -268,13 +268,15 @@ class JournalReader:
         """
         cols = columns or {}
         iters = {}
+        decoders = []
         for k in kinds:
             k = spec(k).kind
             decoded = self._decoded(k, start_seq, stop_seq, batch_rows, cols.get(k))
             if prefetch > 0:
                 decoded = _prefetched(decoded, prefetch, f"journal-prefetch-{spec(k).name}")
+                decoders.append(decoded)
             iters[k] = self._reported(decoded)
-        merged = _merge(iters)
+        merged = _closing(_merge(iters), decoders)
         return _prefetched(merged, prefetch) if prefetch > 0 else merged
 
     def has_rows(self, kind: Kind | str) -> bool:
@@ -303,6 +305,19 @@ def _stop_producers() -> None:
 
 
 atexit.register(_stop_producers)
+
+
+def _closing(items: Iterator[_T], decoders: list[Iterator[Any]]) -> Iterator[_T]:
+    """``items``, then ``decoders`` closed (their threads stopped and joined) however
+    ``items`` ends: exhausted, raising, or closed early.  Not left to the garbage
+    collector: an exception's traceback keeps a decoder's frame alive."""
+    try:
+        yield from items
+    finally:
+        for d in decoders:
+            close = getattr(d, "close", None)
+            if close is not None:
+                close()
 
 
 def _prefetched(chunks: Iterator[_T], depth: int, name: str = "journal-prefetch") -> Iterator[_T]:
