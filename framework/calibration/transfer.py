@@ -83,12 +83,13 @@ def snapshot_prior(
     engine: Any,
     manifest: Any,
     journal: Path | str,
-    stamp: Readiness,
+    stamp: Readiness | None,
     *,
     written_ns: int | None = None,
 ) -> Prior:
     """The prior of a running or finished session, stamped with ``stamp`` (which the
-    caller computed for ``journal`` up to ``engine.seq``)."""
+    caller computed for ``journal`` up to ``engine.seq``; None: the caller stamps it
+    later, ``attrs.evolve(prior, stamp=...)``)."""
     strategy = _component(engine, "strategy")
     learner = getattr(strategy, "learner", None)
     qtable = QTablePrior(**learner.to_dict()) if learner is not None else None

@@ -547,7 +547,7 @@ async def _clock_loop(
             silence.check(time.monotonic())
         if priors is not None and not feed.failed.is_set():
             # The periodic prior (every checkpoint_every_s of wall time): DuckDB reads
-            # the flushed journal, about 0.1-1 s; market data waits in the socket.
+            # the flushed journal on the checkpoint thread, the loop goes on.
             priors.maybe_write()
         next_tick += CLOCK_PERIOD_S
         await asyncio.sleep(max(0.0, next_tick - time.monotonic()))
