@@ -36,7 +36,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from framework.events.schema import SEQ_STRIDE, Kind, arrow_schema, spec
+from framework.events.schema import Kind, arrow_schema, spec
 from framework.journal.durable import commit
 from framework.journal.parts import PartMeta, part_name
 from framework.journal.writer import ROW_GROUP_ROWS, JournalWriter, _write_options, rows_to_table
@@ -182,7 +182,7 @@ def _read_chunks(path: Path, stream_errors: tuple[type[BaseException], ...]) -> 
             put(_EndOfFile())
         except _Abnormal:
             put(_Restart())
-        except BaseException as exc:  # noqa: BLE001 - handed to the main thread, re-raised there
+        except BaseException as exc:  # handed to the main thread, re-raised there
             put(_Crash(exc))
 
     t = threading.Thread(target=work, name="import-reader", daemon=True)
@@ -369,13 +369,14 @@ class _Bbo(msgspec.Struct):
 
 
 class _Ctx(msgspec.Struct):
-    markPx: str  # noqa: N815 - the wire's names
-    oraclePx: str  # noqa: N815
+    # the wire's names
+    markPx: str
+    oraclePx: str
     funding: str
-    midPx: str | None = None  # noqa: N815
+    midPx: str | None = None
     premium: str | None = None
-    openInterest: str | None = None  # noqa: N815
-    dayNtlVlm: str | None = None  # noqa: N815
+    openInterest: str | None = None
+    dayNtlVlm: str | None = None
 
 
 class _CtxData(msgspec.Struct):
@@ -429,8 +430,18 @@ def _other_channel(line: bytes) -> tuple[Kind, tuple[Any, ...]] | None:
             c = m.data.ctx
             if m.channel != "activeAssetCtx" or not m.data.coin:
                 return None
-            row = (0, 0, m.data.coin, _num(c.markPx), _num(c.oraclePx), _opt(c.midPx),
-                   _num(c.funding), _opt(c.premium), _opt(c.openInterest), _opt(c.dayNtlVlm))  # fmt: skip
+            row = (
+                0,
+                0,
+                m.data.coin,
+                _num(c.markPx),
+                _num(c.oraclePx),
+                _opt(c.midPx),
+                _num(c.funding),
+                _opt(c.premium),
+                _opt(c.openInterest),
+                _opt(c.dayNtlVlm),
+            )
             return Kind.ASSET_CTX, row
     except (msgspec.DecodeError, ValueError, OverflowError):
         return None

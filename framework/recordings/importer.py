@@ -640,7 +640,7 @@ def _fast_scanner_runs() -> bool:
     asks for the interpreted kernel on purpose: interpreted, the scanner is a little
     slower than the reference path, so an install without a compiled build keeps that."""
     import framework.kernel
-    import framework.kernel.hlscan  # noqa: F401 - so status() knows it
+    import framework.kernel.hlscan  # imported, so status() knows which path it took
 
     return framework.kernel._FORCE_PYTHON or framework.kernel.status()["hlscan"] == "compiled"
 

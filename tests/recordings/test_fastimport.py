@@ -106,9 +106,16 @@ def odd_bbo(recv: int) -> list[dict[str, Any]]:
 
 
 def odd_ctx() -> list[dict[str, Any]]:
-    full = {"markPx": "105050.0", "oraclePx": "105049.0", "midPx": "105051.5",
-            "funding": "-0.0000125", "premium": "0.0001", "openInterest": "1234.5",
-            "dayNtlVlm": "1.0e9", "impactPxs": ["1", "2"]}
+    full = {
+        "markPx": "105050.0",
+        "oraclePx": "105049.0",
+        "midPx": "105051.5",
+        "funding": "-0.0000125",
+        "premium": "0.0001",
+        "openInterest": "1234.5",
+        "dayNtlVlm": "1.0e9",
+        "impactPxs": ["1", "2"],
+    }
     return [
         full,
         {**full, "midPx": None, "premium": None},
@@ -387,8 +394,23 @@ def test_decimal_strings_read_as_float_reads_them() -> None:
         taken += 1
         assert got == float(text) and got.hex() == float(text).hex(), text
     assert taken > 150_000
-    for text in ["", ".5", "1.", "1e5", "-1", "+1", " 1", "1_0", "0", "0.000", "inf", "nan",
-                 "1.2.3", "9007199254740993", "0" * 19 + "1"]:
+    for text in [
+        "",
+        ".5",
+        "1.",
+        "1e5",
+        "-1",
+        "+1",
+        " 1",
+        "1_0",
+        "0",
+        "0.000",
+        "inf",
+        "nan",
+        "1.2.3",
+        "9007199254740993",
+        "0" * 19 + "1",
+    ]:
         assert sc.decimal(text.encode()) is None, text
     assert sc.decimal(b"9007199254740992") == 9007199254740992.0  # 2**53: still exact
 

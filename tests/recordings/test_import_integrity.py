@@ -25,7 +25,7 @@ CAPTURE = BTC_CAPTURE.read_bytes()
 TEXT = gzip.decompress(CAPTURE)
 
 
-def _run(*args: str):  # noqa: ANN202 - click's Result
+def _run(*args: str):
     return runner.invoke(app, ["import", *args])
 
 
