@@ -5,7 +5,9 @@ Three things run at once:
 * a reader thread iterates the file's lines exactly as the reference path does (the
   same ``open_binary`` object, line by line), so a corrupt or cut-short stream stops at
   the same line and byte, and hands them over in batches; gzip inflates with the GIL
-  released;
+  released, with Intel's ISA-L (``isal``: 0.35 s for a 24 h capture's 276 MB, zlib 0.8-0.9
+  s) until anything abnormal, where the reference reader takes over (see
+  :func:`_gzip_chunks`);
 * the main thread scans the batches with the compiled :class:`~framework.kernel.hlscan.
   Scanner` (``l2Book`` and ``trades`` straight into typed columns, with the time
   repairs, de-duplication and seq of the reference path).  A line the scanner declines
@@ -25,7 +27,6 @@ from __future__ import annotations
 import math
 import queue
 import threading
-import zlib
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
@@ -35,6 +36,7 @@ import msgspec
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
+from isal import isal_zlib
 
 from framework.events.schema import Kind, arrow_schema, spec
 from framework.journal.durable import commit
@@ -75,8 +77,8 @@ class _Abnormal(Exception):
 
 
 def _gzip_chunks(path: Path, put: Any) -> None:
-    """Inflate the gzip file ``path`` in large blocks (the GIL is released while zlib
-    works), handing each block's output to ``put`` one block late.  Raises
+    """Inflate the gzip file ``path`` in large blocks (ISA-L's inflate, the GIL released
+    while it works), handing each block's output to ``put`` one block late.  Raises
     :class:`_Abnormal` at anything but a clean end.
 
     Handing a block over only once the next one inflated cleanly keeps what was handed
@@ -86,7 +88,7 @@ def _gzip_chunks(path: Path, put: Any) -> None:
     held: bytes | None = None
     try:
         with open(path, "rb") as f:
-            d = zlib.decompressobj(31)
+            d = isal_zlib.decompressobj(31)
             while True:
                 block = f.read(GZ_BLOCK)
                 if not block:
@@ -98,13 +100,13 @@ def _gzip_chunks(path: Path, put: Any) -> None:
                     rest = d.unused_data
                     if rest[:2] != b"\x1f\x8b":
                         raise _Abnormal
-                    d = zlib.decompressobj(31)
+                    d = isal_zlib.decompressobj(31)
                     data += d.decompress(rest)
                 if data:
                     if held is not None and not put(held):
                         return
                     held = data
-    except (OSError, zlib.error, EOFError) as exc:
+    except (OSError, isal_zlib.error, EOFError) as exc:
         raise _Abnormal from exc
     if held is not None:
         put(held)
