@@ -276,8 +276,8 @@ class JournalReader:
                 decoded = _prefetched(decoded, prefetch, f"journal-prefetch-{spec(k).name}")
                 decoders.append(decoded)
             iters[k] = self._reported(decoded)
-        merged = _closing(_merge(iters), decoders)
-        return _prefetched(merged, prefetch) if prefetch > 0 else merged
+        merged = _merge(iters)
+        return _prefetched(_closing(merged, decoders), prefetch) if prefetch > 0 else merged
 
     def has_rows(self, kind: Kind | str) -> bool:
         return bool(self.parts(kind))
@@ -315,9 +315,14 @@ def _closing(items: Iterator[_T], decoders: list[Iterator[Any]]) -> Iterator[_T]
         yield from items
     finally:
         for d in decoders:
-            close = getattr(d, "close", None)
-            if close is not None:
-                close()
+            _close(d)
+
+
+def _close(it: Iterator[Any]) -> None:
+    """Close ``it`` if it is a generator (or anything else with ``close``)."""
+    close = getattr(it, "close", None)
+    if close is not None:
+        close()
 
 
 def _prefetched(chunks: Iterator[_T], depth: int, name: str = "journal-prefetch") -> Iterator[_T]:
@@ -350,9 +355,7 @@ def _prefetched(chunks: Iterator[_T], depth: int, name: str = "journal-prefetch"
         except BaseException as exc:  # handed to the consumer, raised there
             item = (None, exc)
         finally:
-            close = getattr(chunks, "close", None)
-            if close is not None:
-                close()
+            _close(chunks)
         put(item)
 
     worker = threading.Thread(target=produce, name=name, daemon=True)
