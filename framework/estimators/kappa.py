@@ -36,15 +36,9 @@ from framework.estimators.base import (
 )
 from framework.events.columns import Columns
 from framework.events.schema import Kind
-from framework.grid import _exact, pow10
+from framework.grid import tick_size
 from framework.kernel.fpmath import exp, log1p
 from framework.kernel.market import SweepDepths
-
-
-def grid_tick(px: float, sz_decimals: int) -> float:
-    """Hyperliquid's price step at ``px`` (5 significant figures, <= 6 - szDecimals decimals)."""
-    dec = max(0, min(6 - sz_decimals, 4 - _exact(px).adjusted()))
-    return pow10(-dec)
 
 
 def geometric_k(j_sum: float, n: int, g: float) -> tuple[float, float]:
@@ -175,7 +169,7 @@ class KappaEstimator(EstimatorBase):
 
     def _tick_at(self, px: float) -> float:
         """The price grid's step at ``px`` (SweepDepths caches it per magnitude)."""
-        return grid_tick(px, self.sz_decimals)
+        return tick_size(px, self.sz_decimals)
 
     # -- fit ----------------------------------------------------------------------------
     def refit(self, t: int) -> None:

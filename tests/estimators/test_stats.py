@@ -10,8 +10,9 @@ import pytest
 from framework.estimators.adverse_selection import markout
 from framework.estimators.base import chi2_quantile, n_eff_autocorr, t_quantile, z_quantile
 from framework.estimators.fill_rate import poisson_glm
-from framework.estimators.kappa import geometric_k, grid_tick
+from framework.estimators.kappa import geometric_k
 from framework.estimators.kelly import kelly_fraction
+from framework.grid import tick_size
 
 
 def test_quantiles_match_tables():
@@ -40,11 +41,11 @@ def test_geometric_mle_recovers_rate_and_tends_to_continuous():
     assert k_small == pytest.approx(1000 / (1000.0), rel=1e-3)
 
 
-def test_grid_tick_follows_hyperliquid_rules():
-    assert grid_tick(38.0, 2) == pytest.approx(0.001)
-    assert grid_tick(150.0, 2) == pytest.approx(0.01)
-    assert grid_tick(105055.0, 5) == 1.0
-    assert grid_tick(0.5, 2) == pytest.approx(0.0001)
+def test_kappas_grid_step_follows_hyperliquid_rules():
+    assert tick_size(38.0, 2) == pytest.approx(0.001)
+    assert tick_size(150.0, 2) == pytest.approx(0.01)
+    assert tick_size(105055.0, 5) == 1.0
+    assert tick_size(0.5, 2) == pytest.approx(0.0001)
 
 
 def test_markout_formulas():
