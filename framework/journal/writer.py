@@ -123,12 +123,16 @@ def _first_seq(rows: list[tuple[Any, ...]], batches: list[pa.RecordBatch]) -> in
     return min([*firsts, rows[0][0]] if rows else firsts)
 
 
+#: One table's part of a flush: the kind, its rows and batches, their count, its meta.
+_Part = tuple[Kind, list[tuple[Any, ...]], list[pa.RecordBatch], int, PartMeta]
+
+
 @attrs.define(slots=True)
 class _Job:
     """A flush on the flush thread: its parts, the log segments it deletes once they
     are down, and the rows it took that were not synced yet."""
 
-    parts: list[tuple[Kind, list[tuple[Any, ...]], list[pa.RecordBatch], int, PartMeta]]
+    parts: list[_Part]
     segments: list[Path]
     unsynced: list[tuple[Kind, tuple[Any, ...]]]
     future: Future[None] = attrs.field(default=None)
@@ -332,7 +336,7 @@ class JournalWriter:
 
     def _flush_kind(self, kind: Kind) -> None:
         name = spec(kind).name
-        meta = PartMeta(self._journal_id, self.rows_written[name], self._durable_after(kind))
+        meta = self._part_meta(kind)
         table = _buffered_table(kind, self._rows[kind], self._batches[kind])
         write_part_atomic(self.root / name, table, meta)
         self.rows_written[name] += table.num_rows
@@ -360,8 +364,7 @@ class JournalWriter:
         for kind in kinds:  # in flush()'s order, each part's meta as flush() would write it
             name = spec(kind).name
             n = self._buffered[kind]
-            meta = PartMeta(self._journal_id, self.rows_written[name], self._durable_after(kind))
-            parts.append((kind, self._rows[kind], self._batches[kind], n, meta))
+            parts.append((kind, self._rows[kind], self._batches[kind], n, self._part_meta(kind)))
             self.rows_written[name] += n
             self._rows[kind] = []
             self._batches[kind] = []
@@ -380,10 +383,7 @@ class JournalWriter:
 
     @staticmethod
     def _write_job(
-        root: Path,
-        parts: list[tuple[Kind, list[tuple[Any, ...]], list[pa.RecordBatch], int, PartMeta]],
-        segments: list[Path],
-        wal: WriteAheadLog,
+        root: Path, parts: list[_Part], segments: list[Path], wal: WriteAheadLog
     ) -> None:
         wal.settle()  # first: a sync must not wait on it
         for kind, rows, batches, _, meta in parts:
@@ -415,6 +415,11 @@ class JournalWriter:
             "kept (buffered, and in the write-ahead log up to the last sync) and written "
             "at the next flush"
         ) from exc
+
+    def _part_meta(self, kind: Kind) -> PartMeta:
+        """The footer meta of the part ``kind``'s buffer becomes next."""
+        rows_before = self.rows_written[spec(kind).name]
+        return PartMeta(self._journal_id, rows_before, self._durable_after(kind))
 
     def _durable_after(self, kind: Kind) -> int | None:
         """The seq up to which every table is on disk once ``kind``'s buffer is.
