@@ -49,12 +49,12 @@ import math
 import operator
 import weakref
 from collections.abc import Iterable, Sequence
-from statistics import NormalDist
 from typing import Any
 
 from framework.engine.core import Engine
 from framework.events.columns import Columns
 from framework.events.schema import Kind
+from framework.kernel.fpmath import log
 from framework.kernel.market import BookTape, MidClock  # noqa: F401  (re-exported)
 
 NAN = math.nan
@@ -159,8 +159,6 @@ class EstimatorBase:
 
 # ---- quantiles (no scipy) -------------------------------------------------------------
 
-_N = NormalDist()
-
 #: Student-t upper quantiles for df 1..30 (exact to 3 decimals; standard tables).
 _T95 = (6.314, 2.920, 2.353, 2.132, 2.015, 1.943, 1.895, 1.860, 1.833, 1.812,
         1.796, 1.782, 1.771, 1.761, 1.753, 1.746, 1.740, 1.734, 1.729, 1.725,
@@ -170,9 +168,65 @@ _T975 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228,
          2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042)  # fmt: skip
 
 
+# Wichura's AS241 (PPND16, Applied Statistics 37(3), 1988): the rational approximations
+# of the normal quantile, relative error ~1e-16.  The stdlib's ``NormalDist.inv_cdf``
+# is the same algorithm, evaluated in the same (Horner) order, but its ``log`` is libm's,
+# whose last bit may depend on the CPU and the libm build; here it is fpmath's.
+_Z_CENTRAL = (
+    (2.5090809287301226727e3, 3.3430575583588128105e4, 6.7265770927008700853e4,
+     4.5921953931549871457e4, 1.3731693765509461125e4, 1.9715909503065514427e3,
+     1.3314166789178437745e2, 3.3871328727963666080e0),
+    (5.2264952788528545610e3, 2.8729085735721942674e4, 3.9307895800092710610e4,
+     2.1213794301586595867e4, 5.3941960214247511077e3, 6.8718700749205790830e2,
+     4.2313330701600911252e1, 1.0),
+)  # fmt: skip
+_Z_TAIL = (  # 1.6 <= sqrt(-log(min(p, 1 - p))) + 1.6 ... r <= 5
+    (7.74545014278341407640e-4, 2.27238449892691845833e-2, 2.41780725177450611770e-1,
+     1.27045825245236838258e0, 3.64784832476320460504e0, 5.76949722146069140550e0,
+     4.63033784615654529590e0, 1.42343711074968357734e0),
+    (1.05075007164441684324e-9, 5.47593808499534494600e-4, 1.51986665636164571966e-2,
+     1.48103976427480074590e-1, 6.89767334985100004550e-1, 1.67638483018380384940e0,
+     2.05319162663775882187e0, 1.0),
+)  # fmt: skip
+_Z_FAR = (  # r > 5: p below ~1e-11
+    (2.01033439929228813265e-7, 2.71155556874348757815e-5, 1.24266094738807843860e-3,
+     2.65321895265761230930e-2, 2.96560571828504891230e-1, 1.78482653991729133580e0,
+     5.46378491116411436990e0, 6.65790464350110377720e0),
+    (2.04426310338993978564e-15, 1.42151175831644588870e-7, 1.84631831751005468180e-5,
+     7.86869131145613259100e-4, 1.48753612908506148525e-2, 1.36929880922735805310e-1,
+     5.99832206555887937690e-1, 1.0),
+)  # fmt: skip
+
+
+def _horner(c: tuple[float, ...], r: float) -> float:
+    acc = c[0]
+    for k in range(1, len(c)):
+        acc = acc * r + c[k]
+    return acc
+
+
 def z_quantile(p: float) -> float:
-    """Standard normal quantile (stdlib ``NormalDist``)."""
-    return _N.inv_cdf(p)
+    """Standard normal quantile ``Φ⁻¹(p)`` for ``p`` in (0, 1) (AS241, above).
+
+    The same bits on every machine: the only transcendental is fpmath's ``log``
+    (``sqrt`` is correctly rounded by IEEE 754).
+    """
+    if not 0.0 < p < 1.0:
+        raise ValueError(f"z_quantile(p={p!r}): p must be in (0, 1)")
+    q = p - 0.5
+    if abs(q) <= 0.425:
+        r = 0.180625 - q * q
+        num, den = _Z_CENTRAL
+        return _horner(num, r) * q / _horner(den, r)
+    r = math.sqrt(-log(p if q <= 0.0 else 1.0 - p))
+    if r <= 5.0:
+        num, den = _Z_TAIL
+        r -= 1.6
+    else:
+        num, den = _Z_FAR
+        r -= 5.0
+    x = _horner(num, r) / _horner(den, r)
+    return -x if q < 0.0 else x
 
 
 def t_quantile(p: float, df: float) -> float:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import random
 
 import numpy as np
 import pytest
@@ -26,6 +27,35 @@ def test_quantiles_match_tables():
     assert chi2_quantile(0.05, 19) == pytest.approx(10.117, rel=0.01)
     assert chi2_quantile(0.975, 40) == pytest.approx(59.342, rel=0.01)
     assert chi2_quantile(0.025, 40) == pytest.approx(24.433, rel=0.01)
+
+
+def test_z_quantile_is_as241_on_fpmath_s_log():
+    """Within a few ulps of the stdlib's AS241 (whose log is libm's) over the whole
+    range, the same at the probabilities the estimators use, and its only
+    transcendental is fpmath's log (the same bits on every CPU)."""
+    from statistics import NormalDist
+
+    import framework.estimators.base as base
+
+    rnd = random.Random(11)
+    ps = [rnd.random() for _ in range(20000)]
+    ps += [10.0 ** -rnd.uniform(1.0, 300.0) for _ in range(5000)]
+    ps += [1.0 - 10.0 ** -rnd.uniform(1.0, 15.0) for _ in range(2000)]
+    ref = NormalDist()
+    worst = max(abs(z_quantile(p) - ref.inv_cdf(p)) / abs(ref.inv_cdf(p)) for p in ps if p != 0.5)
+    assert worst < 1e-14
+    for p in (0.005, 0.01, 0.025, 0.05, 0.5, 0.95, 0.975, 0.995):
+        assert z_quantile(p) == ref.inv_cdf(p), p
+    for bad in (0.0, 1.0, -0.1, 1.5, math.nan):
+        with pytest.raises(ValueError, match="p must be in"):
+            z_quantile(bad)
+    real = base.log
+    try:  # a log off by 1e-9 moves the tails and only them: it is the one used
+        base.log = lambda x: real(x) * (1.0 + 1e-9)
+        assert z_quantile(0.01) != ref.inv_cdf(0.01)
+        assert z_quantile(0.3) == ref.inv_cdf(0.3)
+    finally:
+        base.log = real
 
 
 def test_geometric_mle_recovers_rate_and_tends_to_continuous():
