@@ -173,7 +173,7 @@ async def record(
         seq_stride=SEQ_STRIDE,
         sz_decimals=asset.sz_decimals,  # the venue's grid, so a backtest quotes on it
     )
-    writer = JournalWriter(out, manifest)
+    writer = JournalWriter(out, manifest, flush_behind=True)  # the WS handler never writes
     sink = JournalSink(writer, asset.coin)
     ws = WsClient(
         url or ws_url(base_url),

@@ -151,6 +151,16 @@ class JournalWriter:
         Rows buffered per table before a part is written.
     flush_interval_s : float, default 1.0
         Wall-clock bound between flushes; checked on append and by :meth:`maybe_flush`.
+    write_ahead : bool, default False
+        Keep a write-ahead log (:meth:`sync` makes rows durable with one append to it)
+        and write the periodic parts on the flush thread (paper and live sessions).
+    flush_behind : bool, default False
+        Write the periodic parts on the flush thread without a log: the caller's thread
+        only hands its rows over (a recorder, whose WS handler stamps ``recv_ts``: a
+        synchronous flush held every message that arrived meanwhile for 10-15 ms, and
+        stamped it that late).  Rows handed over are lost in a crash as buffered rows
+        are; :meth:`flush`, :meth:`sync` and :meth:`close` still write in the caller's
+        thread, after the flush in flight.
     """
 
     def __init__(
@@ -161,6 +171,7 @@ class JournalWriter:
         flush_rows: int = 65_536,
         flush_interval_s: float = 1.0,
         write_ahead: bool = False,
+        flush_behind: bool = False,
     ) -> None:
         self.root = Path(root)
         self.root.mkdir(parents=True, exist_ok=True)
@@ -192,6 +203,7 @@ class JournalWriter:
         self._ordered = True
         recover(self.root)  # a crashed writer's log, before appending after it
         self._wal: WriteAheadLog | None = WriteAheadLog(self.root) if write_ahead else None
+        self._behind = write_ahead or flush_behind  # periodic parts on the flush thread
         self._wal_pending: list[tuple[Kind, tuple[Any, ...]]] = []
         self._pool: ThreadPoolExecutor | None = None
         self._job: _Job | None = None  # the flush in flight on the flush thread
@@ -218,10 +230,10 @@ class JournalWriter:
         if n == 1:
             self._first[kind] = seq
         if n >= self.flush_rows:
-            if self._wal is None:
-                self.flush((kind,))
-            else:
+            if self._behind:
                 self._flush_behind()
+            else:
+                self.flush((kind,))
         self._appends += 1
         if self._appends & 255 == 0:
             self.maybe_flush()
@@ -298,14 +310,14 @@ class JournalWriter:
     # -- flushing -----------------------------------------------------------------------
     def maybe_flush(self) -> None:
         """Flush everything if the time bound has passed (call from an idle loop too);
-        a write-ahead writer writes the parts on its flush thread."""
-        if self._wal is not None:
+        a write-ahead or flush-behind writer writes the parts on its flush thread."""
+        if self._behind:
             self._reap()
         if time.monotonic() - self._last_flush >= self.flush_interval_s:
-            if self._wal is None:
-                self.flush()
-            else:
+            if self._behind:
                 self._flush_behind()
+            else:
+                self.flush()
 
     def sync(self) -> None:
         """Make every row appended so far durable: the write-ahead log when the writer
@@ -345,20 +357,19 @@ class JournalWriter:
         self._batches[kind] = []
         self._buffered[kind] = 0
 
-    # -- flushing on the flush thread (write-ahead writers) -------------------------------
+    # -- flushing on the flush thread (write-ahead and flush-behind writers) ---------------
     def _flush_behind(self) -> None:
         """Take every table's buffered rows and write them as parts on the flush thread.
 
-        Their rows are in the write-ahead log up to the last sync; the log's current
-        segment is retired here and deleted by the job once its parts are on disk.  Rows
-        taken but not yet synced stay with the job until it is done (:meth:`sync` logs
-        them meanwhile).  Nothing happens while the previous flush is in flight: the rows
-        wait for the next call.
+        With a write-ahead log, their rows are in the log up to the last sync; the log's
+        current segment is retired here and deleted by the job once its parts are on
+        disk.  Rows taken but not yet synced stay with the job until it is done
+        (:meth:`sync` logs them meanwhile).  Nothing happens while the previous flush is
+        in flight: the rows wait for the next call.
         """
         self._reap()
         if self._job is not None:
             return
-        assert self._wal is not None
         kinds = [k for k in Kind if self._buffered[k]]
         parts = []
         for kind in kinds:  # in flush()'s order, each part's meta as flush() would write it
@@ -369,8 +380,10 @@ class JournalWriter:
             self._rows[kind] = []
             self._batches[kind] = []
             self._buffered[kind] = 0
-        self._wal.rotate()
-        segments = list(self._wal.retired)
+        segments: list[Path] = []
+        if self._wal is not None:
+            self._wal.rotate()
+            segments = list(self._wal.retired)
         job = _Job(parts, segments, self._wal_pending)
         self._wal_pending = []
         self._last_flush = time.monotonic()
@@ -383,9 +396,10 @@ class JournalWriter:
 
     @staticmethod
     def _write_job(
-        root: Path, parts: list[_Part], segments: list[Path], wal: WriteAheadLog
+        root: Path, parts: list[_Part], segments: list[Path], wal: WriteAheadLog | None
     ) -> None:
-        wal.settle()  # first: a sync must not wait on it
+        if wal is not None:
+            wal.settle()  # first: a sync must not wait on it
         for kind, rows, batches, _, meta in parts:
             write_part_atomic(root / spec(kind).name, _buffered_table(kind, rows, batches), meta)
         drop(segments)

@@ -164,3 +164,62 @@ def test_record_unknown_coin_names_known_ones(tmp_path: Path):
     with pytest.raises(AssetNotFoundError, match="BTC"):
         asyncio.run(record("http://venue.test", "DOGE", 1, tmp_path / "j", info=info_client()))
     assert not (tmp_path / "j").exists()
+
+
+def test_the_ws_handler_never_writes_a_part(tmp_path: Path, monkeypatch):
+    """Its periodic flushes go to the flush thread: a part written in the handler held
+    every message that arrived meanwhile (and stamped its recv_ts that late)."""
+    import threading
+
+    import framework.hyperliquid.recorder as recorder_mod
+    import framework.journal.writer as writer_mod
+
+    real_writer, real_write = recorder_mod.JournalWriter, writer_mod.write_part_atomic
+    opened: list[dict] = []
+    writes: list[str] = []
+
+    def writer(root, manifest, **kw):  # every append is due a periodic flush
+        opened.append(kw)
+        return real_writer(root, manifest, **{**kw, "flush_interval_s": 0.0})
+
+    def write(*a, **k):
+        writes.append(threading.current_thread().name)
+        return real_write(*a, **k)
+
+    monkeypatch.setattr(recorder_mod, "JournalWriter", writer)
+    monkeypatch.setattr(writer_mod, "write_part_atomic", write)
+
+    async def books(conn):  # 600 books: the writer looks at its clock every 256 appends
+        await conn.send("Websocket connection established.")
+        async for raw in conn:
+            if json.loads(raw).get("subscription", {}).get("type") == "l2Book":
+                for n in range(600):
+                    await conn.send(book(T0 + n))
+
+    async def main():
+        server = await serve(books, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        cfg = WsConfig(ping_interval_s=0.2, stall_after_s=None)
+        try:
+            await record(
+                "http://venue.test",
+                "BTC",
+                0.4,
+                tmp_path / "j",
+                ws_config=cfg,
+                info=info_client(),
+                url=f"ws://127.0.0.1:{port}/ws",
+            )
+        finally:
+            server.close()
+            await server.wait_closed()
+
+    asyncio.run(main())
+    assert opened == [{"flush_behind": True}]
+    behind = [name for name in writes if name.startswith("journal-flush")]
+    assert behind, writes  # periodic parts were written, by the flush thread
+    assert set(writes[: len(behind)]) == {behind[0]}  # none before close in the loop's thread
+    reader = JournalReader(tmp_path / "j")
+    assert reader.table(Kind.BOOK).column("ts").to_pylist() == [
+        (T0 + n) * 1_000_000 for n in range(600)
+    ]
