@@ -8,9 +8,9 @@
 --
 -- Parameters: $max_seq, $horizon_ns.
 WITH mids AS (
-    SELECT recv_ts, (bid_px[1] + ask_px[1]) / 2 AS mid
+    SELECT recv_ts, (best_bid_px + best_ask_px) / 2 AS mid
     FROM book
-    WHERE seq <= $max_seq AND len(bid_px) > 0 AND len(ask_px) > 0 AND bid_px[1] < ask_px[1]
+    WHERE seq <= $max_seq AND best_bid_px < best_ask_px
     UNION ALL
     SELECT recv_ts, (bid_px + ask_px) / 2 AS mid
     FROM bbo

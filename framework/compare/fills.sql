@@ -19,9 +19,9 @@
 -- decomposition in pnl.sql adds up exactly; markouts use matured fills only.
 -- A fill with no mid before it (the very first events) takes its own price as mid.
 WITH mids_raw AS (
-    SELECT seq, recv_ts, (bid_px[1] + ask_px[1]) / 2 AS mid
+    SELECT seq, recv_ts, (best_bid_px + best_ask_px) / 2 AS mid
     FROM book
-    WHERE len(bid_px) > 0 AND len(ask_px) > 0 AND bid_px[1] < ask_px[1]
+    WHERE best_bid_px < best_ask_px
     UNION ALL
     SELECT seq, recv_ts, (bid_px + ask_px) / 2 AS mid
     FROM bbo

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from framework.events.derived import first_or_none, sources
 from framework.events.pyarrow_shim import settle_pandas_probe
 from framework.events.schema import Kind, arrow_schema, spec
 
@@ -104,9 +105,18 @@ def _materialise(arr: pa.Array | pa.ChunkedArray) -> list[Any] | ListColumn:
 
 @functools.cache
 def _layout(kind: Kind) -> tuple[tuple[str, ...], tuple[bool, ...]]:
-    """Column names of a table and which of them are lists (cached per kind)."""
+    """The row tuple's column names and which of them are lists (cached per kind); the
+    derived columns (:mod:`framework.events.derived`) are not in rows."""
     sch = arrow_schema(kind)
-    return tuple(f.name for f in sch), tuple(pa.types.is_list(f.type) for f in sch)
+    fields = list(sch)[: len(spec(kind).columns)]
+    return tuple(f.name for f in fields), tuple(pa.types.is_list(f.type) for f in fields)
+
+
+@functools.cache
+def _derived_at(kind: Kind) -> tuple[tuple[str, int], ...]:
+    """Per derived column, its name and the row index of the list it is the top of."""
+    names = _layout(kind)[0]
+    return tuple((d, names.index(src)) for d, src in sources(kind).items())
 
 
 class Columns:
@@ -163,6 +173,8 @@ class Columns:
         for j, name in enumerate(names):
             vals = [r[j] for r in rows]
             cols.__dict__[name] = ListColumn.from_lists(vals) if is_list[j] else vals
+        for name, j in _derived_at(kind):
+            cols.__dict__[name] = [first_or_none(r[j]) for r in rows]
         return cols
 
     @classmethod
@@ -174,7 +186,8 @@ class Columns:
         return make(row)
 
     def row(self, i: int) -> tuple[Any, ...]:
-        """Row ``i`` as a tuple in schema order (lists for list columns)."""
+        """Row ``i`` as a row tuple (schema order, lists for list columns, no derived
+        columns)."""
         return tuple(getattr(self, name)[i] for name in _layout(self.kind)[0])
 
 
@@ -197,13 +210,17 @@ def _row_class(kind: Kind) -> type[Columns]:
         "def __init__(self, r):",
         f"    if len(r) != {n}:",
         "        raise ValueError(",
-        f"            f'{spec(kind).name} row has {{len(r)}} values, the schema {n}'",
+        f"            f'{spec(kind).name} row has {{len(r)}} values, the row layout {n}'",
         "        )",
     ]
     for j, (name, lst) in enumerate(zip(names, is_list, strict=True)):
         value = f"ListColumn.from_lists([r[{j}]])" if lst else f"(r[{j}],)"
         lines.append(f"    self.{name} = {value}")
-    scope: dict[str, Any] = {"ListColumn": ListColumn}
+    derived = _derived_at(kind)
+    for name, j in derived:
+        lines.append(f"    self.{name} = (first_or_none(r[{j}]),)")
+    scope: dict[str, Any] = {"ListColumn": ListColumn, "first_or_none": first_or_none}
     exec("\n".join(lines), scope)  # the code is built above from the schema's names
-    body = {"__slots__": names, "__init__": scope["__init__"], "kind": kind, "_batch": None, "n": 1}
+    slots = names + tuple(name for name, _ in derived)
+    body = {"__slots__": slots, "__init__": scope["__init__"], "kind": kind, "_batch": None, "n": 1}
     return type(f"{spec(kind).name.title().replace('_', '')}Row", (Columns,), body)

@@ -89,10 +89,15 @@ class TableSpec:
     direction: str  # "input" (fed to the engine) or "output" (emitted by the engine)
     doc: str
     fields: tuple[Field, ...]
+    #: Columns computed from the others when a part is written (and, for parts written
+    #: before they existed, when one is read): after ``fields`` in the Arrow schema, not
+    #: in row tuples.  See :mod:`framework.events.derived`.
+    derived: tuple[Field, ...] = ()
 
     @functools.cached_property
     def columns(self) -> tuple[str, ...]:
-        """All column names, common columns first (computed once: read per output row)."""
+        """The row tuple's column names, common columns first (computed once: read per
+        output row); the derived columns are not among them."""
         return tuple(f.name for f in COMMON_FIELDS + self.fields)
 
     @functools.cached_property
@@ -131,6 +136,12 @@ _SPECS: tuple[TableSpec, ...] = (
             _f("ask_px", LIST_F64, "ask prices, best (lowest) first"),
             _f("ask_sz", LIST_F64, "ask sizes in coins"),
             _f("ask_n", LIST_I32, "orders at each ask level"),
+        ),
+        (
+            _f("best_bid_px", F64, "bid_px's first level (null: no bids)", True),
+            _f("best_bid_sz", F64, "bid_sz's first level (null: no bids)", True),
+            _f("best_ask_px", F64, "ask_px's first level (null: no asks)", True),
+            _f("best_ask_sz", F64, "ask_sz's first level (null: no asks)", True),
         ),
     ),
     TableSpec(
@@ -424,7 +435,7 @@ assert [s.kind for s in _SPECS] == list(Kind), "table order must follow Kind"
 
 _SCHEMAS: dict[Kind, pa.Schema] = {
     s.kind: pa.schema(
-        [f.arrow() for f in COMMON_FIELDS + s.fields],
+        [f.arrow() for f in COMMON_FIELDS + s.fields + s.derived],
         metadata={b"table": s.name.encode(), b"direction": s.direction.encode()},
     )
     for s in _SPECS

@@ -18,7 +18,8 @@ from typing import Any
 
 import duckdb
 
-from framework.events.schema import TABLES, arrow_schema
+from framework.events.derived import sources
+from framework.events.schema import TABLES, Kind, arrow_schema
 from framework.journal.completeness import check_completeness
 from framework.journal.errors import JournalError
 from framework.journal.reader import JournalReader
@@ -37,6 +38,21 @@ def is_sweep(root: Path | str) -> bool:
     return (Path(root) / SWEEP_RESULTS).is_file() and not (Path(root) / "session.json").exists()
 
 
+def _select_parts(reader: JournalReader, kind: Kind, parts: list, files: str) -> str:
+    """The SELECT of a table's view: its parts as they are, with the derived columns
+    computed for parts written before them (DuckDB lists count from 1; an empty
+    list's first element is NULL, as the column holds it)."""
+    lacking = sum(1 for p in parts if reader.lacks(p))
+    if not lacking:
+        return f"SELECT * FROM read_parquet([{files}])"
+    derived = {d: f'"{src}"[1]' for d, src in sources(kind).items()}
+    if lacking == len(parts):
+        extra = ", ".join(f'{expr} AS "{d}"' for d, expr in derived.items())
+        return f"SELECT *, {extra} FROM read_parquet([{files}])"
+    filled = ", ".join(f'coalesce("{d}", {expr}) AS "{d}"' for d, expr in derived.items())
+    return f"SELECT * REPLACE ({filled}) FROM read_parquet([{files}], union_by_name = true)"
+
+
 def connect(root: Path | str, *, reader: JournalReader | None = None) -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB connection with a view per journal table (for a sweep
     directory: one ``results`` view)."""
@@ -50,7 +66,7 @@ def connect(root: Path | str, *, reader: JournalReader | None = None) -> duckdb.
         parts = reader.parts(kind)
         if parts:
             files = ", ".join(_quote(p.path) for p in parts)
-            con.execute(f'CREATE VIEW "{t.name}" AS SELECT * FROM read_parquet([{files}])')
+            con.execute(f'CREATE VIEW "{t.name}" AS {_select_parts(reader, kind, parts, files)}')
         else:
             con.register(f"_empty_{t.name}", arrow_schema(kind).empty_table())
             con.execute(f'CREATE VIEW "{t.name}" AS SELECT * FROM "_empty_{t.name}"')

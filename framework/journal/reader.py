@@ -24,6 +24,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from framework.events.columns import Columns
+from framework.events.derived import sources, with_derived
 from framework.events.schema import COMMON_FIELDS, INPUT_KINDS, Kind, arrow_schema, spec
 from framework.journal.errors import (
     CorruptPartError,
@@ -59,11 +60,15 @@ class MergedChunk:
 
 
 def check_schema(part: Path, kind: Kind, schema: pa.Schema) -> None:
-    """Raise :class:`SchemaDriftError` naming the first column that differs."""
+    """Raise :class:`SchemaDriftError` naming the first column that differs (a derived
+    column may be missing: parts from before it existed get it computed when read)."""
     want = arrow_schema(kind)
     got_names = schema.names
+    derived = sources(kind)
     for f in want:
         if f.name not in got_names:
+            if f.name in derived:
+                continue
             raise SchemaDriftError(
                 f"{part}: column {f.name!r} ({f.type}) is missing; table "
                 f"{spec(kind).name!r} expects {want.names}"
@@ -115,6 +120,7 @@ class JournalReader:
         self.problems: list[str] = []
         self._parts: dict[Kind, list[Part]] = {}
         self._footers: dict[Path, pq.FileMetaData] = {}
+        self._lacks: dict[Path, frozenset[str]] = {}  # derived columns a part predates
         self._rejected: dict[Kind, list[tuple[Part, str]]] = {}
 
     # -- parts --------------------------------------------------------------------------
@@ -126,7 +132,12 @@ class JournalReader:
             for p in list_parts(self.root / spec(kind).name):
                 try:
                     footer = pq.read_metadata(p.path)
-                    check_schema(p.path, kind, footer.schema.to_arrow_schema())
+                    arrow = footer.schema.to_arrow_schema()
+                    names = arrow.names
+                    check_schema(p.path, kind, arrow)
+                    lacks = frozenset(sources(kind)).difference(names)
+                    if lacks:
+                        self._lacks[p.path] = lacks
                 except SchemaDriftError as exc:
                     rejected.append((p, f"schema drift: {_reason(exc, p.path)}"))
                     self._problem(exc, warn=self.warn)
@@ -157,6 +168,10 @@ class JournalReader:
     def footer(self, part: Part) -> pq.FileMetaData:
         """A readable part's Parquet footer."""
         return self._footers[part.path]
+
+    def lacks(self, part: Part) -> frozenset[str]:
+        """The derived columns a readable part was written before (computed on read)."""
+        return self._lacks.get(part.path, frozenset())
 
     def meta(self, part: Part) -> PartMeta | None:
         """What a readable part's footer says about its place in its journal."""
@@ -208,7 +223,10 @@ class JournalReader:
                 continue
             try:
                 pf = pq.ParquetFile(p.path)
-                for batch in _batches(pf, batch_rows, want.names):
+                read = _readable(kind, want.names, self._lacks.get(p.path, frozenset()))
+                for batch in _batches(pf, batch_rows, read):
+                    if read is not want.names:
+                        batch = with_derived(kind, batch).select(want.names)
                     batch = _select(batch, want, start_seq, stop_seq)
                     if batch.num_rows == 0:
                         continue
@@ -394,6 +412,17 @@ def _pruned(schema: pa.Schema, columns: Sequence[str] | None) -> pa.Schema:
     keep.update(f.name for f in COMMON_FIELDS)
     fields = [f for f in schema if f.name in keep]
     return pa.schema(fields, metadata=schema.metadata)
+
+
+def _readable(kind: Kind, names: list[str], lacks: frozenset[str]) -> list[str]:
+    """The columns to read from a part for ``names``: ``names`` itself, unless the part
+    lacks derived columns among them; then their source columns instead."""
+    if not lacks.intersection(names):
+        return names
+    derived = sources(kind)
+    need = {n for n in names if n not in lacks}
+    need.update(derived[n] for n in names if n in lacks)
+    return [n for n in arrow_schema(kind).names if n in need]
 
 
 def _reason(exc: Exception, path: Path) -> str:

@@ -43,6 +43,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from framework.events.columns import ListColumn
+from framework.events.derived import complete, with_derived
 from framework.events.schema import TABLES, Kind, arrow_schema, spec
 from framework.journal.durable import commit, fsync_dir, temp_path
 from framework.journal.errors import JournalError
@@ -89,15 +90,24 @@ def _seq_increasing(table: pa.Table) -> bool:
 
 
 def rows_to_table(kind: Kind, rows: list[tuple[Any, ...]]) -> pa.Table:
-    """Transpose full row tuples into an Arrow table of ``kind``'s schema."""
+    """Transpose full row tuples into an Arrow table of ``kind``'s schema (the derived
+    columns, which rows do not carry, computed)."""
     sch = arrow_schema(kind)
-    cols = list(zip(*rows, strict=True)) if rows else [()] * len(sch)
+    fields = list(sch)[: len(spec(kind).columns)]
+    cols = list(zip(*rows, strict=True)) if rows else [()] * len(fields)
+    if len(cols) != len(fields):
+        raise ValueError(
+            f"{spec(kind).name} rows have {len(cols)} values, the row layout {len(fields)}: "
+            f"{list(spec(kind).columns)}"
+        )
     arrays = []
-    for f, col in zip(sch, cols, strict=True):
+    for f, col in zip(fields, cols, strict=True):
         if col and isinstance(col[0], ListColumn):
             raise TypeError("pass list columns as Python lists")
         arrays.append(pa.array(col, type=f.type))
-    return pa.Table.from_arrays(arrays, schema=sch)
+    if len(fields) == len(sch):
+        return pa.Table.from_arrays(arrays, schema=sch)
+    return complete(kind, pa.Table.from_arrays(arrays, schema=pa.schema(fields)))
 
 
 def _buffered_table(
@@ -243,7 +253,7 @@ class JournalWriter:
         if batch.num_rows == 0:
             return
         if batch.schema != arrow_schema(kind):
-            batch = batch.cast(arrow_schema(kind))
+            batch = with_derived(kind, batch).cast(arrow_schema(kind))
         seqs = batch.column(0)
         first, last = seqs[0].as_py(), seqs[-1].as_py()
         if first > self._high:
@@ -525,7 +535,7 @@ def compact_journal(root: Path, *, skip: Iterable[str] = ()) -> None:
             pending: list[pa.Table] = []
             pending_rows = 0
             for p in parts:
-                tbl = pq.read_table(p.path, schema=arrow_schema(t.kind))
+                tbl = _part_table(p.path, t.kind)
                 pending.append(tbl)
                 pending_rows += tbl.num_rows
                 if pending_rows >= ROW_GROUP_ROWS:
@@ -538,6 +548,16 @@ def compact_journal(root: Path, *, skip: Iterable[str] = ()) -> None:
             if p.path != final:
                 p.path.unlink()
         fsync_dir(directory)
+
+
+def _part_table(path: Path, kind: Kind) -> pa.Table:
+    """A part in ``kind``'s schema; one written before a derived column existed gets
+    it computed (compaction then writes it down)."""
+    schema = arrow_schema(kind)
+    names = pq.read_schema(path).names
+    if all(n in names for n in schema.names):
+        return pq.read_table(path, schema=schema)
+    return with_derived(kind, pq.read_table(path)).cast(schema)
 
 
 def _merged_meta(metas: list[PartMeta | None]) -> PartMeta | None:

@@ -30,14 +30,20 @@ NAN = float("nan")
 INF = float("inf")
 #: The columns of a book or bbo row that give the top of book (and, for a book, its depth).
 TOP_COLUMNS = ("bid_px", "bid_sz", "ask_px", "ask_sz")
+#: A book row's top of book alone (:mod:`framework.events.derived`): what MarketState
+#: reads, so a reader for it alone never decodes the level lists.
+BOOK_TOP_COLUMNS = ("best_bid_px", "best_bid_sz", "best_ask_px", "best_ask_sz")
 
 
 @cython.cclass
 class MarketState:
     """Top of book, mid, last trade and staleness, from book / bbo / trades / asset_ctx.
 
-    Depth is read from the current book row on demand (``bid_levels()``), so nothing
-    is copied per event.  Bind it first so later components see the updated state in
+    The top comes from the book's top-of-book columns; depth is read from the current
+    book row's level lists on demand (``bid_levels()``, ``depth_at``), so nothing is
+    copied per event.  A component that asks for depth subscribes the level lists
+    itself (the fill simulator does); without one, a journal read for the engine does
+    not decode them.  Bind it first so later components see the updated state in
     their own handlers for the same event.
     """
 
@@ -58,19 +64,21 @@ class MarketState:
     # The current book row (Columns, row): what depth_at / *_levels answer from.
     _book = cython.declare(object, visibility="public")
     _row = cython.declare(cython.Py_ssize_t, visibility="public")
-    # The top-of-book lists of the batch the last book row (_book) and bbo row came
+    # The top-of-book columns of the batch the last book row (_book) and bbo row came
     # from: one batch serves thousands of events, one attribute walk per batch.
     _bbo_src = cython.declare(object)
-    _b_bid = cython.declare(list)
-    _b_bsz = cython.declare(list)
-    _b_ask = cython.declare(list)
-    _b_asz = cython.declare(list)
+    # a list (batch), or a one-value tuple (a row the engine built): indexed as either
+    _b_bid = cython.declare(object)
+    _b_bsz = cython.declare(object)
+    _b_ask = cython.declare(object)
+    _b_asz = cython.declare(object)
     _q_bid = cython.declare(list)
     _q_bsz = cython.declare(list)
     _q_ask = cython.declare(list)
     _q_asz = cython.declare(list)
-    # The level columns of book batch _t_src as typed views (compiled, float64 values):
-    # values and row offsets of bid_px, bid_sz, ask_px, ask_sz; _t_typed when taken.
+    # The level columns of book batch _t_src as typed views for depth_at (compiled,
+    # float64 values): values and row offsets of bid_px, bid_sz, ask_px, ask_sz;
+    # _t_typed when taken.
     _t_src = cython.declare(object)
     _t_typed = cython.declare(cython.bint)
     _t_bpx = cython.declare(cython.const[cython.double][:])
@@ -107,8 +115,7 @@ class MarketState:
 
     def bind(self, engine: Any) -> None:
         self.engine = engine
-        # Depth queries (depth_at, *_levels) read the book's price and size lists.
-        engine.subscribe(Kind.BOOK, self.on_book, columns=TOP_COLUMNS)
+        engine.subscribe(Kind.BOOK, self.on_book, columns=BOOK_TOP_COLUMNS)
         engine.subscribe(Kind.BBO, self.on_bbo, columns=TOP_COLUMNS)
         engine.subscribe(Kind.TRADES, self.on_trade, columns=("px",))
         engine.subscribe(Kind.ASSET_CTX, self.on_ctx, columns=("mark_px", "oracle_px", "funding"))
@@ -117,22 +124,12 @@ class MarketState:
     def on_book(self, cols: Any, i: cython.Py_ssize_t) -> None:
         if cols is not self._book:
             self._book = cols
-            self._top_views(cols)
+            self._b_bid = cols.best_bid_px
+            self._b_bsz = cols.best_bid_sz
+            self._b_ask = cols.best_ask_px
+            self._b_asz = cols.best_ask_sz
         self._row = i
-        if cython.compiled and self._t_typed:
-            # Compiled: the first level of each side read in place (NaN for an empty
-            # side), no Python objects; indexed here, not through a helper, because
-            # passing a memoryview slice to a function costs reference counting.
-            j: cython.longlong = self._t_bpx_o[i]
-            self.best_bid = self._t_bpx[j] if j < self._t_bpx_o[i + 1] else NAN
-            j = self._t_bsz_o[i]
-            self.bid_sz = self._t_bsz[j] if j < self._t_bsz_o[i + 1] else NAN
-            j = self._t_apx_o[i]
-            self.best_ask = self._t_apx[j] if j < self._t_apx_o[i + 1] else NAN
-            j = self._t_asz_o[i]
-            self.ask_sz = self._t_asz[j] if j < self._t_asz_o[i + 1] else NAN
-        else:
-            self._set_top(self._b_bid[i], self._b_bsz[i], self._b_ask[i], self._b_asz[i])
+        self._set_top(self._b_bid[i], self._b_bsz[i], self._b_ask[i], self._b_asz[i])
         self.books += 1
         now: cython.longlong = self.engine.now
         self.last_book_ts = now
@@ -149,25 +146,12 @@ class MarketState:
         self.last_market_ts = self.engine.now
 
     @cython.cfunc
-    def _top_views(self, cols: object) -> cython.void:
-        """Per book batch: the typed views of its level columns, else (interpreted, or
-        columns that are not float64) their first-level lists, with the same values
-        (an empty side is NaN either way)."""
-        if cols is not self._t_src:
-            self._typed_views(cols)
-        if not self._t_typed:
-            self._b_bid = list(cols.bid_px.firsts)
-            self._b_bsz = list(cols.bid_sz.firsts)
-            self._b_ask = list(cols.ask_px.firsts)
-            self._b_asz = list(cols.ask_sz.firsts)
-
-    @cython.cfunc
     def _typed_views(self, cols: object) -> cython.void:
         """Typed views of a book batch's level values and offsets, taken once per batch
-        (compiled only): on_book reads the first levels and depth_at the level at a
-        price in place, where a numpy slice, ``tolist`` or a numpy scalar costs a
-        microsecond or more.  Columns that are not float64 (rows built by hand from
-        integers) are left to the generic paths."""
+        (compiled only): depth_at reads the level at a price in place, where a numpy
+        slice, ``tolist`` or a numpy scalar costs a microsecond or more.  Columns that
+        are not float64 (rows built by hand from integers) are left to the generic
+        path."""
         self._t_src = cols
         self._t_typed = False
         if not cython.compiled:

@@ -38,6 +38,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from isal import isal_zlib
 
+from framework.events.derived import complete, row_schema
 from framework.events.schema import Kind, arrow_schema, spec
 from framework.journal.durable import commit
 from framework.journal.parts import PartMeta, part_name
@@ -313,7 +314,7 @@ def _repeat(text: str, n: int) -> pa.Array:
 
 
 def _book_table(c: dict[str, np.ndarray], coin: str) -> pa.Table:
-    schema = arrow_schema(Kind.BOOK)
+    schema = row_schema(Kind.BOOK)  # the top of book columns follow from the lists
     arrays = [
         _arr(pa.int64(), c["seq"]),
         _arr(pa.int64(), c["ts"]),
@@ -327,7 +328,7 @@ def _book_table(c: dict[str, np.ndarray], coin: str) -> pa.Table:
             pa.ListArray.from_arrays(off, _arr(pa.float64(), c[f"{side}_sz"])),
             pa.ListArray.from_arrays(off, _arr(pa.int32(), c[f"{side}_n"])),
         ]
-    return pa.Table.from_arrays(arrays, schema=schema)
+    return complete(Kind.BOOK, pa.Table.from_arrays(arrays, schema=schema))
 
 
 def _trades_table(c: dict[str, Any], coin: str) -> pa.Table:

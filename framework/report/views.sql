@@ -36,7 +36,7 @@ WHERE cloid IS NOT NULL
        OR status ILIKE '%rejected' OR status ILIKE '%canceled');
 
 CREATE OR REPLACE VIEW tops AS
-SELECT seq, recv_ts, bid_px[1] AS bid, ask_px[1] AS ask FROM book
+SELECT seq, recv_ts, best_bid_px AS bid, best_ask_px AS ask FROM book
 UNION ALL
 SELECT seq, recv_ts, bid_px AS bid, ask_px AS ask FROM bbo;
 

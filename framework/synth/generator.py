@@ -25,7 +25,8 @@ import attrs
 import numpy as np
 import pyarrow as pa
 
-from framework.events.schema import SEQ_STRIDE, Kind, arrow_schema
+from framework.events.derived import complete, row_schema
+from framework.events.schema import SEQ_STRIDE, Kind
 from framework.grid import round_price, round_size
 from framework.synth.book import build_books
 from framework.synth.params import SynthParamError, SynthParams
@@ -241,7 +242,7 @@ def _latency_ns(p: SynthParams, msg_ms: np.ndarray, rng: np.random.Generator) ->
 
 
 def _to_table(kind: Kind, cols: dict) -> pa.Table:
-    schema = arrow_schema(kind)
+    schema = row_schema(kind)  # a book's top-of-book columns follow from its lists
     n = len(cols["seq"])
     arrays = []
     for f in schema:
@@ -255,7 +256,7 @@ def _to_table(kind: Kind, cols: dict) -> pa.Table:
             arrays.append(pa.ListArray.from_arrays(pa.array(offsets), values, type=f.type))
         else:
             arrays.append(pa.array(v, type=f.type))
-    return pa.Table.from_arrays(arrays, schema=schema)
+    return complete(kind, pa.Table.from_arrays(arrays, schema=schema))
 
 
 # -- truth -------------------------------------------------------------------------------------

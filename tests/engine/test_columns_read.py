@@ -41,14 +41,14 @@ class _Reader:
 
 def test_columns_read_is_the_union_of_declarations_or_everything():
     e = Engine([MarketState()], seed=0, sink=ListSink())
-    assert e.columns_read(Kind.BOOK) == [
+    assert e.columns_read(Kind.BOOK) == [  # the top of book only: no level list
         "seq",
         "ts",
         "recv_ts",
-        "bid_px",
-        "bid_sz",
-        "ask_px",
-        "ask_sz",
+        "best_bid_px",
+        "best_bid_sz",
+        "best_ask_px",
+        "best_ask_sz",
     ]
     assert e.columns_read(Kind.TRADES) == ["seq", "ts", "recv_ts", "px"]
     assert e.columns_read(Kind.FILLS) == ["seq", "ts", "recv_ts"]  # nobody listens

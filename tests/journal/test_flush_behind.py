@@ -3,6 +3,8 @@ no write-ahead log, nothing lost when a part cannot be written."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 import framework.journal.writer as writer_mod
@@ -43,6 +45,10 @@ def test_the_size_bound_hands_over_too(tmp_path, monkeypatch):
     with _parts_held(monkeypatch) as threads:
         for s in range(1, 5):
             w.append(Kind.TRADES, trade_row(s, s, 10.0))  # the 4th reaches flush_rows
+        for _ in range(500):  # the flush thread picks the job up
+            if threads:
+                break
+            time.sleep(0.01)
         assert threads == ["journal-flush_0"]
     w.close()
     assert _seqs(root, Kind.TRADES) == [1, 2, 3, 4]
