@@ -40,16 +40,27 @@ def _peak_rss_mb() -> float:
 
 
 def _current(root: Path, hours: float, seed: int) -> bool:
-    """Whether the cached recording at ``root`` is strided and was generated with the
-    parameters today's generator would use (a generator change makes it stale)."""
+    """Whether the cached recording at ``root`` is strided, was generated with the
+    parameters today's generator would use (a generator change makes it stale) and
+    has every column today's book table has (a journal from before the top-of-book
+    columns reads, but computes them from the level lists: not what is measured)."""
+    import pyarrow.parquet as pq
+
+    from framework.events.schema import Kind, arrow_schema
     from framework.synth import params_for
 
     try:
         man = json.loads((root / "session.json").read_text())
-    except (OSError, ValueError):
+        part = next((root / "book").glob("part-*.parquet"))
+        book = pq.read_schema(part).names
+    except (OSError, ValueError, StopIteration):
         return False
     want = params_for("HYPE", hours=hours, seed=seed).to_dict()
-    return bool(man.get("seq_stride")) and man.get("generator", {}).get("params") == want
+    return (
+        bool(man.get("seq_stride"))
+        and man.get("generator", {}).get("params") == want
+        and book == arrow_schema(Kind.BOOK).names
+    )
 
 
 def ensure_synth(root: Path, hours: float, seed: int) -> Path:
