@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gc
 import importlib
-from bisect import bisect_right
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
@@ -88,10 +87,10 @@ def _started(
     periodic timers at the first event's time."""
     started = engine.events > 0
     for ch in chunks:
-        if not ch.kinds:
+        if not len(ch):
             continue
         if not started:
-            engine.start(ch.recv_ts[0])
+            engine.start(int(ch.recv_arr[0]))
             started = True
         yield ch, [ch.columns.get(k) for k in Kind]
 
@@ -120,13 +119,14 @@ def feed(
     step_many = engine.step_many
     n = 0
     for ch, cols in _started(engine, chunks):
-        if stop_seq is not None and ch.seqs[-1] > stop_seq:
+        kinds, seqs, recv, rows = ch.kind_arr, ch.seq_arr, ch.recv_arr, ch.row_arr
+        if stop_seq is not None and seqs[-1] > stop_seq:
             # The last chunk: seqs are sorted, so step the prefix up to stop_seq.
-            m = bisect_right(ch.seqs, stop_seq)
-            step_many(ch.kinds[:m], ch.seqs[:m], ch.recv_ts[:m], ch.rows[:m], cols)
+            m = int(np.searchsorted(seqs, stop_seq, "right"))
+            step_many(kinds[:m], seqs[:m], recv[:m], rows[:m], cols)
             return n + m
-        step_many(ch.kinds, ch.seqs, ch.recv_ts, ch.rows, cols)
-        n += len(ch.kinds)
+        step_many(kinds, seqs, recv, rows, cols)
+        n += len(kinds)
         if on_chunk is not None:
             on_chunk(ch)
     return n

@@ -18,7 +18,6 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
-import attrs
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -40,23 +39,60 @@ BATCH_ROWS = 8_192
 PREFETCH = 3  # merged chunks decoded ahead of the consumer (each <= ~BATCH_ROWS rows a table)
 
 
-@attrs.frozen
 class MergedChunk:
     """A run of events from several tables, in seq order.
 
     ``kinds[j]``, ``rows[j]``, ``seqs[j]``, ``recv_ts[j]`` describe the j-th event:
     its table, its row in ``columns[kind]`` / ``batches[kind]``, its seq and time.
+    They are int64 arrays (``kind_arr``, ``row_arr``, ``seq_arr``, ``recv_arr``: what
+    the engine's typed loop steps through); the list attributes are made from them
+    when first asked for (a merge that built four Python lists per chunk held the GIL
+    for a fifth of a replay).
     """
 
-    kinds: list[int]
-    rows: list[int]
-    seqs: list[int]
-    recv_ts: list[int]
-    batches: dict[Kind, pa.RecordBatch]
-    columns: dict[Kind, Columns]
+    __slots__ = ("_lists", "batches", "columns", "kind_arr", "recv_arr", "row_arr", "seq_arr")
+
+    def __init__(
+        self,
+        kinds: np.ndarray,
+        rows: np.ndarray,
+        seqs: np.ndarray,
+        recv_ts: np.ndarray,
+        batches: dict[Kind, pa.RecordBatch],
+        columns: dict[Kind, Columns],
+    ) -> None:
+        self.kind_arr = kinds
+        self.row_arr = rows
+        self.seq_arr = seqs
+        self.recv_arr = recv_ts
+        self.batches = batches
+        self.columns = columns
+        self._lists: dict[str, list[int]] = {}
+
+    def _list(self, name: str, arr: np.ndarray) -> list[int]:
+        lst = self._lists.get(name)
+        if lst is None:
+            lst = self._lists[name] = arr.tolist()
+        return lst
+
+    @property
+    def kinds(self) -> list[int]:
+        return self._list("kinds", self.kind_arr)
+
+    @property
+    def rows(self) -> list[int]:
+        return self._list("rows", self.row_arr)
+
+    @property
+    def seqs(self) -> list[int]:
+        return self._list("seqs", self.seq_arr)
+
+    @property
+    def recv_ts(self) -> list[int]:
+        return self._list("recv_ts", self.recv_arr)
 
     def __len__(self) -> int:
-        return len(self.kinds)
+        return len(self.kind_arr)
 
 
 def check_schema(part: Path, kind: Kind, schema: pa.Schema) -> None:
@@ -497,10 +533,10 @@ def _merge(iters: dict[Kind, Iterator[pa.RecordBatch]]) -> Iterator[MergedChunk]
         seqs = np.concatenate(seq_parts)
         order = np.argsort(seqs, kind="stable")
         yield MergedChunk(
-            kinds=np.concatenate(kind_parts)[order].tolist(),
-            rows=np.concatenate(row_parts)[order].tolist(),
-            seqs=seqs[order].tolist(),
-            recv_ts=np.concatenate(recv_parts)[order].tolist(),
+            kinds=np.concatenate(kind_parts)[order],
+            rows=np.concatenate(row_parts)[order],
+            seqs=seqs[order],
+            recv_ts=np.concatenate(recv_parts)[order],
             batches=taken,
             columns={k: Columns(k, b) for k, b in taken.items()},
         )

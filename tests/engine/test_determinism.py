@@ -6,6 +6,7 @@ import json
 import re
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -96,6 +97,34 @@ def test_engine_rejects_a_seq_that_goes_backwards() -> None:
     e.step(Kind.BOOK, 5, 2_000, Columns.from_rows(Kind.BOOK, [row]), 0)
     with pytest.raises(EngineError, match="not after the last seq"):
         e.step(Kind.BOOK, 5, 3_000, Columns.from_rows(Kind.BOOK, [row]), 0)
+
+
+def test_a_chunk_s_arrays_step_as_its_lists_do() -> None:
+    """step_many over int64 arrays (a merged chunk, the typed loop when compiled) takes
+    the same steps, in the same order, as over lists, and refuses a seq going back."""
+    rows = [book_row(s, 1_000 * s, 40.0 + 0.01 * s) for s in (1, 2, 3, 4)]
+    cols = [None] * len(Kind)
+    cols[Kind.BOOK] = Columns.from_rows(Kind.BOOK, rows)
+    runs = []
+    for as_array in (False, True):
+        seen: list[tuple[int, int, int]] = []
+        e = Engine([ToyQuoter()], seed=1, sink=ListSink())
+        e.subscribe(Kind.BOOK, lambda c, i, e=e, seen=seen: seen.append((e.seq, e.now, i)))
+        e.start(2_000)
+        e.call_every(2_500, lambda t, seen=seen: seen.append((-1, t, -1)), start_ns=2_500)
+        seqs, ts, rws = [10, 20, 30, 40], [2_000, 3_000, 5_000, 7_000], [0, 1, 2, 3]
+        kinds = [0] * 4
+        args = [kinds, seqs, ts, rws]
+        if as_array:
+            args = [np.asarray(a, dtype=np.int64) for a in args]
+        e.step_many(*args, cols)
+        assert type(e.seq) is int and type(e.now) is int
+        with pytest.raises(EngineError, match="not after the last seq"):
+            bad = [[0], [40], [8_000], [0]]
+            e.step_many(*(np.asarray(a, dtype=np.int64) for a in bad) if as_array else bad, cols)
+        runs.append((seen, e.events, [r[1][:3] for r in e.sink.rows]))
+    assert runs[0] == runs[1]
+    assert [s for s in runs[0][0] if s[0] == -1] == [(-1, 2_500, -1), (-1, 5_000, -1)]
 
 
 def test_timers_fire_from_event_time_in_order() -> None:
