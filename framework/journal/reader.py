@@ -39,6 +39,18 @@ BATCH_ROWS = 8_192
 PREFETCH = 3  # merged chunks decoded ahead of the consumer (each <= ~BATCH_ROWS rows a table)
 
 
+def _listed(name: str) -> property:
+    """A chunk's int64 array ``name`` as a list of ints, made when first asked for."""
+
+    def get(self: MergedChunk) -> list[int]:
+        lst = self._lists.get(name)
+        if lst is None:
+            lst = self._lists[name] = getattr(self, name).tolist()
+        return lst
+
+    return property(get)
+
+
 class MergedChunk:
     """A run of events from several tables, in seq order.
 
@@ -69,27 +81,10 @@ class MergedChunk:
         self.columns = columns
         self._lists: dict[str, list[int]] = {}
 
-    def _list(self, name: str, arr: np.ndarray) -> list[int]:
-        lst = self._lists.get(name)
-        if lst is None:
-            lst = self._lists[name] = arr.tolist()
-        return lst
-
-    @property
-    def kinds(self) -> list[int]:
-        return self._list("kinds", self.kind_arr)
-
-    @property
-    def rows(self) -> list[int]:
-        return self._list("rows", self.row_arr)
-
-    @property
-    def seqs(self) -> list[int]:
-        return self._list("seqs", self.seq_arr)
-
-    @property
-    def recv_ts(self) -> list[int]:
-        return self._list("recv_ts", self.recv_arr)
+    kinds = _listed("kind_arr")
+    rows = _listed("row_arr")
+    seqs = _listed("seq_arr")
+    recv_ts = _listed("recv_arr")
 
     def __len__(self) -> int:
         return len(self.kind_arr)
@@ -419,7 +414,15 @@ def _prefetched(chunks: Iterator[_T], depth: int, name: str = "journal-prefetch"
     worker.start()
     try:
         while True:
-            ch, exc = q.get()
+            try:
+                ch, exc = q.get(timeout=0.1)
+            except queue.Empty:
+                if worker.is_alive():
+                    continue
+                # Stopped from outside (the interpreter exiting, _stop_producers): it
+                # ended without its last item.  Waiting on would hang the consumer,
+                # e.g. a merge thread reading this decoder, and so the exit.
+                raise JournalError(f"{name}: stopped before the end of the journal") from None
             if exc is not None:
                 raise exc
             if ch is _DONE:

@@ -127,24 +127,10 @@ class EngineCore:
         n: cython.Py_ssize_t = len(kl)
         if len(sl) != n or len(tl) != n or len(rl) != n:
             raise ValueError("step_many: kinds, seqs, recv_ts and rows differ in length")
-        handlers: list = self._handlers
         j: cython.Py_ssize_t
-        s: cython.longlong
-        t: cython.longlong
         for j in range(n):
             k = kl[j]
-            s = sl[j]
-            t = tl[j]
-            if s <= self.seq:
-                raise self._out_of_order(k, s)
-            self.seq = s
-            self.input_seq = s
-            self.events += 1  # per event, as step() does: handlers may read it
-            if t >= self._next_timer:
-                self._fire_timers(t)
-            if t > self.now:
-                self.now = t
-            hs: list = handlers[k]
+            hs: list = self._enter(k, sl[j], tl[j])
             if hs:
                 c = cols[k]
                 r = rl[j]
@@ -165,31 +151,33 @@ class EngineCore:
         n: cython.Py_ssize_t = kv.shape[0]
         if sv.shape[0] != n or tv.shape[0] != n or rv.shape[0] != n:
             raise ValueError("step_many: kinds, seqs, recv_ts and rows differ in length")
-        handlers: list = self._handlers
         j: cython.Py_ssize_t
         k: cython.Py_ssize_t
-        s: cython.longlong
-        t: cython.longlong
         r: object  # boxed once per event, not once per handler
         for j in range(n):
             k = kv[j]
-            s = sv[j]
-            t = tv[j]
-            if s <= self.seq:
-                raise self._out_of_order(k, s)
-            self.seq = s
-            self.input_seq = s
-            self.events += 1
-            if t >= self._next_timer:
-                self._fire_timers(t)
-            if t > self.now:
-                self.now = t
-            hs: list = handlers[k]
+            hs: list = self._enter(k, sv[j], tv[j])
             if hs:
                 c = cl[k]
                 r = rv[j]
                 for fn in hs:
                     fn(c, r)
+
+    @cython.cfunc
+    @cython.inline
+    def _enter(self, k: cython.Py_ssize_t, s: cython.longlong, t: cython.longlong) -> list:
+        """One input event's step before its handlers: its seq checked and taken, the
+        timers due by its time fired, the clock moved to it; the kind's handlers."""
+        if s <= self.seq:
+            raise self._out_of_order(k, s)
+        self.seq = s
+        self.input_seq = s
+        self.events += 1  # per event, as step() does: handlers may read it
+        if t >= self._next_timer:
+            self._fire_timers(t)
+        if t > self.now:
+            self.now = t
+        return self._handlers[k]
 
     def _out_of_order(self, kind: object, seq: cython.longlong) -> EngineError:
         return EngineError(

@@ -106,30 +106,38 @@ async def handler(conn, state):
                 return
 
 
-def test_record_writes_market_rows_and_connection_events(tmp_path: Path):
+def _record(serve_conn, duration_s: float, out: Path, **ws):
+    """``record`` of BTC for ``duration_s`` from a WS server running ``serve_conn``."""
+
     async def main():
-        state = {"conns": 0}
-        server = await serve(lambda c: handler(c, state), "127.0.0.1", 0)
+        server = await serve(serve_conn, "127.0.0.1", 0)
         port = server.sockets[0].getsockname()[1]
-        cfg = WsConfig(
-            ping_interval_s=0.2, reconnect_base_s=0.02, reconnect_cap_s=0.05, stall_after_s=None
-        )
         try:
-            result = await record(
+            return await record(
                 "http://venue.test",
                 "BTC",
-                0.6,
-                tmp_path / "j",
-                ws_config=cfg,
+                duration_s,
+                out,
+                ws_config=WsConfig(ping_interval_s=0.2, stall_after_s=None, **ws),
                 info=info_client(),
                 url=f"ws://127.0.0.1:{port}/ws",
             )
         finally:
             server.close()
             await server.wait_closed()
-        return result
 
-    result = asyncio.run(main())
+    return asyncio.run(main())
+
+
+def test_record_writes_market_rows_and_connection_events(tmp_path: Path):
+    state = {"conns": 0}
+    result = _record(
+        lambda c: handler(c, state),
+        0.6,
+        tmp_path / "j",
+        reconnect_base_s=0.02,
+        reconnect_cap_s=0.05,
+    )
     assert result.coin == "BTC" and result.asset_id == 0
     reader = JournalReader(tmp_path / "j")
     assert reader.manifest.mode == "record" and reader.manifest.coin == "BTC"
@@ -196,25 +204,7 @@ def test_the_ws_handler_never_writes_a_part(tmp_path: Path, monkeypatch):
                 for n in range(600):
                     await conn.send(book(T0 + n))
 
-    async def main():
-        server = await serve(books, "127.0.0.1", 0)
-        port = server.sockets[0].getsockname()[1]
-        cfg = WsConfig(ping_interval_s=0.2, stall_after_s=None)
-        try:
-            await record(
-                "http://venue.test",
-                "BTC",
-                0.4,
-                tmp_path / "j",
-                ws_config=cfg,
-                info=info_client(),
-                url=f"ws://127.0.0.1:{port}/ws",
-            )
-        finally:
-            server.close()
-            await server.wait_closed()
-
-    asyncio.run(main())
+    _record(books, 0.4, tmp_path / "j")
     assert opened == [{"flush_behind": True}]
     behind = [name for name in writes if name.startswith("journal-flush")]
     assert behind, writes  # periodic parts were written, by the flush thread

@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from pathlib import Path
 
@@ -311,6 +312,35 @@ def test_a_consumer_that_stops_early_stops_the_prefetch_thread(tmp_path: Path) -
     assert _prefetch_threads() - before  # started
     it.close()
     assert not _prefetch_threads() - before
+
+
+def test_a_consumer_of_a_producer_stopped_at_exit_is_not_left_waiting() -> None:
+    # _stop_producers stops every producer, a merge's decoders too; a decoder stopped
+    # mid-stream ends without its last item, and the merge thread waiting on it used to
+    # wait for ever (joined in vain for 10 s at exit, and left running).
+    from framework.journal import reader as reader_module
+    from framework.journal.errors import JournalError
+
+    decoding = threading.Event()
+    resume = threading.Event()
+
+    def chunks():
+        yield 1
+        decoding.set()
+        resume.wait(10)  # a batch being decoded when the stop comes
+        yield 2
+
+    it = reader_module._prefetched(chunks(), 4, "journal-prefetch-test")
+    assert next(it) == 1
+    decoding.wait(10)
+    stopper = threading.Thread(target=reader_module._stop_producers)
+    stopper.start()
+    resume.set()
+    stopper.join(10)
+    t0 = time.monotonic()
+    with pytest.raises(JournalError, match="journal-prefetch-test: stopped before the end"):
+        next(it)
+    assert time.monotonic() - t0 < 5.0
 
 
 _ABANDON = textwrap.dedent(
