@@ -35,6 +35,12 @@ TOP_COLUMNS = ("bid_px", "bid_sz", "ask_px", "ask_sz")
 BOOK_TOP_COLUMNS = ("best_bid_px", "best_bid_sz", "best_ask_px", "best_ask_sz")
 
 
+@cython.cfunc
+def _typed(cols: object) -> cython.bint:
+    """Whether ``cols`` is read through typed views: compiled, over an Arrow batch."""
+    return cython.compiled and getattr(cols, "_batch", None) is not None
+
+
 @cython.cclass
 class MarketState:
     """Top of book, mid, last trade and staleness, from book / bbo / trades / asset_ctx.
@@ -76,6 +82,23 @@ class MarketState:
     _q_bsz = cython.declare(list)
     _q_ask = cython.declare(list)
     _q_asz = cython.declare(list)
+    _trade_src = cython.declare(object)
+    _tr_px = cython.declare(object)
+    # Compiled, over an Arrow batch: the same columns as typed views (NaN for a null,
+    # as _set_top makes it), read in place with no Python float per event; the objects
+    # above serve rows the engine built (live) and the interpreted path.
+    _bk_typed = cython.declare(cython.bint)
+    _vb_bid = cython.declare(cython.const[cython.double][:])
+    _vb_bsz = cython.declare(cython.const[cython.double][:])
+    _vb_ask = cython.declare(cython.const[cython.double][:])
+    _vb_asz = cython.declare(cython.const[cython.double][:])
+    _bbo_typed = cython.declare(cython.bint)
+    _vq_bid = cython.declare(cython.const[cython.double][:])
+    _vq_bsz = cython.declare(cython.const[cython.double][:])
+    _vq_ask = cython.declare(cython.const[cython.double][:])
+    _vq_asz = cython.declare(cython.const[cython.double][:])
+    _tr_typed = cython.declare(cython.bint)
+    _vt_px = cython.declare(cython.const[cython.double][:])
     # The level columns of book batch _t_src as typed views for depth_at (compiled,
     # float64 values): values and row offsets of bid_px, bid_sz, ask_px, ask_sz;
     # _t_typed when taken.
@@ -110,8 +133,12 @@ class MarketState:
         self._book = None
         self._row = 0
         self._bbo_src = None
+        self._trade_src = None
         self._t_src = None
         self._t_typed = False
+        self._bk_typed = False
+        self._bbo_typed = False
+        self._tr_typed = False
 
     def bind(self, engine: Any) -> None:
         self.engine = engine
@@ -124,12 +151,25 @@ class MarketState:
     def on_book(self, cols: Any, i: cython.Py_ssize_t) -> None:
         if cols is not self._book:
             self._book = cols
-            self._b_bid = cols.best_bid_px
-            self._b_bsz = cols.best_bid_sz
-            self._b_ask = cols.best_ask_px
-            self._b_asz = cols.best_ask_sz
+            self._bk_typed = _typed(cols)
+            if self._bk_typed:
+                self._vb_bid = cols.floats("best_bid_px")
+                self._vb_bsz = cols.floats("best_bid_sz")
+                self._vb_ask = cols.floats("best_ask_px")
+                self._vb_asz = cols.floats("best_ask_sz")
+            else:
+                self._b_bid = cols.best_bid_px
+                self._b_bsz = cols.best_bid_sz
+                self._b_ask = cols.best_ask_px
+                self._b_asz = cols.best_ask_sz
         self._row = i
-        self._set_top(self._b_bid[i], self._b_bsz[i], self._b_ask[i], self._b_asz[i])
+        if self._bk_typed:
+            self.best_bid = self._vb_bid[i]
+            self.bid_sz = self._vb_bsz[i]
+            self.best_ask = self._vb_ask[i]
+            self.ask_sz = self._vb_asz[i]
+        else:
+            self._set_top(self._b_bid[i], self._b_bsz[i], self._b_ask[i], self._b_asz[i])
         self.books += 1
         now: cython.longlong = self.engine.now
         self.last_book_ts = now
@@ -138,11 +178,24 @@ class MarketState:
     def on_bbo(self, cols: Any, i: cython.Py_ssize_t) -> None:
         if cols is not self._bbo_src:
             self._bbo_src = cols
-            self._q_bid = list(cols.bid_px)
-            self._q_bsz = list(cols.bid_sz)
-            self._q_ask = list(cols.ask_px)
-            self._q_asz = list(cols.ask_sz)
-        self._set_top(self._q_bid[i], self._q_bsz[i], self._q_ask[i], self._q_asz[i])
+            self._bbo_typed = _typed(cols)
+            if self._bbo_typed:
+                self._vq_bid = cols.floats("bid_px")
+                self._vq_bsz = cols.floats("bid_sz")
+                self._vq_ask = cols.floats("ask_px")
+                self._vq_asz = cols.floats("ask_sz")
+            else:
+                self._q_bid = list(cols.bid_px)
+                self._q_bsz = list(cols.bid_sz)
+                self._q_ask = list(cols.ask_px)
+                self._q_asz = list(cols.ask_sz)
+        if self._bbo_typed:
+            self.best_bid = self._vq_bid[i]
+            self.bid_sz = self._vq_bsz[i]
+            self.best_ask = self._vq_ask[i]
+            self.ask_sz = self._vq_asz[i]
+        else:
+            self._set_top(self._q_bid[i], self._q_bsz[i], self._q_ask[i], self._q_asz[i])
         self.last_market_ts = self.engine.now
 
     @cython.cfunc
@@ -178,7 +231,17 @@ class MarketState:
         self.ask_sz = NAN if ask_sz is None else ask_sz
 
     def on_trade(self, cols: Any, i: cython.Py_ssize_t) -> None:
-        self.last_trade_px = cols.px[i]
+        if cols is not self._trade_src:
+            self._trade_src = cols
+            self._tr_typed = _typed(cols)
+            if self._tr_typed:
+                self._vt_px = cols.floats("px")
+            else:
+                self._tr_px = cols.px
+        if self._tr_typed:
+            self.last_trade_px = self._vt_px[i]
+        else:
+            self.last_trade_px = self._tr_px[i]
         self.trades += 1
         now: cython.longlong = self.engine.now
         self.last_trade_ts = now

@@ -55,6 +55,39 @@ def test_depth_at_reads_rows_of_a_batch_and_of_the_next_batch_and_integer_sizes(
     assert (m.best_bid, m.bid_sz, m.best_ask, m.ask_sz) == (40, 5, 41, 3)
 
 
+def test_arrow_batches_and_engine_built_rows_give_the_same_top():
+    # Over an Arrow batch the compiled MarketState reads typed views (NaN for a null
+    # side); over rows the engine built (live) it reads the values: the same state.
+    book = [
+        (10, 0, 1_000, "X", [40.0, 39.99], [5.0, 7.0], [1, 2], [40.02], [3.0], [1]),
+        (30, 0, 3_000, "X", [], [], [], [40.03], [1.5], [1]),
+    ]
+    bbo = [(20, 0, 2_000, "X", 39.98, 2.0, None, None), (40, 0, 4_000, "X", 40.01, 1.0, 40.02, 2.5)]
+    trades = [(25, 0, 2_500, "X", 1, 40.02, 0.1, 7, None)]
+    states = []
+    for arrow in (False, True):
+        e, m = _engine()
+        cols = {}
+        for kind, rows in ((Kind.BOOK, book), (Kind.BBO, bbo), (Kind.TRADES, trades)):
+            c = Columns.from_rows(kind, rows)
+            cols[kind] = Columns(kind, c.batch) if arrow else c
+        seen = []
+        for kind, j in (
+            (Kind.BOOK, 0),
+            (Kind.BBO, 0),
+            (Kind.TRADES, 0),
+            (Kind.BOOK, 1),
+            (Kind.BBO, 1),
+        ):
+            row = (book, bbo, trades)[[Kind.BOOK, Kind.BBO, Kind.TRADES].index(kind)][j]
+            e.step(kind, row[0], row[2], cols[kind], j)
+            seen.append(repr((m.best_bid, m.bid_sz, m.best_ask, m.ask_sz, m.last_trade_px)))
+        states.append(seen)
+    assert states[0] == states[1]
+    assert states[1][1] == repr((39.98, 2.0, float("nan"), float("nan"), float("nan")))
+    assert states[1][3] == repr((float("nan"), float("nan"), 40.03, 1.5, 40.02))
+
+
 def test_quote_wake_decides_as_the_strategys_python_gate_did():
     # The gate the strategy ran in Python before it moved into the kernel, verbatim.
     def python_gate(b, a, fair, move, bid_q, ask_q, touch):
