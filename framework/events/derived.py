@@ -2,9 +2,10 @@
 
 A book row's top of book is the first element of its level lists.  Stored apart as
 four float64 columns (``best_bid_px``, ``best_bid_sz``, ``best_ask_px``,
-``best_ask_sz``; null for an empty side) it adds ~1 % to a
-part and lets a reader that needs only the top (MarketState, a replay, SQL over the
-spread) skip decoding the four 20-level lists, which were most of a replay's work.
+``best_ask_sz``; null for an empty side) it adds ~7 % to a part (the 24 h peer
+capture's: 21.5 -> 23.0 MB) and lets a reader that needs only the top (MarketState, a
+replay, SQL over the spread) skip decoding the four 20-level lists, which were most of
+a replay's work.
 
 Rows never carry these columns (:attr:`~framework.events.schema.TableSpec.derived`):
 every writer computes them from the lists (:func:`with_derived` for Arrow data,
