@@ -33,21 +33,44 @@ class RequestBudget:
                 f"budget used={used!r}, cum_vlm={cum_vlm!r}, base={base!r}: used and cum_vlm "
                 "must be >= 0 and base > 0"
             )
-        self.used = int(used)
-        self.cum_vlm = float(cum_vlm)
         self.base = int(base)
+        self._used = int(used)
+        self._cum_vlm = float(cum_vlm)
+        self._headroom = 1.0 - self._used / self.cap
         self.rejected = 0
         self._last_throttled_ns = -THROTTLED_INTERVAL_NS
+
+    # used and cum_vlm keep headroom current as they change: the risk check reads it
+    # every second of event time (86,400 times a day), they change a few thousand.
+    @property
+    def used(self) -> int:
+        """Requests used so far."""
+        return self._used
+
+    @used.setter
+    def used(self, value: int) -> None:
+        self._used = value
+        self._headroom = 1.0 - value / self.cap
+
+    @property
+    def cum_vlm(self) -> float:
+        """Cumulative traded volume, USDC."""
+        return self._cum_vlm
+
+    @cum_vlm.setter
+    def cum_vlm(self, value: float) -> None:
+        self._cum_vlm = value
+        self._headroom = 1.0 - self._used / self.cap
 
     @property
     def cap(self) -> int:
         """``base + floor(cum_vlm)``, as ``nRequestsCap`` reports it."""
-        return self.base + int(self.cum_vlm)
+        return self.base + int(self._cum_vlm)
 
     @property
     def headroom(self) -> float:
         """``1 - used / cap`` (negative once cancels run past the order cap)."""
-        return 1.0 - self.used / self.cap
+        return self._headroom
 
     def add_volume(self, notional: float) -> None:
         """Traded notional raises the cap one request per USDC."""

@@ -69,6 +69,12 @@ def test_budget_counts_requests_and_volume_raises_the_cap():
     assert b.headroom == 0.5
     b.add_volume(10_000.0)
     assert (b.cap, b.headroom) == (20_000, 0.75)
+    # headroom is kept as used and cum_vlm change, however they change
+    assert b.take(0) and b.headroom == 1.0 - 5001 / 20_000
+    b.used = 19_000
+    assert b.headroom == 1.0 - 19_000 / 20_000
+    b.cum_vlm = 30_000.7
+    assert (b.cap, b.headroom) == (40_000, 1.0 - 19_000 / 40_000)
 
 
 def test_each_order_and_cancel_consumes_one_request():
