@@ -32,6 +32,14 @@ class EngineError(Exception):
     """An input violates the engine's contract (e.g. a seq that goes backwards)."""
 
 
+@cython.cfunc
+@cython.inline
+def _deliver(hs: list, c: object, r: object) -> cython.void:
+    """Row ``r`` of ``c`` to each handler of its kind, in subscription order."""
+    for fn in hs:
+        fn(c, r)
+
+
 @cython.cclass
 class EngineCore:
     """The engine's per-event state and methods (see the module doc)."""
@@ -132,10 +140,7 @@ class EngineCore:
             k = kl[j]
             hs: list = self._enter(k, sl[j], tl[j])
             if hs:
-                c = cols[k]
-                r = rl[j]
-                for fn in hs:
-                    fn(c, r)
+                _deliver(hs, cols[k], rl[j])
 
     @cython.cfunc
     def _step_arrays(
@@ -153,15 +158,11 @@ class EngineCore:
             raise ValueError("step_many: kinds, seqs, recv_ts and rows differ in length")
         j: cython.Py_ssize_t
         k: cython.Py_ssize_t
-        r: object  # boxed once per event, not once per handler
         for j in range(n):
             k = kv[j]
             hs: list = self._enter(k, sv[j], tv[j])
             if hs:
-                c = cl[k]
-                r = rv[j]
-                for fn in hs:
-                    fn(c, r)
+                _deliver(hs, cl[k], rv[j])  # the row boxed once, not once per handler
 
     @cython.cfunc
     @cython.inline
