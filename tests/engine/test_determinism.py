@@ -123,6 +123,14 @@ def test_a_chunk_s_arrays_step_as_its_lists_do() -> None:
             bad = [[0], [40], [8_000], [0]]
             e.step_many(*(np.asarray(a, dtype=np.int64) for a in bad) if as_array else bad, cols)
         runs.append((seen, e.events, [r[1][:3] for r in e.sink.rows]))
+
+        def boom(c, i):
+            raise RuntimeError(f"handler failed at row {i}")
+
+        e.subscribe(Kind.BOOK, boom)  # a handler's error stops the step, as it is
+        late = [[0], [50], [8_000], [2]]
+        with pytest.raises(RuntimeError, match="handler failed at row 2"):
+            e.step_many(*(np.asarray(a, dtype=np.int64) for a in late) if as_array else late, cols)
     assert runs[0] == runs[1]
     assert [s for s in runs[0][0] if s[0] == -1] == [(-1, 2_500, -1), (-1, 5_000, -1)]
 
