@@ -122,7 +122,7 @@ def test_a_chunk_s_arrays_step_as_its_lists_do() -> None:
         with pytest.raises(EngineError, match="not after the last seq"):
             bad = [[0], [40], [8_000], [0]]
             e.step_many(*(np.asarray(a, dtype=np.int64) for a in bad) if as_array else bad, cols)
-        runs.append((seen, e.events, [r[1][:3] for r in e.sink.rows]))
+        runs.append((list(seen), e.events, [r[1][:3] for r in e.sink.rows]))
 
         def boom(c, i):
             raise RuntimeError(f"handler failed at row {i}")
