@@ -34,7 +34,7 @@ MAKE_ONE = (
 
 def journal_dir(flag: str, path: Path) -> Any:
     """The manifest of the journal ``path`` names, or a UsageError saying what it is not."""
-    from framework.journal.errors import ManifestError
+    from framework.journal.errors import ManifestError, NewerFormatError
     from framework.journal.manifest import MANIFEST_NAME, read_manifest
 
     path = Path(path)
@@ -49,6 +49,8 @@ def journal_dir(flag: str, path: Path) -> Any:
         raise UsageError(f"{flag} {path}: not a journal (no {MANIFEST_NAME}); {MAKE_ONE}")
     try:
         return read_manifest(path)
+    except NewerFormatError as exc:
+        raise UsageError(f"{flag} {path}: {exc}") from exc
     except ManifestError as exc:
         why = exc.__cause__ or exc
         raise UsageError(

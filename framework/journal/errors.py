@@ -20,6 +20,10 @@ class ManifestError(JournalError):
     """The session manifest is missing or unusable."""
 
 
+class NewerFormatError(ManifestError):
+    """The journal was written in a format newer than this code reads."""
+
+
 class CorruptPartError(JournalError):
     """A Parquet part is unreadable; the message names the file."""
 

@@ -17,10 +17,12 @@ import cattrs
 import framework
 from framework.events.schema import TABLES, schema_fingerprint
 from framework.journal.durable import commit, temp_path
-from framework.journal.errors import ManifestError
+from framework.journal.errors import ManifestError, NewerFormatError
 
 MANIFEST_NAME = "session.json"
-FORMAT_VERSION = 1
+#: The journal format this code writes; it reads every format up to it.  2: the book
+#: table's top-of-book columns (a format-1 journal reads the same: they are computed).
+FORMAT_VERSION = 2
 
 #: Config keys whose values never reach a journal (matched case-insensitively).
 _SECRET_KEY = re.compile(r"(private|secret|passw|mnemonic|seed_phrase|api_key|keystore_pass)", re.I)
@@ -233,6 +235,13 @@ def read_manifest(root: Path) -> Manifest:
         # A journal from before the platform record has none (not this machine's).
         if isinstance(raw, dict):
             raw.setdefault("platform", {})
-        return _converter.structure(raw, Manifest)
+        manifest = _converter.structure(raw, Manifest)
     except (json.JSONDecodeError, cattrs.BaseValidationError, TypeError, KeyError) as exc:
         raise ManifestError(f"{path}: unreadable manifest ({exc})") from exc
+    if manifest.format_version > FORMAT_VERSION:
+        raise NewerFormatError(
+            f"{path}: written in journal format {manifest.format_version} by a newer version "
+            f"of this framework; this one reads formats up to {FORMAT_VERSION}: upgrade "
+            "to read it"
+        )
+    return manifest

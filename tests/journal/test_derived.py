@@ -120,3 +120,24 @@ def test_sql_and_compaction_fill_the_top_of_older_parts(tmp_path):
     (part,) = JournalReader(root).parts(Kind.BOOK)
     stored = pa.parquet.read_table(part.path)
     assert stored.schema.names[-4:] == TOP and stored.column("best_bid_px").to_pylist() == want
+
+
+def test_a_journal_of_a_newer_format_is_refused_by_name_and_older_ones_read(tmp_path):
+    import json
+
+    from framework.journal.errors import ManifestError
+    from framework.journal.manifest import FORMAT_VERSION, MANIFEST_NAME
+
+    root = _journal(tmp_path / "j", new=_rows(1, 3))
+    manifest = json.loads((root / MANIFEST_NAME).read_text())
+    assert manifest["format_version"] == FORMAT_VERSION == 2
+    for older in (1, FORMAT_VERSION):  # format 1: before the top-of-book columns
+        (root / MANIFEST_NAME).write_text(json.dumps({**manifest, "format_version": older}))
+        assert JournalReader(root).count(Kind.BOOK) == 3
+    (root / MANIFEST_NAME).write_text(json.dumps({**manifest, "format_version": 3}))
+    with pytest.raises(ManifestError, match=r"journal format 3 by a newer version.*up to 2"):
+        JournalReader(root)
+    from framework.flags import UsageError, journal_dir
+
+    with pytest.raises(UsageError, match=r"--recording .*format 3.*upgrade to read it$"):
+        journal_dir("--recording", root)  # the fix named, not "restore it from a copy"
