@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from framework.events.derived import first_or_none, sources
+from framework.events.derived import first_or_none, row_schema, sources
 from framework.events.pyarrow_shim import settle_pandas_probe
 from framework.events.schema import Kind, arrow_schema, spec
 
@@ -108,9 +108,8 @@ def _materialise(arr: pa.Array | pa.ChunkedArray) -> list[Any] | ListColumn:
 def _layout(kind: Kind) -> tuple[tuple[str, ...], tuple[bool, ...]]:
     """The row tuple's column names and which of them are lists (cached per kind); the
     derived columns (:mod:`framework.events.derived`) are not in rows."""
-    sch = arrow_schema(kind)
-    fields = list(sch)[: len(spec(kind).columns)]
-    return tuple(f.name for f in fields), tuple(pa.types.is_list(f.type) for f in fields)
+    sch = row_schema(kind)
+    return tuple(sch.names), tuple(pa.types.is_list(f.type) for f in sch)
 
 
 @functools.cache

@@ -69,16 +69,11 @@ def with_derived(kind: Kind, data: _Data) -> _Data:
     for name in missing:
         names.append(name)
         columns.append(first_levels(data.column(derived[name])))
-    schema = arrow_schema(kind)
-    if isinstance(data, pa.RecordBatch):
-        return pa.RecordBatch.from_arrays(columns, names=names).select(
-            [n for n in schema.names if n in names]
-        )
-    return pa.Table.from_arrays(columns, names=names).select(
-        [n for n in schema.names if n in names]
-    )
+    order = [n for n in arrow_schema(kind).names if n in names]
+    return type(data).from_arrays(columns, names=names).select(order)
 
 
+@functools.cache
 def row_schema(kind: Kind) -> pa.Schema:
     """``kind``'s schema without its derived columns: what rows and importers supply."""
     schema = arrow_schema(kind)

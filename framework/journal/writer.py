@@ -43,7 +43,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from framework.events.columns import ListColumn
-from framework.events.derived import complete, with_derived
+from framework.events.derived import complete, row_schema, with_derived
 from framework.events.schema import TABLES, Kind, arrow_schema, spec
 from framework.journal.durable import commit, fsync_dir, temp_path
 from framework.journal.errors import JournalError
@@ -92,22 +92,20 @@ def _seq_increasing(table: pa.Table) -> bool:
 def rows_to_table(kind: Kind, rows: list[tuple[Any, ...]]) -> pa.Table:
     """Transpose full row tuples into an Arrow table of ``kind``'s schema (the derived
     columns, which rows do not carry, computed)."""
-    sch = arrow_schema(kind)
-    fields = list(sch)[: len(spec(kind).columns)]
+    fields = row_schema(kind)
     cols = list(zip(*rows, strict=True)) if rows else [()] * len(fields)
     if len(cols) != len(fields):
         raise ValueError(
             f"{spec(kind).name} rows have {len(cols)} values, the row layout {len(fields)}: "
-            f"{list(spec(kind).columns)}"
+            f"{fields.names}"
         )
     arrays = []
     for f, col in zip(fields, cols, strict=True):
         if col and isinstance(col[0], ListColumn):
             raise TypeError("pass list columns as Python lists")
         arrays.append(pa.array(col, type=f.type))
-    if len(fields) == len(sch):
-        return pa.Table.from_arrays(arrays, schema=sch)
-    return complete(kind, pa.Table.from_arrays(arrays, schema=pa.schema(fields)))
+    table = pa.Table.from_arrays(arrays, schema=fields)
+    return complete(kind, table) if spec(kind).derived else table
 
 
 def _buffered_table(
