@@ -42,6 +42,71 @@ def _typed(cols: object) -> cython.bint:
 
 
 @cython.cclass
+class _Top:
+    """The top-of-book columns (bid price and size, ask price and size) of the batch the
+    last book or bbo row came from, taken once per batch, and the top of row ``i``.
+
+    Compiled, over an Arrow batch: typed views (NaN for a null), read in place with no
+    Python float per event; otherwise (rows the engine built, live; the interpreted
+    path) the column values, None read as NaN.  An empty book side is NaN either way.
+    """
+
+    names = cython.declare(tuple)
+    src = cython.declare(object)
+    typed = cython.declare(cython.bint)
+    v_bid = cython.declare(cython.const[cython.double][:])
+    v_bsz = cython.declare(cython.const[cython.double][:])
+    v_ask = cython.declare(cython.const[cython.double][:])
+    v_asz = cython.declare(cython.const[cython.double][:])
+    o_bid = cython.declare(object)  # a list (batch) or a one-value tuple (a built row)
+    o_bsz = cython.declare(object)
+    o_ask = cython.declare(object)
+    o_asz = cython.declare(object)
+    bid = cython.declare(cython.double)
+    bsz = cython.declare(cython.double)
+    ask = cython.declare(cython.double)
+    asz = cython.declare(cython.double)
+
+    def __init__(self, names: tuple) -> None:
+        self.names = names
+        self.src = None
+        self.typed = False
+
+    @cython.cfunc
+    def read(self, cols: object, i: cython.Py_ssize_t) -> cython.void:
+        """Set ``bid``, ``bsz``, ``ask``, ``asz`` to row ``i`` of ``cols``."""
+        if cols is not self.src:
+            self._take(cols)
+        if self.typed:
+            self.bid = self.v_bid[i]
+            self.bsz = self.v_bsz[i]
+            self.ask = self.v_ask[i]
+            self.asz = self.v_asz[i]
+            return
+        b, bs, a, az = self.o_bid[i], self.o_bsz[i], self.o_ask[i], self.o_asz[i]
+        self.bid = NAN if b is None else b
+        self.bsz = NAN if bs is None else bs
+        self.ask = NAN if a is None else a
+        self.asz = NAN if az is None else az
+
+    @cython.cfunc
+    def _take(self, cols: object) -> cython.void:
+        self.src = cols
+        self.typed = _typed(cols)
+        bid, bsz, ask, asz = self.names
+        if self.typed:
+            self.v_bid = cols.floats(bid)
+            self.v_bsz = cols.floats(bsz)
+            self.v_ask = cols.floats(ask)
+            self.v_asz = cols.floats(asz)
+        else:
+            self.o_bid = getattr(cols, bid)
+            self.o_bsz = getattr(cols, bsz)
+            self.o_ask = getattr(cols, ask)
+            self.o_asz = getattr(cols, asz)
+
+
+@cython.cclass
 class MarketState:
     """Top of book, mid, last trade and staleness, from book / bbo / trades / asset_ctx.
 
@@ -70,33 +135,12 @@ class MarketState:
     # The current book row (Columns, row): what depth_at / *_levels answer from.
     _book = cython.declare(object, visibility="public")
     _row = cython.declare(cython.Py_ssize_t, visibility="public")
-    # The top-of-book columns of the batch the last book row (_book) and bbo row came
-    # from: one batch serves thousands of events, one attribute walk per batch.
-    _bbo_src = cython.declare(object)
-    # a list (batch), or a one-value tuple (a row the engine built): indexed as either
-    _b_bid = cython.declare(object)
-    _b_bsz = cython.declare(object)
-    _b_ask = cython.declare(object)
-    _b_asz = cython.declare(object)
-    _q_bid = cython.declare(list)
-    _q_bsz = cython.declare(list)
-    _q_ask = cython.declare(list)
-    _q_asz = cython.declare(list)
+    # The top of book and bbo rows, read from their batches' top-of-book columns.
+    _book_top = cython.declare(_Top)
+    _bbo_top = cython.declare(_Top)
+    # The trade price of the batch the last trade came from (see _Top).
     _trade_src = cython.declare(object)
     _tr_px = cython.declare(object)
-    # Compiled, over an Arrow batch: the same columns as typed views (NaN for a null,
-    # as _set_top makes it), read in place with no Python float per event; the objects
-    # above serve rows the engine built (live) and the interpreted path.
-    _bk_typed = cython.declare(cython.bint)
-    _vb_bid = cython.declare(cython.const[cython.double][:])
-    _vb_bsz = cython.declare(cython.const[cython.double][:])
-    _vb_ask = cython.declare(cython.const[cython.double][:])
-    _vb_asz = cython.declare(cython.const[cython.double][:])
-    _bbo_typed = cython.declare(cython.bint)
-    _vq_bid = cython.declare(cython.const[cython.double][:])
-    _vq_bsz = cython.declare(cython.const[cython.double][:])
-    _vq_ask = cython.declare(cython.const[cython.double][:])
-    _vq_asz = cython.declare(cython.const[cython.double][:])
     _tr_typed = cython.declare(cython.bint)
     _vt_px = cython.declare(cython.const[cython.double][:])
     # The level columns of book batch _t_src as typed views for depth_at (compiled,
@@ -132,12 +176,11 @@ class MarketState:
         self.engine = None
         self._book = None
         self._row = 0
-        self._bbo_src = None
+        self._book_top = _Top(BOOK_TOP_COLUMNS)
+        self._bbo_top = _Top(TOP_COLUMNS)
         self._trade_src = None
         self._t_src = None
         self._t_typed = False
-        self._bk_typed = False
-        self._bbo_typed = False
         self._tr_typed = False
 
     def bind(self, engine: Any) -> None:
@@ -149,54 +192,25 @@ class MarketState:
 
     # -- handlers -----------------------------------------------------------------------
     def on_book(self, cols: Any, i: cython.Py_ssize_t) -> None:
-        if cols is not self._book:
-            self._book = cols
-            self._bk_typed = _typed(cols)
-            if self._bk_typed:
-                self._vb_bid = cols.floats("best_bid_px")
-                self._vb_bsz = cols.floats("best_bid_sz")
-                self._vb_ask = cols.floats("best_ask_px")
-                self._vb_asz = cols.floats("best_ask_sz")
-            else:
-                self._b_bid = cols.best_bid_px
-                self._b_bsz = cols.best_bid_sz
-                self._b_ask = cols.best_ask_px
-                self._b_asz = cols.best_ask_sz
+        self._book = cols
         self._row = i
-        if self._bk_typed:
-            self.best_bid = self._vb_bid[i]
-            self.bid_sz = self._vb_bsz[i]
-            self.best_ask = self._vb_ask[i]
-            self.ask_sz = self._vb_asz[i]
-        else:
-            self._set_top(self._b_bid[i], self._b_bsz[i], self._b_ask[i], self._b_asz[i])
+        self._set_top(self._book_top, cols, i)
         self.books += 1
         now: cython.longlong = self.engine.now
         self.last_book_ts = now
         self.last_market_ts = now
 
     def on_bbo(self, cols: Any, i: cython.Py_ssize_t) -> None:
-        if cols is not self._bbo_src:
-            self._bbo_src = cols
-            self._bbo_typed = _typed(cols)
-            if self._bbo_typed:
-                self._vq_bid = cols.floats("bid_px")
-                self._vq_bsz = cols.floats("bid_sz")
-                self._vq_ask = cols.floats("ask_px")
-                self._vq_asz = cols.floats("ask_sz")
-            else:
-                self._q_bid = list(cols.bid_px)
-                self._q_bsz = list(cols.bid_sz)
-                self._q_ask = list(cols.ask_px)
-                self._q_asz = list(cols.ask_sz)
-        if self._bbo_typed:
-            self.best_bid = self._vq_bid[i]
-            self.bid_sz = self._vq_bsz[i]
-            self.best_ask = self._vq_ask[i]
-            self.ask_sz = self._vq_asz[i]
-        else:
-            self._set_top(self._q_bid[i], self._q_bsz[i], self._q_ask[i], self._q_asz[i])
+        self._set_top(self._bbo_top, cols, i)
         self.last_market_ts = self.engine.now
+
+    @cython.cfunc
+    def _set_top(self, top: _Top, cols: object, i: cython.Py_ssize_t) -> cython.void:
+        top.read(cols, i)
+        self.best_bid = top.bid
+        self.bid_sz = top.bsz
+        self.best_ask = top.ask
+        self.ask_sz = top.asz
 
     @cython.cfunc
     def _typed_views(self, cols: object) -> cython.void:
@@ -221,14 +235,6 @@ class MarketState:
             self._t_typed = True
         except (ValueError, TypeError):
             pass
-
-    @cython.cfunc
-    def _set_top(self, bid: object, bid_sz: object, ask: object, ask_sz: object) -> cython.void:
-        # An empty book side (thin books) or a null bbo side has no price: NaN.
-        self.best_bid = NAN if bid is None else bid
-        self.best_ask = NAN if ask is None else ask
-        self.bid_sz = NAN if bid_sz is None else bid_sz
-        self.ask_sz = NAN if ask_sz is None else ask_sz
 
     def on_trade(self, cols: Any, i: cython.Py_ssize_t) -> None:
         if cols is not self._trade_src:
