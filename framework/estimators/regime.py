@@ -66,7 +66,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from framework.engine.core import Engine
@@ -86,91 +86,17 @@ from framework.estimators.hmm import (
     quantile_init,
     width_init,
 )
-from framework.kernel.fpmath import exp, log
+from framework.kernel.fpmath import log
+from framework.kernel.regime_buckets import argmax_runs, bucket_sums, drift_stats, filter_step
 
 LABELS: tuple[str, ...] = ("calm", "volatile", "trending")
-
-
-def bucket_sums(rets: list[float], clip_mad: float) -> tuple[float, float]:
-    """``(Σ r̃, Σ r̃²)`` of a bucket's returns, each clipped at ``±clip_mad·ŝ``.
-
-    ``ŝ = median|r| / 0.6745`` is the bucket's robust σ (the median is untouched by
-    one jump); a normal return passes a 4 ŝ clip 99.99 % of the time, a 100 bps jump
-    in a 1.2 bps/√s market is cut to ~5 bps.  No clip when half the returns are 0.
-    Left-to-right sums (fixed order).
-    """
-    a = sorted([abs(r) for r in rets])
-    n = len(a)
-    med = a[n // 2] if n % 2 else 0.5 * (a[n // 2 - 1] + a[n // 2])
-    h = clip_mad * med / 0.6745 if med > 0 else math.inf
-    s = q = 0.0
-    for r in rets:
-        if r > h:
-            r = h
-        elif r < -h:
-            r = -h
-        s += r
-        q += r * r
-    return s, q
-
-
-def argmax_path(gamma: Sequence[Sequence[float]]) -> list[int]:
-    """The most probable state of each bucket (the first of ties), from K columns."""
-    k = len(gamma)
-    path = []
-    for t in range(len(gamma[0])):
-        j, best = 0, gamma[0][t]
-        for i in range(1, k):
-            if gamma[i][t] > best:
-                j, best = i, gamma[i][t]
-        path.append(j)
-    return path
-
-
-def state_runs(path: Iterable[int], x: Iterable[float]) -> list[list[Any]]:
-    """Maximal stretches of buckets in one state: ``[state, S = Σx, n]`` in time order."""
-    runs: list[list[Any]] = []
-    for j, xt in zip(path, x, strict=True):
-        if runs and runs[-1][0] == j:
-            run = runs[-1]
-            run[1] += xt
-            run[2] += 1
-        else:
-            runs.append([j, xt, 1])
-    return runs
-
-
-def drift_stats(runs: Iterable[Sequence[Any]], k: int) -> list[tuple[float, int, float]]:
-    """Drift evidence per HMM state from the runs of buckets it holds.
-
-    ``S_r`` is a run's summed standardised bucket return ``x = Σr̃ / √Σr̃²``, ``n_r``
-    its length.  Returns, per state, ``(χ = Σ_r S_r²/n_r, R = number of runs, δ̂)``
-    with the drift per bucket in noise units ``δ̂² = max(0, Σ_r (S_r² - n_r)) /
-    Σ_r n_r²``.  Without drift each ``S_r²/n_r`` is χ²₁ (the signs of symmetric,
-    independent returns are fair coins whatever their sizes), so ``χ ~ χ²_R``; a drift
-    δ adds ``δ² n_r`` to each.  Sums in run order (fixed).
-    """
-    chi = [0.0] * k
-    count = [0] * k
-    excess = [0.0] * k
-    n2 = [0.0] * k
-    for j, s_run, n_run in runs:
-        ss = s_run * s_run
-        chi[j] += ss / n_run
-        count[j] += 1
-        excess[j] += ss - n_run
-        n2[j] += float(n_run * n_run)
-    return [
-        (chi[j], count[j], math.sqrt(max(0.0, excess[j]) / n2[j]) if n2[j] > 0 else 0.0)
-        for j in range(k)
-    ]
 
 
 def run_drift(
     gamma: Sequence[Sequence[float]], x: Sequence[float]
 ) -> list[tuple[float, int, float]]:
     """:func:`drift_stats` over the runs of each bucket's most probable state."""
-    return drift_stats(state_runs(argmax_path(gamma), x), len(gamma))
+    return drift_stats(argmax_runs(list(gamma), x), len(gamma))
 
 
 def label_states(
@@ -531,7 +457,7 @@ class RegimeEstimator(EstimatorBase):
         self.last_fit = best
         self.params = best.params
         self._k = best.params.k
-        self._runs = deque(state_runs(argmax_path(best.gamma), self._x))
+        self._runs = deque(argmax_runs(best.gamma, self._x))
         self._relabel()
         # A floored as in log space (log max(A, 1e-300)): every state stays reachable.
         a = best.params.A
@@ -581,24 +507,7 @@ class RegimeEstimator(EstimatorBase):
         """
         assert self._filt is not None and self._a_cols is not None and self._p is not None
         mus, ivs, consts = self._filt
-        y0, y1 = y
-        logb = []
-        for j in range(len(mus)):
-            mu, iv = mus[j], ivs[j]
-            d0, d1 = y0 - mu[0], y1 - mu[1]
-            logb.append(consts[j] - 0.5 * (d0 * d0 * iv[0] + d1 * d1 * iv[1]))
-        mx = max(logb)
-        p = self._p
-        x = []
-        total = 0.0
-        for col, lb in zip(self._a_cols, logb, strict=True):
-            s = 0.0  # fixed-order sums (sum() of floats changed in Python 3.12)
-            for pi, aij in zip(p, col, strict=True):
-                s += pi * aij
-            v = s * exp(lb - mx)
-            x.append(v)
-            total += v
-        self._p = [v / total for v in x]
+        self._p = filter_step(self._p, self._a_cols, mus, ivs, consts, y[0], y[1])
 
     def _publish(self) -> None:
         if self._p is None:
