@@ -136,7 +136,8 @@ def summarize(engine: Engine, wall_s: float, start_ns: int | None = None) -> dic
         "outputs": engine.outputs,
         "quotes": counts[Kind.QUOTES],
         "orders": counts[Kind.ORDER_COMMANDS],
-        "fills": counts[Kind.SIM_FILLS],
+        # The tracker counts paper fills and the venue's (live) alike: both tables' rows.
+        "fills": orders.n_fills if orders is not None else counts[Kind.SIM_FILLS],
         "fills_by_rule": dict(getattr(_component(engine, "fills"), "fills_by_rule", {})),
         "risk_changes": counts[Kind.RISK],
         "volume_usd": o.get("volume_usd", 0.0),
