@@ -113,11 +113,13 @@ def base_url(value: str) -> str:
 
 
 def new_out(flag: str, out: Path | None) -> None:
-    """Refuse an output directory that already holds a journal."""
-    from framework.journal.manifest import MANIFEST_NAME
+    """Refuse an output directory that cannot take a new journal (it holds one, or a
+    journal's tables without its manifest, or it is a file)."""
+    from framework.journal.outdir import occupied
 
-    if out is not None and (Path(out) / MANIFEST_NAME).exists():
-        raise UsageError(f"{flag} {out}: already holds a journal; choose a new directory")
+    why = occupied(out) if out is not None else None
+    if why is not None:
+        raise UsageError(f"{flag} {out}: {why}")
 
 
 def fresh_out(path: Path) -> Path:

@@ -30,6 +30,7 @@ from framework.engine.drive import build_components, feed, inputs_for, relax_gc,
 from framework.events.schema import INPUT_KINDS, Kind
 from framework.journal import JournalReader, JournalWriter, Manifest, check_completeness
 from framework.journal.manifest import MANIFEST_NAME, read_manifest
+from framework.journal.outdir import occupied
 
 __all__ = [
     "ESTIMATOR_PATHS",
@@ -255,6 +256,9 @@ def run_backtest(
     out = Path(out) if out is not None else default_out(recording, seed)
     if (out / MANIFEST_NAME).exists():
         raise BacktestError(f"--out {out}: already holds {_existing(out)}")
+    why = occupied(out)
+    if why is not None:
+        raise BacktestError(f"--out {out}: {why}")
     reader = JournalReader(recording, warn=False)
     missing = _check_recording(reader, recording, allow_incomplete)
     src = reader.manifest

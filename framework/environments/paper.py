@@ -386,10 +386,11 @@ async def run_paper(
     UsageError
         The dashboard port is in use, or a capture cannot work (before anything starts).
     """
-    from framework.journal.manifest import MANIFEST_NAME
+    from framework.journal.outdir import occupied
 
-    if out is not None and (Path(out) / MANIFEST_NAME).exists():
-        raise PaperError(f"--out {out}: already holds a journal; choose a new directory")
+    why = occupied(out) if out is not None else None
+    if why is not None:
+        raise PaperError(f"--out {out}: {why}")
     owned = not isinstance(views, SessionViews)
     shown = (  # binds the port
         SessionViews(views or ViewOptions(terminal=progress), console) if owned else views

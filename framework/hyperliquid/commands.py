@@ -88,13 +88,15 @@ def list_dexs_command(venue: Venue) -> int:
 def record_command(asset: str, dex: str, duration_s: float, out: Path, venue: Venue) -> int:
     """Record market data into a journal at ``out``; exit code."""
     from framework.hyperliquid.recorder import record
+    from framework.journal.outdir import occupied
 
     url = venue.base_url
     if duration_s <= 0:
         print("error: --duration must be > 0 seconds", file=sys.stderr)
         return 2
-    if (out / "session.json").exists():
-        print(f"error: {out} already holds a journal; choose a new --out", file=sys.stderr)
+    why = occupied(out)
+    if why is not None:
+        print(f"error: --out {out}: {why}", file=sys.stderr)
         return 2
     try:
         result = asyncio.run(record(url, asset, duration_s, out, dex=dex))

@@ -53,7 +53,8 @@ import lz4.frame
 
 from framework.events.schema import SEQ_STRIDE, Kind
 from framework.grid import MAX_PERP_DECIMALS
-from framework.journal.manifest import MANIFEST_NAME, Manifest
+from framework.journal.manifest import Manifest
+from framework.journal.outdir import occupied
 from framework.journal.writer import JournalWriter
 from framework.recordings import archive, capture
 from framework.recordings.coins import describe_known, known_sz_decimals
@@ -364,10 +365,9 @@ def import_recordings(
         table), ``sz_decimals`` is out of range, or no row of the coin was found.
     """
     out = Path(out)
-    if (out / MANIFEST_NAME).exists():
-        raise RecordingError(
-            f"{out} already holds a journal; choose a new --out directory or remove it"
-        )
+    why = occupied(out)
+    if why is not None:
+        raise RecordingError(f"--out {out}: {why}")
     if sz_decimals is not None and not (
         isinstance(sz_decimals, int) and 0 <= sz_decimals <= MAX_PERP_DECIMALS
     ):

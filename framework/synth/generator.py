@@ -402,13 +402,12 @@ def write_synthetic(out: Path | str, p: SynthParams) -> dict[str, int]:
         ``out`` already holds a journal (synth never appends to one).
     """
     from framework.journal import JournalWriter, Manifest
-    from framework.journal.manifest import MANIFEST_NAME
+    from framework.journal.outdir import occupied
 
     root = Path(out)
-    if (root / MANIFEST_NAME).exists():
-        raise SynthParamError(
-            f"--out {root}: already holds a journal; choose a new directory or delete it"
-        )
+    why = occupied(root)
+    if why is not None:
+        raise SynthParamError(f"--out {root}: {why}")
     result = generate(p)
     manifest = Manifest(
         mode="synthetic",

@@ -96,3 +96,26 @@ def test_a_config_coin_the_recording_overrides_is_reported(recording, tmp_path):
     cfg.write_text('[strategy]\ncoin = "HYPE"\n')  # the same coin: nothing to report
     r = _backtest("--recording", str(recording), "--config", str(cfg), "--out", str(out) + "2")
     assert r.exit_code == 0 and r.stderr == ""
+
+
+def test_an_out_with_a_journals_tables_but_no_manifest_is_refused_untouched(recording, tmp_path):
+    # A journal whose session.json was deleted: a backtest into it used to write a new
+    # manifest over the old parts, then fail, leaving a "closed" journal of mixed rows.
+    first = tmp_path / "first"
+    assert _backtest("--recording", str(recording), "--out", str(first)).exit_code == 0
+    (first / MANIFEST_NAME).unlink()
+    before = sorted(p.relative_to(first) for p in first.rglob("*"))
+    r = _backtest("--recording", str(recording), "--out", str(first))
+    assert r.exit_code == 2
+    line = _one_error_line(r)
+    assert f"--out {first}: holds journal tables but no {MANIFEST_NAME}" in line
+    assert sorted(p.relative_to(first) for p in first.rglob("*")) == before
+
+
+def test_an_out_that_is_a_file_is_named(recording, tmp_path):
+    f = tmp_path / "notes.txt"
+    f.write_text("mine\n")
+    r = _backtest("--recording", str(recording), "--out", str(f))
+    assert r.exit_code == 2
+    assert "is a file, not a directory" in _one_error_line(r)
+    assert f.read_text() == "mine\n"
