@@ -424,7 +424,9 @@ def sim_exchange(
         str | None,
         typer.Option("--asset", help="Coin of the --synthetic market (HYPE, BTC, ETH, SOL)."),
     ] = None,
-    seed: Annotated[int, typer.Option("--seed", help="Seed of the synthetic market.")] = 0,
+    seed: Annotated[
+        int, typer.Option("--seed", min=0, help="Seed of the synthetic market (>= 0).")
+    ] = 0,
     mainnet: Annotated[
         bool, typer.Option("--mainnet", help="Verify signatures as mainnet (default testnet).")
     ] = False,
@@ -506,7 +508,7 @@ SpreadProfile = Annotated[
     str | None,
     typer.Option("--spread-profile", help="default (40-50 bps), hip3 (15-25), aggressive (10-20)."),
 ]
-EngineSeed = Annotated[int, typer.Option("--seed", help="Engine seed.")]
+EngineSeed = Annotated[int, typer.Option("--seed", min=0, help="Engine seed (>= 0).")]
 Quiet = Annotated[bool, typer.Option("--quiet", help="No live status in the terminal.")]
 Dashboard = Annotated[
     bool,
@@ -631,7 +633,9 @@ def sweep(
     ] = "net_pnl_usd",
     seed: Annotated[
         int,
-        typer.Option("--seed", help="Fixes what the search samples; every trial's engine seed."),
+        typer.Option(
+            "--seed", min=0, help="Fixes what the search samples; every trial's engine seed."
+        ),
     ] = 0,
     address: Annotated[
         str | None,

@@ -163,6 +163,13 @@ def sql_command(root: Path, query: str | None, *, fmt: str = "table") -> int:
 
 def _answer(con: duckdb.DuckDBPyConnection, query: str | None, fmt: str) -> int:
     if query is not None:
+        if not query.strip(" \t\r\n;"):
+            print(
+                f"error: the query {query!r} is empty; pass a statement, e.g. "
+                "'SELECT count(*) FROM fills', or no query for the interactive prompt",
+                file=sys.stderr,
+            )
+            return 2
         try:
             cols, rows = run_query(con, query)
         except duckdb.Error as exc:
@@ -190,6 +197,8 @@ def _interactive(con: duckdb.DuckDBPyConnection, fmt: str) -> int:
         if not line.rstrip().endswith(";"):
             continue
         query, buf = "\n".join(buf), []
+        if not query.strip(" \t\r\n;"):
+            continue  # a lone ';': nothing to run
         try:
             cols, rows = run_query(con, query)
             print_result(cols, rows, fmt)

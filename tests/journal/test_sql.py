@@ -60,10 +60,22 @@ def test_cli_bad_query_and_bad_format_fail_clearly(tmp_path: Path) -> None:
     assert fmt.returncode == 2 and "table, csv or json" in fmt.stderr
 
 
+def test_an_empty_query_is_a_usage_error_not_a_crash(tmp_path: Path) -> None:
+    root = write_market_session(tmp_path / "j", n_books=5)
+    for q in ("", ";", "  \n "):
+        out = _cli(str(root), q)
+        assert out.returncode == 2, (q, out.stderr)
+        assert "is empty; pass a statement" in out.stderr and "Error" not in out.stderr
+
+
 def test_interactive_prompt_runs_statements(tmp_path: Path) -> None:
     root = write_market_session(tmp_path / "j", n_books=7)
     out = run_cli(
-        "sql", str(root), "--format", "csv", stdin="SELECT count(*) AS n\nFROM book;\n.quit\n"
+        "sql",
+        str(root),
+        "--format",
+        "csv",
+        stdin=";\nSELECT count(*) AS n\nFROM book;\n.quit\n",  # a lone ';' runs nothing
     )
     assert out.returncode == 0 and "n\n7" in out.stdout.replace("\r", "")
 
