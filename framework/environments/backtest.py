@@ -127,7 +127,13 @@ def open_session(
     which, with its hash) and its components are warm-started from it before the
     first event.
     """
-    from framework.calibration.prior import file_sha256, load_prior, resolve_prior
+    from framework.calibration.prior import (
+        PriorError,
+        coin_key,
+        file_sha256,
+        load_prior,
+        resolve_prior,
+    )
     from framework.calibration.transfer import apply_prior
 
     components = build_components(manifest)
@@ -136,6 +142,13 @@ def open_session(
     if prior is not None:
         src = resolve_prior(prior)
         loaded = load_prior(src)
+        if manifest.coin and loaded.coin != manifest.coin:
+            # Another market's sigma, kappa, Q-table and regimes: they do not transfer.
+            raise PriorError(
+                f"--paper-checkpoint {src}: a prior of {loaded.coin}, and this session "
+                f"trades {manifest.coin}; pass a prior of {manifest.coin} "
+                f"(checkpoints/paper/{coin_key(manifest.coin)}/prior.json) or none"
+            )
         manifest.prior = {
             "file": "prior.json",
             "sha256": file_sha256(src),

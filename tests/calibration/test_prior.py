@@ -125,6 +125,20 @@ def test_a_session_started_from_a_prior_replays_from_its_journal_alone(calibrate
     assert q_warm[0]["half_spread_bps"] != q_cold[0]["half_spread_bps"]  # it did warm-start
 
 
+def test_a_prior_of_another_coin_is_refused_before_anything_is_written(calibrated, tmp_path):
+    # BTC's sigma, kappa and Q-table warm-started a HYPE session without a word.
+    _, ck = calibrated
+    data = json.loads(ck.read_text())
+    data["coin"], data["asset"] = "BTC", "BTC"
+    other = tmp_path / "btc" / "prior.json"
+    other.parent.mkdir()
+    other.write_text(json.dumps(data))
+    out = tmp_path / "warm"
+    with pytest.raises(PriorError, match=r"a prior of BTC, and this session trades HYPE"):
+        run_backtest(SAMPLE, out=out, progress=False, paper_checkpoint=other)
+    assert not out.exists()
+
+
 def test_replay_refuses_a_prior_copy_changed_after_the_session(calibrated, tmp_path):
     _, ck = calibrated
     out = tmp_path / "warm"
