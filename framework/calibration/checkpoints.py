@@ -12,10 +12,19 @@ estimators' rows, the flush, the model's state) in the caller's thread and leave
 assessment and the save to a thread of its own: DuckDB over the journal takes 0.2-0.4 s
 (0.25 s on a 24 h backtest's journal), which a live or paper session's event loop spent
 with market data and order answers waiting in the socket, every five minutes.
+
+A prior another session left at ``path`` is not lost to this one **[ours]**: a short
+session's Insufficient prior used to replace a day's Ready one without a word.  While
+this session's verdict ranks below the one it found there (Ready > Marginal >
+Insufficient) and that prior is not stale, this session's prior goes beside it,
+``prior.latest.json``, and the better one stays where ``run`` looks; once this session
+does as well, its prior replaces the old one, which is kept as ``prior.prev.json``.
+Either way one warning says so.
 """
 
 from __future__ import annotations
 
+import shutil
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -24,11 +33,17 @@ from typing import Any
 
 import attrs
 
-from framework.calibration.prior import Prior, save_prior
+from framework.calibration.prior import Prior, PriorError, load_prior, save_prior
 from framework.calibration.readiness import assess
 from framework.calibration.transfer import snapshot_prior
+from framework.exits import warn
 
 __all__ = ["PriorWriter"]
+
+#: Verdicts by rank: a prior is not replaced by one of a lower rank while it is fresh.
+RANK = {"Insufficient": 0, "Marginal": 1, "Ready": 2}
+LATEST_NAME = "prior.latest.json"  # this session's prior, kept beside a better one
+PREV_NAME = "prior.prev.json"  # the prior this session's replaced
 
 
 class PriorWriter:
@@ -76,6 +91,10 @@ class PriorWriter:
         self.last: dict[str, Any] | None = None
         self._pool: ThreadPoolExecutor | None = None
         self._job: Future[dict[str, Any]] | None = None  # the periodic prior in flight
+        # The prior another session left at `path`: (verdict, created_ns), until this
+        # session's replaces it; None when there is none (or it is this session's).
+        self._found = _found(self.path)
+        self._warned = False
         # DuckDB now, not on the checkpoint thread in the middle of a session (its
         # import holds the interpreter for about half a second).
         import framework.journal.duck  # noqa: F401
@@ -123,8 +142,39 @@ class PriorWriter:
     def _finish(self, draft: Prior, seq: int) -> dict[str, Any]:
         """Stamp ``draft`` with DuckDB's readiness of the journal up to ``seq``; save it."""
         stamp = assess(self.journal, self.calibration, up_to_seq=seq)
-        save_prior(attrs.evolve(draft, stamp=stamp), self.path)
-        return {"path": str(self.path), "verdict": stamp.verdict, "seq": seq}
+        path = self._target(stamp.verdict, draft.created_ns)
+        save_prior(attrs.evolve(draft, stamp=stamp), path)
+        return {"path": str(path), "verdict": stamp.verdict, "seq": seq}
+
+    def _target(self, verdict: str, now_ns: int) -> Path:
+        """Where this prior goes: ``path``, or beside it while a better prior that is
+        still fresh holds it (see the module doc)."""
+        found = self._found
+        if found is None:
+            return self.path
+        old_verdict, created_ns = found
+        fresh = (now_ns - created_ns) / 1e9 <= self.calibration.stale_after_s
+        if fresh and RANK.get(verdict, 0) < RANK.get(old_verdict, 0):
+            latest = self.path.with_name(LATEST_NAME)
+            self._warn(
+                f"kept the {old_verdict} prior at {self.path} (another session's, still "
+                f"fresh); this session's {verdict} prior is at {latest} until it does as well"
+            )
+            return latest
+        prev = self.path.with_name(PREV_NAME)
+        shutil.copyfile(self.path, prev)
+        self._found = None
+        self._warned = False
+        self._warn(
+            f"this session's {verdict} prior replaces the {old_verdict} one at {self.path}, "
+            f"which is kept as {prev}"
+        )
+        return self.path
+
+    def _warn(self, message: str) -> None:
+        if not self._warned:
+            self._warned = True
+            warn(message)
 
     def _reap(self, wait: bool = False) -> dict[str, Any] | None:
         job = self._job
@@ -137,3 +187,15 @@ class PriorWriter:
         self.written += 1
         self.last = result
         return result
+
+
+def _found(path: Path) -> tuple[str, int] | None:
+    """``(verdict, created_ns)`` of the prior at ``path``; None when there is none.  One
+    that cannot be read counts as Insufficient (a copy is still kept)."""
+    if not path.is_file():
+        return None
+    try:
+        prior = load_prior(path)
+    except PriorError:
+        return ("Insufficient", 0)
+    return (prior.stamp.verdict, prior.created_ns)

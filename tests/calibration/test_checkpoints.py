@@ -127,3 +127,66 @@ def test_a_failed_periodic_prior_raises_in_the_session_and_the_next_one_runs(ses
             time.sleep(0.02)
     monkeypatch.undo()
     assert priors.write()["path"] == str(priors.path) and priors.path.exists()
+
+
+def _verdict(monkeypatch, verdict: str) -> None:
+    """DuckDB's assessment, with its verdict replaced."""
+    import attrs
+
+    real = assess
+    monkeypatch.setattr(
+        checkpoints, "assess", lambda *a, **kw: attrs.evolve(real(*a, **kw), verdict=verdict)
+    )
+
+
+def _writer(session, path: Path) -> PriorWriter:
+    """Another session's writer on the same checkpoint (it finds the prior there)."""
+    engine, writer, first, clock, out = session
+    return PriorWriter(engine, first.manifest, writer, out, path, CalibrationConfig(), clock=clock)
+
+
+def test_a_worse_prior_goes_beside_a_fresh_better_one_until_it_does_as_well(
+    session, monkeypatch, capsys
+):
+    # A 3-second paper session's Insufficient prior replaced a day's Ready one.
+    _, _, first, _, _ = session
+    path = first.path
+    _verdict(monkeypatch, "Ready")
+    assert first.write()["path"] == str(path)
+    ready = path.read_bytes()
+    capsys.readouterr()
+
+    second = _writer(session, path)  # another session, the same checkpoint
+    _verdict(monkeypatch, "Insufficient")
+    res = second.write()
+    assert res["path"] == str(path.with_name("prior.latest.json"))
+    assert path.read_bytes() == ready  # where `run` looks: still the Ready prior
+    assert load_prior(res["path"]).stamp.verdict == "Insufficient"
+    err = capsys.readouterr().err
+    assert err.count("warning:") == 1 and "kept the Ready prior" in err
+    second.write()  # the periodic ones that follow: beside it again, no new warning
+    assert path.read_bytes() == ready and "warning" not in capsys.readouterr().err
+
+    _verdict(monkeypatch, "Ready")  # as good now: it replaces the old one, kept aside
+    assert second.write()["path"] == str(path)
+    assert path.with_name("prior.prev.json").read_bytes() == ready
+    assert "replaces the Ready one" in capsys.readouterr().err
+
+
+def test_a_stale_better_prior_is_replaced_and_kept_as_prev(session, monkeypatch, capsys):
+    import json
+
+    _, _, first, _, _ = session
+    path = first.path
+    _verdict(monkeypatch, "Ready")
+    first.write()
+    data = json.loads(path.read_text())
+    data["created_ns"] -= int(5 * 3600 * 1e9)  # older than stale_after_s (4 h)
+    path.write_text(json.dumps(data))
+    old = path.read_bytes()
+    _verdict(monkeypatch, "Insufficient")
+    second = _writer(session, path)
+    assert second.write()["path"] == str(path)
+    assert load_prior(path).stamp.verdict == "Insufficient"
+    assert path.with_name("prior.prev.json").read_bytes() == old
+    assert "replaces the Ready one" in capsys.readouterr().err
