@@ -345,9 +345,23 @@ class RiskConfig:
     # margin (mm_math §10.4): initial margin = notional / leverage, MMR = 1/(2 max_leverage);
     # worst-case inventory (position plus resting orders) stays under
     # equity / (k sigma_T + MMR) over the de-risk horizon T and under max_margin_usage
-    leverage: float = attrs.field(default=3.0, validator=_at_least_one)
+    leverage: float = attrs.field(
+        default=3.0,
+        validator=_number(
+            lambda v: v >= 1 and v == int(v),
+            "a whole number >= 1 (the venue sets integer leverage: 1, 2, 3 ...)",
+            "set a whole number of at least 1",
+        ),
+    )
     #: the asset's maximum leverage on the venue (sets the maintenance margin rate)
-    max_leverage: float = attrs.field(default=10.0, validator=_at_least_one)
+    max_leverage: float = attrs.field(
+        default=10.0,
+        validator=_number(
+            lambda v: v >= 1,
+            ">= 1 (the asset's maximum leverage on the venue)",
+            "set the venue's maxLeverage for the asset",
+        ),
+    )
     #: share of equity the worst-case inventory's initial margin may use
     max_margin_usage: float = attrs.field(default=0.5, validator=_fraction)
     #: k in the margin rule above: the adverse move survived, in sigmas over the horizon
@@ -658,9 +672,53 @@ def _section_problems(cls: type, values: Any, where: str) -> tuple[Any, list[str
     if problems:
         return None, problems
     try:
-        return cls(**checked), []
+        section = cls(**checked)
     except ConfigError as exc:  # a rule between keys
-        return None, [f"{where}{exc}"]
+        return None, [f"{where}{p}" for p in exc.problems]
+    broken = [f"{where}{p}" for p in _between_keys(section)]
+    return (None, broken) if broken else (section, [])
+
+
+#: Gated estimators the Marginal verdict counts (verdict.sql: "of 5 converged").
+N_GATED_ESTIMATORS = 5
+
+
+def _between_keys(section: Any) -> list[str]:
+    """The rules between keys of one section (after each key passed alone): a line per
+    broken rule, naming both keys and the fix."""
+    out: list[str] = []
+    if isinstance(section, StrategyConfig):
+        lo, hi = section.min_notional_usd, section.max_order_notional_usd
+        if lo > hi:
+            out.append(
+                f"strategy.min_notional_usd = {lo:g} is above strategy.max_order_notional_usd"
+                f" = {hi:g}: every order would go out at {lo:g} USD; fix: lower "
+                "min_notional_usd or raise max_order_notional_usd"
+            )
+    elif isinstance(section, RiskConfig):
+        if section.leverage > section.max_leverage:
+            out.append(
+                f"risk.leverage = {section.leverage:g} is above risk.max_leverage = "
+                f"{section.max_leverage:g} (the asset's maximum on the venue); fix: lower "
+                "leverage or set max_leverage to the venue's value"
+            )
+    elif isinstance(section, LiveConfig):
+        if section.dead_man_refresh_s >= section.dead_man_s:
+            out.append(
+                f"live.dead_man_refresh_s = {section.dead_man_refresh_s:g} is not below "
+                f"live.dead_man_s = {section.dead_man_s:g}: the venue would cancel every "
+                "order before the next refresh; fix: refresh at most every "
+                f"{section.dead_man_s / 3:.3g} s (a third of dead_man_s)"
+            )
+    elif isinstance(section, CalibrationConfig):
+        n = section.marginal_min_converged
+        if n > N_GATED_ESTIMATORS:
+            out.append(
+                f"calibration.marginal_min_converged = {n} is more than the "
+                f"{N_GATED_ESTIMATORS} estimators the verdict counts: no session could be "
+                f"Marginal; fix: set 0..{N_GATED_ESTIMATORS}"
+            )
+    return out
 
 
 def section_from_kwargs(cls: type, values: dict[str, Any], where: str = "") -> Any:
@@ -681,6 +739,7 @@ def _fills_problems(values: dict[str, Any], where: str) -> list[str]:
     fields = {f.name: f for f in attrs.fields(FillSimConfig)}
     hints = typing.get_type_hints(FillSimConfig)
     problems: list[str] = []
+    typed: dict[str, Any] = {}
     for key, value in values.items():
         if key not in fields:
             problems.append(_unknown_option(where, "[fills]", key, sorted(fields)))
@@ -689,12 +748,21 @@ def _fills_problems(values: dict[str, Any], where: str) -> list[str]:
             _check_type(f"[fills] {key}", value, hints.get(key), where, fields[key].default)
         except ConfigError as exc:
             problems.append(str(exc))
+            continue
+        typed[key] = value
+    # Each well-typed key alone (defaults elsewhere), so one bad value never hides
+    # another; then all of them together (the class's rules between keys).
+    for key, value in typed.items():
+        try:
+            FillSimConfig(**{key: value})
+        except (TypeError, ValueError, ArithmeticError) as exc:  # 1e308 ms overflows as ns
+            problems.append(f"{where}[fills]: {exc}; fix that key in [fills]")
     if problems:
         return problems
     try:
         FillSimConfig(**values)
-    except (TypeError, ValueError, ArithmeticError) as exc:  # 1e308 ms overflows as ns
-        return [f"{where}[fills]: {exc}; fix that key in [fills]"]
+    except (TypeError, ValueError, ArithmeticError) as exc:
+        return [f"{where}[fills]: {exc}; fix those keys in [fills]"]
     return []
 
 

@@ -208,4 +208,8 @@ def test_a_dead_man_switch_the_venue_would_refuse_is_a_config_error():
 
     with pytest.raises(ConfigError, match=r"live\.dead_man_s = 5\.0: must be at least 6 s"):
         config_from_dict({"live": {"dead_man_s": 5.0}})
-    assert config_from_dict({"live": {"dead_man_s": 6.0}}).live.dead_man_s == 6.0
+    ok = config_from_dict({"live": {"dead_man_s": 6.0, "dead_man_refresh_s": 2.0}})
+    assert ok.live.dead_man_s == 6.0
+    # ... and one refreshed less often than it expires cancels every order in between
+    with pytest.raises(ConfigError, match=r"dead_man_refresh_s = 10 is not below"):
+        config_from_dict({"live": {"dead_man_s": 6.0}})

@@ -173,6 +173,37 @@ BROKEN = {
             "to read the key from HL_PRIVATE_KEY",
         ],
     ),
+    "rules between keys, one line each": (
+        "[strategy]\nmin_notional_usd = 5000\nmax_order_notional_usd = 100\n"
+        "[risk]\nleverage = 5\nmax_leverage = 2\n"
+        "[live]\ndead_man_s = 10\ndead_man_refresh_s = 60\n"
+        "[calibration]\nmarginal_min_converged = 9\n",
+        [
+            "{f}: strategy.min_notional_usd = 5000 is above strategy.max_order_notional_usd = "
+            "100: every order would go out at 5000 USD; fix: lower min_notional_usd or raise "
+            "max_order_notional_usd",
+            "{f}: risk.leverage = 5 is above risk.max_leverage = 2 (the asset's maximum on the "
+            "venue); fix: lower leverage or set max_leverage to the venue's value",
+            "{f}: calibration.marginal_min_converged = 9 is more than the 5 estimators the "
+            "verdict counts: no session could be Marginal; fix: set 0..5",
+            "{f}: live.dead_man_refresh_s = 60 is not below live.dead_man_s = 10: the venue "
+            "would cancel every order before the next refresh; fix: refresh at most every "
+            "3.33 s (a third of dead_man_s)",
+        ],
+    ),
+    "leverage is a whole number, every [fills] problem listed": (
+        '[risk]\nleverage = 2.5\n[fills]\nqueue = "magic"\nplace_ms = -1\nmaker_bps = "x"\n',
+        [
+            "{f}: risk.leverage = 2.5: must be a whole number >= 1 (the venue sets integer "
+            "leverage: 1, 2, 3 ...); fix: set a whole number of at least 1 (default 3.0)",
+            "{f}: [fills] maker_bps = 'x': expected a number (float), got str; fix: write it "
+            "as a number (float), e.g. maker_bps = 1.5",
+            "{f}: [fills]: queue='magic': unknown queue model; use 'conservative', "
+            "'risk_averse' or 'prob'; fix that key in [fills]",
+            "{f}: [fills]: place_ms=-1: a latency must be a finite number of ms in 0..86400000; "
+            "fix that key in [fills]",
+        ],
+    ),
     "not TOML": (
         "[risk\nmax_drawdown = 0.1\n",
         [
