@@ -126,10 +126,20 @@ def plan(
     after_paper: bool = False,
 ) -> Plan:
     """The chart's decision for a gate (None with ``--force``: no prior is looked at)."""
+    # A cold start knows less than an Insufficient prior: it trades no less defensively
+    # (Marginal multipliers) [ours; the seed does not say].
+    cold = "live with marginal (defensive) multipliers"
     if force:
         return Plan(
             "live",
-            (("force", "--force: cold start with no prior, calibration gate skipped", None),),
+            (
+                (
+                    "force",
+                    f"--force: cold start with no prior, calibration gate skipped; {cold}",
+                    None,
+                ),
+            ),
+            "marginal",
         )
     assert gate is not None
     age = gate.age_s
@@ -137,7 +147,14 @@ def plan(
         if gate.status == "missing":
             return Plan(
                 "live",
-                (("skip_calibration", f"--skip-calibration: {gate.reason}; cold start", None),),
+                (
+                    (
+                        "skip_calibration",
+                        f"--skip-calibration: {gate.reason}; cold start, {cold}",
+                        None,
+                    ),
+                ),
+                "marginal",
             )
         readiness = "ready" if gate.status == "ready" else "marginal"
         return Plan(
@@ -289,7 +306,7 @@ def run_pipeline(
         steps += list(p.steps)
         if p.next != "live":
             raise _refusal(g, f"calibration run {cal_out}: {p.steps[-1][1]}")
-    live_cfg = _with_readiness(cfg, p.readiness) if p.prior is not None else cfg
+    live_cfg = _with_readiness(cfg, p.readiness)
     steps.append(("live", f"live trading with readiness {live_cfg.risk.readiness}", None))
     say(f"run: live: {steps[-1][1]}")
     record["steps"] = [list(s) for s in steps]

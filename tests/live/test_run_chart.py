@@ -14,6 +14,7 @@ import pytest
 
 from framework.calibration.prior import load_prior, prior_path, save_prior
 from framework.journal.manifest import read_manifest
+from framework.live.pipeline import Gate, plan
 from tests.live.conftest import (
     BASE_CONFIG,
     PY,
@@ -217,3 +218,18 @@ def test_the_decisions_are_in_the_manifest_too(sim, tmp_path, paper_prior):
     run_record = read_manifest(_live(tmp_path)).source["run"]
     assert [s[0] for s in run_record["steps"]] == ["force", "live"]
     json.dumps(run_record)  # plain data
+
+
+@pytest.mark.parametrize(
+    "gate, kw",
+    [
+        (None, {"force": True}),
+        (Gate("missing", Path("ck/prior.json"), "no prior"), {"skip_calibration": True}),
+        (Gate("insufficient", Path("ck/prior.json"), "thin"), {"skip_calibration": True}),
+    ],
+)
+def test_a_cold_start_trades_no_less_defensively_than_an_insufficient_prior(gate, kw):
+    # It used to go live with full confidence where an Insufficient prior got Marginal.
+    p = plan(gate, **kw)
+    assert p.next == "live" and p.readiness == "marginal"
+    assert "marginal" in p.steps[-1][1]
