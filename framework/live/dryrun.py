@@ -31,12 +31,15 @@ async def dry_run(
     signer: Any,
     checkpoint_dir: Path,
     paper_checkpoint: Path | None,
+    force: bool = False,
+    skip_calibration: bool = False,
+    no_auto_paper: bool = False,
     say: Callable[[str], None] = print,
 ) -> int:
     from framework.calibration.prior import PriorError, prior_path
     from framework.hyperliquid.errors import HyperliquidError
     from framework.hyperliquid.ws import WsConfig
-    from framework.live.pipeline import load_gate
+    from framework.live.pipeline import load_gate, plan
     from framework.live.venue import Venue, api_url
 
     checks: list[tuple[bool, str, str]] = []
@@ -127,9 +130,17 @@ async def dry_run(
             check(False, "account", f"cannot read the account: {exc}")
         path = paper_checkpoint or prior_path(checkpoint_dir, a.coin)
         try:
-            g = load_gate(path, now_ns=time.time_ns(), stale_after_s=cfg.calibration.stale_after_s)
-            nxt = "live" if g.status in ("ready", "marginal") else "auto-paper first"
-            check(True, "calibration", f"{g.reason}; run would go {nxt}")
+            stale = cfg.calibration.stale_after_s
+            g = None if force else load_gate(path, now_ns=time.time_ns(), stale_after_s=stale)
+            # The chart's own decision with these flags, as `run` would take it.
+            p = plan(g, force=force, skip_calibration=skip_calibration, no_auto_paper=no_auto_paper)
+            nxt = {"live": "go live", "auto_paper": "auto-paper first", "refuse": "refuse"}
+            check(
+                p.next != "refuse",
+                "calibration",
+                f"{p.steps[-1][1]}; run would {nxt[p.next]}"
+                + (f" (readiness {p.readiness})" if p.next == "live" else ""),
+            )
         except PriorError as exc:
             check(False, "calibration", str(exc))
         check(True, "orders", "none placed (dry run)")

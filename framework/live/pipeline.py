@@ -236,6 +236,8 @@ def run_pipeline(
     from framework.environments.live import run_live
     from framework.environments.paper import PaperFeed, run_paper
     from framework.events.schema import Kind
+    from framework.exits import UsageError
+    from framework.journal.outdir import occupied
     from framework.live.venue import api_url
 
     coin_guess = f"{dex}:{asset}" if dex and ":" not in asset else asset
@@ -254,6 +256,11 @@ def run_pipeline(
         raise _refusal(gate, f"{steps[-1][1]}")
     if p.next == "auto_paper":
         cal_out = out.with_name(out.name + "-calibration")
+        taken = occupied(cal_out)
+        if taken is not None:  # before anything connects, not after the decisions
+            raise UsageError(
+                f"--out {out}: its calibration journal goes to {cal_out}, which {taken}"
+            )
         dur = cfg.live.calibration_duration_s
         steps.append(
             (
@@ -441,6 +448,9 @@ def run_command(
                 signer=signer,
                 checkpoint_dir=checkpoint_dir,
                 paper_checkpoint=paper_checkpoint,
+                force=force,
+                skip_calibration=skip_calibration or force,
+                no_auto_paper=no_auto_paper,
             )
         )
     coin_guess = f"{dex}:{asset}" if dex and ":" not in asset else asset

@@ -233,3 +233,34 @@ def test_a_cold_start_trades_no_less_defensively_than_an_insufficient_prior(gate
     p = plan(gate, **kw)
     assert p.next == "live" and p.readiness == "marginal"
     assert "marginal" in p.steps[-1][1]
+
+
+def test_a_dry_run_reports_the_decision_run_would_take_with_these_flags(sim, tmp_path):
+    acct = make_account(sim, "dry")
+    plain = run(sim, tmp_path, acct, "--dry-run")
+    assert plain.returncode == 0, plain.stderr
+    assert "[ok] calibration: no prior at" in plain.stdout
+    assert "run would auto-paper first" in plain.stdout
+    # --force skips the gate: it said "auto-paper first" all the same
+    forced = run(sim, tmp_path, acct, "--dry-run", "--force")
+    assert forced.returncode == 0, forced.stderr
+    assert "run would go live (readiness marginal)" in forced.stdout
+    refused = run(sim, tmp_path, acct, "--dry-run", "--no-auto-paper")
+    assert refused.returncode == 1
+    assert "[FAIL] calibration:" in refused.stdout and "run would refuse" in refused.stdout
+    assert not sim.open_orders(acct.address)  # a dry run places nothing
+
+
+def test_a_calibration_journal_in_the_way_is_refused_before_anything_connects(sim, tmp_path):
+    acct = make_account(sim, "cal-taken")
+    taken = tmp_path / "live-calibration"
+    taken.mkdir()
+    (taken / "session.json").write_text("{}")  # a refused calibration run's, say
+    r = run(sim, tmp_path, acct, "--duration", "1", "--out", "live")
+    assert r.returncode == 2, r.stderr
+    assert (
+        "--out live: its calibration journal goes to live-calibration, which already holds "
+        "a journal" in r.stderr
+    )
+    assert not (tmp_path / "live").exists()
+    assert not sim.open_orders(acct.address)
