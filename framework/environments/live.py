@@ -776,10 +776,7 @@ async def _run_session(
                 f"{venue.margin_mode} margin" + ("" if res.ok else f": {res.error}"),
             )
             if not res.ok:
-                raise LiveError(
-                    f"--leverage {lev}: the venue refused it for {s.coin} ({res.error}); "
-                    f"choose a leverage in 1..{venue.asset.max_leverage}"
-                )
+                raise LiveError(_leverage_refused(lev, s.coin, str(res.error), cfg, venue))
             await s.snapshot_account()
             if not await s.arm_dead_man():
                 # No order may rest without the dead-man switch behind it: a frozen or
@@ -853,3 +850,20 @@ async def _run_session(
     if s.kill_reason:
         code = 1
     return LiveResult(out=s.out, coin=s.coin, summary=summary, exit_code=code)
+
+
+def _leverage_refused(lev: int, coin: str, error: str, cfg: Any, venue: Any) -> str:
+    """Why the session's first signed action (the leverage) was refused, and the fix."""
+    if "does not exist" in error:
+        # The venue recovered another address from the signature: signatures are per
+        # network, so the usual cause is the wrong --network, not the leverage.
+        return (
+            f"the venue does not know the signer ({error}): a signature is only valid on the "
+            f"network it was made for, and this one was made for {cfg.live.network}; a "
+            "local sim-exchange verifies testnet unless started with --mainnet, "
+            "api.hyperliquid.xyz is mainnet; fix --network, or fund the account there"
+        )
+    return (
+        f"leverage {lev} (--leverage, [risk] leverage): the venue refused it for {coin} "
+        f"({error}); choose a leverage in 1..{venue.asset.max_leverage}"
+    )

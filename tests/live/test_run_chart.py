@@ -264,3 +264,15 @@ def test_a_calibration_journal_in_the_way_is_refused_before_anything_connects(si
     )
     assert not (tmp_path / "live").exists()
     assert not sim.open_orders(acct.address)
+
+
+def test_signing_for_the_wrong_network_is_named_as_such(sim, tmp_path):
+    # The sim verifies testnet signatures: a mainnet one recovers another address, and
+    # the first signed action (the leverage) was reported as a leverage problem.
+    acct = make_account(sim, "wrong-net")
+    r = run(sim, tmp_path, acct, "--force", "--duration", "2", "--network", "mainnet")
+    assert r.returncode == 1
+    assert "the venue does not know the signer" in r.stderr
+    assert "made for mainnet" in r.stderr and "fix --network" in r.stderr
+    assert "--leverage" not in r.stderr
+    assert not sim.open_orders(acct.address)
