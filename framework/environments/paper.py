@@ -189,6 +189,7 @@ async def _resolve(
         HyperliquidError,
         RateLimitedError,
         ServerError,
+        UnknownDexError,
     )
     from framework.hyperliquid.info import InfoClient
     from framework.hyperliquid.rest import RetryPolicy
@@ -224,6 +225,8 @@ async def _resolve(
                     f"--base-url {url}: {what}; is the exchange (or a sim-exchange) running there?"
                 ) from exc
         a = directory.resolve(asset, dex or None)
+    except UnknownDexError as exc:
+        raise UsageError(f"{exc} (at {url})") from None
     except AssetNotFoundError as exc:
         raise UsageError(f"--asset {asset}: {exc} (at {url})") from None
     finally:

@@ -11,7 +11,7 @@ import sys
 import textwrap
 from pathlib import Path
 
-from framework.hyperliquid.errors import HyperliquidError
+from framework.hyperliquid.errors import AssetNotFoundError, HyperliquidError, UnknownDexError
 from framework.hyperliquid.rest import MAINNET_API_URL, TESTNET_API_URL
 from framework.hyperliquid.venue import Venue
 
@@ -100,6 +100,12 @@ def record_command(asset: str, dex: str, duration_s: float, out: Path, venue: Ve
         return 2
     try:
         result = asyncio.run(record(url, asset, duration_s, out, dex=dex))
+    except UnknownDexError as exc:  # its message names --dex
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except AssetNotFoundError as exc:
+        print(f"error: --asset {asset}: {exc}", file=sys.stderr)
+        return 2
     except HyperliquidError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

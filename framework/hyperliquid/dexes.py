@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 import attrs
 
-from framework.hyperliquid.errors import AssetNotFoundError
+from framework.hyperliquid.errors import AssetNotFoundError, UnknownDexError
 from framework.hyperliquid.types import Meta, PerpDex
 
 if TYPE_CHECKING:
@@ -57,6 +57,19 @@ def split_coin(coin: str) -> tuple[str, str]:
     """``"xyz:TSLA" -> ("xyz", "TSLA")``; ``"BTC" -> ("", "BTC")``."""
     dex, sep, name = coin.partition(":")
     return (dex, name) if sep else ("", coin)
+
+
+def check_dexes(perp_dexs: Sequence[PerpDex | None], wanted: Iterable[str]) -> None:
+    """Raise :class:`UnknownDexError` for the first of ``wanted`` not in ``perpDexs``
+    (asked for anyway, the venue answers HTTP 422 "Failed to deserialize")."""
+    known = [d.name for d in perp_dexs if d is not None]
+    for d in wanted:
+        if d and d not in known:
+            raise UnknownDexError(
+                f"--dex {d}: no such perp dex on this venue (it has "
+                f"{', '.join(known) or 'only the main dex'}); pass one of them, or no "
+                "--dex for the main dex (`market-maker --list-dexs` lists them)"
+            )
 
 
 class AssetDirectory:
@@ -111,6 +124,7 @@ class AssetDirectory:
             if dexes is None
             else [d for d in dexes if d]
         )
+        check_dexes(perp_dexs, wanted)
         metas = {"": await info.meta()}
         for d in wanted:
             metas[d] = await info.meta(dex=d)

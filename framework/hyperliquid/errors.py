@@ -12,6 +12,7 @@ Tree::
     │   └── KeyLoadError                   private key missing or unreadable (env / keystore)
     ├── NonceError                         nonce store unusable (corrupt file, clock far behind)
     ├── AssetNotFoundError (also KeyError) coin or dex not in meta / perpDexs
+    │   └── UnknownDexError                a dex not in perpDexs
     ├── TransportError                     HTTP or WS transport failed (after retries)
     │   ├── RateLimitedError               HTTP 429 / WS post "error" for rate limits
     │   ├── ServerError                    HTTP 5xx
@@ -54,6 +55,10 @@ class AssetNotFoundError(HyperliquidError, KeyError):
 
     def __str__(self) -> str:  # KeyError would repr() the message
         return str(self.args[0]) if self.args else ""
+
+
+class UnknownDexError(AssetNotFoundError):
+    """A dex name is not in the venue's ``perpDexs`` (its message names ``--dex``)."""
 
 
 class TransportError(HyperliquidError):

@@ -29,6 +29,7 @@ from typing import Any
 
 import attrs
 
+from framework.hyperliquid.dexes import check_dexes
 from framework.hyperliquid.info import InfoClient
 from framework.hyperliquid.venue import Venue
 
@@ -137,6 +138,7 @@ async def fetch_status(
         perp = await info.perp_dexs()
         names = [""] + [d.name for d in perp if d is not None]
     else:
+        check_dexes(await info.perp_dexs(), dexes)
         names = [""] + [d for d in dexes if d]
     states = await asyncio.gather(*(_dex_status(info, account, d) for d in names))
     limit = await info.user_rate_limit(account)
@@ -239,7 +241,7 @@ def status_command(
         Bad flags, config or environment, or no way to know the account (exit 2).
     """
     from framework.config import resolve_config
-    from framework.hyperliquid.errors import HyperliquidError
+    from framework.hyperliquid.errors import HyperliquidError, UnknownDexError
     from framework.hyperliquid.keys import account_address, check_address, load_signer
     from framework.hyperliquid.venue import VENUE_FLAGS, venue_flags
 
@@ -255,6 +257,9 @@ def status_command(
         account = signer.address
     try:
         report = asyncio.run(_fetch(venue, account, dexes))
+    except UnknownDexError as exc:
+        print(f"error: {exc} (at {venue.base_url})", file=sys.stderr)
+        return 2
     except HyperliquidError as exc:
         print(f"error: {venue.base_url}: {exc}", file=sys.stderr)
         return 1

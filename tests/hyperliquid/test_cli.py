@@ -76,8 +76,8 @@ def test_record_unknown_asset_fails_clearly(sim, tmp_path):
         sim.base_url,
     ]
     res = CliRunner().invoke(app, args)
-    assert res.exit_code == 1
-    assert "'NOPE' not found" in res.output
+    assert res.exit_code == 2  # as paper: the flag names what is not there
+    assert "--asset NOPE: coin 'NOPE' not found" in res.output
 
 
 def test_record_against_a_closed_port_names_the_url_and_writes_nothing(tmp_path):
@@ -92,3 +92,24 @@ def test_record_against_a_closed_port_names_the_url_and_writes_nothing(tmp_path)
     assert res.exit_code == 1
     assert f"{url}/info: cannot connect" in res.output
     assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["record", "--asset", "HYPE", "--dex", "nosuch", "--duration", "1", "--out", "{tmp}/r"],
+        ["paper", "--asset", "HYPE", "--dex", "nosuch", "--duration", "1", "--out", "{tmp}/p"],
+        ["status", "--address", "0x" + "ab" * 20, "--dex", "nosuch"],
+    ],
+    ids=["record", "paper", "status"],
+)
+def test_an_unknown_dex_is_a_flag_error_naming_the_venues_dexes(sim, tmp_path, args):
+    # It was the venue's raw "HTTP 422: Failed to deserialize ..." with exit 1 (and
+    # paper asked whether the exchange was running).
+    argv = [a.format(tmp=tmp_path) for a in args] + ["--base-url", sim.base_url]
+    res = CliRunner().invoke(app, argv)
+    assert res.exit_code == 2, res.output
+    err = res.stderr
+    assert "--dex nosuch: no such perp dex on this venue (it has hyena)" in err
+    assert "422" not in err and "running there" not in err
+    assert not (tmp_path / "r").exists() and not (tmp_path / "p").exists()
