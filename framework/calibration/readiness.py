@@ -281,6 +281,8 @@ def readiness_command(
     import sys
 
     from framework.config import ConfigError, load_config
+    from framework.journal import JournalReader, check_completeness
+    from framework.journal.duck import connect
     from framework.journal.errors import JournalError
 
     if require is not None and require.lower() not in ("ready", "marginal"):
@@ -288,7 +290,12 @@ def readiness_command(
         return 2
     try:
         cfg = load_config(config).calibration
-        r = assess(journal, cfg, up_to_seq=up_to_seq)
+        # A verdict over a journal with a table missing or cut short counts what is left
+        # ("0 of 200 ... none yet"): say so, as sql, report and compare do.
+        reader = JournalReader(journal, warn=False)
+        for line in check_completeness(reader).problems:
+            print(f"warning: {journal} is incomplete: {line}", file=sys.stderr)
+        r = assess(connect(journal, reader=reader), cfg, up_to_seq=up_to_seq)
     except (ConfigError, JournalError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

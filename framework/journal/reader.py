@@ -129,7 +129,8 @@ class JournalReader:
     warn : bool, default True
         Print a warning on stderr for each part skipped when listing a table; off for
         commands that report :func:`~framework.journal.completeness.check_completeness`
-        instead (one line per problem, not two).
+        instead (one line per problem, not two).  Rows recovered from a dead session's
+        write-ahead log are noted on stderr either way: the journal changed on disk.
     """
 
     def __init__(self, root: Path | str, *, strict: bool = False, warn: bool = True) -> None:
@@ -140,7 +141,7 @@ class JournalReader:
         if not self.manifest.closed:
             # A dead writer's write-ahead log becomes parts first (a live one holds it).
             n = recover(self.root)
-            if n and warn:
+            if n:
                 print(
                     f"note: {self.root}: recovered {n} rows from the write-ahead log of a "
                     "session that did not close",

@@ -344,3 +344,17 @@ def test_readiness_at_the_end_of_a_session_sees_the_estimators_as_they_ended(sam
         assert e.n_obs == in_memory[e.name], e.name
     clock = JournalReader(sample_backtest).table(Kind.CLOCK).to_pylist()
     assert clock[-1]["source"] == "checkpoint"
+
+
+def test_a_verdict_over_an_incomplete_journal_says_so(sample_backtest, tmp_path):
+    # With the estimates part gone it printed "0 of 200 ... none yet", exit 0, silently.
+    import shutil
+
+    j = tmp_path / "j"
+    shutil.copytree(sample_backtest, j)
+    shutil.rmtree(j / "estimates")
+    done = _cli("readiness", str(j))
+    assert done.returncode == 0
+    assert f"warning: {j} is incomplete:" in done.stderr and "estimates" in done.stderr
+    clean = _cli("readiness", str(sample_backtest))
+    assert "warning" not in clean.stderr

@@ -321,3 +321,16 @@ def test_a_failed_flush_keeps_its_rows_and_says_so(tmp_path):
     assert _seqs(root, Kind.TRADES) == [1, 2, 3, 4, 5]
     assert _seqs(root, Kind.CLOCK) == [10, 20, 30]
     assert len(list((root / "trades").glob("part-*.parquet"))) == 1  # compacted at close
+
+
+def test_every_command_notes_the_rows_it_recovered(tmp_path):
+    # Only `readiness` said so; sql, report and replay recovered silently.
+    from tests.stubs import run_cli
+
+    root = tmp_path / "j"
+    _crash(root, flushed=20, synced=70, total=90)
+    out = run_cli("sql", str(root), "SELECT count(*) AS n FROM trades", "--format", "csv")
+    assert out.returncode == 0 and out.stdout.splitlines() == ["n", "70"]
+    assert (
+        f"note: {root}: recovered 75 rows from the write-ahead log" in out.stderr
+    )  # 50 trades, 25 clock
