@@ -289,7 +289,8 @@ def import_(
         typer.Option(
             "--sz-decimals",
             help="The coin's szDecimals from the venue's meta (list-dexs prints it); "
-            "needed for coins the importer does not know (it knows BTC, ETH, SOL, HYPE).",
+            "needed for coins the importer does not know (it knows BTC, ETH, SOL and HYPE; "
+            "HPOS and LOOM unverified).",
         ),
     ] = None,
     strict: Annotated[
@@ -745,7 +746,10 @@ def paper(
 @app.command()
 def run(
     asset: Annotated[
-        str, typer.Option("--asset", help="Coin to trade (HYPE, BTC, dex:COIN).")
+        str,
+        typer.Option(
+            "--asset", help="Coin to trade (HYPE, BTC, dex:COIN); required but with --list-dexs."
+        ),
     ] = "",
     dex: Annotated[str, typer.Option("--dex", help="HIP-3 dex name (hyena, ...).")] = "",
     config: ConfigFile = None,
