@@ -159,7 +159,8 @@ def replay(
         bool, typer.Option("--verify", help="Compare every regenerated output row.")
     ] = False,
     until: Annotated[
-        int | None, typer.Option("--until", help="Stop after this seq and print the state.")
+        int | None,
+        typer.Option("--until", min=0, help="Stop after this seq and print the state (JSON)."),
     ] = None,
 ) -> None:
     """Re-run a journal's inputs through the engine (and prove it decides the same)."""

@@ -250,8 +250,10 @@ def replay_command(root: Path, *, verify: bool, until: int | None) -> int:
         for line in comp.problems:
             print(f"warning: {root} is incomplete: {line}", file=sys.stderr)
     if until is not None:
-        state = result.engine.snapshot()
-        print(json.dumps(state, indent=2, sort_keys=True, default=_json_default))
+        # stdout is the state alone, valid JSON (NaN and infinities as null); the status
+        # line goes to stderr
+        state = _finite(result.engine.snapshot())
+        print(json.dumps(state, indent=2, sort_keys=True, default=_json_default, allow_nan=False))
     if result.divergence is not None:
         unknown = verify and not comp.closed and comp.durable_seq is None
         note = " (the journal was never closed: this may be what the crash lost)" if unknown else ""
@@ -273,7 +275,10 @@ def replay_command(root: Path, *, verify: bool, until: int | None) -> int:
     elif verify:
         print(f"verified: {result.events} input events, {result.outputs} outputs identical")
     else:
-        print(f"replayed: {result.events} input events, {result.outputs} outputs")
+        print(
+            f"replayed: {result.events} input events, {result.outputs} outputs",
+            file=sys.stderr if until is not None else sys.stdout,
+        )
     if comp.closed and comp.problems:
         print(f"incomplete: {len(comp.problems)} problem(s); see the warnings above")
         return 2
@@ -313,9 +318,20 @@ def _platform_lines(recorded: dict[str, Any]) -> list[str]:
     return ["platform differs (recorded -> this machine):", *(f"  {d}" for d in diff)]
 
 
+def _finite(x: Any) -> Any:
+    """``x`` with every NaN or infinite float replaced by None (JSON has neither)."""
+    if isinstance(x, float):
+        return x if math.isfinite(x) else None
+    if isinstance(x, dict):
+        return {k: _finite(v) for k, v in x.items()}
+    if isinstance(x, list | tuple):
+        return [_finite(v) for v in x]
+    return x
+
+
 def _json_default(o: Any) -> Any:
     if isinstance(o, float) and math.isnan(o):
         return None
     if hasattr(o, "tolist"):
-        return o.tolist()
+        return _finite(o.tolist())
     return str(o)

@@ -89,6 +89,15 @@ def test_replay_until_stops_there_and_prints_state(tmp_path: Path) -> None:
     out = run_cli("replay", str(root), "--until", str(until))
     assert out.returncode == 0
     assert '"toy": {' in out.stdout and '"quotes":' in out.stdout
+    # stdout is the state alone, strict JSON (it had the status line after it, and NaN)
+    state = json.loads(out.stdout, parse_constant=lambda c: pytest.fail(f"{c} in the JSON"))
+    assert "toy" in state["components"] and "replayed: 150 input events" in out.stderr
+
+
+def test_replay_of_the_sample_until_a_seq_prints_strict_json() -> None:
+    out = run_cli("replay", "recordings/sample-hype", "--until", "5000000")
+    assert out.returncode == 0, out.stderr
+    json.loads(out.stdout, parse_constant=lambda c: pytest.fail(f"{c} in the JSON"))
 
 
 def test_engine_rejects_a_seq_that_goes_backwards() -> None:
