@@ -55,6 +55,11 @@ class ErrorBoundary(TyperGroup):
         except KeyboardInterrupt:
             print("stopped (Ctrl+C)", file=sys.stderr)
             raise typer.Exit(130) from None
+        except BrokenPipeError:
+            # The reader of stdout left (`| head`): not an error, as for any Unix tool.
+            # Python would complain again at exit flushing stdout, so point it at devnull.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            raise typer.Exit(141) from None  # 128 + SIGPIPE, as a shell reports it
         except Exception as exc:
             code = exits.exit_code(exc)
             if code is None:

@@ -172,3 +172,31 @@ def test_a_traceback_path_is_said_even_when_unwritable(tmp_path, monkeypatch, ca
     assert "Traceback (most recent call last)" in err
     assert err.strip().splitlines()[-1].startswith("error: unexpected RuntimeError: x (a bug;")
     assert Path(str(blocker)).read_text() == ""
+
+
+def test_a_reader_that_leaves_early_is_not_an_error(tmp_path):
+    # `... | head -1` printed "error: [Errno 32] Broken pipe".
+    import subprocess
+    import sys
+
+    repo = Path(__file__).resolve().parents[1]
+    query = "SELECT * FROM range(1000000)"
+    p = subprocess.Popen(
+        [
+            sys.executable,
+            str(repo / "cli.py"),
+            "sql",
+            str(repo / "recordings" / "sample-hype"),
+            query,
+            "--format",
+            "csv",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert p.stdout.readline().strip() == "range"
+    p.stdout.close()  # the reader leaves
+    err = p.stderr.read()
+    assert p.wait(timeout=60) == 141
+    assert "Broken pipe" not in err and "error" not in err and "Traceback" not in err
