@@ -385,7 +385,9 @@ def render(result: dict[str, Any], console: Any = None) -> None:
             markup=False,
         )
     fd = dv["first_matched_fill_difference"]
-    if fd is None:
+    if fd is None and not m["matched"]:
+        console.print("  matched fills: none to compare (no fill of A has a pair in B)")
+    elif fd is None:
         console.print("  matched fills: identical in time, price, size and fill rule")
     else:
         console.print(

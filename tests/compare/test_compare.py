@@ -261,3 +261,19 @@ def test_cli_refuses_what_is_not_a_journal(tmp_path, sessions):
         app, ["compare", str(sessions[0]), str(sessions[1]), "--time-tolerance", "-1"]
     )
     assert r.exit_code == 2 and "--time-tolerance -1" in r.stderr
+
+
+def test_no_matched_pair_is_not_called_identical(result):
+    import copy
+
+    from rich.console import Console
+
+    from framework.compare.compare import render
+
+    none = copy.deepcopy(result)
+    none["matching"]["matched"] = 0
+    none["divergence"]["first_matched_fill_difference"] = None
+    console = Console(record=True, width=200)
+    render(none, console)
+    text = console.export_text()
+    assert "matched fills: none to compare" in text and "identical in time" not in text
