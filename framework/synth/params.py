@@ -257,19 +257,19 @@ def params_for(
     known = KNOWN_ASSETS.get(name)
     if known is None and (start_px is None or sz_decimals is None):
         raise SynthParamError(
-            f"asset={asset!r} is not a known asset ({', '.join(KNOWN_ASSETS)}); "
+            f"--asset {asset}: not a known asset ({', '.join(KNOWN_ASSETS)}); "
             "give --price and --sz-decimals to generate it anyway"
         )
     if not (isinstance(hours, int | float) and math.isfinite(hours) and hours > 0):
-        raise SynthParamError(f"hours={hours!r}: must be a number > 0 (e.g. --hours 2)")
+        raise SynthParamError(f"--hours {hours!r}: must be a number > 0 (e.g. --hours 2)")
     if int(seed) < 0:
-        raise SynthParamError(f"seed={seed!r}: must be an integer >= 0")
+        raise SynthParamError(f"--seed {seed!r}: must be an integer >= 0")
     szd = known.sz_decimals if sz_decimals is None else int(sz_decimals)
     if not 0 <= szd <= MAX_PERP_DECIMALS:
-        raise SynthParamError(f"sz_decimals={sz_decimals!r}: must be in 0..{MAX_PERP_DECIMALS}")
+        raise SynthParamError(f"--sz-decimals {sz_decimals!r}: must be in 0..{MAX_PERP_DECIMALS}")
     px = known.start_px if start_px is None else float(start_px)
     if not (math.isfinite(px) and px > 0):
-        raise SynthParamError(f"start_px={start_px!r}: must be a price > 0 (e.g. --price 38)")
+        raise SynthParamError(f"--price {start_px!r}: must be a price > 0 (e.g. --price 38)")
     notional = known.level_notional_usd if known else 1_500.0 * px / 38.0
     scale = known.spread_scale if known else 1.0
     regimes = tuple(

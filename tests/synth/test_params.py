@@ -13,7 +13,7 @@ from framework.synth import DEFAULT_START_NS, SynthParamError, params_for, parse
 
 @pytest.mark.parametrize("hours", [0, -1, math.nan, math.inf])
 def test_non_positive_or_non_finite_hours_is_an_error(hours):
-    with pytest.raises(SynthParamError, match="hours="):
+    with pytest.raises(SynthParamError, match="--hours "):
         params_for("HYPE", hours=hours, seed=1)
 
 
@@ -29,10 +29,10 @@ def test_unknown_asset_with_explicit_price_and_decimals_is_accepted():
 
 @pytest.mark.parametrize(
     ("kwargs", "field"),
-    [({"start_px": -5.0}, "start_px="), ({"sz_decimals": 9}, "sz_decimals="), ({}, "seed=")],
+    [({"start_px": -5.0}, "--price "), ({"sz_decimals": 9}, "--sz-decimals "), ({}, "--seed ")],
 )
-def test_out_of_range_inputs_name_the_field(kwargs, field):
-    seed = -1 if field == "seed=" else 1
+def test_out_of_range_inputs_name_the_flag(kwargs, field):
+    seed = -1 if field == "--seed " else 1
     with pytest.raises(SynthParamError, match=field):
         params_for("HYPE", hours=1, seed=seed, **kwargs)
 
@@ -78,7 +78,7 @@ def test_cli_writes_a_journal_and_refuses_to_overwrite_it(tmp_path):
 @pytest.mark.parametrize(
     ("extra", "message"),
     [
-        (["--hours", "0"], "hours="),
+        (["--hours", "0"], "--hours 0.0: must be a number > 0"),
         (["--asset", "DOGE"], "not a known asset"),
         (["--start", "noon"], "--start"),
     ],
