@@ -192,10 +192,18 @@ async def _resolve(
         UnknownDexError,
     )
     from framework.hyperliquid.info import InfoClient
-    from framework.hyperliquid.rest import RetryPolicy
+    from framework.hyperliquid.rest import MAINNET_API_URL, TESTNET_API_URL, RetryPolicy
 
     delays = RESOLVE_DELAYS_S if delays is None else delays
     url = base_url.rstrip("/")
+    # The network's own API is what --network chose (no --base-url was given for it).
+    network = {MAINNET_API_URL: "mainnet", TESTNET_API_URL: "testnet"}.get(url)
+    where = f"the {network} API {url} (--network {network})" if network else f"--base-url {url}"
+    down = (
+        "check this machine's network connection"
+        if network
+        else "is the exchange (or a sim-exchange) running there?"
+    )
     # one attempt per request: the retries are here, where they can be reported
     info = InfoClient(url, retry=RetryPolicy(max_attempts=1), transport=transport)
     d, _ = split_coin(asset)
@@ -208,7 +216,7 @@ async def _resolve(
                 busy = "HTTP 429 (rate limited)" if exc.status == 429 else f"HTTP {exc.status}"
                 if attempt == len(delays):
                     raise PaperError(
-                        f"--base-url {url}: {url}/info still answers {busy} after "
+                        f"{where}: {url}/info still answers {busy} after "
                         f"{attempt + 1} attempts over {sum(delays):g} s; the venue is busy "
                         "or down: wait a minute and rerun"
                     ) from exc
@@ -221,9 +229,7 @@ async def _resolve(
                 raise
             except HyperliquidError as exc:
                 what = str(exc).replace("POST /", f"POST {url}/", 1)
-                raise PaperError(
-                    f"--base-url {url}: {what}; is the exchange (or a sim-exchange) running there?"
-                ) from exc
+                raise PaperError(f"{where}: {what}; {down}") from exc
         a = directory.resolve(asset, dex or None)
     except UnknownDexError as exc:
         raise UsageError(f"{exc} (at {url})") from None

@@ -275,3 +275,21 @@ def test_sigterm_before_the_session_starts_writes_nothing(sim, tmp_path):
     assert proc.returncode == 128 + signal.SIGTERM
     assert stdout.strip() == "stopped (SIGTERM) before the session started; nothing was written"
     assert not out.exists()
+
+
+def test_the_networks_own_api_is_not_named_as_a_flag_never_given():
+    # `paper --asset HYPE` offline said "--base-url https://api.hyperliquid.xyz: ...
+    # is the exchange (or a sim-exchange) running there?"
+    from framework.environments.paper import PaperError
+    from framework.hyperliquid.rest import MAINNET_API_URL
+
+    def offline(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("Name or service not known", request=request)
+
+    with pytest.raises(PaperError) as err:
+        asyncio.run(
+            paper._resolve(MAINNET_API_URL, "HYPE", "", transport=httpx.MockTransport(offline))
+        )
+    msg = str(err.value)
+    assert msg.startswith(f"the mainnet API {MAINNET_API_URL} (--network mainnet): ")
+    assert "--base-url" not in msg and "network connection" in msg
