@@ -751,12 +751,21 @@ def _fills_problems(values: dict[str, Any], where: str) -> list[str]:
             continue
         typed[key] = value
     # Each well-typed key alone (defaults elsewhere), so one bad value never hides
-    # another; then all of them together (the class's rules between keys).
+    # another.  A key that fails alone but not beside the keys that passed alone needed
+    # them (latency = "empirical" needs its samples): not a problem of its own.  Then all
+    # of them together (the class's rules between keys).
+    alone: dict[str, str] = {}
     for key, value in typed.items():
         try:
             FillSimConfig(**{key: value})
         except (TypeError, ValueError, ArithmeticError) as exc:  # 1e308 ms overflows as ns
-            problems.append(f"{where}[fills]: {exc}; fix that key in [fills]")
+            alone[key] = str(exc)
+    passed = {k: v for k, v in typed.items() if k not in alone}
+    for key, why in alone.items():
+        try:
+            FillSimConfig(**{**passed, key: typed[key]})
+        except (TypeError, ValueError, ArithmeticError):
+            problems.append(f"{where}[fills]: {why}; fix that key in [fills]")
     if problems:
         return problems
     try:

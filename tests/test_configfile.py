@@ -204,6 +204,13 @@ BROKEN = {
             "fix that key in [fills]",
         ],
     ),
+    "a [fills] key that needs another is fine beside it": (
+        '[fills]\nlatency = "empirical"\nplace_samples_ms = [80.0, 120.0]\nqueue = "magic"\n',
+        [
+            "{f}: [fills]: queue='magic': unknown queue model; use 'conservative', "
+            "'risk_averse' or 'prob'; fix that key in [fills]",
+        ],
+    ),
     "not TOML": (
         "[risk\nmax_drawdown = 0.1\n",
         [
