@@ -144,8 +144,9 @@ class ImportResult:
             for k, v in self.repairs.items()
             if v and k in self.worst_repair_ns
         ]
-        if self.repairs.get("duplicate_trades"):
-            fixed.append(f"duplicate_trades {self.repairs['duplicate_trades']} dropped")
+        for key in ("duplicate_messages", "duplicate_trades"):
+            if self.repairs.get(key):
+                fixed.append(f"{key} {self.repairs[key]} dropped")
         lines.append(f"  repairs: {', '.join(fixed) or 'none'}")
         if self.repairs.get("stale_ts"):
             lines.append(
@@ -420,8 +421,11 @@ def import_recordings(
             state.run(sources[0][0])
         else:
             streams = [read_lines(f, fmt, i, problems) for i, (f, fmt) in enumerate(sources)]
+            overlap = _Overlap()
             for recv_ts, order, line_no, msg in heapq.merge(*streams, key=itemgetter(0)):
-                state.message(recv_ts, str(sources[order][0]), line_no, msg)
+                if not overlap.seen(recv_ts, order, msg):
+                    state.message(recv_ts, str(sources[order][0]), line_no, msg)
+            state.duplicate_messages = overlap.dropped
     finally:
         if state.writer is not None:
             state.writer.close(stats=state.stats())
@@ -445,6 +449,30 @@ def import_recordings(
         first_recv_ts=state.first_recv,
         last_recv_ts=state.repair.last_recv if state.first_recv is not None else None,
     )
+
+
+class _Overlap:
+    """Drops a message that another input file already gave with the same receive time:
+    captures that overlap (the same capture as ``.gz`` and ``.txt``, or two recorders'
+    files of one session) would otherwise double every book row.  Trades have their own
+    de-duplication by trade id; a file's own lines are never compared with each other
+    (a single capture imports the same on every path)."""
+
+    def __init__(self) -> None:
+        self.recv_ts: int | None = None
+        self.group: list[tuple[int, Any]] = []  # (file order, message) at recv_ts
+        self.dropped = 0
+
+    def seen(self, recv_ts: int, order: int, msg: Any) -> bool:
+        """True (and counted) when a message equal to ``msg`` came from another file at
+        ``recv_ts``; the merge gives lines in receive-time order."""
+        if recv_ts != self.recv_ts:
+            self.recv_ts, self.group = recv_ts, []
+        if any(o != order and m == msg for o, m in self.group):
+            self.dropped += 1
+            return True
+        self.group.append((order, msg))
+        return False
 
 
 def _grid_of(coin: str, sz_decimals: int | None) -> tuple[int, str]:
@@ -502,6 +530,7 @@ class _Run:
         self.seq = 0
         self.messages = 0
         self.first_recv: int | None = None
+        self.duplicate_messages = 0  # the same message in two files (see _Overlap)
 
     def message(self, recv_ts: int, file: str, line_no: int, msg: Any) -> None:
         recv_ts = self.received(recv_ts)
@@ -584,7 +613,11 @@ class _Run:
         )
 
     def repair_counts(self) -> dict[str, int]:
-        return {**self.repair.counts, "duplicate_trades": self.dedup.duplicates}
+        return {
+            **self.repair.counts,
+            "duplicate_messages": self.duplicate_messages,
+            "duplicate_trades": self.dedup.duplicates,
+        }
 
     def stats(self) -> dict[str, Any]:
         return {

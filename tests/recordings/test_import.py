@@ -337,3 +337,22 @@ def test_archive_bad_time_is_an_envelope_error(text: str) -> None:
 
     with pytest.raises(EnvelopeError, match="envelope time"):
         iso_to_ns(text)
+
+
+def test_overlapping_captures_import_each_message_once(tmp_path: Path) -> None:
+    # The same capture as .gz and as .txt in one directory doubled every book row
+    # (trades were de-duplicated by id, books were not).
+    both = tmp_path / "in"
+    both.mkdir()
+    (both / "a.gz").write_bytes(BTC_CAPTURE.read_bytes())
+    with gzip.open(BTC_CAPTURE, "rb") as fh:
+        (both / "a.txt").write_bytes(fh.read())
+    two = import_recordings([both], tmp_path / "two", asset="BTC")
+    one = import_recordings([BTC_CAPTURE], tmp_path / "one", asset="BTC")
+    assert two.rows == one.rows == {"book": 46, "trades": 64}
+    assert two.repairs["duplicate_messages"] == two.messages == one.messages  # each once
+    assert one.repairs["duplicate_messages"] == 0
+    for kind in (Kind.BOOK, Kind.TRADES):
+        strip = lambda rows: [{k: v for k, v in r.items() if k != "seq"} for r in rows]  # noqa: E731
+        assert strip(table_rows(two.out, kind)) == strip(table_rows(one.out, kind))
+    assert "duplicate_messages" in two.summary()

@@ -70,6 +70,7 @@ def test_import_applies_the_repairs(tmp_path: Path) -> None:
         "recv_backwards": 1,
         "ts_after_recv": 1,
         "stale_ts": 0,
+        "duplicate_messages": 0,  # one file: nothing overlaps
         "duplicate_trades": 1,
     }
     assert result.skipped == {"channel pong": 1}
