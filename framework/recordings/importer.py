@@ -57,7 +57,7 @@ from framework.journal.manifest import Manifest
 from framework.journal.outdir import occupied
 from framework.journal.writer import JournalWriter
 from framework.recordings import archive, capture
-from framework.recordings.coins import describe_known, known_sz_decimals
+from framework.recordings.coins import KNOWN_SZ_DECIMALS, describe_known, known_sz_decimals
 from framework.recordings.errors import (
     BrokenFileError,
     FileFormatError,
@@ -377,6 +377,13 @@ def import_recordings(
             "(the coin's szDecimals from the venue's meta)"
         )
     if asset is not None:
+        same = [c for c in KNOWN_SZ_DECIMALS if c.lower() == asset.lower() and c != asset]
+        if same and sz_decimals is None:
+            # Coin names are case-sensitive on the venue (kPEPE): not guessed, suggested.
+            raise RecordingError(
+                f"--asset {asset}: coin names are case-sensitive; did you mean --asset "
+                f"{same[0]}? nothing was written"
+            )
         _grid_of(asset, sz_decimals)  # refuse an unknown coin before reading anything
     problems = _Problems()
     skipped: Counter[str] = Counter()
@@ -601,9 +608,11 @@ class _Run:
         """Why no row was written (the error of an import that wrote nothing)."""
         if self.other_rows:
             present = ", ".join(f"{c} ({n} rows)" for c, n in sorted(self.other_rows.items()))
+            near = [c for c in self.other_rows if self.coin and c.lower() == self.coin.lower()]
+            hint = f"did you mean --asset {near[0]}? " if near else ""
             return (
                 f"--asset {self.coin}: the inputs hold no {self.coin} rows; coins present: "
-                f"{present}; pass one of them to --asset; nothing was written"
+                f"{present}; {hint}pass one of them to --asset; nothing was written"
             )
         shown = "; ".join(map(str, self.problems.kept[:3]))
         more = f" (first: {shown})" if shown else ""

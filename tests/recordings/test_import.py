@@ -356,3 +356,18 @@ def test_overlapping_captures_import_each_message_once(tmp_path: Path) -> None:
         strip = lambda rows: [{k: v for k, v in r.items() if k != "seq"} for r in rows]  # noqa: E731
         assert strip(table_rows(two.out, kind)) == strip(table_rows(one.out, kind))
     assert "duplicate_messages" in two.summary()
+
+
+def test_a_coin_in_the_wrong_case_is_suggested_not_guessed(tmp_path: Path) -> None:
+    # Coin names are case-sensitive on the venue (kPEPE): --asset btc asked for
+    # --sz-decimals first, then said "no btc rows; coins present: BTC".
+    with pytest.raises(
+        RecordingError,
+        match=r"--asset btc: coin names are case-sensitive; did you mean --asset BTC\?",
+    ):
+        import_recordings([BTC_CAPTURE], tmp_path / "a", asset="btc")
+    with pytest.raises(
+        RecordingError, match=r"coins present: BTC \(\d+ rows\); did you mean --asset BTC\?"
+    ):
+        import_recordings([BTC_CAPTURE], tmp_path / "b", asset="btc", sz_decimals=5)
+    assert not (tmp_path / "a").exists() and not (tmp_path / "b" / "session.json").exists()
