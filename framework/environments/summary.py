@@ -74,6 +74,11 @@ class SessionProgress:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        orders = _component(self.engine, "orders")
+        if orders is not None:
+            # The session is over: mark at its end, as the summary does, so the bar's
+            # last PnL is the summary's net PnL (it showed the last periodic mark).
+            orders.mark(self.engine.now)
         self.update()
         self._progress.__exit__(*exc)
 
