@@ -24,6 +24,7 @@ from framework.journal.completeness import Completeness, check_completeness
 from framework.journal.errors import JournalError
 from framework.journal.manifest import platform_diff, platform_info
 from framework.journal.reader import JournalReader, MergedChunk
+from framework.jsonsafe import finite
 
 
 @attrs.frozen
@@ -252,7 +253,7 @@ def replay_command(root: Path, *, verify: bool, until: int | None) -> int:
     if until is not None:
         # stdout is the state alone, valid JSON (NaN and infinities as null); the status
         # line goes to stderr
-        state = _finite(result.engine.snapshot())
+        state = finite(result.engine.snapshot())
         print(json.dumps(state, indent=2, sort_keys=True, default=_json_default, allow_nan=False))
     if result.divergence is not None:
         unknown = verify and not comp.closed and comp.durable_seq is None
@@ -318,20 +319,9 @@ def _platform_lines(recorded: dict[str, Any]) -> list[str]:
     return ["platform differs (recorded -> this machine):", *(f"  {d}" for d in diff)]
 
 
-def _finite(x: Any) -> Any:
-    """``x`` with every NaN or infinite float replaced by None (JSON has neither)."""
-    if isinstance(x, float):
-        return x if math.isfinite(x) else None
-    if isinstance(x, dict):
-        return {k: _finite(v) for k, v in x.items()}
-    if isinstance(x, list | tuple):
-        return [_finite(v) for v in x]
-    return x
-
-
 def _json_default(o: Any) -> Any:
     if isinstance(o, float) and math.isnan(o):
         return None
     if hasattr(o, "tolist"):
-        return _finite(o.tolist())
+        return finite(o.tolist())
     return str(o)

@@ -38,7 +38,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import math
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -51,6 +50,7 @@ from framework.config import CalibrationConfig
 from framework.dashboard.capture import CAPTURE_EVERY_S
 from framework.engine.core import Engine
 from framework.environments.console import SessionLog, TerminalView, status_line, terminal_mode
+from framework.jsonsafe import finite
 
 __all__ = ["DEFAULT_DASHBOARD_PORT", "SessionViews", "ViewOptions", "view_options"]
 
@@ -127,22 +127,11 @@ def view_options(
     return ViewOptions(terminal=not quiet, dashboard_port=port, capture_dir=capture)
 
 
-def _clean(x: Any) -> Any:
-    """NaN and infinities as None, recursively (JSON has neither)."""
-    if isinstance(x, float):
-        return x if math.isfinite(x) else None
-    if isinstance(x, dict):
-        return {k: _clean(v) for k, v in x.items()}
-    if isinstance(x, list | tuple):
-        return [_clean(v) for v in x]
-    return x
-
-
 def to_json(state: dict[str, Any]) -> str:
     try:
         return json.dumps(state, separators=(",", ":"), allow_nan=False)
     except ValueError:
-        return json.dumps(_clean(state), separators=(",", ":"), allow_nan=False)
+        return json.dumps(finite(state), separators=(",", ":"), allow_nan=False)
 
 
 class SessionViews:
