@@ -19,7 +19,7 @@ this session's verdict ranks below the one it found there (Ready > Marginal >
 Insufficient) and that prior is not stale, this session's prior goes beside it,
 ``prior.latest.json``, and the better one stays where ``run`` looks; once this session
 does as well, its prior replaces the old one, which is kept as ``prior.prev.json``.
-Either way one warning says so.
+Either way one warning says so.  `backtest --save-prior` places its prior by the same rule.
 """
 
 from __future__ import annotations
@@ -93,7 +93,7 @@ class PriorWriter:
         self._job: Future[dict[str, Any]] | None = None  # the periodic prior in flight
         # The prior another session left at `path`: (verdict, created_ns), until this
         # session's replaces it; None when there is none (or it is this session's).
-        self._found = _found(self.path)
+        self._found = found_prior(self.path)
         self._warned = False
         # DuckDB now, not on the checkpoint thread in the middle of a session (its
         # import holds the interpreter for about half a second).
@@ -147,34 +147,19 @@ class PriorWriter:
         return {"path": str(path), "verdict": stamp.verdict, "seq": seq}
 
     def _target(self, verdict: str, now_ns: int) -> Path:
-        """Where this prior goes: ``path``, or beside it while a better prior that is
-        still fresh holds it (see the module doc)."""
-        found = self._found
-        if found is None:
+        """Where this prior goes (see :func:`place_prior`); one warning per outcome."""
+        if self._found is None:
             return self.path
-        old_verdict, created_ns = found
-        fresh = (now_ns - created_ns) / 1e9 <= self.calibration.stale_after_s
-        if fresh and RANK.get(verdict, 0) < RANK.get(old_verdict, 0):
-            latest = self.path.with_name(LATEST_NAME)
-            self._warn(
-                f"kept the {old_verdict} prior at {self.path} (another session's, still "
-                f"fresh); this session's {verdict} prior is at {latest} until it does as well"
-            )
-            return latest
-        prev = self.path.with_name(PREV_NAME)
-        shutil.copyfile(self.path, prev)
-        self._found = None
-        self._warned = False
-        self._warn(
-            f"this session's {verdict} prior replaces the {old_verdict} one at {self.path}, "
-            f"which is kept as {prev}"
+        target, note = place_prior(
+            self.path, self._found, verdict, now_ns, self.calibration.stale_after_s
         )
-        return self.path
-
-    def _warn(self, message: str) -> None:
+        if target == self.path:
+            self._found = None  # replaced: from now on the prior there is this session's
+            self._warned = False
         if not self._warned:
             self._warned = True
-            warn(message)
+            warn(note)
+        return target
 
     def _reap(self, wait: bool = False) -> dict[str, Any] | None:
         job = self._job
@@ -189,7 +174,30 @@ class PriorWriter:
         return result
 
 
-def _found(path: Path) -> tuple[str, int] | None:
+def place_prior(
+    path: Path, found: tuple[str, int], verdict: str, now_ns: int, stale_after_s: float
+) -> tuple[Path, str]:
+    """Where a session's ``verdict`` prior goes when another session's ``found =
+    (verdict, created_ns)`` is at ``path``, and the warning that says so: beside it
+    (``prior.latest.json``) while that one is fresh and better, else ``path``, the old
+    one copied to ``prior.prev.json`` first (see the module doc)."""
+    old_verdict, created_ns = found
+    fresh = (now_ns - created_ns) / 1e9 <= stale_after_s
+    if fresh and RANK.get(verdict, 0) < RANK.get(old_verdict, 0):
+        latest = path.with_name(LATEST_NAME)
+        return latest, (
+            f"kept the {old_verdict} prior at {path} (another session's, still fresh); this "
+            f"session's {verdict} prior is at {latest} until it does as well"
+        )
+    prev = path.with_name(PREV_NAME)
+    shutil.copyfile(path, prev)
+    return path, (
+        f"this session's {verdict} prior replaces the {old_verdict} one at {path}, which is "
+        f"kept as {prev}"
+    )
+
+
+def found_prior(path: Path) -> tuple[str, int] | None:
     """``(verdict, created_ns)`` of the prior at ``path``; None when there is none.  One
     that cannot be read counts as Insufficient (a copy is still kept)."""
     if not path.is_file():

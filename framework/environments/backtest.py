@@ -352,12 +352,22 @@ def write_prior(
     """Stamp the journal's readiness up to ``engine.seq`` and save the session's prior
     to ``path``; returns ``{"path", "verdict"}`` for the summary.  The journal must
     hold every row up to ``engine.seq`` (flushed or closed)."""
+    from framework.calibration.checkpoints import found_prior, place_prior
     from framework.calibration.prior import save_prior
     from framework.calibration.readiness import assess
     from framework.calibration.transfer import snapshot_prior
+    from framework.exits import warn
 
     stamp = assess(journal, calibration, up_to_seq=engine.seq)
-    saved = save_prior(snapshot_prior(engine, manifest, journal, stamp), path)
+    prior = snapshot_prior(engine, manifest, journal, stamp)
+    target = Path(path)
+    found = found_prior(target)
+    if found is not None:  # another session's prior is there: keep it, or a copy
+        target, note = place_prior(
+            target, found, stamp.verdict, prior.created_ns, calibration.stale_after_s
+        )
+        warn(note)
+    saved = save_prior(prior, target)
     return {"path": str(saved), "verdict": stamp.verdict}
 
 

@@ -283,3 +283,19 @@ def test_the_regime_filters_from_the_first_bucket_with_a_prior_and_is_not_conver
     assert first_warm["n_obs"] == first_cold["n_obs"] == 1  # no count came from the prior
     assert JournalReader(warm).manifest.prior["applied"]["regime"]["k"] in (2, 3)
     assert replay(warm, verify=True).ok
+
+
+def test_backtest_save_prior_keeps_a_better_fresh_prior(tmp_path, capsys):
+    from framework.config import CalibrationConfig, SessionConfig
+
+    ck = prior_path(tmp_path / "checkpoints", "HYPE")
+    lenient = SessionConfig(calibration=CalibrationConfig(marginal_min_converged=2))
+    first = run_backtest(SAMPLE, out=tmp_path / "a", progress=False, config=lenient, save_prior=ck)
+    assert first.summary["prior"]["verdict"] == "Marginal"
+    kept = ck.read_bytes()
+    capsys.readouterr()
+    second = run_backtest(SAMPLE, out=tmp_path / "b", progress=False, save_prior=ck)
+    assert second.summary["prior"]["verdict"] == "Insufficient"
+    assert second.summary["prior"]["path"] == str(ck.with_name("prior.latest.json"))
+    assert ck.read_bytes() == kept
+    assert "kept the Marginal prior" in capsys.readouterr().err
