@@ -211,8 +211,13 @@ class OrderTracker:
         upnl = cols.unrealized_pnl[i]
         # equity = initial + cash + position * mark - fees - funding = the account value now
         self.initial_equity = value - (upnl if upnl == upnl else 0.0) + self.fees + self.funding
-        self.equity = self.peak_equity = self.mark(self.engine.now)
-        self.peak_equity = self.equity
+        eq = self.mark(self.engine.now)
+        if self.position and self.mark_price() != self.mark_price():
+            # No price yet (the account arrives before the book): the venue's account
+            # value is the equity.  Marked without the position, a short's proceeds made
+            # a peak of its whole notional, and the first book a drawdown of it.
+            eq = self.equity = value
+        self.peak_equity = eq
         self.max_drawdown = self.max_drawdown_usd = 0.0
 
     def state(self, cloid: str | None) -> str | None:
@@ -289,9 +294,14 @@ class OrderTracker:
         return self.position * (px - self.avg_entry)
 
     def mark(self, t: int = 0) -> float:
-        """Mark to market: update equity, its peak and the max drawdown; return equity."""
+        """Mark to market: update equity, its peak and the max drawdown; return equity.
+
+        With a position and no price to mark it at (nothing known yet), equity is unknown:
+        it stays as it was and so do the peak and the drawdown."""
         px = self.mark_price()
-        value = self.position * px if self.position and px == px else 0.0
+        if px != px and self.position:
+            return self.equity
+        value = self.position * px if self.position else 0.0
         eq = self.initial_equity + self.cash + value - self.fees - self.funding
         self.equity = eq
         if eq > self.peak_equity:

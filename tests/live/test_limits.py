@@ -147,3 +147,24 @@ def test_the_drawdown_kill_switch_cancels_flattens_and_stops(sim, tmp_path):
     assert not pos or float(pos[0]["position"]["szi"]) == 0.0
     assert sim.open_orders(acct.address) == []
     verify(j)
+
+
+def test_a_position_adopted_before_any_price_is_no_drawdown_and_no_daily_loss():
+    # A restart holding a short: the account arrived before the book, equity was marked
+    # without the position (its sale proceeds only), the peak took the whole notional,
+    # and the first book "lost" it: 50 USD of drawdown on a -0.43 USD session, and a
+    # larger short would trip the drawdown and daily-loss switches at once.
+    from tests.stubs import book_row
+
+    e = _engine({"max_drawdown": 0.001, "max_daily_loss_usd": 20.0})
+    _adopt(e, -25.0, value=10_000.0)  # short 25 HYPE at 40: a 1,000 USD notional
+    orders, risk = e.component("orders"), e.component("risk")
+    assert orders.equity == 10_000.0 and orders.peak_equity == 10_000.0
+    t = 10**18 + 10**9
+    row = book_row(e.next_input_seq(), t, 40.0, coin="HYPE")
+    e.step(Kind.BOOK, row[0], t, Columns.from_rows(Kind.BOOK, [row]), 0)
+    for k in range(2, 5):
+        _step(e, Kind.CLOCK, ("live",), 10**18 + k * 10**9)
+    assert orders.equity == pytest.approx(10_000.0, abs=1.0)
+    assert orders.max_drawdown_usd < 1.0
+    assert not risk.killed and not risk.daily_tripped and risk.quoting_allowed
