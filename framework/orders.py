@@ -33,7 +33,19 @@ from framework.config import OrdersConfig, section_from_kwargs
 from framework.engine.core import Engine
 from framework.events.columns import Columns
 from framework.events.schema import Kind
+from framework.fills.texts import VENUE_TEXT
 from framework.grid import POSITION_DECIMALS
+
+#: The venue's answers that mean the order a cancel or modify named no longer rests:
+#: Cancel MissingOrder is documented (hyperliquid_protocol.md §4.9); the modify text is
+#: [UNCERTAIN] there, and this is the one the paper venue and the simulator answer.
+GONE_TEXTS: tuple[str, ...] = (VENUE_TEXT["cancel_missing"], VENUE_TEXT["modify_missing"])
+
+
+def venue_says_gone(error: str | None) -> bool:
+    """True when a refused cancel or modify says its order is not on the venue."""
+    return error is not None and error.startswith(GONE_TEXTS)
+
 
 __all__ = ["CANCELING", "PENDING", "RESTING", "OrderTracker"]
 
@@ -154,12 +166,21 @@ class OrderTracker:
             self._rested(cloid, None)
         elif status == "error":
             self.n_rejects += 1
+            # An order that vanished from the venue unseen (a scheduled cancel that fired
+            # while the feed was down): taken back to resting, it was cancelled again on
+            # every requote, hundreds of times a minute, and never replaced.
+            gone = venue_says_gone(cols.error[i])
             if action == "cancel":
                 rec = self.open.get(cloid)
-                if rec is not None and rec[STATUS] == CANCELING:
+                if gone:
+                    self._gone(cloid, rejected=False, final=CANCELED)
+                elif rec is not None and rec[STATUS] == CANCELING:
                     rec[STATUS] = RESTING
             else:
+                old = self.replaces.get(cloid) if gone and action == "modify" else None
                 self._gone(cloid, rejected=True, final=REJECTED)
+                if old is not None:
+                    self._gone(old, rejected=False, final=CANCELED)
         elif status == "filled":
             self._gone(cloid, rejected=False, final=FILLED)
         elif status == "canceled" or (status == "success" and action == "cancel"):

@@ -59,6 +59,7 @@ from framework.events.schema import Kind
 from framework.kernel.fpmath import exp, log
 from framework.kernel.market import SumRangeWake
 from framework.orders import _TERMINAL as LIVE_TERMINAL  # the live statuses ending an order
+from framework.orders import venue_says_gone
 
 DEFAULT_EDGES_BPS: tuple[float, ...] = (0.0, 1.0, 2.0, 3.0, 5.0, 8.0, 13.0, 21.0)
 
@@ -414,8 +415,15 @@ class FillRateEstimator(EstimatorBase):
         if status == "resting":
             self._rest(cols.cloid[i], None, None)
         elif status == "error":
-            if action != "cancel":
+            gone = venue_says_gone(cols.error[i])  # the order is not on the venue
+            if action == "cancel":
+                if gone:
+                    self._gone(cols.cloid[i], fill=False)
+            else:
+                old = self._replaces.get(cols.cloid[i]) if gone else None
                 self._gone(cols.cloid[i], fill=False, rejected=True)
+                if old is not None:
+                    self._gone(old, fill=False)
         elif status == "filled" or status == "canceled":
             # A place filled on arrival (taker) never rested: nothing counts.
             self._gone(cols.cloid[i], fill=False)
