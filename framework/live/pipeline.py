@@ -453,10 +453,18 @@ def run_command(
                 no_auto_paper=no_auto_paper,
             )
         )
+    from framework.live.lock import SessionLock
+
     coin_guess = f"{dex}:{asset}" if dex and ":" not in asset else asset
     out = Path(out) if out is not None else default_out(coin_guess)
+    # One session per account (and signer: its nonces), before anything connects.
+    lock = SessionLock([cfg.live.account_address or signer.address, signer.address]).acquire()
     exits.note_session(out)
-    views = SessionViews(options)  # binds the dashboard port before anything is sent
+    try:
+        views = SessionViews(options)  # binds the dashboard port before anything is sent
+    except BaseException:
+        lock.release()
+        raise
     try:
         return run_pipeline(
             asset=asset,
@@ -479,3 +487,4 @@ def run_command(
         return 128 + signal.Signals[exc.signal].value
     finally:
         views.close()
+        lock.release()
