@@ -40,6 +40,11 @@ __all__ = ["RiskManager"]
 DAY_NS = 86_400 * 1_000_000_000
 OK = "ok"
 
+#: ``connection`` rows that pause the quote gate at once (the state that says the link is
+#: down) and the states that say it is back (framework.hyperliquid.ws reports them).
+LINK_DOWN = {"ws": "disconnected", "feed:l2Book": "stale"}
+LINK_UP = {"ws": ("connected", "resubscribed"), "feed:l2Book": ("fresh",)}
+
 
 class RiskManager:
     """Position caps, drawdown and daily-loss kill switches, quote gate, rate limits.
@@ -75,6 +80,7 @@ class RiskManager:
         self._live_headroom = False
         self._fills_seen = 0
         self._t0 = 0
+        self._links_down: set[str] = set()  # "ws" disconnected, "feed:l2Book" stale
 
     # -- wiring -------------------------------------------------------------------------
     def bind(self, engine: Engine) -> None:
@@ -90,6 +96,7 @@ class RiskManager:
         engine.subscribe(Kind.RATE_LIMIT, self.on_rate_limit)
         engine.subscribe(Kind.ACCOUNT, self.on_account)
         engine.subscribe(Kind.CONTROL, self.on_control)
+        engine.subscribe(Kind.CONNECTION, self.on_connection)
         # immediate: the budget, readiness and gate are known before the first quote
         engine.call_every(int(self.cfg.check_interval_s * 1e9), self.check, immediate=True)
 
@@ -112,6 +119,31 @@ class RiskManager:
         if o.adopted and o.adopted_seq == self.engine.input_seq:
             self._day = self.engine.now // DAY_NS
             self._day_start_equity = o.equity
+
+    def on_connection(self, cols: Columns, i: int) -> None:
+        """Live: the socket dropped or the book feed went stale: pause the quote gate now.
+
+        The venue keeps matching while our book is frozen; waiting for ``stale_s`` of
+        no data (15 s) quoted into a stale book and was filled at old prices.  The gate
+        resumes once every link is back and the data is fresh again.
+        """
+        link, state = cols.link[i], cols.state[i]
+        if link not in LINK_DOWN:
+            return
+        if state == LINK_DOWN[link]:
+            self._links_down.add(link)
+            if not self.paused:
+                self.paused = True
+                detail = cols.detail[i] or state
+                self._change(
+                    "quote_gate",
+                    "paused",
+                    0.0,
+                    self.cfg.stale_s,
+                    f"{link} {state} ({detail}); quotes cancelled",
+                )
+        elif state in LINK_UP[link]:
+            self._links_down.discard(link)
 
     def on_control(self, cols: Columns, i: int) -> None:
         """Live: ``kill`` (the environment's kill switch) and ``shutdown`` (SIGINT,
@@ -180,7 +212,7 @@ class RiskManager:
         if not self._t0:
             self._t0 = t  # before any market data, staleness counts from the first check
         age = t - (last or self._t0)
-        stale = age >= self._stale_ns
+        stale = age >= self._stale_ns or bool(self._links_down)
         if stale and not self.paused:
             self.paused = True
             self._change(

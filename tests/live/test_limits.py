@@ -168,3 +168,48 @@ def test_a_position_adopted_before_any_price_is_no_drawdown_and_no_daily_loss():
     assert orders.equity == pytest.approx(10_000.0, abs=1.0)
     assert orders.max_drawdown_usd < 1.0
     assert not risk.killed and not risk.daily_tripped and risk.quoting_allowed
+
+
+@pytest.mark.parametrize(
+    "down, up",
+    [
+        (
+            ("feed:l2Book", "stale", "no l2Book for 10.1s while connected"),
+            [("feed:l2Book", "fresh", "")],
+        ),
+        (
+            ("ws", "disconnected", "closed by peer"),
+            [("ws", "connected", ""), ("ws", "resubscribed", "")],
+        ),
+    ],
+)
+def test_a_dropped_socket_or_stale_feed_pauses_quoting_at_once(down, up):
+    # The venue kept matching while the book was frozen: the gate waited for stale_s
+    # (15 s) of no data and the session was filled at old prices meanwhile.
+    from tests.stubs import book_row
+
+    e = _engine({})
+    _adopt(e, 0.0)
+    risk = e.component("risk")
+
+    def book(t: int) -> None:
+        row = book_row(e.next_input_seq(), t, 40.0, coin="HYPE")
+        e.step(Kind.BOOK, row[0], t, Columns.from_rows(Kind.BOOK, [row]), 0)
+
+    sec = 10**9
+    book(10**18 + sec)
+    _step(e, Kind.CLOCK, ("live",), 10**18 + 2 * sec)
+    assert risk.quoting_allowed
+    _step(e, Kind.CONNECTION, down, 10**18 + 2 * sec + 1)
+    assert risk.paused and not risk.quoting_allowed  # at once, data only 1 s old
+    book(10**18 + 3 * sec)  # data alone does not resume while the link is down
+    _step(e, Kind.CLOCK, ("live",), 10**18 + 4 * sec)
+    assert risk.paused
+    for k, row in enumerate(up):
+        _step(e, Kind.CONNECTION, row, 10**18 + 4 * sec + 1 + k)
+    book(10**18 + 5 * sec)
+    _step(e, Kind.CLOCK, ("live",), 10**18 + 6 * sec)
+    assert not risk.paused and risk.quoting_allowed
+    rows = [r for k, r in e.sink.rows if k == Kind.RISK and r[3] == "quote_gate"]
+    assert [r[4] for r in rows] == ["paused", "resumed"]
+    assert down[0] in rows[0][7] and down[1] in rows[0][7]
