@@ -268,7 +268,10 @@ class StateSampler:
         return {
             "quoting_allowed": bool(r.quoting_allowed),
             "gate_paused": bool(r.paused),
-            "killed": bool(r.killed),
+            # A SIGINT, SIGTERM or the end of --duration stops quoting through the same
+            # switch: that is a stop, not the kill switch tripping.
+            "killed": bool(r.killed) and r.states.get("shutdown") != "tripped",
+            "stopping": r.states.get("shutdown") == "tripped",
             "daily_tripped": bool(r.daily_tripped),
             "forcing": bool(r.forcing),
             "bid_allowed": bool(bid),

@@ -79,7 +79,11 @@ def _gate(r: dict[str, Any]) -> list[str]:
     return [
         "quoting" if r["quoting_allowed"] else "NOT QUOTING",
         "gate paused (stale data)" if r["gate_paused"] else "gate open",
-        "KILL SWITCH TRIPPED" if r["killed"] else "kill switch armed",
+        "KILL SWITCH TRIPPED"
+        if r["killed"]
+        else "stopping"
+        if r.get("stopping")
+        else "kill switch armed",
         "DAILY LOSS TRIPPED" if r["daily_tripped"] else "daily loss ok",
         "sides "
         + ("bid" if r["bid_allowed"] else "-")

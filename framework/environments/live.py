@@ -584,7 +584,7 @@ def _kill_reason(risk: Any) -> str:
         s = risk.states
         if s.get("drawdown") == "tripped":
             dd, cap = risk.orders.max_drawdown, risk.cfg.max_drawdown
-            return f"drawdown {dd:.2%} >= max_drawdown {cap:.2%}"
+            return f"drawdown {dd:.4%} >= max_drawdown {cap:.4%}"
         return "kill"
     return f"daily loss >= max_daily_loss_usd {risk.cfg.max_daily_loss_usd:g}"
 
@@ -862,6 +862,11 @@ def _leverage_refused(lev: int, coin: str, error: str, cfg: Any, venue: Any) -> 
             f"network it was made for, and this one was made for {cfg.live.network}; a "
             "local sim-exchange verifies testnet unless started with --mainnet, "
             "api.hyperliquid.xyz is mainnet; fix --network, or fund the account there"
+        )
+    if "Must deposit" in error:
+        return (
+            f"the account holds no funds on this venue ({error}): deposit USDC to it (or "
+            "check --network and [live] account_address), then start again"
         )
     return (
         f"leverage {lev} (--leverage, [risk] leverage): the venue refused it for {coin} "

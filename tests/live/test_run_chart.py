@@ -276,3 +276,12 @@ def test_signing_for_the_wrong_network_is_named_as_such(sim, tmp_path):
     assert "made for mainnet" in r.stderr and "fix --network" in r.stderr
     assert "--leverage" not in r.stderr
     assert not sim.open_orders(acct.address)
+
+
+def test_an_unfunded_account_is_named_as_such_not_as_a_leverage_problem(sim, tmp_path):
+    acct = make_account(sim, "unfunded", usdc=0.0)
+    sim.deposit(acct.address, 0.0)  # known to the venue, with nothing in it
+    r = run(sim, tmp_path, acct, "--force", "--duration", "2")
+    assert r.returncode == 1
+    assert "the account holds no funds on this venue" in r.stderr
+    assert "choose a leverage" not in r.stderr
