@@ -19,7 +19,8 @@ this session's verdict ranks below the one it found there (Ready > Marginal >
 Insufficient) and that prior is not stale, this session's prior goes beside it,
 ``prior.latest.json``, and the better one stays where ``run`` looks; once this session
 does as well, its prior replaces the old one, which is kept as ``prior.prev.json``.
-Either way one warning says so.  `backtest --save-prior` places its prior by the same rule.
+A warning says when a better prior is kept or a stale better one replaced.
+``backtest --save-prior`` places its prior by the same rule.
 """
 
 from __future__ import annotations
@@ -156,7 +157,7 @@ class PriorWriter:
         if target == self.path:
             self._found = None  # replaced: from now on the prior there is this session's
             self._warned = False
-        if not self._warned:
+        if note is not None and not self._warned:
             self._warned = True
             warn(note)
         return target
@@ -176,11 +177,12 @@ class PriorWriter:
 
 def place_prior(
     path: Path, found: tuple[str, int], verdict: str, now_ns: int, stale_after_s: float
-) -> tuple[Path, str]:
+) -> tuple[Path, str | None]:
     """Where a session's ``verdict`` prior goes when another session's ``found =
-    (verdict, created_ns)`` is at ``path``, and the warning that says so: beside it
-    (``prior.latest.json``) while that one is fresh and better, else ``path``, the old
-    one copied to ``prior.prev.json`` first (see the module doc)."""
+    (verdict, created_ns)`` is at ``path``, and the warning that says so (None when it
+    replaces one no better: nothing to say): beside it (``prior.latest.json``) while
+    that one is fresh and better, else ``path``, the old one copied to
+    ``prior.prev.json`` first (see the module doc)."""
     old_verdict, created_ns = found
     fresh = (now_ns - created_ns) / 1e9 <= stale_after_s
     if fresh and RANK.get(verdict, 0) < RANK.get(old_verdict, 0):
@@ -191,9 +193,11 @@ def place_prior(
         )
     prev = path.with_name(PREV_NAME)
     shutil.copyfile(path, prev)
+    if RANK.get(verdict, 0) >= RANK.get(old_verdict, 0):
+        return path, None
     return path, (
-        f"this session's {verdict} prior replaces the {old_verdict} one at {path}, which is "
-        f"kept as {prev}"
+        f"this session's {verdict} prior replaces the {old_verdict} one at {path} (stale), "
+        f"which is kept as {prev}"
     )
 
 

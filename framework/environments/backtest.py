@@ -366,7 +366,8 @@ def write_prior(
         target, note = place_prior(
             target, found, stamp.verdict, prior.created_ns, calibration.stale_after_s
         )
-        warn(note)
+        if note is not None:
+            warn(note)
     saved = save_prior(prior, target)
     return {"path": str(saved), "verdict": stamp.verdict}
 

@@ -35,6 +35,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
+import math
 import re
 import time
 from collections.abc import Callable
@@ -239,6 +241,7 @@ class LiveSession:
         self.dead_man_armed = False
         self.last_dead_man = 0.0
         self.resync_wanted = asyncio.Event()
+        self._saved_day: tuple[int, float] | None = None
         self.sent = 0
         self.resolved = 0
         self.resent = 0
@@ -374,6 +377,36 @@ class LiveSession:
                 await self.snapshot_account()
             except HyperliquidError as exc:
                 warn(f"account snapshot failed: {exc}; retrying in {ACCOUNT_POLL_S:g} s")
+            self.save_day()  # a new UTC day starts a new daily-loss count
+
+    # -- the daily loss across restarts ---------------------------------------------------
+    def carry_day(self, previous: Any) -> None:
+        """After the account is adopted: an earlier session's start equity of this UTC
+        day is journaled as a ``control`` row the risk manager counts the daily loss
+        from (a restart used to start the day afresh, a tripped limit with it)."""
+        risk = self.engine.component("risk")
+        day, _ = risk.day_start
+        if (
+            previous is not None
+            and previous.risk_day == day
+            and previous.day_start_equity is not None
+        ):
+            self.feed.control("risk", "day_start", previous.day_start_equity, str(day))
+        self.save_day()
+
+    def save_day(self) -> None:
+        """Record the day's start equity in the live state file when it changed."""
+        day, equity = self.engine.component("risk").day_start
+        if (day, equity) == self._saved_day or not math.isfinite(equity) or day < 0:
+            return
+        try:
+            data = json.loads(self.state_file.read_text())
+        except (OSError, ValueError):
+            return
+        from framework.live.reconcile import write_state
+
+        write_state(self.state_file, {**data, "risk_day": day, "day_start_equity": equity})
+        self._saved_day = (day, equity)
 
     # -- dead-man switch ------------------------------------------------------------------
     async def arm_dead_man(self) -> bool:
@@ -778,6 +811,7 @@ async def _run_session(
             if not res.ok:
                 raise LiveError(_leverage_refused(lev, s.coin, str(res.error), cfg, venue))
             await s.snapshot_account()
+            s.carry_day(previous)
             if not await s.arm_dead_man():
                 # No order may rest without the dead-man switch behind it: a frozen or
                 # killed process would leave them on the book.

@@ -62,6 +62,10 @@ class PreviousSession:
     last_fill_ms: int  # time of its last journaled fill (started_ms when none)
     tids: frozenset[int]  # trade ids it journaled
     closed: bool  # its journal was closed (a clean stop), else it crashed
+    # The UTC day (days since the epoch) its daily loss counted from, and that day's
+    # start equity: a restart the same day keeps counting from it.
+    risk_day: int | None = None
+    day_start_equity: float | None = None
 
 
 def previous_session(path: Path, account: str) -> PreviousSession | None:
@@ -91,6 +95,7 @@ def previous_session(path: Path, account: str) -> PreviousSession | None:
                 last_ms = max(last_ms, max(fills.column("ts").to_pylist()) // 1_000_000)
         except Exception:  # a journal cut short: what the state file says is enough
             pass
+    day, equity = data.get("risk_day"), data.get("day_start_equity")
     return PreviousSession(
         journal=str(journal),
         seed=int(data.get("seed", 0)),
@@ -98,6 +103,8 @@ def previous_session(path: Path, account: str) -> PreviousSession | None:
         last_fill_ms=last_ms,
         tids=frozenset(tids),
         closed=closed,
+        risk_day=int(day) if isinstance(day, int) else None,
+        day_start_equity=float(equity) if isinstance(equity, int | float) else None,
     )
 
 

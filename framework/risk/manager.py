@@ -120,6 +120,21 @@ class RiskManager:
             self._day = self.engine.now // DAY_NS
             self._day_start_equity = o.equity
 
+    def _carry_day(self, equity: float | None, day: str | None) -> None:
+        """Live: an earlier session today counted the daily loss from ``equity``: so does
+        this one (a restart used to start the day afresh, a tripped limit with it)."""
+        if equity is None or day is None or not day.isdigit():
+            return
+        if int(day) == self._day and equity == equity:
+            self._day_start_equity = float(equity)
+            self._check_losses()  # flat, the periodic check would not look again
+            self._publish()
+
+    @property
+    def day_start(self) -> tuple[int, float]:
+        """``(UTC day, its start equity)`` the daily loss counts from (live state file)."""
+        return self._day, self._day_start_equity
+
     def on_connection(self, cols: Columns, i: int) -> None:
         """Live: the socket dropped or the book feed went stale: pause the quote gate now.
 
@@ -149,6 +164,9 @@ class RiskManager:
         """Live: ``kill`` (the environment's kill switch) and ``shutdown`` (SIGINT,
         SIGTERM) stop quoting for the rest of the session; the strategy cancels."""
         topic = cols.topic[i]
+        if topic == "risk" and cols.action[i] == "day_start":
+            self._carry_day(cols.value[i], cols.detail[i])
+            return
         if topic not in ("kill", "shutdown") or self.killed:
             return
         self.killed = True

@@ -213,3 +213,40 @@ def test_a_dropped_socket_or_stale_feed_pauses_quoting_at_once(down, up):
     rows = [r for k, r in e.sink.rows if k == Kind.RISK and r[3] == "quote_gate"]
     assert [r[4] for r in rows] == ["paused", "resumed"]
     assert down[0] in rows[0][7] and down[1] in rows[0][7]
+
+
+def test_the_days_start_equity_carried_from_an_earlier_session_counts():
+    # A restart used to start the day afresh: a tripped daily loss limit with it.
+    e = _engine({"max_daily_loss_usd": 500.0})
+    _adopt(e, 0.0, value=10_000.0)
+    risk = e.component("risk")
+    day, equity = risk.day_start
+    assert equity == 10_000.0
+    _step(e, Kind.CONTROL, ("risk", "day_start", 10_700.0, str(day - 1)), 10**18 + 1)
+    assert risk.day_start == (day, 10_000.0)  # another day's: ignored
+    _step(e, Kind.CONTROL, ("risk", "day_start", 10_700.0, str(day)), 10**18 + 2)
+    assert risk.day_start == (day, 10_700.0)
+    _step(e, Kind.CLOCK, ("live",), 10**18 + 10**9)
+    assert risk.daily_tripped and not risk.quoting_allowed  # 700 lost today already
+
+
+def test_a_restart_the_same_day_keeps_counting_the_daily_loss(sim, tmp_path):
+    import json
+
+    acct = make_account(sim, "daily-restart")
+    first = run(sim, tmp_path, acct, "--force", "--duration", "1.5", "--out", "a")
+    assert first.returncode == 0, first.stderr
+    state = tmp_path / "ck" / "live" / "HYPE" / "state.json"
+    data = json.loads(state.read_text())
+    assert isinstance(data["risk_day"], int)
+    assert abs(data["day_start_equity"] - 100_000.0) < 50.0
+    data["day_start_equity"] += 600.0  # as if the first session had lost 600 USD today
+    state.write_text(json.dumps(data))
+    second = run(
+        sim, tmp_path, acct, "--force", "--duration", "1.5", "--max-daily-loss", "500", "--out", "b"
+    )
+    rows = table(tmp_path / "b", "risk").to_pylist()
+    assert ("daily_loss", "tripped") in [(r["rule"], r["state"]) for r in rows], second.stderr
+    control = table(tmp_path / "b", "control").to_pylist()
+    assert any(r["topic"] == "risk" and r["action"] == "day_start" for r in control)
+    verify(tmp_path / "b")
