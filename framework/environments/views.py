@@ -38,6 +38,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import sys
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -192,6 +193,7 @@ class SessionViews:
         sampler = StateSampler(engine, journal, mode=mode, coin=coin, calibration=calibration)
         window_ms = CHART_WINDOW_S * 1000
         with SessionLog(journal, echo=tmode != "live") as log:
+            _log_events(engine, log)
             view = TerminalView(
                 self.console, tmode, lines_every_s=o.lines_every_s, url=self.url, log=log
             )
@@ -255,3 +257,25 @@ class SessionViews:
                 view.stop()
                 if self.capture is not None:
                     self.capture.stop()
+
+
+def _log_events(engine: Engine, log: SessionLog) -> None:
+    """Risk state changes and connection changes as session log lines (the journal has
+    them as rows; a kill switch or a stale feed left no line in ``session.log``).  A
+    tripped limit is a warning on stderr too (the log gets stderr's lines)."""
+    from framework.events.schema import Kind
+
+    def on_risk(cols: Any, i: int) -> None:
+        rule, state = cols.rule[i], cols.state[i]
+        line = f"risk {rule} {state}: {cols.reason[i]}"
+        if state == "tripped" and rule != "shutdown":
+            print(f"warning: {line}", file=sys.stderr, flush=True)
+        else:
+            log.write(line)
+
+    def on_connection(cols: Any, i: int) -> None:
+        detail = cols.detail[i]
+        log.write(f"connection {cols.link[i]} {cols.state[i]}" + (f": {detail}" if detail else ""))
+
+    engine.subscribe(Kind.RISK, on_risk)
+    engine.subscribe(Kind.CONNECTION, on_connection)

@@ -285,3 +285,14 @@ def test_an_unfunded_account_is_named_as_such_not_as_a_leverage_problem(sim, tmp
     assert r.returncode == 1
     assert "the account holds no funds on this venue" in r.stderr
     assert "choose a leverage" not in r.stderr
+
+
+def test_risk_and_connection_changes_are_session_log_lines(sim, tmp_path):
+    # A kill switch or a stale feed left no line in session.log, with --quiet or not.
+    acct = make_account(sim, "log-lines")
+    r = run(sim, tmp_path, acct, "--force", "--duration", "1.5", "--quiet", "--out", "live")
+    assert r.returncode == 0, r.stderr
+    log = (tmp_path / "live" / "session.log").read_text()
+    assert "risk readiness widened: Marginal calibration" in log
+    assert "connection ws connected" in log
+    assert "risk shutdown tripped" in log and "warning: risk shutdown" not in r.stderr
