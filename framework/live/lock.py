@@ -4,7 +4,7 @@ Two sessions trading one account took each other for a crashed predecessor: each
 cancelled the other's orders as orphans, journaled the other's fills as its own (a
 position it never traded), and each counted nonces from the same file on its own.  A
 session now holds an exclusive lock per address it trades or signs for, in
-``<tempdir>/market-maker/locks`` (the same place on the machine whatever the checkpoint
+``<tempdir>/market-maker-<uid>/locks`` (the same place for a user whatever the checkpoint
 directory); a second session is refused before it connects.  The kernel releases the
 lock when the process ends, however it ends (a SIGKILL too), so there is nothing stale
 to clean up.  Where ``fcntl`` does not exist (Windows), nothing is locked.
@@ -28,7 +28,10 @@ from framework.exits import UsageError
 
 
 def lock_dir() -> Path:
-    return Path(tempfile.gettempdir()) / "market-maker" / "locks"
+    """``<tempdir>/market-maker-<uid>/locks``: per user, so another user's directory
+    (not writable here) is never in the way."""
+    uid = os.getuid() if hasattr(os, "getuid") else 0
+    return Path(tempfile.gettempdir()) / f"market-maker-{uid}" / "locks"
 
 
 class SessionLock:
