@@ -555,7 +555,10 @@ class LiveSession:
         deadline = time.monotonic() + self.duration_s if self.duration_s > 0 else None
         next_tick = time.monotonic()
         risk = self.engine.component("risk")
+        idle_check = time.monotonic() + IDLE_WARN_S
         while True:
+            if idle_check is not None and time.monotonic() >= idle_check:
+                idle_check = self._warn_if_idle(risk)
             if self.feed.failed.is_set():
                 self.stopping = "engine failure"
                 return
@@ -572,6 +575,24 @@ class LiveSession:
                 self.priors.maybe_write()
             next_tick += period
             await asyncio.sleep(max(0.0, next_tick - time.monotonic()))
+
+    def _warn_if_idle(self, risk: Any) -> float | None:
+        """Once: quoting allowed for IDLE_WARN_S and not one order sent says why it may
+        be (a small account's every size is under the venue minimum: it looked healthy
+        and did nothing).  The next check time, or None when done."""
+        if not risk.quoting_allowed or not self.feed.market_rows:
+            return time.monotonic() + IDLE_WARN_S  # not its fault yet: look again later
+        if self.engine.component("orders").n_commands == 0:
+            c = self.cfg
+            equity = self.engine.component("orders").equity
+            warn(
+                f"no order sent in {IDLE_WARN_S:g} s of quoting: with equity {equity:,.2f} USD "
+                f"every size may be under [strategy] min_notional_usd "
+                f"({c.strategy.min_notional_usd:g} USD) or the margin limits ([risk] "
+                f"leverage {c.risk.leverage:g}, max_margin_usage {c.risk.max_margin_usage:g}): "
+                "fund the account or lower them"
+            )
+        return None
 
     async def wind_down(self, why: str) -> None:
         """Cancel everything (flatten after a kill), wait for the acknowledgements up to
@@ -610,6 +631,10 @@ class LiveSession:
         except HyperliquidError as exc:
             warn(f"could not check the venue's open orders at the end: {exc}")
             self.stats["open_at_end"] = None
+
+
+#: Seconds of quoting allowed without one order sent before the session says so.
+IDLE_WARN_S = 10.0
 
 
 def _kill_reason(risk: Any) -> str:

@@ -296,3 +296,12 @@ def test_risk_and_connection_changes_are_session_log_lines(sim, tmp_path):
     assert "risk readiness widened: Marginal calibration" in log
     assert "connection ws connected" in log
     assert "risk shutdown tripped" in log and "warning: risk shutdown" not in r.stderr
+
+
+def test_an_account_too_small_for_any_order_says_so(sim, tmp_path):
+    # 5 USDC: "live: quoting HYPE", then nothing sent and nothing said.
+    acct = make_account(sim, "tiny", usdc=5.0)
+    r = run(sim, tmp_path, acct, "--force", "--duration", "12", "--quiet", "--out", "live")
+    assert r.returncode == 0, r.stderr
+    assert table(tmp_path / "live", "order_commands").num_rows == 0
+    assert "warning: no order sent in 10 s of quoting: with equity 5.00 USD" in r.stderr
