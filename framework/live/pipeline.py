@@ -126,36 +126,13 @@ def plan(
     after_paper: bool = False,
 ) -> Plan:
     """The chart's decision for a gate (None with ``--force``: no prior is looked at)."""
-    # A cold start knows less than an Insufficient prior: it trades no less defensively
-    # (Marginal multipliers) [ours; the seed does not say].
-    cold = "live with marginal (defensive) multipliers"
     if force:
-        return Plan(
-            "live",
-            (
-                (
-                    "force",
-                    f"--force: cold start with no prior, calibration gate skipped; {cold}",
-                    None,
-                ),
-            ),
-            "marginal",
-        )
+        return _cold_start("force", "--force: cold start with no prior, calibration gate skipped")
     assert gate is not None
     age = gate.age_s
     if skip_calibration:
         if gate.status == "missing":
-            return Plan(
-                "live",
-                (
-                    (
-                        "skip_calibration",
-                        f"--skip-calibration: {gate.reason}; cold start, {cold}",
-                        None,
-                    ),
-                ),
-                "marginal",
-            )
+            return _cold_start("skip_calibration", f"--skip-calibration: {gate.reason}; cold start")
         readiness = "ready" if gate.status == "ready" else "marginal"
         return Plan(
             "live",
@@ -187,6 +164,14 @@ def plan(
             (step, ("refused", "--no-auto-paper: no calibrated prior, live trading refused", None)),
         )
     return Plan("auto_paper", (step,))
+
+
+def _cold_start(action: str, why: str) -> Plan:
+    """Live without a prior.  A cold start knows less than an Insufficient prior, so it
+    trades no less defensively: the Marginal multipliers [ours; the seed does not say]."""
+    return Plan(
+        "live", ((action, f"{why}; live with marginal (defensive) multipliers", None),), "marginal"
+    )
 
 
 def _with_readiness(cfg: SessionConfig, readiness: str) -> SessionConfig:
@@ -458,33 +443,28 @@ def run_command(
     coin_guess = f"{dex}:{asset}" if dex and ":" not in asset else asset
     out = Path(out) if out is not None else default_out(coin_guess)
     # One session per account (and signer: its nonces), before anything connects.
-    lock = SessionLock([cfg.live.account_address or signer.address, signer.address]).acquire()
-    exits.note_session(out)
-    try:
+    with SessionLock([cfg.live.account_address or signer.address, signer.address]):
+        exits.note_session(out)
         views = SessionViews(options)  # binds the dashboard port before anything is sent
-    except BaseException:
-        lock.release()
-        raise
-    try:
-        return run_pipeline(
-            asset=asset,
-            dex=dex,
-            cfg=cfg,
-            out=out,
-            checkpoint_dir=Path(checkpoint_dir),
-            paper_checkpoint=paper_checkpoint,
-            force=force,
-            skip_calibration=skip_calibration or force,
-            no_auto_paper=no_auto_paper,
-            duration_s=duration_s,
-            signer=signer,
-            views=views,
-        )
-    except LiveInterrupted as exc:
-        import signal
+        try:
+            return run_pipeline(
+                asset=asset,
+                dex=dex,
+                cfg=cfg,
+                out=out,
+                checkpoint_dir=Path(checkpoint_dir),
+                paper_checkpoint=paper_checkpoint,
+                force=force,
+                skip_calibration=skip_calibration or force,
+                no_auto_paper=no_auto_paper,
+                duration_s=duration_s,
+                signer=signer,
+                views=views,
+            )
+        except LiveInterrupted as exc:
+            import signal
 
-        print(f"stopped ({exc.signal}) before the session started; nothing was sent")
-        return 128 + signal.Signals[exc.signal].value
-    finally:
-        views.close()
-        lock.release()
+            print(f"stopped ({exc.signal}) before the session started; nothing was sent")
+            return 128 + signal.Signals[exc.signal].value
+        finally:
+            views.close()
