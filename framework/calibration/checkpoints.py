@@ -184,8 +184,8 @@ def place_prior(
     that one is fresh and better, else ``path``, the old one copied to
     ``prior.prev.json`` first (see the module doc)."""
     old_verdict, created_ns = found
-    fresh = (now_ns - created_ns) / 1e9 <= stale_after_s
-    if fresh and RANK.get(verdict, 0) < RANK.get(old_verdict, 0):
+    worse = RANK.get(verdict, 0) < RANK.get(old_verdict, 0)
+    if worse and (now_ns - created_ns) / 1e9 <= stale_after_s:
         latest = path.with_name(LATEST_NAME)
         return latest, (
             f"kept the {old_verdict} prior at {path} (another session's, still fresh); this "
@@ -193,7 +193,7 @@ def place_prior(
         )
     prev = path.with_name(PREV_NAME)
     shutil.copyfile(path, prev)
-    if RANK.get(verdict, 0) >= RANK.get(old_verdict, 0):
+    if not worse:
         return path, None
     return path, (
         f"this session's {verdict} prior replaces the {old_verdict} one at {path} (stale), "

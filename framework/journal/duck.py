@@ -161,9 +161,14 @@ def sql_command(root: Path, query: str | None, *, fmt: str = "table") -> int:
     return _answer(con, query, fmt)
 
 
+def _empty(query: str) -> bool:
+    """Nothing to run: blanks and semicolons only."""
+    return not query.strip(" \t\r\n;")
+
+
 def _answer(con: duckdb.DuckDBPyConnection, query: str | None, fmt: str) -> int:
     if query is not None:
-        if not query.strip(" \t\r\n;"):
+        if _empty(query):
             print(
                 f"error: the query {query!r} is empty; pass a statement, e.g. "
                 "'SELECT count(*) FROM fills', or no query for the interactive prompt",
@@ -197,7 +202,7 @@ def _interactive(con: duckdb.DuckDBPyConnection, fmt: str) -> int:
         if not line.rstrip().endswith(";"):
             continue
         query, buf = "\n".join(buf), []
-        if not query.strip(" \t\r\n;"):
+        if _empty(query):
             continue  # a lone ';': nothing to run
         try:
             cols, rows = run_query(con, query)

@@ -377,12 +377,12 @@ def import_recordings(
             "(the coin's szDecimals from the venue's meta)"
         )
     if asset is not None:
-        same = [c for c in KNOWN_SZ_DECIMALS if c.lower() == asset.lower() and c != asset]
-        if same and sz_decimals is None:
+        same = _other_case(asset, KNOWN_SZ_DECIMALS)
+        if same is not None and sz_decimals is None:
             # Coin names are case-sensitive on the venue (kPEPE): not guessed, suggested.
             raise RecordingError(
                 f"--asset {asset}: coin names are case-sensitive; did you mean --asset "
-                f"{same[0]}? nothing was written"
+                f"{same}? nothing was written"
             )
         _grid_of(asset, sz_decimals)  # refuse an unknown coin before reading anything
     problems = _Problems()
@@ -456,6 +456,11 @@ def import_recordings(
         first_recv_ts=state.first_recv,
         last_recv_ts=state.repair.last_recv if state.first_recv is not None else None,
     )
+
+
+def _other_case(coin: str, names: Iterable[str]) -> str | None:
+    """The first of ``names`` that is ``coin`` in another case, or None."""
+    return next((n for n in names if n != coin and n.lower() == coin.lower()), None)
 
 
 class _Overlap:
@@ -608,8 +613,8 @@ class _Run:
         """Why no row was written (the error of an import that wrote nothing)."""
         if self.other_rows:
             present = ", ".join(f"{c} ({n} rows)" for c, n in sorted(self.other_rows.items()))
-            near = [c for c in self.other_rows if self.coin and c.lower() == self.coin.lower()]
-            hint = f"did you mean --asset {near[0]}? " if near else ""
+            near = _other_case(self.coin, self.other_rows) if self.coin else None
+            hint = f"did you mean --asset {near}? " if near else ""
             return (
                 f"--asset {self.coin}: the inputs hold no {self.coin} rows; coins present: "
                 f"{present}; {hint}pass one of them to --asset; nothing was written"
