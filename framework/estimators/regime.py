@@ -96,7 +96,7 @@ def run_drift(
     gamma: Sequence[Sequence[float]], x: Sequence[float]
 ) -> list[tuple[float, int, float]]:
     """:func:`drift_stats` over the runs of each bucket's most probable state."""
-    return drift_stats(argmax_runs(list(gamma), x), len(gamma))
+    return drift_stats(argmax_runs(gamma, x), len(gamma))
 
 
 def label_states(
