@@ -118,6 +118,7 @@ from framework.fills.fees import HOUR_NS, funding_payment, next_hour_ns
 from framework.fills.order import SimOrder
 from framework.fills.texts import VENUE_TEXT, bad_alo_text
 from framework.grid import POSITION_DECIMALS
+from framework.kernel.market import VenueGate
 
 #: Sizes below this are zero (sizes have at most 5 decimals on the venue).
 EPS = 1e-9
@@ -189,14 +190,23 @@ class FillSimulator:
         self._live: dict[str, SimOrder] = {}
         self._bids: list[SimOrder] = []  # best (highest) first, then time priority
         self._asks: list[SimOrder] = []  # best (lowest) first
-        self._bid_max = -INF
-        self._ask_min = INF
-        self._last_arrival = 0
         # Requests sent, not yet processed: a heap of (exchange arrival time, send order,
-        # handler, args); `_due` is the earliest arrival time (NEVER when none), so a
-        # market event with nothing pending costs one comparison.
+        # handler, args); `_due` is the earliest arrival time (NEVER when none).
         self._pending: list[tuple[int, int, Callable[..., None], tuple[Any, ...]]] = []
-        self._due = NEVER
+        # Per side, during one cross: crossing level price -> size of it already used.
+        self._bid_used: dict[float, float] = {}  # ask levels our bids took
+        self._ask_used: dict[float, float] = {}  # bid levels our asks took
+        # The market-data gate (typed kernel): a market event reaches the handlers below
+        # only when it can act on a pending request or a resting order.  It keeps the
+        # earliest arrival (`due`) and our best resting prices (`bid_max`, `ask_min`) as C
+        # fields, and reads the containers above in place.
+        self._gate = VenueGate(self._pending, self._bid_used, self._ask_used)
+        self._gate.cross = self._cross_on
+        self._gate.depth = self._depth_model
+        self._gate.on_trade = self.on_trade
+        self._gate.on_book = self.on_book
+        self._gate.on_bbo = self.on_bbo
+        self._last_arrival = 0
         self._sent = 0
         # The market state as the venue saw it before the event being handled; synced
         # from MarketState while requests are pending (arrivals read it, not `market`).
@@ -216,9 +226,6 @@ class FillSimulator:
         self._funding_armed = False
         self._bid_cross_ts = -1  # exchange time of the last update that crossed our bids
         self._ask_cross_ts = -1
-        # Per side, during one cross: crossing level price -> size of it already used.
-        self._bid_used: dict[float, float] = {}  # ask levels our bids took
-        self._ask_used: dict[float, float] = {}  # bid levels our asks took
 
     # -- wiring ---------------------------------------------------------------------------
     def bind(self, engine: Engine) -> None:
@@ -229,10 +236,11 @@ class FillSimulator:
                 "FillSimulator is bound before MarketState ('market'); list "
                 "framework.book:MarketState first in the engine's components"
             )
+        self._gate.market = self.market
         engine.subscribe(Kind.ORDER_COMMANDS, self.on_command)
-        engine.subscribe(Kind.TRADES, self.on_trade, columns=("side", "px", "sz"))
-        engine.subscribe(Kind.BOOK, self.on_book, columns=TOP_COLUMNS)
-        engine.subscribe(Kind.BBO, self.on_bbo, columns=TOP_COLUMNS)
+        engine.subscribe(Kind.TRADES, self._gate.trade, columns=("side", "px", "sz"))
+        engine.subscribe(Kind.BOOK, self._gate.book, columns=TOP_COLUMNS)
+        engine.subscribe(Kind.BBO, self._gate.bbo, columns=TOP_COLUMNS)
         engine.subscribe(Kind.ASSET_CTX, self.on_ctx, columns=("oracle_px", "funding", "coin"))
 
     def manifest_entry(self) -> dict[str, Any]:
@@ -288,8 +296,8 @@ class FillSimulator:
             self._sync_view()
         self._sent += 1
         heapq.heappush(self._pending, (due, self._sent, fn, args))
-        if due < self._due:
-            self._due = due
+        if due < self._gate.due:
+            self._gate.due = due
         # Quiet market: processed by engine time T + L_response at the latest.
         if due + self._resp_min < self._deadline_at:
             self._deadline_at = due + self._resp_min
@@ -304,7 +312,7 @@ class FillSimulator:
             t_arrive, _, fn, args = pop(pending)
             self._clock = t_arrive
             fn(*args)
-        self._due = pending[0][0] if pending else NEVER
+        self._gate.due = pending[0][0] if pending else NEVER
 
     def _on_deadline(self, t: int) -> None:
         # No market row stamped at or after these arrivals came in time: process them
@@ -312,10 +320,10 @@ class FillSimulator:
         # row already processed finds nothing due and just re-arms).
         if t == self._deadline_at:
             self._deadline_at = NEVER
-        if t - self._resp_min >= self._due:
+        if t - self._resp_min >= self._gate.due:
             self._arrivals(t - self._resp_min)
         if self._pending and self._deadline_at == NEVER:
-            self._deadline_at = self._due + self._resp_min
+            self._deadline_at = self._gate.due + self._resp_min
             self.engine.call_at(self._deadline_at, self._on_deadline)
 
     def _sync_view(self) -> None:
@@ -470,18 +478,18 @@ class FillSimulator:
         )
 
     # -- market data ----------------------------------------------------------------------
-    # Per market event with no request pending, the exchange-time rules cost one test
-    # (``self._pending``); the row's ts is read only when something needs it.
+    # Called through the gate (VenueGate), which skips the events these would ignore;
+    # each handler still makes every test itself, so calling it directly is the same.
     def on_trade(self, cols: Columns, i: int) -> None:
-        if self._pending and cols.ts[i] >= self._due:
+        if self._pending and cols.ts[i] >= self._gate.due:
             self._arrivals(cols.ts[i])
         if not self._live:
             return
         px = cols.px[i]
         if cols.side[i] < 0:
-            if px <= self._bid_max:
+            if px <= self._gate.bid_max:
                 self._match_trade(self._bids, 1, px, cols.sz[i], cols.ts[i])
-        elif px >= self._ask_min:
+        elif px >= self._gate.ask_min:
             self._match_trade(self._asks, -1, px, cols.sz[i], cols.ts[i])
 
     def _match_trade(
@@ -521,11 +529,11 @@ class FillSimulator:
         if self._cross_on:
             ts = cols.ts[i]
             m = self.market  # bound first: its best prices are this row's (NaN if empty)
-            if m.best_ask <= self._bid_max:
+            if m.best_ask <= self._gate.bid_max:
                 self._cross(self._bids, 1, cols.ask_px[i], cols.ask_sz[i], ts)
             elif self._bid_used:
                 self._bid_used.clear()  # the cross ended: a later one starts afresh
-            if m.best_bid >= self._ask_min:
+            if m.best_bid >= self._gate.ask_min:
                 self._cross(self._asks, -1, cols.bid_px[i], cols.bid_sz[i], ts)
             elif self._ask_used:
                 self._ask_used.clear()
@@ -541,12 +549,12 @@ class FillSimulator:
         if self._cross_on:
             ts = cols.ts[i]
             ask = cols.ask_px[i]
-            if ask is not None and ask <= self._bid_max:
+            if ask is not None and ask <= self._gate.bid_max:
                 self._cross(self._bids, 1, [ask], [cols.ask_sz[i] or 0.0], ts)
             elif self._bid_used:
                 self._bid_used.clear()
             bid = cols.bid_px[i]
-            if bid is not None and bid >= self._ask_min:
+            if bid is not None and bid >= self._gate.ask_min:
                 self._cross(self._asks, -1, [bid], [cols.bid_sz[i] or 0.0], ts)
             elif self._ask_used:
                 self._ask_used.clear()
@@ -555,7 +563,7 @@ class FillSimulator:
         """With requests pending, before a book/bbo row stamped ``ts`` acts on our orders:
         process the arrivals due by ``ts`` (they see the view: the book before this row),
         then take this row into the view for the arrivals still pending."""
-        if ts >= self._due:
+        if ts >= self._gate.due:
             self._arrivals(ts)
         if self._pending:
             self._sync_view()
@@ -697,8 +705,8 @@ class FillSimulator:
         self._refresh_extremes()
 
     def _refresh_extremes(self) -> None:
-        self._bid_max = self._bids[0].px if self._bids else -INF
-        self._ask_min = self._asks[0].px if self._asks else INF
+        self._gate.bid_max = self._bids[0].px if self._bids else -INF
+        self._gate.ask_min = self._asks[0].px if self._asks else INF
 
     def _reject(self, o: SimOrder, reason: str) -> None:
         self._status(o, "rejected", reason, o.cmd_seq)

@@ -390,6 +390,96 @@ class QuoteWake(BookWake):
         self.fn()
 
 
+@cython.cclass
+class VenueGate:
+    """The fill simulator's market-data gate: subscribed to trade, book and bbo events
+    in the simulator's place (after MarketState, whose fields it reads), it calls the
+    simulator's handler only when the event can act on it:
+
+    * a request is pending (``pending`` not empty): a trade at or after ``due`` (the
+      earliest arrival, exchange time), any book or bbo (the venue's view follows it);
+    * a trade at or through a resting order: a sell print at or below ``bid_max``, a
+      buy print at or above ``ask_min`` (-inf / inf when that side rests nothing);
+    * with the cross rule (``cross``): a top that reaches a resting order, or a cross's
+      used-size memory (``bid_used`` / ``ask_used``) still to be cleared;
+    * with a depth queue model (``depth``): a book while any order rests.
+
+    Everything else (most of a day's quarter-million market events) costs the
+    simulator nothing.  ``pending`` and the used-size memories are the simulator's own
+    containers, mutated in place; ``due``, ``bid_max`` and ``ask_min`` it keeps here
+    (:class:`framework.book.WakeField`).  NaN compares false, in C as in Python.
+    """
+
+    market = cython.declare(MarketState, visibility="public")
+    due = cython.declare(cython.longlong, visibility="public")
+    bid_max = cython.declare(cython.double, visibility="public")
+    ask_min = cython.declare(cython.double, visibility="public")
+    cross = cython.declare(cython.bint, visibility="public")
+    depth = cython.declare(cython.bint, visibility="public")
+    pending = cython.declare(list, visibility="public")
+    bid_used = cython.declare(dict, visibility="public")
+    ask_used = cython.declare(dict, visibility="public")
+    on_trade = cython.declare(object, visibility="public")
+    on_book = cython.declare(object, visibility="public")
+    on_bbo = cython.declare(object, visibility="public")
+    _src = cython.declare(object)  # the trades batch the row columns below come from
+    _ts = cython.declare(object)
+    _side = cython.declare(object)
+
+    def __init__(self, pending: list, bid_used: dict, ask_used: dict) -> None:
+        self.market = None
+        self.due = 2**63 - 1
+        self.bid_max = -INF
+        self.ask_min = INF
+        self.cross = False
+        self.depth = False
+        self.pending = pending
+        self.bid_used = bid_used
+        self.ask_used = ask_used
+        self._src = None
+
+    def trade(self, cols: object, i: cython.Py_ssize_t) -> None:
+        if cols is not self._src:
+            self._src = cols
+            self._ts = cols.ts
+            self._side = cols.side
+        ts: cython.longlong
+        if self.pending:
+            ts = self._ts[i]
+            if ts >= self.due:
+                self.on_trade(cols, i)
+                return
+        px: cython.double = self.market.last_trade_px  # this row's (bound first)
+        if px <= self.bid_max or px >= self.ask_min:
+            side: cython.longlong = self._side[i]
+            if (px <= self.bid_max) if side < 0 else (px >= self.ask_min):
+                self.on_trade(cols, i)
+
+    @cython.cfunc
+    @cython.inline
+    def _top(self) -> cython.bint:
+        """The cross rule has something to do at this top of book."""
+        m: MarketState = self.market
+        return self.cross and (
+            m.best_ask <= self.bid_max
+            or m.best_bid >= self.ask_min
+            or len(self.bid_used) > 0
+            or len(self.ask_used) > 0
+        )
+
+    def book(self, cols: object, i: cython.Py_ssize_t) -> None:
+        if (
+            self.pending
+            or self._top()
+            or (self.depth and (self.bid_max > -INF or self.ask_min < INF))
+        ):
+            self.on_book(cols, i)
+
+    def bbo(self, cols: object, i: cython.Py_ssize_t) -> None:
+        if self.pending or self._top():
+            self.on_bbo(cols, i)
+
+
 _round = round  # Python's round (half to even), never C's: the clock's gap count uses it
 
 
