@@ -281,42 +281,13 @@ class FillRateEstimator(EstimatorBase):
                 rec[SEG_T] = now
 
     def _set_range(self) -> None:
-        lo, hi = -math.inf, math.inf
-        for rec in self._orders.values():
-            r_lo, r_hi = rec[LO], rec[HI]
-            if r_lo != r_lo:
-                self._lo2 = self._hi2 = NAN  # one waits for a valid mid: test every book
-                return
-            if r_lo > lo:
-                lo = r_lo
-            if r_hi < hi:
-                hi = r_hi
-        self._lo2, self._hi2 = 2.0 * lo, 2.0 * hi
+        # the loop over the resting records runs in the kernel (the wake condition's)
+        self._wake.set_range(self._orders)
 
     def _set_bucket(self, rec: list[Any], m: float, now: int) -> None:
-        p = rec[PX]
-        bid = rec[SIDE] == 0
-        depth = ((m - p) if bid else (p - m)) / m * 1e4
-        edges = self.edges
-        b = max(0, bisect.bisect_right(edges, depth) - 1)
-        old = rec[BUCKET]
-        if b != old:
-            if old >= 0:
-                self._exposure_ns[old] += now - rec[SEG_T]
-            rec[SEG_T] = now  # exposure starts when the order is first bucketed
-            rec[BUCKET] = b
-        # Mids that keep depth in [edges[b], edges[b+1]) (shrunk by a relative 1e-12 so
-        # float rounding at an edge is decided by the exact formula): the bid's depth
-        # (1 - p/m)·1e4 grows with m, the ask's (p/m - 1)·1e4 falls.
-        e_lo = edges[b] if b > 0 else -math.inf
-        e_hi = edges[b + 1] if b + 1 < len(edges) else math.inf
-        if bid:
-            lo = p / (1.0 - e_lo / 1e4) if e_lo > -math.inf else 0.0
-            hi = p / (1.0 - e_hi / 1e4) if e_hi < 1e4 else math.inf
-        else:
-            lo = p / (1.0 + e_hi / 1e4) if e_hi < math.inf else 0.0
-            hi = p / (1.0 + e_lo / 1e4) if e_lo > -1e4 else math.inf
-        rec[LO], rec[HI] = lo * (1.0 + 1e-12), hi * (1.0 - 1e-12)
+        """Put ``rec`` in the depth bucket of mid ``m`` and set the mids that keep it
+        there (:meth:`framework.kernel.market.SumRangeWake.set_bucket`)."""
+        self._wake.set_bucket(rec, m, now, self.edges, self._exposure_ns)
 
     # -- episodes -----------------------------------------------------------------------
     def _rest(self, cloid: str | None, side: int | None, px: float | None) -> None:
@@ -381,7 +352,8 @@ class FillRateEstimator(EstimatorBase):
         # order's range (everything when none rests; NaN - invalid or a range still
         # unset - fails the test and is sorted out below).
         m = self.market
-        if self._lo2 < m.best_bid + m.best_ask < self._hi2:
+        w = self._wake
+        if w.lo2 < m.best_bid + m.best_ask < w.hi2:
             return
         if not self._orders:
             return

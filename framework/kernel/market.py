@@ -712,6 +712,72 @@ class SumRangeWake(BookWake):
             return
         self.fn(cols, i)
 
+    # -- the fill-rate estimator's per-order bookkeeping (its former Python, typed) ------
+    # A resting order's record is the list [side index, price, bucket, segment start ns,
+    # lo, hi] of framework.estimators.fill_rate (SIDE ... HI there).
+
+    def set_range(self, orders: dict) -> None:
+        """``lo2``/``hi2``: twice the mid range inside every record's ``[lo, hi]`` (all
+        of it when none rests; NaN while one has no range yet: every book wakes)."""
+        lo: cython.double = -INF
+        hi: cython.double = INF
+        r_lo: cython.double
+        r_hi: cython.double
+        for rec in orders.values():
+            r_lo = rec[4]
+            r_hi = rec[5]
+            if r_lo != r_lo:
+                self.lo2 = NAN
+                self.hi2 = NAN
+                return
+            if r_lo > lo:
+                lo = r_lo
+            if r_hi < hi:
+                hi = r_hi
+        self.lo2 = 2.0 * lo
+        self.hi2 = 2.0 * hi
+
+    def set_bucket(
+        self, rec: list, m: cython.double, now: object, edges: list, exposure: list
+    ) -> None:
+        """Put ``rec`` in the depth bucket of mid ``m`` (accruing its exposure to the
+        bucket it leaves) and set its ``[lo, hi]``: the mids that keep it there."""
+        p: cython.double = rec[1]
+        bid: cython.bint = rec[0] == 0
+        depth: cython.double = ((m - p) if bid else (p - m)) / m * 1e4
+        n: cython.Py_ssize_t = len(edges)
+        a: cython.Py_ssize_t = 0
+        z: cython.Py_ssize_t = n
+        mid: cython.Py_ssize_t
+        while a < z:  # bisect.bisect_right(edges, depth)
+            mid = (a + z) // 2
+            if depth < cython.cast(cython.double, edges[mid]):
+                z = mid
+            else:
+                a = mid + 1
+        b: cython.Py_ssize_t = a - 1 if a > 0 else 0
+        old: cython.Py_ssize_t = rec[2]
+        if b != old:
+            if old >= 0:
+                exposure[old] += now - rec[3]
+            rec[3] = now  # exposure starts when the order is first bucketed
+            rec[2] = b
+        # Mids that keep depth in [edges[b], edges[b+1]) (shrunk by a relative 1e-12 so
+        # float rounding at an edge is decided by the exact formula): the bid's depth
+        # (1 - p/m)·1e4 grows with m, the ask's (p/m - 1)·1e4 falls.
+        e_lo: cython.double = edges[b] if b > 0 else -INF
+        e_hi: cython.double = edges[b + 1] if b + 1 < n else INF
+        lo: cython.double
+        hi: cython.double
+        if bid:
+            lo = p / (1.0 - e_lo / 1e4) if e_lo > -INF else 0.0
+            hi = p / (1.0 - e_hi / 1e4) if e_hi < 1e4 else INF
+        else:
+            lo = p / (1.0 + e_hi / 1e4) if e_hi < INF else 0.0
+            hi = p / (1.0 + e_lo / 1e4) if e_lo > -1e4 else INF
+        rec[4] = lo * (1.0 + 1e-12)
+        rec[5] = hi * (1.0 - 1e-12)
+
 
 @cython.cclass
 class SweepDepths:

@@ -1,0 +1,153 @@
+"""The fill-rate estimator's per-order bookkeeping in the kernel is bit-identical to the
+Python it replaced.
+
+The references are ``FillRateEstimator._set_range`` and ``_set_bucket`` as they were in
+``framework/estimators/fill_rate.py`` before they moved to
+:class:`framework.kernel.market.SumRangeWake`, verbatim but for the ``self``.  Records,
+ranges and exposures must match to the last bit (compared as IEEE bytes) over random
+orders and mids, mids on the bucket edges, records waiting for a range, and the compiled
+module must agree with its own interpreted source.
+"""
+
+from __future__ import annotations
+
+import bisect
+import importlib.util
+import math
+import random
+import struct
+from typing import Any
+
+import pytest
+
+import framework.kernel
+from framework.estimators.fill_rate import DEFAULT_EDGES_BPS
+from framework.kernel import market
+
+NAN = math.nan
+SIDE, PX, BUCKET, SEG_T, LO, HI = 0, 1, 2, 3, 4, 5
+
+# ---- the reference: framework/estimators/fill_rate.py before the kernel, verbatim ------
+
+
+def ref_set_range(orders: dict[str, list[Any]]) -> tuple[float, float]:
+    lo, hi = -math.inf, math.inf
+    for rec in orders.values():
+        r_lo, r_hi = rec[LO], rec[HI]
+        if r_lo != r_lo:
+            return NAN, NAN
+        if r_lo > lo:
+            lo = r_lo
+        if r_hi < hi:
+            hi = r_hi
+    return 2.0 * lo, 2.0 * hi
+
+
+def ref_set_bucket(rec: list[Any], m: float, now: int, edges: list, exposure: list) -> None:
+    p = rec[PX]
+    bid = rec[SIDE] == 0
+    depth = ((m - p) if bid else (p - m)) / m * 1e4
+    b = max(0, bisect.bisect_right(edges, depth) - 1)
+    old = rec[BUCKET]
+    if b != old:
+        if old >= 0:
+            exposure[old] += now - rec[SEG_T]
+        rec[SEG_T] = now
+        rec[BUCKET] = b
+    e_lo = edges[b] if b > 0 else -math.inf
+    e_hi = edges[b + 1] if b + 1 < len(edges) else math.inf
+    if bid:
+        lo = p / (1.0 - e_lo / 1e4) if e_lo > -math.inf else 0.0
+        hi = p / (1.0 - e_hi / 1e4) if e_hi < 1e4 else math.inf
+    else:
+        lo = p / (1.0 + e_hi / 1e4) if e_hi < math.inf else 0.0
+        hi = p / (1.0 + e_lo / 1e4) if e_lo > -1e4 else math.inf
+    rec[LO], rec[HI] = lo * (1.0 + 1e-12), hi * (1.0 - 1e-12)
+
+
+# ---- helpers --------------------------------------------------------------------------
+
+
+def _bits(x: Any) -> Any:
+    """Floats as IEEE bytes (NaN, -0.0 and every last bit count), recursively."""
+    if isinstance(x, float):
+        return struct.pack("<d", x)
+    if isinstance(x, list | tuple):
+        return [_bits(v) for v in x]
+    return x
+
+
+@pytest.fixture(scope="module")
+def interpreted() -> Any:
+    """The module's source, imported as plain Python beside whatever the kernel loaded."""
+    path = framework.kernel._HERE / "market.py"
+    spec = importlib.util.spec_from_file_location("_market_source", path)
+    assert spec is not None and spec.loader is not None
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def _wakes(interpreted: Any) -> list[Any]:
+    return [market.SumRangeWake(None, None), interpreted.SumRangeWake(None, None)]
+
+
+def _edges(rng: random.Random) -> list[float]:
+    if rng.random() < 0.5:
+        return [float(x) for x in DEFAULT_EDGES_BPS]
+    return sorted({round(rng.uniform(-5, 60), rng.choice((0, 1, 3))) for _ in range(6)})
+
+
+def _record(rng: random.Random) -> list[Any]:
+    side = rng.choice((0, 1))
+    px = round(rng.uniform(10, 50_000), rng.choice((1, 2, 4)))
+    bucket = rng.choice((-1, 0, 1, 2))
+    return [side, px, bucket, rng.randrange(10**15), NAN, NAN]
+
+
+# ---- tests ----------------------------------------------------------------------------
+
+
+def test_the_compiled_module_is_loaded_where_built() -> None:
+    if framework.kernel._choose("market") is None:
+        pytest.skip("no compiled build of market here (interpreted run)")
+    assert market.__file__.endswith(".so")
+
+
+def test_set_bucket_matches_the_reference(interpreted: Any) -> None:
+    rng = random.Random(11)
+    for _ in range(4000):
+        edges = _edges(rng)
+        rec = _record(rng)
+        p = rec[PX]
+        # mids around the price, some exactly on a bucket edge
+        if rng.random() < 0.3:
+            e = rng.choice(edges)
+            m = p / (1.0 - e / 1e4) if rec[SIDE] == 0 else p / (1.0 + e / 1e4)
+        else:
+            m = p * (1.0 + rng.uniform(-0.01, 0.01))
+        now = rec[SEG_T] + rng.randrange(10**10)
+        want_rec, want_exp = list(rec), [rng.randrange(10**12) for _ in edges]
+        got_exp0 = list(want_exp)
+        ref_set_bucket(want_rec, m, now, edges, want_exp)
+        for w in _wakes(interpreted):
+            got_rec, got_exp = list(rec), list(got_exp0)
+            w.set_bucket(got_rec, m, now, edges, got_exp)
+            assert _bits(got_rec) == _bits(want_rec), (rec, m, edges)
+            assert got_exp == want_exp
+            assert all(type(v) is int for v in (got_rec[BUCKET], got_rec[SEG_T]))
+
+
+def test_set_range_matches_the_reference(interpreted: Any) -> None:
+    rng = random.Random(5)
+    for _ in range(2000):
+        orders: dict[str, list[Any]] = {}
+        for j in range(rng.randint(0, 4)):
+            rec = _record(rng)
+            if rng.random() < 0.9:  # a range set; else one still waiting (NaN)
+                ref_set_bucket(rec, rec[PX] * 1.001, 0, [0.0, 2.0, 5.0, 10.0], [0] * 4)
+            orders[f"c{j}"] = rec
+        want = ref_set_range(orders)
+        for w in _wakes(interpreted):
+            w.set_range(orders)
+            assert _bits((w.lo2, w.hi2)) == _bits(want)
