@@ -94,10 +94,32 @@ class FitResult:
 
 
 def as_columns(y: Any) -> list[list[float]]:
-    """Observations (T rows of D numbers: a sequence of tuples or a T x D array) as D
-    columns of Python floats."""
+    """Observations (T rows of D numbers: a sequence of tuples, a T x D array, or
+    :class:`Observations`) as D columns of Python floats."""
+    if isinstance(y, Observations):
+        return y.cols
     rows = y.tolist() if hasattr(y, "tolist") else y
     return [[float(v) for v in col] for col in zip(*rows, strict=True)]
+
+
+class Observations:
+    """A window of observations transposed once: D columns of Python floats, and the
+    ``array('d')`` columns and squares the E-step kernel reads.
+
+    A refit runs several starts and Baum-Welch calls over the same window; each of them
+    accepts this in place of the rows and reuses the columns (the same floats, so the
+    same bits) instead of transposing the window again.
+    """
+
+    __slots__ = ("arrays", "cols", "squares")
+
+    def __init__(self, y: Any) -> None:
+        self.cols = as_columns(y)
+        self.arrays = [array("d", col) for col in self.cols]
+        self.squares = [array("d", [x * x for x in col]) for col in self.arrays]
+
+    def __len__(self) -> int:
+        return len(self.cols[0]) if self.cols else 0
 
 
 def emission_consts(p: HmmParams) -> tuple[Mat, Mat, Vec]:
@@ -363,7 +385,8 @@ def baum_welch(
 ) -> FitResult:
     """MAP Baum-Welch with sticky Dirichlet pseudo-counts on the transition rows.
 
-    ``y`` is T rows of D floats (tuples, lists or a T x D array).  Stops when the
+    ``y`` is T rows of D floats (tuples, lists or a T x D array) or
+    :class:`Observations`.  Stops when the
     per-observation gain of the log posterior is below ``tol`` or after ``max_iter``
     iterations (§5).
 
@@ -373,8 +396,8 @@ def baum_welch(
         If the log posterior decreases by more than 1e-9 (EM/MAP is monotone: a bug).
     """
     # array('d') columns: the kernel reads them as C doubles, without a conversion.
-    cols = [array("d", col) for col in as_columns(y)]
-    sqs = [array("d", [x * x for x in col]) for col in cols]
+    obs = y if isinstance(y, Observations) else Observations(y)
+    cols, sqs = obs.arrays, obs.squares
     floor = [float(v) for v in var_floor]
     p = start
     k, dims = p.k, len(cols)

@@ -81,6 +81,7 @@ from framework.estimators.base import (
 from framework.estimators.hmm import (
     FitResult,
     HmmParams,
+    Observations,
     baum_welch,
     emission_consts,
     quantile_init,
@@ -421,12 +422,12 @@ class RegimeEstimator(EstimatorBase):
 
     # -- fitting ------------------------------------------------------------------------
     def _refit(self) -> None:
-        y = list(self.obs)
+        y = Observations(self.obs)  # transposed once for every start and fit below
         # §5's floor (1e-3 of the pooled variance), raised to each feature's sampling
         # noise [ours]: no state is tighter than the measurement of one bucket.
         floor = [
             max(1e-3 * fvar(col) + 1e-12, noise)
-            for col, noise in zip(zip(*y, strict=True), self._noise_var, strict=True)
+            for col, noise in zip(y.cols, self._noise_var, strict=True)
         ]
         # Deterministic multi-start: the warm start, plus both fixed starts at the first
         # fit, every `restart_every` refits and every `restart_unstable_every` refits
@@ -479,9 +480,7 @@ class RegimeEstimator(EstimatorBase):
         self.occupancy = occupancy
         self.emit("n_states", float(best.params.k), None)
 
-    def _best_fit(
-        self, y: list[tuple[float, float]], starts: list[HmmParams], floor: list[float]
-    ) -> FitResult:
+    def _best_fit(self, y: Observations, starts: list[HmmParams], floor: list[float]) -> FitResult:
         """Screen every start with a few EM iterations, finish the best one to tolerance."""
         kw = dict(self.fit_kw)
         max_iter = kw.pop("max_iter")

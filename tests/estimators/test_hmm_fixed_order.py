@@ -306,3 +306,22 @@ def test_engine_hmm_modules_compute_nothing_with_numpy(path):
         )
     }
     assert not imported & {"numpy", "scipy"}, imported
+
+
+@pytest.mark.parametrize("k", [2, 3])
+def test_a_window_transposed_once_fits_to_the_same_bits(k):
+    """Observations (the regime refit's window, transposed once for every start and
+    fit) give the starts and the fit exactly what the rows give."""
+    rows = [tuple(r) for r in _chain(3, 400, 7).tolist()]
+    obs = hmm.Observations(rows)
+    assert len(obs) == 400 and hmm.as_columns(obs) is obs.cols
+    floor = [1e-3, 1e-3]
+    for init in (hmm.quantile_init, hmm.width_init):
+        start = init(rows, k, floor)
+        assert init(obs, k, floor) == start
+        a, b = (
+            hmm.baum_welch(rows, start, var_floor=floor),
+            hmm.baum_welch(obs, start, var_floor=floor),
+        )
+        assert a.iterations > 3
+        assert repr(attrs.astuple(a)) == repr(attrs.astuple(b))  # every float, to the bit
