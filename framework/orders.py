@@ -35,6 +35,7 @@ from framework.events.columns import Columns
 from framework.events.schema import Kind
 from framework.fills.texts import VENUE_TEXT
 from framework.grid import POSITION_DECIMALS
+from framework.kernel.market import TrackerCore
 
 #: The venue's answers that mean the order a cancel or modify named no longer rests:
 #: Cancel MissingOrder is documented (hyperliquid_protocol.md §4.9); the modify text is
@@ -68,8 +69,12 @@ _EPS = 1e-12
 _TERMINAL = frozenset({"filled", "canceled", "rejected", "marginCanceled", "scheduledCancel"})
 
 
-class OrderTracker:
+class OrderTracker(TrackerCore):
     """Open orders by cloid, position and account PnL.
+
+    The account figures (``position``, ``cash``, ``fees``, ``funding``, ``avg_entry``,
+    ``equity`` and its peak and drawdowns) and :meth:`mark` / :meth:`mark_price` are the
+    typed kernel's (:class:`~framework.kernel.market.TrackerCore`).
 
     Parameters
     ----------
@@ -80,6 +85,7 @@ class OrderTracker:
     name = "orders"
 
     def __init__(self, **config: Any) -> None:
+        super().__init__()
         self.cfg: OrdersConfig = section_from_kwargs(OrdersConfig, config)
         self.open: dict[str, list[Any]] = {}
         self.closed: dict[str, str] = {}  # cloid -> filled | canceled | rejected
@@ -297,15 +303,8 @@ class OrderTracker:
         self.position = 0.0 if abs(new) <= _EPS else new
 
     # -- marks --------------------------------------------------------------------------
-    def mark_price(self) -> float:
-        """The price positions are marked at: book mid, else mark, else last trade."""
-        m = self.market
-        mid = m.mid
-        if mid == mid:
-            return mid
-        if m.mark_px == m.mark_px:
-            return m.mark_px
-        return m.last_trade_px
+    # mark_price() (book mid, else mark, else last trade) and mark(t) (equity, its peak
+    # and the max drawdown) are TrackerCore's.
 
     @property
     def unrealized_pnl(self) -> float:
@@ -313,29 +312,6 @@ class OrderTracker:
         if self.position == 0 or px != px:
             return 0.0
         return self.position * (px - self.avg_entry)
-
-    def mark(self, t: int = 0) -> float:
-        """Mark to market: update equity, its peak and the max drawdown; return equity.
-
-        With a position and no price to mark it at (nothing known yet), equity is unknown:
-        it stays as it was and so do the peak and the drawdown."""
-        px = self.mark_price()
-        if px != px and self.position:
-            return self.equity
-        value = self.position * px if self.position else 0.0
-        eq = self.initial_equity + self.cash + value - self.fees - self.funding
-        self.equity = eq
-        if eq > self.peak_equity:
-            self.peak_equity = eq
-        dd = self.peak_equity - eq
-        if dd > self.max_drawdown_usd:
-            self.max_drawdown_usd = dd
-        # The fraction is its own running maximum: a larger USD drawdown from a higher
-        # peak can be a smaller fraction, and the reported maximum must never fall.
-        frac = dd / self.peak_equity
-        if frac > self.max_drawdown:
-            self.max_drawdown = frac
-        return eq
 
     # -- queries ------------------------------------------------------------------------
     def order(self, cloid: str | None) -> list[Any] | None:

@@ -391,6 +391,76 @@ class QuoteWake(BookWake):
 
 
 @cython.cclass
+class TrackerCore:
+    """The order tracker's account figures and marks, typed: the base of
+    :class:`framework.orders.OrderTracker`, which keeps everything else (open orders,
+    the handlers) in plain Python.
+
+    :meth:`mark` runs every second of event time a position is held (the risk check)
+    and at every fill and Q-learning step; :meth:`mark_price` a hundred thousand times a
+    day.  Compiled, the figures are C doubles that Python reads and sets as ordinary
+    attributes; the arithmetic is the former Python's, in the same order.
+    """
+
+    market = cython.declare(MarketState, visibility="public")
+    position = cython.declare(cython.double, visibility="public")
+    cash = cython.declare(cython.double, visibility="public")  # -sum(side * px * sz)
+    fees = cython.declare(cython.double, visibility="public")
+    funding = cython.declare(cython.double, visibility="public")
+    avg_entry = cython.declare(cython.double, visibility="public")
+    initial_equity = cython.declare(cython.double, visibility="public")
+    equity = cython.declare(cython.double, visibility="public")
+    peak_equity = cython.declare(cython.double, visibility="public")
+    max_drawdown = cython.declare(cython.double, visibility="public")  # fraction of peak
+    max_drawdown_usd = cython.declare(cython.double, visibility="public")
+
+    def __init__(self) -> None:
+        self.market = None
+        self.position = self.cash = self.fees = self.funding = self.avg_entry = 0.0
+        self.initial_equity = self.equity = self.peak_equity = 0.0
+        self.max_drawdown = self.max_drawdown_usd = 0.0
+
+    @cython.cfunc
+    def _px(self) -> cython.double:
+        m: MarketState = self.market
+        b: cython.double = m.best_bid
+        a: cython.double = m.best_ask
+        if b < a:  # MarketState.mid: a valid (two-sided, uncrossed) top
+            return (b + a) * 0.5
+        if m.mark_px == m.mark_px:
+            return m.mark_px
+        return m.last_trade_px
+
+    def mark_price(self) -> float:
+        """The price positions are marked at: book mid, else mark, else last trade."""
+        return self._px()
+
+    def mark(self, t: object = 0) -> float:
+        """Mark to market: update equity, its peak and the max drawdown; return equity.
+
+        With a position and no price to mark it at (nothing known yet), equity is unknown:
+        it stays as it was and so do the peak and the drawdown."""
+        px: cython.double = self._px()
+        pos: cython.double = self.position
+        if px != px and pos != 0.0:
+            return self.equity
+        value: cython.double = pos * px if pos != 0.0 else 0.0
+        eq: cython.double = self.initial_equity + self.cash + value - self.fees - self.funding
+        self.equity = eq
+        if eq > self.peak_equity:
+            self.peak_equity = eq
+        dd: cython.double = self.peak_equity - eq
+        if dd > self.max_drawdown_usd:
+            self.max_drawdown_usd = dd
+        # The fraction is its own running maximum: a larger USD drawdown from a higher
+        # peak can be a smaller fraction, and the reported maximum must never fall.
+        frac: cython.double = dd / self.peak_equity
+        if frac > self.max_drawdown:
+            self.max_drawdown = frac
+        return eq
+
+
+@cython.cclass
 class VenueGate:
     """The fill simulator's market-data gate: subscribed to trade, book and bbo events
     in the simulator's place (after MarketState, whose fields it reads), it calls the
