@@ -191,7 +191,7 @@ class FillSimulator:
         self._bids: list[SimOrder] = []  # best (highest) first, then time priority
         self._asks: list[SimOrder] = []  # best (lowest) first
         # Requests sent, not yet processed: a heap of (exchange arrival time, send order,
-        # handler, args); `_due` is the earliest arrival time (NEVER when none).
+        # handler, args); the gate's `due` is the earliest arrival time (NEVER when none).
         self._pending: list[tuple[int, int, Callable[..., None], tuple[Any, ...]]] = []
         # Per side, during one cross: crossing level price -> size of it already used.
         self._bid_used: dict[float, float] = {}  # ask levels our bids took
