@@ -36,12 +36,13 @@ class RequestBudget:
         self.base = int(base)
         self._used = int(used)
         self._cum_vlm = float(cum_vlm)
-        self._headroom = 1.0 - self._used / self.cap
+        #: ``1 - used / cap`` (negative once cancels run past the order cap); a plain
+        #: attribute kept current as used and cum_vlm change: the risk check reads it
+        #: every second of event time (86,400 times a day), they change a few thousand.
+        self.headroom = 1.0 - self._used / self.cap
         self.rejected = 0
         self._last_throttled_ns = -THROTTLED_INTERVAL_NS
 
-    # used and cum_vlm keep headroom current as they change: the risk check reads it
-    # every second of event time (86,400 times a day), they change a few thousand.
     @property
     def used(self) -> int:
         """Requests used so far."""
@@ -50,7 +51,7 @@ class RequestBudget:
     @used.setter
     def used(self, value: int) -> None:
         self._used = value
-        self._headroom = 1.0 - value / self.cap
+        self.headroom = 1.0 - value / self.cap
 
     @property
     def cum_vlm(self) -> float:
@@ -60,17 +61,12 @@ class RequestBudget:
     @cum_vlm.setter
     def cum_vlm(self, value: float) -> None:
         self._cum_vlm = value
-        self._headroom = 1.0 - self._used / self.cap
+        self.headroom = 1.0 - self._used / self.cap
 
     @property
     def cap(self) -> int:
         """``base + floor(cum_vlm)``, as ``nRequestsCap`` reports it."""
         return self.base + int(self._cum_vlm)
-
-    @property
-    def headroom(self) -> float:
-        """``1 - used / cap`` (negative once cancels run past the order cap)."""
-        return self._headroom
 
     def add_volume(self, notional: float) -> None:
         """Traded notional raises the cap one request per USDC."""

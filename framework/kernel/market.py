@@ -413,12 +413,14 @@ class TrackerCore:
     peak_equity = cython.declare(cython.double, visibility="public")
     max_drawdown = cython.declare(cython.double, visibility="public")  # fraction of peak
     max_drawdown_usd = cython.declare(cython.double, visibility="public")
+    n_fills = cython.declare(cython.longlong, visibility="public")
 
     def __init__(self) -> None:
         self.market = None
         self.position = self.cash = self.fees = self.funding = self.avg_entry = 0.0
         self.initial_equity = self.equity = self.peak_equity = 0.0
         self.max_drawdown = self.max_drawdown_usd = 0.0
+        self.n_fills = 0
 
     @cython.cfunc
     def _px(self) -> cython.double:
@@ -440,6 +442,10 @@ class TrackerCore:
 
         With a position and no price to mark it at (nothing known yet), equity is unknown:
         it stays as it was and so do the peak and the drawdown."""
+        return self._mark()
+
+    @cython.cfunc
+    def _mark(self) -> cython.double:
         px: cython.double = self._px()
         pos: cython.double = self.position
         if px != px and pos != 0.0:
@@ -458,6 +464,159 @@ class TrackerCore:
         if frac > self.max_drawdown:
             self.max_drawdown = frac
         return eq
+
+
+_DAY_NS = 86_400 * 1_000_000_000
+
+
+@cython.cclass
+class RiskCore:
+    """The risk component's state and its per-second check, typed: the base of
+    :class:`framework.risk.manager.RiskManager`, which keeps the rules' slow paths (state
+    changes, their journaled reasons) and the handlers in plain Python.
+
+    :meth:`check` runs every ``check_interval_s`` of event time (86,400 times a market
+    day); with a position it marks the account and tests the loss limits every time.
+    Compiled, the common case is a few C comparisons; every rule's slow path is a Python
+    method of the subclass (``_readiness``, ``_check_gate``, ``_set_headroom``,
+    ``_check_position``, ``_change`` and the two trips), called as before.
+    """
+
+    market = cython.declare(MarketState, visibility="public")
+    orders = cython.declare(TrackerCore, visibility="public")
+    engine = cython.declare(object, visibility="public")
+    budget = cython.declare(object, visibility="public")  # the paper venue's, or None
+    states = cython.declare(dict, visibility="public")  # rule -> state
+    paused = cython.declare(cython.bint, visibility="public")
+    killed = cython.declare(cython.bint, visibility="public")
+    daily_tripped = cython.declare(cython.bint, visibility="public")
+    forcing = cython.declare(cython.bint, visibility="public")
+    cap_long = cython.declare(cython.bint, visibility="public")  # at the long cap: no bids
+    cap_short = cython.declare(cython.bint, visibility="public")
+    quoting_allowed = cython.declare(cython.bint, visibility="public")
+    sides_allowed = cython.declare(object, visibility="public")  # (bid, ask)
+    headroom = cython.declare(cython.double, visibility="public")
+    _live_headroom = cython.declare(cython.bint, visibility="public")
+    _t0 = cython.declare(cython.longlong, visibility="public")
+    _stale_ns = cython.declare(cython.longlong, visibility="public")
+    _fills_seen = cython.declare(cython.longlong, visibility="public")
+    _day = cython.declare(cython.longlong, visibility="public")
+    _day_start_equity = cython.declare(cython.double, visibility="public")
+    _max_position = cython.declare(cython.double, visibility="public")
+    _max_position_usd = cython.declare(cython.double, visibility="public")
+    _max_drawdown = cython.declare(cython.double, visibility="public")
+    _max_daily_loss = cython.declare(cython.double, visibility="public")
+
+    def __init__(self) -> None:
+        self.market = None
+        self.orders = None
+        self.engine = None
+        self.budget = None
+        self.states = {}
+        self.paused = self.killed = self.daily_tripped = self.forcing = False
+        self.cap_long = self.cap_short = False
+        self.quoting_allowed = True
+        self.sides_allowed = (True, True)
+        self.headroom = 1.0
+        self._live_headroom = False
+        self._t0 = self._stale_ns = self._fills_seen = 0
+        self._day = -1
+        self._day_start_equity = NAN
+        self._max_position = self._max_position_usd = INF
+        self._max_drawdown = self._max_daily_loss = INF
+
+    def check(self, t: cython.longlong) -> None:
+        """The periodic check: quote gate, headroom, position, losses (timer).
+
+        The common case (fresh data, nothing tripped, within limits) is a few
+        comparisons; every rule's slow path is its own method.
+        """
+        if "readiness" not in self.states:
+            self._readiness()
+        last: cython.longlong = self.market.last_market_ts
+        ref: cython.longlong = last if last != 0 else (self._t0 if self._t0 != 0 else t)
+        if self.paused or t - ref >= self._stale_ns or self._t0 == 0:
+            self._check_gate(t)
+        h: cython.double
+        if self.budget is not None and not self._live_headroom:
+            h = self.budget.headroom
+            if h != self.headroom:
+                self._set_headroom(h)
+        o: TrackerCore = self.orders
+        day_ns: cython.longlong = _DAY_NS
+        filled: cython.bint
+        # Flat and nothing filled since the last check: equity cannot have moved.
+        if o.position != 0.0 or o.n_fills != self._fills_seen or t // day_ns != self._day:
+            filled = o.n_fills != self._fills_seen
+            self._fills_seen = o.n_fills
+            # the rule can only change on a fill, while tripped, or once over a cap
+            if filled or self.cap_long or self.cap_short or self._over(o.position):
+                self._check_position()
+            self._losses()
+            self._pub()
+        elif self.forcing:
+            self._pub()  # the allowed sides follow the position (here: flat)
+
+    # -- position caps ------------------------------------------------------------------
+    @cython.cfunc
+    def _usd(self, pos: cython.double) -> cython.double:
+        px: cython.double = self.orders._px()
+        return abs(pos) * px if px == px else 0.0
+
+    @cython.cfunc
+    def _over(self, pos: cython.double) -> cython.bint:
+        return abs(pos) >= self._max_position or self._usd(pos) >= self._max_position_usd
+
+    def _notional(self, pos: float) -> float:
+        """``|pos|`` in USD at the mark price (0 without one)."""
+        return self._usd(pos)
+
+    def _over_caps(self, pos: float) -> bool:
+        """``pos`` at or over the contracts cap or, at the mark, over the USD cap."""
+        return self._over(pos)
+
+    # -- losses -------------------------------------------------------------------------
+    def _check_losses(self) -> None:
+        """Mark the account; trip the drawdown kill switch or the daily loss limit."""
+        self._losses()
+
+    @cython.cfunc
+    def _losses(self) -> cython.void:
+        o: TrackerCore = self.orders
+        now: cython.longlong = self.engine.now
+        eq: cython.double = o._mark()
+        day_ns: cython.longlong = _DAY_NS
+        day: cython.longlong = now // day_ns
+        if day != self._day:
+            self._day = day
+            self._day_start_equity = eq
+            if self.daily_tripped:
+                self.daily_tripped = False
+                self._change("daily_loss", "ok", 0.0, self._max_daily_loss, "new UTC day")
+        if not self.killed and o.max_drawdown >= self._max_drawdown:
+            self.killed = True
+            self._drawdown_tripped()
+        loss: cython.double = self._day_start_equity - eq
+        if not self.daily_tripped and loss >= self._max_daily_loss:
+            self.daily_tripped = True
+            self._daily_loss_tripped(loss)
+
+    # -- outputs ------------------------------------------------------------------------
+    def _publish(self) -> None:
+        """``quoting_allowed`` and ``sides_allowed`` from the rules' states."""
+        self._pub()
+
+    @cython.cfunc
+    def _pub(self) -> cython.void:
+        self.quoting_allowed = not (self.killed or self.daily_tripped or self.paused)
+        bid: cython.bint = not self.cap_long
+        ask: cython.bint = not self.cap_short
+        pos: cython.double
+        if self.forcing:
+            pos = self.orders.position
+            if pos != 0.0:  # flat: both sides (minimum size; see the module docstring)
+                bid, ask = bid and pos < 0, ask and pos > 0
+        self.sides_allowed = (bid, ask)
 
 
 @cython.cclass

@@ -34,6 +34,7 @@ from framework.config import RiskConfig, section_from_kwargs
 from framework.engine.core import Engine
 from framework.events.columns import Columns
 from framework.events.schema import Kind
+from framework.kernel.market import RiskCore
 
 __all__ = ["RiskManager"]
 
@@ -46,8 +47,11 @@ LINK_DOWN = {"ws": "disconnected", "feed:l2Book": "stale"}
 LINK_UP = {"ws": ("connected", "resubscribed"), "feed:l2Book": ("fresh",)}
 
 
-class RiskManager:
+class RiskManager(RiskCore):
     """Position caps, drawdown and daily-loss kill switches, quote gate, rate limits.
+
+    The state the strategy reads and the per-second check are the typed kernel's
+    (:class:`~framework.kernel.market.RiskCore`); the rules' slow paths are here.
 
     Parameters
     ----------
@@ -58,28 +62,19 @@ class RiskManager:
     name = "risk"
 
     def __init__(self, **config: Any) -> None:
+        super().__init__()
         self.cfg: RiskConfig = section_from_kwargs(RiskConfig, config)
         c = self.cfg
         self.readiness_spread = c.marginal_spread_mult if c.readiness == "marginal" else 1.0
         self.size_mult = c.marginal_size_mult if c.readiness == "marginal" else 1.0
-        self.headroom = 1.0
         self.spread_mult = self.readiness_spread
-        self.killed = False
-        self.daily_tripped = False
-        self.paused = False
-        self.forcing = False
-        self.cap_long = False  # at the long cap: no bids
-        self.cap_short = False
-        self.quoting_allowed = True
-        self.sides_allowed = (True, True)
-        self.states: dict[str, str] = {}
         self.changes = 0
-        self._day = -1
-        self._day_start_equity = math.nan
         self._stale_ns = int(c.stale_s * 1e9)
-        self._live_headroom = False
-        self._fills_seen = 0
-        self._t0 = 0
+        # the limits the kernel's check compares with (the config is frozen)
+        self._max_position = c.max_position
+        self._max_position_usd = c.max_position_usd
+        self._max_drawdown = c.max_drawdown
+        self._max_daily_loss = c.max_daily_loss_usd
         self._links_down: set[str] = set()  # "ws" disconnected, "feed:l2Book" stale
 
     # -- wiring -------------------------------------------------------------------------
@@ -91,6 +86,9 @@ class RiskManager:
             self.fills = engine.component("fills")
         except KeyError:
             self.fills = None
+        # paper: what every check reads the address budget's headroom from (the fill
+        # simulator's RequestBudget, where it is a plain attribute; else the component)
+        self.budget = getattr(self.fills, "budget", self.fills)
         engine.subscribe(Kind.SIM_FILLS, self.on_fill)
         engine.subscribe(Kind.FILLS, self.on_fill)
         engine.subscribe(Kind.RATE_LIMIT, self.on_rate_limit)
@@ -171,45 +169,6 @@ class RiskManager:
             return
         self.killed = True
         self._change(topic, "tripped", 0.0, 0.0, cols.detail[i] or topic)
-
-    def check(self, t: int) -> None:
-        """The periodic check: quote gate, headroom, position, losses (timer).
-
-        It runs every ``check_interval_s`` of event time (86,400 times a market day),
-        so the common case (fresh data, nothing tripped, within limits) is kept to a
-        few comparisons; every rule's slow path is its own method.
-        """
-        if "readiness" not in self.states:
-            self._readiness()
-        last = self.market.last_market_ts
-        if self.paused or t - (last or self._t0 or t) >= self._stale_ns or not self._t0:
-            self._check_gate(t)
-        if self.fills is not None and not self._live_headroom:
-            h = self.fills.headroom
-            if h != self.headroom:
-                self._set_headroom(h)
-        o = self.orders
-        # Flat and nothing filled since the last check: equity cannot have moved.
-        if o.position != 0.0 or o.n_fills != self._fills_seen or t // DAY_NS != self._day:
-            filled = o.n_fills != self._fills_seen
-            self._fills_seen = o.n_fills
-            # the rule can only change on a fill, while tripped, or once over a cap
-            if filled or self.cap_long or self.cap_short or self._over_caps(o.position):
-                self._check_position()
-            self._check_losses()
-            self._publish()
-        elif self.forcing:
-            self._publish()  # the allowed sides follow the position (here: flat)
-
-    def _notional(self, pos: float) -> float:
-        """``|pos|`` in USD at the mark price (0 without one)."""
-        px = self.orders.mark_price()
-        return abs(pos) * px if px == px else 0.0
-
-    def _over_caps(self, pos: float) -> bool:
-        """``pos`` at or over the contracts cap or, at the mark, over the USD cap."""
-        c = self.cfg
-        return abs(pos) >= c.max_position or self._notional(pos) >= c.max_position_usd
 
     # -- rules --------------------------------------------------------------------------
     def _readiness(self) -> None:
@@ -297,48 +256,28 @@ class RiskManager:
                 why = f"position back under {c.position_release:.0%} of the caps"
             self._change("position", state, pos, math.copysign(c.max_position, pos or 1.0), why)
 
-    def _check_losses(self) -> None:
-        c = self.cfg
+    # _check_losses (mark, new UTC day, the two trips below) is RiskCore's.
+    def _drawdown_tripped(self) -> None:
         o = self.orders
-        eq = o.mark(self.engine.now)
-        day = self.engine.now // DAY_NS
-        if day != self._day:
-            self._day = day
-            self._day_start_equity = eq
-            if self.daily_tripped:
-                self.daily_tripped = False
-                self._change("daily_loss", OK, 0.0, c.max_daily_loss_usd, "new UTC day")
-        if not self.killed and o.max_drawdown >= c.max_drawdown:
-            self.killed = True
-            self._change(
-                "drawdown",
-                "tripped",
-                o.max_drawdown,
-                c.max_drawdown,
-                f"drawdown {o.max_drawdown:.2%} from peak {o.peak_equity:.2f}: kill switch, "
-                "all quotes cancelled for the rest of the session",
-            )
-        loss = self._day_start_equity - eq
-        if not self.daily_tripped and loss >= c.max_daily_loss_usd:
-            self.daily_tripped = True
-            self._change(
-                "daily_loss",
-                "tripped",
-                loss,
-                c.max_daily_loss_usd,
-                f"lost {loss:.2f} USD today: quoting stops until the next UTC day",
-            )
+        self._change(
+            "drawdown",
+            "tripped",
+            o.max_drawdown,
+            self.cfg.max_drawdown,
+            f"drawdown {o.max_drawdown:.2%} from peak {o.peak_equity:.2f}: kill switch, "
+            "all quotes cancelled for the rest of the session",
+        )
+
+    def _daily_loss_tripped(self, loss: float) -> None:
+        self._change(
+            "daily_loss",
+            "tripped",
+            loss,
+            self.cfg.max_daily_loss_usd,
+            f"lost {loss:.2f} USD today: quoting stops until the next UTC day",
+        )
 
     # -- outputs ------------------------------------------------------------------------
-    def _publish(self) -> None:
-        self.quoting_allowed = not (self.killed or self.daily_tripped or self.paused)
-        bid, ask = not self.cap_long, not self.cap_short
-        if self.forcing:
-            pos = self.orders.position
-            if pos != 0.0:  # flat: both sides (minimum size; see the module docstring)
-                bid, ask = bid and pos < 0, ask and pos > 0
-        self.sides_allowed = (bid, ask)
-
     def _change(self, rule: str, state: str, value: float, limit: float, reason: str) -> None:
         self.states[rule] = state
         self.changes += 1
