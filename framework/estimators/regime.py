@@ -88,7 +88,13 @@ from framework.estimators.hmm import (
     width_init,
 )
 from framework.kernel.fpmath import log
-from framework.kernel.regime_buckets import argmax_runs, bucket_sums, drift_stats, filter_step
+from framework.kernel.regime_buckets import (
+    ReturnBucket,
+    argmax_runs,
+    bucket_sums,
+    drift_stats,
+    filter_step,
+)
 
 LABELS: tuple[str, ...] = ("calm", "volatile", "trending")
 
@@ -302,8 +308,8 @@ class RegimeEstimator(EstimatorBase):
         self._x: deque[float] = deque(maxlen=window)  # each bucket's standardised return
         self.buckets = 0
         self.buckets_skipped = 0
-        self._rets: list[float | None] = []  # the open bucket's clock returns
-        self._extra_k = 0  # ticks beyond one spanned by gap returns in the open bucket
+        # The open bucket's clock returns (the kernel keeps them; _close_bucket per bucket).
+        self._bucket = ReturnBucket(self.bucket_ticks, self._close_bucket)
         self.params: HmmParams | None = None
         self.labels: list[int] = []
         self.drift: list[tuple[float, int, float]] = []  # drift_stats of the labels
@@ -332,9 +338,9 @@ class RegimeEstimator(EstimatorBase):
         clock = getattr(vol, "clock", None)
         if isinstance(clock, MidClock) and clock.same_clock(self.clock):
             self.clock = clock
-            clock.add_listener(self.on_return)
+            clock.add_listener(self._bucket.on_return)
         else:
-            self.clock.bind(engine, self.on_return)
+            self.clock.bind(engine, self._bucket.on_return)
         on_checkpoint(engine, self.publish)
 
     def publish(self) -> None:
@@ -351,20 +357,13 @@ class RegimeEstimator(EstimatorBase):
 
     # -- buckets ------------------------------------------------------------------------
     def on_return(self, t: int, r: float | None, k: int) -> None:
-        # Hot path (every clock tick): remember the return; the bucket does the sums.
-        rets = self._rets
-        rets.append(r)
-        if k > 1:
-            self._extra_k += k - 1
-        if len(rets) >= self.bucket_ticks:
-            self._close_bucket()
+        """One clock return (the clock calls the kernel's bucket directly)."""
+        self._bucket.on_return(t, r, k)
 
-    def _close_bucket(self) -> None:
-        rets, n = self._rets, len(self._rets)
+    def _close_bucket(self, rets: list[float | None], extra_k: int) -> None:
+        n = len(rets)
         valid = [r for r in rets if r is not None]
-        rk = len(valid) + self._extra_k
-        self._rets = []
-        self._extra_k = 0
+        rk = len(valid) + extra_k
         if not valid or rk < self.min_valid_frac * n:
             self.buckets_skipped += 1
             return

@@ -194,3 +194,34 @@ def filter_step(
         x[j] = v
         total += v
     return [x[j] / total for j in range(k)]
+
+
+@cython.cclass
+class ReturnBucket:
+    """The open bucket of clock returns: a clock listener (``(t, r, k)`` per tick, ``r``
+    None on an invalid tick) that keeps each tick's return and, once ``size`` ticks are
+    in, calls ``fn(returns, extra_k)`` with them and the ticks beyond one that gap returns
+    spanned, then starts the next bucket.  The estimator's Python runs once a bucket
+    (30 s), not at every tick."""
+
+    size = cython.declare(cython.Py_ssize_t, visibility="readonly")
+    rets = cython.declare(list, visibility="public")
+    extra_k = cython.declare(cython.longlong, visibility="public")
+    fn = cython.declare(object, visibility="public")
+
+    def __init__(self, size: cython.Py_ssize_t, fn: object) -> None:
+        self.size = size
+        self.rets = []
+        self.extra_k = 0
+        self.fn = fn
+
+    def on_return(self, t: object, r: object, k: cython.longlong) -> None:
+        rets: list = self.rets
+        rets.append(r)
+        if k > 1:
+            self.extra_k += k - 1
+        if len(rets) >= self.size:
+            extra: cython.longlong = self.extra_k
+            self.rets = []
+            self.extra_k = 0
+            self.fn(rets, extra)

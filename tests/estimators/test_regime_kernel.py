@@ -221,3 +221,16 @@ def test_filter_step_refuses_a_mismatched_state(interpreted: Any) -> None:
             impl.filter_step([1.0], [[1.0, 0.0], [0.0, 1.0]], mus, ivs, (0.0, 0.0), 0.0, 0.0)
         with pytest.raises(ZeroDivisionError):  # every state impossible: as Python fails
             impl.filter_step([0.0, 0.0], [[1.0, 0.0], [0.0, 1.0]], mus, ivs, (0.0, 0.0), 0.0, 0.0)
+
+
+def test_the_return_bucket_hands_over_each_full_bucket(interpreted: Any) -> None:
+    """The clock's returns reach the estimator once a bucket: the bucket's returns in
+    tick order (None for invalid ticks) and the extra ticks gap returns spanned."""
+    for impl in _impls(interpreted):
+        got: list[tuple[list, int]] = []
+        b = impl.ReturnBucket(3, lambda rets, extra, got=got: got.append((rets, extra)))
+        ticks = [(1e-4, 1), (None, 0), (2e-4, 3), (-1e-4, 1), (5e-5, 2), (0.0, 1), (1e-5, 1)]
+        for t, (r, k) in enumerate(ticks):
+            b.on_return(t, r, k)
+        assert got == [([1e-4, None, 2e-4], 2), ([-1e-4, 5e-5, 0.0], 1)]
+        assert b.rets == [1e-5] and b.extra_k == 0  # the open bucket
