@@ -24,6 +24,8 @@ import numpy as np
 
 from framework.kernel.draws import below, uniform
 from framework.kernel.fpmath import pow as fpow
+from framework.kernel.qtable import row_argmax as _argmax  # numpy's argmax rules, typed
+from framework.kernel.qtable import row_max as _max  # numpy's max rules, typed
 
 __all__ = [
     "ACTIONS",
@@ -203,28 +205,3 @@ class QLearner:
                     f"Q-table checkpoint {key!r} has shape {shape}, expected "
                     f"{(N_STATES, N_ACTIONS)}"
                 )
-
-
-def _argmax(row: list[float]) -> int:
-    """numpy's argmax on a list: the first maximum, or the first NaN if there is one."""
-    best, at = row[0], 0
-    if best != best:
-        return 0
-    for i in range(1, len(row)):
-        v = row[i]
-        if v != v:
-            return i
-        if v > best:
-            best, at = v, i
-    return at
-
-
-def _max(row: list[float]) -> float:
-    """numpy's max on a list: NaN if any value is NaN."""
-    best = row[0]
-    for v in row:
-        if v != v:
-            return v
-        if v > best:
-            best = v
-    return best
