@@ -12,7 +12,6 @@ module must agree with its own interpreted source.
 from __future__ import annotations
 
 import bisect
-import importlib.util
 import math
 import random
 import struct
@@ -23,6 +22,7 @@ import pytest
 import framework.kernel
 from framework.estimators.fill_rate import DEFAULT_EDGES_BPS
 from framework.kernel import market
+from tests.kernel.source import interpreted as interpreted_source
 
 NAN = math.nan
 SIDE, PX, BUCKET, SEG_T, LO, HI = 0, 1, 2, 3, 4, 5
@@ -80,12 +80,7 @@ def _bits(x: Any) -> Any:
 @pytest.fixture(scope="module")
 def interpreted() -> Any:
     """The module's source, imported as plain Python beside whatever the kernel loaded."""
-    path = framework.kernel._HERE / "market.py"
-    spec = importlib.util.spec_from_file_location("_market_source", path)
-    assert spec is not None and spec.loader is not None
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return interpreted_source("market")
 
 
 def _wakes(interpreted: Any) -> list[Any]:

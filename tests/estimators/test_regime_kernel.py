@@ -14,7 +14,6 @@ on it), else the interpreted source; ``MM_KERNEL=python`` checks the latter.
 
 from __future__ import annotations
 
-import importlib.util
 import math
 import random
 import struct
@@ -26,6 +25,7 @@ import pytest
 import framework.kernel
 from framework.kernel import regime_buckets
 from framework.kernel.fpmath import exp
+from tests.kernel.source import interpreted as interpreted_source
 
 # ---- the reference: framework/estimators/regime.py before the kernel, verbatim -----------
 
@@ -123,12 +123,7 @@ def _bits(x: Any) -> Any:
 @pytest.fixture(scope="module")
 def interpreted() -> Any:
     """The module's source, imported as plain Python beside whatever the kernel loaded."""
-    path = framework.kernel._HERE / "regime_buckets.py"
-    spec = importlib.util.spec_from_file_location("_regime_buckets_source", path)
-    assert spec is not None and spec.loader is not None
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return interpreted_source("regime_buckets")
 
 
 def _impls(interpreted: Any) -> list[Any]:

@@ -10,7 +10,6 @@ the compiled module and its interpreted source alike.
 
 from __future__ import annotations
 
-import importlib.util
 import math
 import random
 import struct
@@ -21,6 +20,7 @@ import pytest
 import framework.kernel
 from framework.kernel import market
 from framework.orders import OrderTracker
+from tests.kernel.source import interpreted as interpreted_source
 
 NAN = math.nan
 FIGURES = ("equity", "peak_equity", "max_drawdown", "max_drawdown_usd")
@@ -67,12 +67,7 @@ def _bits(x: float) -> bytes:
 @pytest.fixture(scope="module")
 def interpreted() -> Any:
     """The module's source, imported as plain Python beside whatever the kernel loaded."""
-    path = framework.kernel._HERE / "market.py"
-    spec = importlib.util.spec_from_file_location("_market_source_tracker", path)
-    assert spec is not None and spec.loader is not None
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return interpreted_source("market")
 
 
 def _price(rng: random.Random) -> float:

@@ -7,7 +7,6 @@ index and the same float (compared as IEEE bytes), compiled and interpreted.
 
 from __future__ import annotations
 
-import importlib.util
 import math
 import random
 import struct
@@ -17,6 +16,7 @@ import pytest
 
 import framework.kernel
 from framework.kernel import qtable
+from tests.kernel.source import interpreted as interpreted_source
 
 
 def ref_argmax(row: list[float]) -> int:
@@ -44,12 +44,8 @@ def ref_max(row: list[float]) -> float:
 
 @pytest.fixture(scope="module")
 def interpreted() -> Any:
-    path = framework.kernel._HERE / "qtable.py"
-    spec = importlib.util.spec_from_file_location("_qtable_source", path)
-    assert spec is not None and spec.loader is not None
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    """The module's source, imported as plain Python beside whatever the kernel loaded."""
+    return interpreted_source("qtable")
 
 
 def _row(rng: random.Random) -> list[float]:

@@ -1,0 +1,19 @@
+"""A kernel module's source imported as plain Python, beside whatever the kernel loaded:
+the tests that compare a compiled module with the Python it replaced run both."""
+
+from __future__ import annotations
+
+import importlib.util
+from types import ModuleType
+
+import framework.kernel
+
+
+def interpreted(leaf: str) -> ModuleType:
+    """``framework/kernel/<leaf>.py`` executed as a fresh, uncompiled module."""
+    path = framework.kernel._HERE / f"{leaf}.py"
+    spec = importlib.util.spec_from_file_location(f"_{leaf}_source", path)
+    assert spec is not None and spec.loader is not None
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
