@@ -114,18 +114,8 @@ class Observations:
     __slots__ = ("arrays", "cols", "squares")
 
     def __init__(self, y: Any) -> None:
-        self._take(as_columns(y))
-
-    @classmethod
-    def of_columns(cls, cols: list[list[float]]) -> Observations:
-        """From D columns of Python floats already (a window kept by column)."""
-        obs = cls.__new__(cls)
-        obs._take(cols)
-        return obs
-
-    def _take(self, cols: list[list[float]]) -> None:
-        self.cols = cols
-        self.arrays = [array("d", col) for col in cols]
+        self.cols = as_columns(y)
+        self.arrays = [array("d", col) for col in self.cols]
         self.squares = [array("d", [x * x for x in col]) for col in self.arrays]
 
     def __len__(self) -> int:

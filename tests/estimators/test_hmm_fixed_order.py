@@ -315,8 +315,6 @@ def test_a_window_transposed_once_fits_to_the_same_bits(k):
     rows = [tuple(r) for r in _chain(3, 400, 7).tolist()]
     obs = hmm.Observations(rows)
     assert len(obs) == 400 and hmm.as_columns(obs) is obs.cols
-    by_col = hmm.Observations.of_columns([[r[0] for r in rows], [r[1] for r in rows]])
-    assert by_col.cols == obs.cols and by_col.squares == obs.squares
     floor = [1e-3, 1e-3]
     for init in (hmm.quantile_init, hmm.width_init):
         start = init(rows, k, floor)
