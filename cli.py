@@ -875,11 +875,16 @@ def _only(argv: list[str]) -> None:
     if len(argv) < 2:
         return
     for info in app.registered_commands:
-        callback = info.callback
-        name = info.name or (callback.__name__.replace("_", "-") if callback else None)
-        if name == argv[1]:
+        if command_name(info) == argv[1]:
             app.registered_commands = [info]
             return
+
+
+def command_name(info: Any) -> str | None:
+    """The name a registered command is invoked by (typer's rule for an unnamed one)."""
+    if info.name:
+        return info.name
+    return typer.main.get_command_name(info.callback.__name__) if info.callback else None
 
 
 def main() -> None:

@@ -239,7 +239,8 @@ class OrderTracker(TrackerCore):
         # equity = initial + cash + position * mark - fees - funding = the account value now
         self.initial_equity = value - (upnl if upnl == upnl else 0.0) + self.fees + self.funding
         eq = self.mark(self.engine.now)
-        if self.position and self.mark_price() != self.mark_price():
+        px = self.mark_price()
+        if self.position and px != px:
             # No price yet (the account arrives before the book): the venue's account
             # value is the equity.  Marked without the position, a short's proceeds made
             # a peak of its whole notional, and the first book a drawdown of it.

@@ -92,10 +92,7 @@ def test_only_the_command_being_run_is_built():
     for all of them); a run builds only its own, and nothing a user sees changes."""
     import cli
 
-    full = [
-        info.name or info.callback.__name__.replace("_", "-")
-        for info in cli.app.registered_commands
-    ]
+    full = [cli.command_name(info) for info in cli.app.registered_commands]
     assert {"backtest", "import", "validate-config", "run"} <= set(full)
     listing = _cli("--help").stdout
     for name in full:  # the top-level help still lists every command

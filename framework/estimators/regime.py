@@ -357,10 +357,8 @@ class RegimeEstimator(EstimatorBase):
         self.emit("state", float(self.state), 1.0 - by_label[self.state])
 
     # -- buckets ------------------------------------------------------------------------
-    def on_return(self, t: int, r: float | None, k: int) -> None:
-        """One clock return (the clock calls the kernel's bucket directly)."""
-        self._bucket.on_return(t, r, k)
-
+    # The clock's returns go to the kernel's open bucket (ReturnBucket), which calls
+    # this once a bucket is full.
     def _close_bucket(self, rets: list[float | None], extra_k: int) -> None:
         n = len(rets)
         valid = [r for r in rets if r is not None]

@@ -25,6 +25,7 @@ else:
 from cython.cimports.libc.math import ceil
 
 from framework.events.schema import Kind
+from framework.kernel.engine_loop import NEVER
 
 NAN = float("nan")
 INF = float("inf")
@@ -466,7 +467,9 @@ class TrackerCore:
         return eq
 
 
-_DAY_NS = 86_400 * 1_000_000_000
+DAY_NS = 86_400 * 1_000_000_000
+#: A risk rule's state when it is not tripped (framework.risk.manager's rows say it).
+OK = "ok"
 
 
 @cython.cclass
@@ -543,7 +546,7 @@ class RiskCore:
             if h != self.headroom:
                 self._set_headroom(h)
         o: TrackerCore = self.orders
-        day_ns: cython.longlong = _DAY_NS
+        day_ns: cython.longlong = DAY_NS
         filled: cython.bint
         # Flat and nothing filled since the last check: equity cannot have moved.
         if o.position != 0.0 or o.n_fills != self._fills_seen or t // day_ns != self._day:
@@ -585,14 +588,14 @@ class RiskCore:
         o: TrackerCore = self.orders
         now: cython.longlong = self.engine.now
         eq: cython.double = o._mark()
-        day_ns: cython.longlong = _DAY_NS
+        day_ns: cython.longlong = DAY_NS
         day: cython.longlong = now // day_ns
         if day != self._day:
             self._day = day
             self._day_start_equity = eq
             if self.daily_tripped:
                 self.daily_tripped = False
-                self._change("daily_loss", "ok", 0.0, self._max_daily_loss, "new UTC day")
+                self._change("daily_loss", OK, 0.0, self._max_daily_loss, "new UTC day")
         if not self.killed and o.max_drawdown >= self._max_drawdown:
             self.killed = True
             self._drawdown_tripped()
@@ -635,8 +638,9 @@ class VenueGate:
 
     Everything else (most of a day's quarter-million market events) costs the
     simulator nothing.  ``pending`` and the used-size memories are the simulator's own
-    containers, mutated in place; ``due``, ``bid_max`` and ``ask_min`` it keeps here
-    (:class:`framework.book.WakeField`).  NaN compares false, in C as in Python.
+    containers, mutated in place; ``due``, ``bid_max`` and ``ask_min`` live here, and
+    the simulator reads and sets them on its gate.  NaN compares false, in C as in
+    Python.
     """
 
     market = cython.declare(MarketState, visibility="public")
@@ -657,7 +661,7 @@ class VenueGate:
 
     def __init__(self, pending: list, bid_used: dict, ask_used: dict) -> None:
         self.market = None
-        self.due = 2**63 - 1
+        self.due = NEVER
         self.bid_max = -INF
         self.ask_min = INF
         self.cross = False

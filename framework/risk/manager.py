@@ -34,12 +34,10 @@ from framework.config import RiskConfig, section_from_kwargs
 from framework.engine.core import Engine
 from framework.events.columns import Columns
 from framework.events.schema import Kind
-from framework.kernel.market import RiskCore
+from framework.kernel.market import DAY_NS, OK, RiskCore
 
 __all__ = ["RiskManager"]
 
-DAY_NS = 86_400 * 1_000_000_000
-OK = "ok"
 
 #: ``connection`` rows that pause the quote gate at once (the state that says the link is
 #: down) and the states that say it is back (framework.hyperliquid.ws reports them).
