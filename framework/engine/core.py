@@ -215,7 +215,7 @@ class Engine(EngineCore):
             "events": self.events,
             "outputs": self.outputs,
             "next_cloid": self._cloid + 1,
-            "pending_timers": len(self._timers),
+            "pending_timers": self._n_timers,
             "rng_state": self.rng.bit_generator.state["state"]["state"],
             "components": {c.name: c.snapshot() for c in self.components},
         }

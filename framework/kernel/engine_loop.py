@@ -15,7 +15,6 @@ nanoseconds and counters below 2⁶³ (``NEVER`` is 2⁶³ − 1).
 
 from __future__ import annotations
 
-import heapq
 from collections import deque
 
 import cython
@@ -40,6 +39,12 @@ def _deliver(hs: list, c: object, r: object) -> cython.void:
         fn(c, r)
 
 
+def _int64s(n: cython.Py_ssize_t) -> object:
+    """``n`` zero int64 slots: an array compiled (typed, C-speed), a list interpreted
+    (so values read back are Python ints, as the interpreted engine's always are)."""
+    return np.zeros(n, dtype=np.int64) if cython.compiled else [0] * n
+
+
 @cython.cclass
 class EngineCore:
     """The engine's per-event state and methods (see the module doc)."""
@@ -51,12 +56,19 @@ class EngineCore:
     start_ns = cython.declare(cython.longlong, visibility="public")
     _next_timer = cython.declare(cython.longlong, visibility="public")
     _timer_order = cython.declare(cython.longlong, visibility="public")
+    _n_timers = cython.declare(cython.Py_ssize_t, visibility="public")  # pending timers
     _draining = cython.declare(cython.bint, visibility="public")
     counts = cython.declare(list, visibility="public")  # outputs emitted, per kind
     _handlers = cython.declare(list, visibility="public")  # per kind: handler list
-    # (due, creation order, fn, period): period 0 = one-shot.  Periodic timers are
-    # re-pushed by _fire_timers itself rather than by a wrapper closure.
-    _timers = cython.declare(list, visibility="public")
+    # The timers: a binary min-heap on (due, creation order) kept in parallel arrays,
+    # position by position: due time, creation order, period (0 = one-shot) as C
+    # integers, and the function.  Periodic timers are re-pushed by _fire_timers
+    # itself rather than by a wrapper closure.  (A heap of tuples cost three Python
+    # ints, a tuple and tuple comparisons per firing: 3.5 % of a backtest.)
+    _t_due = cython.declare(cython.longlong[::1])
+    _t_ord = cython.declare(cython.longlong[::1])
+    _t_per = cython.declare(cython.longlong[::1])
+    _t_fn = cython.declare(list)
     _queue = cython.declare(object, visibility="public")  # deque of (kind, row)
     _append = cython.declare(object, visibility="public")  # the sink's append
     _single = cython.declare(object)
@@ -72,7 +84,11 @@ class EngineCore:
         self._draining = False
         self.counts = [0] * _N_KINDS
         self._handlers = [[] for _ in range(_N_KINDS)]
-        self._timers = []
+        self._n_timers = 0
+        self._t_due = _int64s(16)
+        self._t_ord = _int64s(16)
+        self._t_per = _int64s(16)
+        self._t_fn = [None] * 16
         self._queue = deque()
         self._append = None
         self._single = Columns.single
@@ -80,7 +96,7 @@ class EngineCore:
     # -- timers -------------------------------------------------------------------------
     def _push(self, due_ns: cython.longlong, fn: object, period_ns: cython.longlong) -> None:
         self._timer_order += 1
-        heapq.heappush(self._timers, (due_ns, self._timer_order, fn, period_ns))
+        self._heap_push(due_ns, self._timer_order, period_ns, fn)
         if due_ns < self._next_timer:
             self._next_timer = due_ns
 
@@ -88,24 +104,111 @@ class EngineCore:
         """Run ``fn(due_ns)`` when event time reaches ``due_ns``."""
         self._push(due_ns, fn, 0)
 
-    def _fire_timers(self, until_ns: cython.longlong) -> None:
-        timers: list = self._timers
+    @cython.cfunc
+    def _fire_timers(self, until_ns: cython.longlong) -> cython.void:
         due: cython.longlong
         period: cython.longlong
-        pop = heapq.heappop
-        push = heapq.heappush
-        while timers and timers[0][0] <= until_ns:
-            entry: tuple = pop(timers)
-            due = entry[0]
-            fn = entry[2]
-            period = entry[3]
+        while self._n_timers and self._t_due[0] <= until_ns:
+            due = self._t_due[0]
+            period = self._t_per[0]
+            fn = self._t_fn[0]
+            self._heap_pop()
             if due > self.now:
                 self.now = due
             fn(due)
             if period:
                 self._timer_order += 1
-                push(timers, (due + period, self._timer_order, fn, period))
-        self._next_timer = timers[0][0] if timers else NEVER
+                self._heap_push(due + period, self._timer_order, period, fn)
+        self._next_timer = self._t_due[0] if self._n_timers else NEVER
+
+    @cython.cfunc
+    def _heap_push(
+        self, due: cython.longlong, order: cython.longlong, period: cython.longlong, fn: object
+    ) -> cython.void:
+        i: cython.Py_ssize_t = self._n_timers
+        if i == len(self._t_fn):
+            self._grow_timers()
+        self._n_timers = i + 1
+        self._t_due[i] = due
+        self._t_ord[i] = order
+        self._t_per[i] = period
+        self._t_fn[i] = fn
+        self._sift_up(i)
+
+    @cython.cfunc
+    def _heap_pop(self) -> cython.void:
+        """Drop the heap's first timer."""
+        last: cython.Py_ssize_t = self._n_timers - 1
+        self._n_timers = last
+        if last:
+            self._put(0, last)
+        self._t_fn[last] = None  # no reference kept to a function that ran
+        if last > 1:
+            self._sift_down(0)
+
+    @cython.cfunc
+    @cython.inline
+    def _before(self, i: cython.Py_ssize_t, j: cython.Py_ssize_t) -> cython.bint:
+        """Is the timer at position ``i`` due before the one at ``j``?"""
+        di: cython.longlong = self._t_due[i]
+        dj: cython.longlong = self._t_due[j]
+        return di < dj or (di == dj and self._t_ord[i] < self._t_ord[j])
+
+    @cython.cfunc
+    @cython.inline
+    def _put(self, dst: cython.Py_ssize_t, src: cython.Py_ssize_t) -> cython.void:
+        """Copy the timer at position ``src`` to ``dst``."""
+        self._t_due[dst] = self._t_due[src]
+        self._t_ord[dst] = self._t_ord[src]
+        self._t_per[dst] = self._t_per[src]
+        self._t_fn[dst] = self._t_fn[src]
+
+    @cython.cfunc
+    def _swap(self, i: cython.Py_ssize_t, j: cython.Py_ssize_t) -> cython.void:
+        d: cython.longlong = self._t_due[i]
+        o: cython.longlong = self._t_ord[i]
+        p: cython.longlong = self._t_per[i]
+        f = self._t_fn[i]
+        self._put(i, j)
+        self._t_due[j] = d
+        self._t_ord[j] = o
+        self._t_per[j] = p
+        self._t_fn[j] = f
+
+    @cython.cfunc
+    def _sift_up(self, i: cython.Py_ssize_t) -> cython.void:
+        parent: cython.Py_ssize_t
+        while i > 0:
+            parent = (i - 1) >> 1
+            if not self._before(i, parent):
+                break
+            self._swap(i, parent)
+            i = parent
+
+    @cython.cfunc
+    def _sift_down(self, i: cython.Py_ssize_t) -> cython.void:
+        n: cython.Py_ssize_t = self._n_timers
+        child: cython.Py_ssize_t
+        while True:
+            child = 2 * i + 1
+            if child >= n:
+                break
+            if child + 1 < n and self._before(child + 1, child):
+                child += 1
+            if not self._before(child, i):
+                break
+            self._swap(i, child)
+            i = child
+
+    @cython.cfunc
+    def _grow_timers(self) -> cython.void:
+        n: cython.Py_ssize_t = len(self._t_fn)
+        due, order, per = _int64s(2 * n), _int64s(2 * n), _int64s(2 * n)
+        due[:n] = self._t_due
+        order[:n] = self._t_ord
+        per[:n] = self._t_per
+        self._t_due, self._t_ord, self._t_per = due, order, per
+        self._t_fn.extend([None] * n)
 
     # -- the step -----------------------------------------------------------------------
     def step_many(
