@@ -40,7 +40,7 @@ from framework.engine.core import Engine
 from framework.events.columns import Columns
 from framework.events.schema import Kind
 from framework.grid import decade, round_price, round_size, tick_size
-from framework.kernel.fpmath import square
+from framework.kernel.fpmath import round_digits, square
 from framework.orders import PX, RESTING, STATUS, SZ
 from strategies.glft import half_spread_and_skew, microprice, quote_prices
 from strategies.profiles import clamp_half_spread, profile
@@ -239,14 +239,14 @@ class MarketMaker:
         return (
             math.floor(self._model_hs() / step),
             math.floor(self.skew_bps * self.m_skew / step),
-            round(self.q_shift, 2),
-            round(r.spread_mult, 2),
+            round_digits(self.q_shift, 2),
+            round_digits(r.spread_mult, 2),
             r.size_mult,
             r.quoting_allowed,
             r.sides_allowed,
             r.forcing,
             self.orders.position,
-            round(kelly, 4),
+            round_digits(kelly, 4),
         )
 
     def _missing_orders(self) -> bool:

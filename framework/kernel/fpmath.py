@@ -41,7 +41,7 @@ from __future__ import annotations
 import math
 
 import cython
-from cython.cimports.libc.math import floor, frexp, ldexp
+from cython.cimports.libc.math import copysign, floor, frexp, ldexp
 
 INF = cython.declare(cython.double, math.inf)  # a C double: no boxing in the hot tests
 
@@ -195,3 +195,35 @@ def square(x: cython.double) -> cython.double:
     if r == INF and x - x == 0.0:
         raise OverflowError("math range error")
     return r
+
+
+# 10**n for n = 0..15, exact doubles (10**22 is the last power of ten a double holds).
+_POW10 = (1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15)
+# The scaled value's distance from a half below which only Python's round decides:
+# |x| 10^n < 1e9 is within 1.2e-7 of its float product (one rounding), far inside it.
+_HALF_MARGIN = cython.declare(cython.double, 1e-6)
+
+
+def round_digits(x: cython.double, ndigits: cython.int) -> cython.double:
+    """``round(x, ndigits)``: the same float, without the decimal string Python's
+    ``round`` writes and parses back (about 2,000 instructions a call).
+
+    Python rounds ``x``'s exact binary value half-even at ``ndigits`` decimals and
+    returns the double nearest that decimal ``K / 10^n``.  Where ``y = |x| 10^n`` is
+    below 1e9 and not within 1e-6 of a half, ``y``'s rounding error cannot move it
+    across the half, so ``K`` is ``floor(y)`` or one more; ``K`` and ``10^n`` are exact
+    doubles and IEEE division is correctly rounded, so ``K / 10^n`` is that nearest
+    double.  Anything else (a near-half, a large value, NaN, inf, ``ndigits`` outside
+    0..15) is Python's ``round``.
+    """
+    if 0 <= ndigits <= 15:
+        scale: cython.double = _POW10[ndigits]
+        y: cython.double = abs(x) * scale
+        if y < 1e9:
+            k: cython.double = floor(y)
+            f: cython.double = y - k
+            if abs(f - 0.5) >= _HALF_MARGIN:
+                if f > 0.5:
+                    k += 1.0
+                return copysign(k / scale, x)
+    return round(x, ndigits)
