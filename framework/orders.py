@@ -27,6 +27,7 @@ price and then the last trade when the book has no valid mid.
 from __future__ import annotations
 
 import math
+from collections import OrderedDict
 from typing import Any
 
 from framework.config import OrdersConfig, section_from_kwargs
@@ -88,7 +89,10 @@ class OrderTracker(TrackerCore):
         super().__init__()
         self.cfg: OrdersConfig = section_from_kwargs(OrdersConfig, config)
         self.open: dict[str, list[Any]] = {}
-        self.closed: dict[str, str] = {}  # cloid -> filled | canceled | rejected
+        # cloid -> filled | canceled | rejected, oldest first.  An OrderedDict: dropping
+        # the oldest of a plain dict scans the slots its earlier deletions left, which
+        # cost 14,000 instructions a drop once 4,096 orders had closed.
+        self.closed: OrderedDict[str, str] = OrderedDict()
         self.adopted = False  # live: the venue's account taken over (first account row)
         self.adopted_seq = 0
         self.venue_position = math.nan  # live: the last account row's position
@@ -264,7 +268,7 @@ class OrderTracker(TrackerCore):
         if self.open.pop(cloid, None) is not None or cloid not in self.closed:
             self.closed[cloid] = final
             if len(self.closed) > CLOSED_KEEP:
-                del self.closed[next(iter(self.closed))]
+                self.closed.popitem(last=False)
         old = self.replaces.pop(cloid, None)
         if old is not None and rejected:
             rec = self.open.get(old)  # a rejected modify leaves the original order

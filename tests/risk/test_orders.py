@@ -162,3 +162,23 @@ def test_the_position_is_a_sum_of_venue_sizes_without_float_drift():
     assert o.position == 0.3
     sim_fill(h, "e", -1, 10.0, 0.3)
     assert o.position == 0.0 and o.avg_entry == 0.0
+
+
+def test_closed_orders_keep_the_newest_4096_statuses_oldest_dropped_first():
+    from framework.orders import CLOSED_KEEP
+
+    h = bare()
+    o = h.orders
+    e = h.engine
+    cloids = []
+    for j in range(CLOSED_KEEP + 10):
+        cloid = e.next_cloid()
+        cloids.append(cloid)
+        e.emit(Kind.ORDER_COMMANDS, (cloid, "place", "X", 1, 9.9, 1.0, "Alo", False, None, 0, "t"))
+        status = "rejected" if j % 2 else "canceled"
+        e.emit(Kind.SIM_ORDERS, (cloid, "X", 1, 9.9, 1.0, status, None, None, 0))
+    assert len(o.closed) == CLOSED_KEEP
+    assert list(o.closed) == cloids[10:]  # the oldest ten went, in closing order
+    assert o.state(cloids[9]) is None
+    assert o.state(cloids[10]) == "canceled" and o.state(cloids[11]) == "rejected"
+    assert o.open == {}
