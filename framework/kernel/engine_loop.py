@@ -45,6 +45,13 @@ def _int64s(n: cython.Py_ssize_t) -> object:
     return np.zeros(n, dtype=np.int64) if cython.compiled else [0] * n
 
 
+def _doubled(old: object, n: cython.Py_ssize_t) -> object:
+    """:func:`_int64s` of ``2 n`` slots starting with ``old``'s ``n``."""
+    new = _int64s(2 * n)
+    new[:n] = old
+    return new
+
+
 @cython.cclass
 class EngineCore:
     """The engine's per-event state and methods (see the module doc)."""
@@ -60,15 +67,20 @@ class EngineCore:
     _draining = cython.declare(cython.bint, visibility="public")
     counts = cython.declare(list, visibility="public")  # outputs emitted, per kind
     _handlers = cython.declare(list, visibility="public")  # per kind: handler list
-    # The timers: a binary min-heap on (due, creation order) kept in parallel arrays,
-    # position by position: due time, creation order, period (0 = one-shot) as C
-    # integers, and the function.  Periodic timers are re-pushed by _fire_timers
-    # itself rather than by a wrapper closure.  (A heap of tuples cost three Python
-    # ints, a tuple and tuple comparisons per firing: 3.5 % of a backtest.)
-    _t_due = cython.declare(cython.longlong[::1])
-    _t_ord = cython.declare(cython.longlong[::1])
-    _t_per = cython.declare(cython.longlong[::1])
-    _t_fn = cython.declare(list)
+    # The timers.  Each lives in a slot: due time, creation order and period (0 =
+    # one-shot) as C integers, and its function.  The heap is a binary min-heap of
+    # slot numbers on (due, creation order); a periodic timer keeps its slot when
+    # _fire_timers re-arms it (no wrapper closure), a one-shot's slot is reused.  (A
+    # heap of (due, order, fn, period) tuples cost three Python ints, a tuple and
+    # tuple comparisons per firing: 6 % of a backtest's instructions.)
+    _s_due = cython.declare(cython.longlong[::1])
+    _s_ord = cython.declare(cython.longlong[::1])
+    _s_per = cython.declare(cython.longlong[::1])
+    _s_fn = cython.declare(list)
+    _heap = cython.declare(cython.longlong[::1])  # heap position -> slot
+    _free = cython.declare(cython.longlong[::1])  # a stack of free slots
+    _n_free = cython.declare(cython.Py_ssize_t)
+    _n_slots = cython.declare(cython.Py_ssize_t, visibility="readonly")  # slots ever used
     _queue = cython.declare(object, visibility="public")  # deque of (kind, row)
     _append = cython.declare(object, visibility="public")  # the sink's append
     _single = cython.declare(object)
@@ -85,10 +97,14 @@ class EngineCore:
         self.counts = [0] * _N_KINDS
         self._handlers = [[] for _ in range(_N_KINDS)]
         self._n_timers = 0
-        self._t_due = _int64s(16)
-        self._t_ord = _int64s(16)
-        self._t_per = _int64s(16)
-        self._t_fn = [None] * 16
+        self._s_due = _int64s(16)
+        self._s_ord = _int64s(16)
+        self._s_per = _int64s(16)
+        self._s_fn = [None] * 16
+        self._heap = _int64s(16)
+        self._free = _int64s(16)
+        self._n_free = 0
+        self._n_slots = 0
         self._queue = deque()
         self._append = None
         self._single = Columns.single
@@ -108,107 +124,109 @@ class EngineCore:
     def _fire_timers(self, until_ns: cython.longlong) -> cython.void:
         due: cython.longlong
         period: cython.longlong
-        while self._n_timers and self._t_due[0] <= until_ns:
-            due = self._t_due[0]
-            period = self._t_per[0]
-            fn = self._t_fn[0]
-            self._heap_pop()
+        slot: cython.Py_ssize_t
+        while self._n_timers and self._s_due[self._heap[0]] <= until_ns:
+            slot = self._heap[0]
+            due = self._s_due[slot]
+            period = self._s_per[slot]
+            fn = self._s_fn[slot]
+            self._n_timers -= 1
+            if self._n_timers:
+                self._heap[0] = self._heap[self._n_timers]
+                self._sift_down(0)
+            if not period:  # a one-shot: its slot is free again
+                self._s_fn[slot] = None
+                self._free[self._n_free] = slot
+                self._n_free += 1
             if due > self.now:
                 self.now = due
             fn(due)
-            if period:
+            if period:  # re-armed after it ran: a new creation order, the same slot
                 self._timer_order += 1
-                self._heap_push(due + period, self._timer_order, period, fn)
-        self._next_timer = self._t_due[0] if self._n_timers else NEVER
+                self._s_due[slot] = due + period
+                self._s_ord[slot] = self._timer_order
+                self._heap[self._n_timers] = slot
+                self._n_timers += 1
+                self._sift_up(self._n_timers - 1)
+        self._next_timer = self._s_due[self._heap[0]] if self._n_timers else NEVER
 
     @cython.cfunc
     def _heap_push(
         self, due: cython.longlong, order: cython.longlong, period: cython.longlong, fn: object
     ) -> cython.void:
-        i: cython.Py_ssize_t = self._n_timers
-        if i == len(self._t_fn):
-            self._grow_timers()
-        self._n_timers = i + 1
-        self._t_due[i] = due
-        self._t_ord[i] = order
-        self._t_per[i] = period
-        self._t_fn[i] = fn
-        self._sift_up(i)
-
-    @cython.cfunc
-    def _heap_pop(self) -> cython.void:
-        """Drop the heap's first timer."""
-        last: cython.Py_ssize_t = self._n_timers - 1
-        self._n_timers = last
-        if last:
-            self._put(0, last)
-        self._t_fn[last] = None  # no reference kept to a function that ran
-        if last > 1:
-            self._sift_down(0)
+        slot: cython.Py_ssize_t
+        if self._n_free:
+            self._n_free -= 1
+            slot = self._free[self._n_free]
+        else:
+            if self._n_slots == len(self._s_fn):
+                self._grow_timers()
+            slot = self._n_slots
+            self._n_slots += 1
+        self._s_due[slot] = due
+        self._s_ord[slot] = order
+        self._s_per[slot] = period
+        self._s_fn[slot] = fn
+        self._heap[self._n_timers] = slot
+        self._n_timers += 1
+        self._sift_up(self._n_timers - 1)
 
     @cython.cfunc
     @cython.inline
-    def _before(self, i: cython.Py_ssize_t, j: cython.Py_ssize_t) -> cython.bint:
-        """Is the timer at position ``i`` due before the one at ``j``?"""
-        di: cython.longlong = self._t_due[i]
-        dj: cython.longlong = self._t_due[j]
-        return di < dj or (di == dj and self._t_ord[i] < self._t_ord[j])
+    @cython.boundscheck(False)
+    @cython.wraparound(False)
+    def _before(self, a: cython.Py_ssize_t, b: cython.Py_ssize_t) -> cython.bint:
+        """Is the timer in slot ``a`` due before the one in slot ``b``?"""
+        da: cython.longlong = self._s_due[a]
+        db: cython.longlong = self._s_due[b]
+        return da < db or (da == db and self._s_ord[a] < self._s_ord[b])
 
     @cython.cfunc
-    @cython.inline
-    def _put(self, dst: cython.Py_ssize_t, src: cython.Py_ssize_t) -> cython.void:
-        """Copy the timer at position ``src`` to ``dst``."""
-        self._t_due[dst] = self._t_due[src]
-        self._t_ord[dst] = self._t_ord[src]
-        self._t_per[dst] = self._t_per[src]
-        self._t_fn[dst] = self._t_fn[src]
-
-    @cython.cfunc
-    def _swap(self, i: cython.Py_ssize_t, j: cython.Py_ssize_t) -> cython.void:
-        d: cython.longlong = self._t_due[i]
-        o: cython.longlong = self._t_ord[i]
-        p: cython.longlong = self._t_per[i]
-        f = self._t_fn[i]
-        self._put(i, j)
-        self._t_due[j] = d
-        self._t_ord[j] = o
-        self._t_per[j] = p
-        self._t_fn[j] = f
-
-    @cython.cfunc
-    def _sift_up(self, i: cython.Py_ssize_t) -> cython.void:
+    @cython.boundscheck(False)
+    @cython.wraparound(False)
+    def _sift_up(self, pos: cython.Py_ssize_t) -> cython.void:
+        """Move the slot at heap position ``pos`` up to its place."""
+        heap: cython.longlong[::1] = self._heap
+        slot: cython.Py_ssize_t = heap[pos]
         parent: cython.Py_ssize_t
-        while i > 0:
-            parent = (i - 1) >> 1
-            if not self._before(i, parent):
+        while pos > 0:
+            parent = (pos - 1) >> 1
+            if not self._before(slot, heap[parent]):
                 break
-            self._swap(i, parent)
-            i = parent
+            heap[pos] = heap[parent]
+            pos = parent
+        heap[pos] = slot
 
     @cython.cfunc
-    def _sift_down(self, i: cython.Py_ssize_t) -> cython.void:
+    @cython.boundscheck(False)
+    @cython.wraparound(False)
+    def _sift_down(self, pos: cython.Py_ssize_t) -> cython.void:
+        """Move the slot at heap position ``pos`` down to its place."""
+        heap: cython.longlong[::1] = self._heap
         n: cython.Py_ssize_t = self._n_timers
+        slot: cython.Py_ssize_t = heap[pos]
         child: cython.Py_ssize_t
         while True:
-            child = 2 * i + 1
+            child = 2 * pos + 1
             if child >= n:
                 break
-            if child + 1 < n and self._before(child + 1, child):
+            if child + 1 < n and self._before(heap[child + 1], heap[child]):
                 child += 1
-            if not self._before(child, i):
+            if not self._before(heap[child], slot):
                 break
-            self._swap(i, child)
-            i = child
+            heap[pos] = heap[child]
+            pos = child
+        heap[pos] = slot
 
     @cython.cfunc
     def _grow_timers(self) -> cython.void:
-        n: cython.Py_ssize_t = len(self._t_fn)
-        due, order, per = _int64s(2 * n), _int64s(2 * n), _int64s(2 * n)
-        due[:n] = self._t_due
-        order[:n] = self._t_ord
-        per[:n] = self._t_per
-        self._t_due, self._t_ord, self._t_per = due, order, per
-        self._t_fn.extend([None] * n)
+        n: cython.Py_ssize_t = len(self._s_fn)
+        self._s_due = _doubled(self._s_due, n)
+        self._s_ord = _doubled(self._s_ord, n)
+        self._s_per = _doubled(self._s_per, n)
+        self._heap = _doubled(self._heap, n)
+        self._free = _doubled(self._free, n)
+        self._s_fn.extend([None] * n)
 
     # -- the step -----------------------------------------------------------------------
     def step_many(

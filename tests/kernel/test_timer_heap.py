@@ -126,3 +126,19 @@ def test_a_timer_that_raises_stops_the_step_and_the_rest_still_fire_later(
     engine.step_many([0], [2], [30], [0], [None])
     assert fired == ["before", "after"]
     assert engine._n_timers == 0
+
+
+@pytest.mark.parametrize("module", [engine_loop, _INTERPRETED], ids=["loaded", "interpreted"])
+def test_a_fired_one_shot_s_slot_is_reused_and_periodic_timers_keep_theirs(
+    module: ModuleType,
+) -> None:
+    engine = module.EngineCore()
+    fired: list[int] = []
+    engine._push(0, fired.append, 10)
+    engine._push(5, fired.append, 10)
+    for seq in range(1, 2_001):  # a one-shot set and fired per event, 2,000 times
+        engine.call_at(seq * 100, fired.append)
+        engine.step_many([0], [seq], [seq * 100], [0], [None])
+    assert engine._n_timers == 2
+    assert engine._n_slots == 3  # two periodic, one reused by every one-shot
+    assert fired.count(200_000) == 2  # the one-shot and a periodic tick, in order
