@@ -197,7 +197,10 @@ def _fast_round_price(px: float, sz_decimals: int, side: int) -> float | None:
     decade = pow10(m)
     if px < decade * (1.0 + 1e-12) or px > decade * (10.0 - 1e-11):
         return None
-    d = max(0, min(MAX_PERP_DECIMALS - sz_decimals, MAX_SIG_FIGS - 1 - m))
+    d = MAX_PERP_DECIMALS - sz_decimals  # _decimals' rule, without builtin min / max
+    figs = MAX_SIG_FIGS - 1 - m
+    d = figs if figs < d else d
+    d = d if d > 0 else 0
     scale = 10**d
     k = _fast_round(px * scale, side)
     if not k:

@@ -362,7 +362,11 @@ class MarketMaker:
 
     def _max_position(self, px: float) -> float:
         rc = self.risk.cfg
-        return min(rc.max_position, rc.max_position_usd / px) if px > 0 else rc.max_position
+        cap = rc.max_position
+        if px > 0:
+            usd_cap = rc.max_position_usd / px
+            return usd_cap if usd_cap < cap else cap  # min(cap, usd_cap), without the builtin
+        return cap
 
     def _requote(self, force: bool) -> None:
         """Evaluate the target quote; accept and reconcile it when it moved enough."""
@@ -380,8 +384,12 @@ class MarketMaker:
             # the tick only changes at powers of ten: cache the decade
             lo = decade(fair)
             self._tick_band = (lo, lo * 10.0, tick)
-        tol_bps = max(c.requote_tolerance_bps, c.requote_spread_fraction * self._hs_quoted)
-        self._move_px = max(c.requote_ticks * tick, tol_bps * fair * 1e-4)
+        # max(a, b) written out (b if b > a else a: the same value and tie rule)
+        tol_bps = c.requote_tolerance_bps
+        frac = c.requote_spread_fraction * self._hs_quoted
+        tol_bps = frac if frac > tol_bps else tol_bps
+        move, tol_px = c.requote_ticks * tick, tol_bps * fair * 1e-4
+        self._move_px = tol_px if tol_px > move else move
         self._key_step = 0.5 * self._move_px / fair * 1e4
         self._eval_key = self._model_key()
         risk = self.risk
@@ -472,9 +480,9 @@ class MarketMaker:
         w = self.orders.equity
         sigma_t = self.sigma_bps * 1e-4 * math.sqrt(rc.inventory_horizon_s)
         mmr = 0.5 / rc.max_leverage
-        limit = min(
-            w / (rc.inventory_k_sigma * sigma_t + mmr), rc.max_margin_usage * w * rc.leverage
-        )
+        limit = w / (rc.inventory_k_sigma * sigma_t + mmr)
+        usage = rc.max_margin_usage * w * rc.leverage
+        limit = usage if usage < limit else limit  # min(limit, usage)
         return limit - side * pos * px
 
     def _side(
@@ -495,7 +503,8 @@ class MarketMaker:
             sz = round_size(sz, c.sz_decimals, down=True)
             return (px, sz, True) if sz > 0 else None
         room = cap - side * pos  # what this side may add before the cap
-        sz = min(size, round_size(max(room, 0.0), c.sz_decimals, down=True))
+        room = round_size(0.0 if room < 0.0 else room, c.sz_decimals, down=True)  # max(room, 0)
+        sz = room if room < size else size  # min(size, room)
         if sz * px < c.min_notional_usd:
             return None  # too close to the cap for a valid order
         return px, sz, False

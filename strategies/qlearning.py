@@ -129,7 +129,8 @@ class QLearner:
 
     def choose(self, s: int, rng: np.random.Generator) -> int:
         """ε-greedy action for state ``s``, drawing from ``rng`` (always two draws)."""
-        eps = max(self.epsilon_min, self.epsilon0 / (1.0 + sum(self.n[s]) / 100.0))
+        eps = self.epsilon0 / (1.0 + sum(self.n[s]) / 100.0)
+        eps = eps if eps > self.epsilon_min else self.epsilon_min  # max(eps_min, eps)
         u = uniform(rng)  # float(rng.random()), int(rng.integers(N)): numpy's values
         pick = below(rng, N_ACTIONS)  # drawn either way: a fixed draw count per step
         if u < eps:

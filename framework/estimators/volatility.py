@@ -163,8 +163,16 @@ class VolatilityEstimator(EstimatorBase):
             b, c1 = v, 0.0
         # Noise correction [ours]: i.i.d. mid noise (spread flicker, grid rounding) adds
         # 2ω² to E[r²] and -ω² to E[r_t r_{t-1}]; v + 2c1 removes it (one-lag kernel).
-        vc = max(v + 2.0 * c1, 0.25 * v) if self.noise_correction else v
-        ratio = min(1.0, b / v) if v > 0 else 1.0
+        # max / min written out (the same value and tie rule: the first argument unless
+        # the second is larger / smaller): the builtins parse keywords on every call.
+        vc = v
+        if self.noise_correction:
+            vc, lo = v + 2.0 * c1, 0.25 * v
+            vc = lo if lo > vc else vc
+        ratio = 1.0
+        if v > 0:
+            ratio = b / v
+            ratio = ratio if ratio < 1.0 else 1.0
         return v, vc, ratio
 
     @property
