@@ -140,7 +140,7 @@ class KappaEstimator(EstimatorBase):
         self.engine = engine
         self._sweeps.tape = book_tape(engine)
         self._sweeps.engine = engine
-        engine.subscribe(Kind.TRADES, self._sweeps, columns=("side", "px", "hash"))
+        engine.subscribe(Kind.TRADES, self._sweeps.on_event, columns=("side", "px", "hash"))
         on_checkpoint(engine, self.publish)
         engine.call_every(self.refit_ns, self.refit)
 
@@ -148,7 +148,7 @@ class KappaEstimator(EstimatorBase):
     def on_trade(self, cols: Columns, i: int) -> None:
         """One print (what the engine runs, in the kernel, is the estimator's
         :class:`~framework.kernel.market.SweepDepths`)."""
-        self._sweeps(cols, i)
+        self._sweeps.on_event(cols, i)
 
     @property
     def events_seen(self) -> int:
