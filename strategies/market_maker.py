@@ -250,17 +250,27 @@ class MarketMaker:
         )
 
     def _missing_orders(self) -> bool:
-        return any(
-            self._target[s] is not None and self.orders.order(self._cloid[s]) is None
-            for s in _SIDES
-        )
+        # (a loop, not any() over a generator: this runs every requote_interval_s)
+        target, cloid, order = self._target, self._cloid, self.orders.order
+        for s in _SIDES:
+            if target[s] is not None and order(cloid[s]) is None:
+                return True
+        return False
 
     def _sweep_orphans(self) -> None:
         """Cancel resting orders the strategy no longer tracks (belt and braces)."""
-        mine = {*self._cloid.values(), *self._replaced.values()}
-        for cloid, rec in list(self.orders.open.items()):
-            if cloid not in mine and rec[STATUS] == RESTING:
-                self._command("cancel", rec[0], None, cloid, "orphan")
+        cl, rp = self._cloid, self._replaced
+        orphans = [
+            (cloid, rec[0])
+            for cloid, rec in self.orders.open.items()
+            if cloid != cl[1]
+            and cloid != cl[-1]
+            and cloid != rp[1]
+            and cloid != rp[-1]
+            and rec[STATUS] == RESTING
+        ]
+        for cloid, side in orphans:
+            self._command("cancel", side, None, cloid, "orphan")
 
     # -- parameters (timer) -------------------------------------------------------------
     def on_params(self, t: int) -> None:

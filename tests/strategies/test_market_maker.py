@@ -98,3 +98,20 @@ def test_tick_cache_takes_the_exact_decade_of_a_fair_just_below_a_power_of_ten()
     assert h.mm._tick_band[:2] == (100.0, 1000.0) and h.mm._tick_band[2] == 0.01
     h.step(Kind.BOOK, ("X", [1500.0], [27.26], [1], [1500.1], [27.26], [1]))
     assert h.mm._tick_band == (1000.0, 10000.0, 0.1)  # the real tick of the 1000s
+
+
+def test_the_requote_timer_cancels_resting_orders_the_strategy_does_not_track():
+    h = Harness({"requote_interval_s": 2.0})
+    h.book(40.0, 40.01)
+    mine = {c[3] for c in commands(h)}
+    e = h.engine
+    stray = e.next_cloid()  # an order the strategy never placed, resting at the venue
+    e.emit(Kind.ORDER_COMMANDS, (stray, "place", "X", 1, 39.5, 1.0, "Alo", False, None, 0, "t"))
+    h.venue.resting[stray] = [1, 39.5, 1.0]
+    e.emit(Kind.SIM_ORDERS, (stray, "X", 1, 39.5, 1.0, "resting", None, 0.0, 0))
+    n0 = len(commands(h))
+    h.clock(2.5)
+    swept = [c for c in commands(h)[n0:] if c[4] == "cancel"]
+    assert [(c[3], c[6], c[-1]) for c in swept] == [(stray, 1, "orphan")]
+    assert h.orders.order(stray) is None
+    assert all(h.orders.order(c) is not None for c in mine)  # its own orders still rest
