@@ -250,9 +250,8 @@ class MarketMaker:
         )
 
     def _missing_orders(self) -> bool:
-        # (a loop, not any() over a generator: this runs every requote_interval_s)
         target, cloid, order = self._target, self._cloid, self.orders.order
-        for s in _SIDES:
+        for s in _SIDES:  # noqa: SIM110 (any() would build a generator per call)
             if target[s] is not None and order(cloid[s]) is None:
                 return True
         return False
