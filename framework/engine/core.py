@@ -90,10 +90,11 @@ class Engine(EngineCore):
 
     def __init__(self, components: Iterable[Component], *, seed: int, sink: Sink) -> None:
         super().__init__()
-        self.seed = seed
+        self._seed = seed
         self.rng = np.random.Generator(np.random.PCG64(seed))
         self.sink = sink
         self._cloid = 0
+        self._cloid_prefix = f"0x{(seed & 0xFFFFFFFF):08x}"  # the seed's part, formatted once
         self._deferred_periodic: list[tuple[int, int, TimerFn]] = []
         self._append = sink.append
         # Per kind: the columns subscribed handlers read (None: any of them).
@@ -101,6 +102,11 @@ class Engine(EngineCore):
         self.components: list[Component] = list(components)
         for c in self.components:
             c.bind(self)
+
+    @property
+    def seed(self) -> int:
+        """The session seed (fixed: the rng and the client order ids derive from it)."""
+        return self._seed
 
     # -- wiring -------------------------------------------------------------------------
     def set_sink(self, sink: Sink) -> None:
@@ -177,7 +183,7 @@ class Engine(EngineCore):
     def next_cloid(self) -> str:
         """A fresh client order id: ``0x`` + 32 hex digits from the engine's counter."""
         self._cloid += 1
-        return f"0x{(self.seed & 0xFFFFFFFF):08x}{self._cloid:024x}"
+        return f"{self._cloid_prefix}{self._cloid:024x}"
 
     def next_input_seq(self) -> int:
         """The seq a live environment gives the next input before journaling it: the

@@ -250,3 +250,14 @@ def test_replay_of_a_journal_with_a_broken_component_entry_exits_2(tmp_path: Pat
     assert out.returncode == 2
     assert "'tests.stubs:Missing' names no importable class" in out.stderr
     assert "Traceback" not in out.stderr
+
+
+def test_client_order_ids_carry_the_seed_and_the_seed_is_fixed() -> None:
+    e = Engine([], seed=0x1_2345_6789, sink=ListSink())
+    assert [e.next_cloid(), e.next_cloid()] == [
+        "0x23456789" + f"{1:024x}",
+        "0x23456789" + f"{2:024x}",
+    ]
+    with pytest.raises(AttributeError):
+        e.seed = 7  # the ids (and the rng) were derived from the first one
+    assert e.seed == 0x1_2345_6789
