@@ -20,6 +20,8 @@ from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_EVEN, Decimal
 
 import numpy as np
 
+from framework.kernel.gridfast import round_price_fast, round_size_fast
+
 #: Decimals a perp price may carry at most, before subtracting szDecimals.
 MAX_PERP_DECIMALS = 6
 #: Positions and fill remainders are rounded to this many decimals: they are sums of
@@ -33,12 +35,18 @@ MAX_SIG_FIGS = 5
 _ROUNDING = {1: ROUND_FLOOR, -1: ROUND_CEILING, 0: ROUND_HALF_EVEN}
 
 
-def _check_sz_decimals(sz_decimals: int) -> None:
-    if not 0 <= int(sz_decimals) <= MAX_PERP_DECIMALS:
+def _check_sz_decimals(sz_decimals: int) -> int:
+    """``sz_decimals`` as an int; ValueError unless it is an integer in 0..6."""
+    try:
+        n = int(sz_decimals)
+    except (TypeError, ValueError):
+        n = -1
+    if n != sz_decimals or not 0 <= n <= MAX_PERP_DECIMALS:
         raise ValueError(
             f"sz_decimals={sz_decimals!r}: must be an integer in 0..{MAX_PERP_DECIMALS} "
             "(the asset's szDecimals from the meta endpoint)"
         )
+    return n
 
 
 def _exact(px: float, name: str = "px") -> Decimal:
@@ -143,9 +151,10 @@ def round_price(px: float, sz_decimals: int, side: int = 0) -> float:
     """
     if side not in _ROUNDING:
         raise ValueError(f"side={side!r}: use +1 (bid, rounds down), -1 (ask, up) or 0")
-    fast = _fast_round_price(px, sz_decimals, side)
-    if fast is not None:
-        return fast
+    if sz_decimals.__class__ is int and 0 <= sz_decimals <= MAX_PERP_DECIMALS:
+        fast = round_price_fast(px, sz_decimals, side)
+        if fast == fast:  # NaN: only the exact path below can decide
+            return fast
     exact = _exact(px)
     step = _step(_decimals(exact, sz_decimals))
     rounded = exact.quantize(step, rounding=_ROUNDING[side])
@@ -157,55 +166,13 @@ def round_price(px: float, sz_decimals: int, side: int = 0) -> float:
     return float(rounded)
 
 
-#: How close (in ticks or lots) a scaled value may come to a rounding boundary before
-#: the float fast path defers to exact decimal arithmetic.  A float's error at these
-#: magnitudes (< 1e7 ticks) is below 1e-9 ticks, so outside this margin both agree.
-_FAST_MARGIN = 1e-6
-
-
-def _fast_round(x: float, side: int) -> int | None:
-    """``x`` rounded down (+1), up (-1) or half-even (0), or None when ``x`` is so close
-    to a rounding boundary that only the exact decimal path can decide."""
-    k = math.floor(x)
-    f = x - k
-    if f < _FAST_MARGIN or f > 1.0 - _FAST_MARGIN:
-        return None
-    if side > 0:
-        return k
-    if side < 0:
-        return k + 1
-    if abs(f - 0.5) < _FAST_MARGIN:
-        return None
-    return k + 1 if f > 0.5 else k
-
-
 def _fast_round_price(px: float, sz_decimals: int, side: int) -> float | None:
-    """:func:`round_price` in float arithmetic, or None where it could disagree.
-
-    The quoting path rounds two prices per evaluation; the exact path (``Decimal``)
-    costs ~5 µs a call.  This gives the same float whenever the scaled price is not
-    within :data:`_FAST_MARGIN` of a boundary and the price is not within 1e-12 of a
-    power of ten (where the tick changes); a test checks it against the exact path.
-    """
-    if not (1e-8 < px < 1e9) or sz_decimals.__class__ is not int:
+    """:func:`round_price`'s float fast path alone (:func:`round_price_fast`): its
+    float, or None where it defers to the exact decimal path."""
+    if sz_decimals.__class__ is not int or not 0 <= sz_decimals <= MAX_PERP_DECIMALS:
         return None
-    if not 0 <= sz_decimals <= MAX_PERP_DECIMALS:
-        return None
-    # log10's last bit may differ between CPUs (libm); prices that close to a power of
-    # ten take the exact path below, so the result does not.
-    m = math.floor(math.log10(px))
-    decade = pow10(m)
-    if px < decade * (1.0 + 1e-12) or px > decade * (10.0 - 1e-11):
-        return None
-    d = MAX_PERP_DECIMALS - sz_decimals  # _decimals' rule, without builtin min / max
-    figs = MAX_SIG_FIGS - 1 - m
-    d = figs if figs < d else d
-    d = d if d > 0 else 0
-    scale = 10**d
-    k = _fast_round(px * scale, side)
-    if not k:
-        return None  # undecidable, or 0 (the exact path raises)
-    return k / scale
+    fast = round_price_fast(px, sz_decimals, side)
+    return None if fast != fast else fast
 
 
 def is_valid_price(px: float, sz_decimals: int) -> bool:
@@ -235,15 +202,13 @@ def round_size(sz: float, sz_decimals: int, *, down: bool = False) -> float:
     >>> round_size(1.23456, 2), round_size(1.239, 2, down=True), round_size(-0.005, 2, down=True)
     (1.23, 1.23, -0.0)
     """
-    _check_sz_decimals(sz_decimals)
+    sz_decimals = _check_sz_decimals(sz_decimals)
     x = float(sz)
     if not math.isfinite(x):
         raise ValueError(f"sz={sz!r}: a size must be a finite number")
-    scale = 10**sz_decimals
-    if abs(x) * scale < 1e9:  # the scaled float's error stays far below _FAST_MARGIN
-        k = _fast_round(abs(x) * scale, 1 if down else 0)
-        if k is not None:
-            return math.copysign(k / scale, x)
+    fast = round_size_fast(x, sz_decimals, down)
+    if fast == fast:  # NaN: only the exact path below can decide
+        return fast
     step = _step(sz_decimals)
     mode = ROUND_FLOOR if down else ROUND_HALF_EVEN
     magnitude = Decimal(repr(abs(x))).quantize(step, rounding=mode)
