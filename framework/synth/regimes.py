@@ -7,6 +7,8 @@ second) gives the transition matrix over any step: ``P(step) = expm(Q * step)``.
 
 from __future__ import annotations
 
+import math
+
 import attrs
 import numpy as np
 
@@ -44,29 +46,77 @@ def rate_matrix(regimes: tuple[RegimeSpec, ...]) -> np.ndarray:
     return q
 
 
+# The chain's algebra is plain Python in a fixed order, not numpy's ``@`` or LAPACK:
+# BLAS and LAPACK pick their kernels per CPU, so their last bits (in the manifest's
+# truth, and the stationary law the path starts from) changed with the machine.
+
+
+def _matmul(a: list[list[float]], b: list[list[float]]) -> list[list[float]]:
+    n = len(b)
+    out = []
+    for row in a:
+        new = []
+        for j in range(len(b[0])):
+            s = 0.0
+            for k in range(n):
+                s += row[k] * b[k][j]
+            new.append(s)
+        out.append(new)
+    return out
+
+
 def expm(a: np.ndarray) -> np.ndarray:
     """Matrix exponential by scaling and squaring a Taylor series (small matrices)."""
-    norm = np.abs(a).sum(axis=1).max()
-    squarings = max(0, int(np.ceil(np.log2(norm))) + 1) if norm > 0 else 0
-    x = a / 2.0**squarings
-    result = np.eye(len(a))
-    term = np.eye(len(a))
+    m = [[float(v) for v in row] for row in np.asarray(a)]
+    n = len(m)
+    norm = 0.0
+    for row in m:
+        s = 0.0
+        for v in row:
+            s += abs(v)
+        norm = s if s > norm else norm
+    squarings = max(0, math.ceil(math.log2(norm)) + 1) if norm > 0 else 0
+    scale = 2.0**squarings
+    x = [[v / scale for v in row] for row in m]
+    eye = [[1.0 if i == j else 0.0 for j in range(n)] for i in range(n)]
+    result = [r[:] for r in eye]
+    term = [r[:] for r in eye]
     for k in range(1, 20):
-        term = term @ x / k
-        result = result + term
+        term = [[v / k for v in row] for row in _matmul(term, x)]
+        result = [
+            [u + v for u, v in zip(r, t, strict=True)] for r, t in zip(result, term, strict=True)
+        ]
     for _ in range(squarings):
-        result = result @ result
-    return result
+        result = _matmul(result, result)
+    return np.asarray(result)
 
 
 def stationary(q: np.ndarray) -> np.ndarray:
-    """The chain's stationary distribution (``pi @ Q = 0``, ``sum(pi) = 1``)."""
-    n = len(q)
-    a = np.vstack([q.T, np.ones(n)])
-    b = np.zeros(n + 1)
-    b[-1] = 1.0
-    pi = np.linalg.lstsq(a, b, rcond=None)[0]
-    return pi / pi.sum()
+    """The chain's stationary distribution (``pi @ Q = 0``, ``sum(pi) = 1``): ``Q``'s
+    transpose with its last equation replaced by the normalisation, solved by
+    Gaussian elimination with partial pivoting."""
+    qm = [[float(v) for v in row] for row in np.asarray(q)]
+    n = len(qm)
+    a = [[qm[j][i] for j in range(n)] + [0.0] for i in range(n)]
+    a[-1] = [1.0] * n + [1.0]
+    for c in range(n):
+        p = max(range(c, n), key=lambda r: (abs(a[r][c]), -r))
+        a[c], a[p] = a[p], a[c]
+        if a[c][c] == 0.0:
+            raise SynthParamError("the regime chain has no unique stationary law")
+        for r in range(c + 1, n):
+            f = a[r][c] / a[c][c]
+            a[r] = [u - f * v for u, v in zip(a[r], a[c], strict=True)]
+    pi = [0.0] * n
+    for c in range(n - 1, -1, -1):
+        s = a[c][n]
+        for k in range(c + 1, n):
+            s -= a[c][k] * pi[k]
+        pi[c] = s / a[c][c]
+    total = 0.0
+    for v in pi:
+        total += v
+    return np.asarray([v / total for v in pi])
 
 
 def simulate_path(
