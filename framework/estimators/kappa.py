@@ -38,6 +38,7 @@ from framework.events.columns import Columns
 from framework.events.schema import Kind
 from framework.grid import tick_size
 from framework.kernel.fpmath import exp, log1p
+from framework.kernel.handler import Route
 from framework.kernel.market import SweepDepths
 
 
@@ -140,7 +141,9 @@ class KappaEstimator(EstimatorBase):
         self.engine = engine
         self._sweeps.tape = book_tape(engine)
         self._sweeps.engine = engine
-        engine.subscribe(Kind.TRADES, self._sweeps.on_event, columns=("side", "px", "hash"))
+        engine.subscribe(
+            Kind.TRADES, Route(self._sweeps, Kind.TRADES), columns=("side", "px", "hash")
+        )
         on_checkpoint(engine, self.publish)
         engine.call_every(self.refit_ns, self.refit)
 

@@ -118,6 +118,7 @@ from framework.fills.fees import HOUR_NS, funding_payment, next_hour_ns
 from framework.fills.order import SimOrder
 from framework.fills.texts import VENUE_TEXT, bad_alo_text
 from framework.grid import POSITION_DECIMALS
+from framework.kernel.handler import Route
 from framework.kernel.market import VenueGate
 
 #: Sizes below this are zero (sizes have at most 5 decimals on the venue).
@@ -238,9 +239,10 @@ class FillSimulator:
             )
         self._gate.market = self.market
         engine.subscribe(Kind.ORDER_COMMANDS, self.on_command)
-        engine.subscribe(Kind.TRADES, self._gate.trade, columns=("side", "px", "sz"))
-        engine.subscribe(Kind.BOOK, self._gate.book, columns=TOP_COLUMNS)
-        engine.subscribe(Kind.BBO, self._gate.bbo, columns=TOP_COLUMNS)
+        gate = self._gate  # called by the engine in C (a Route per table)
+        engine.subscribe(Kind.TRADES, Route(gate, Kind.TRADES), columns=("side", "px", "sz"))
+        engine.subscribe(Kind.BOOK, Route(gate, Kind.BOOK), columns=TOP_COLUMNS)
+        engine.subscribe(Kind.BBO, Route(gate, Kind.BBO), columns=TOP_COLUMNS)
         engine.subscribe(Kind.ASSET_CTX, self.on_ctx, columns=("oracle_px", "funding", "coin"))
 
     def manifest_entry(self) -> dict[str, Any]:

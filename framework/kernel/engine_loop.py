@@ -21,6 +21,11 @@ import cython
 import numpy as np
 
 from framework.events.columns import Columns
+
+if cython.compiled:  # a C call; interpreted, the Python class (the same dispatch)
+    from cython.cimports.framework.kernel.handler import Route
+else:
+    from framework.kernel.handler import Route
 from framework.events.schema import Kind, spec
 
 NEVER = 2**63 - 1
@@ -34,9 +39,17 @@ class EngineError(Exception):
 @cython.cfunc
 @cython.inline
 def _deliver(hs: list, c: object, r: object) -> cython.void:
-    """Row ``r`` of ``c`` to each handler of its kind, in subscription order."""
+    """Row ``r`` of ``c`` to each handler of its kind, in subscription order: a kernel
+    component's :class:`~framework.kernel.handler.Route` as a C call, anything else
+    through Python's call protocol."""
+    i: cython.Py_ssize_t = r
+    route: Route
     for fn in hs:
-        fn(c, r)
+        if type(fn) is Route:
+            route = fn
+            route.target.handle(route.code, c, i)
+        else:
+            fn(c, r)
 
 
 def _int64s(n: cython.Py_ssize_t) -> object:

@@ -27,6 +27,16 @@ from cython.cimports.libc.math import ceil
 from framework.events.schema import Kind
 from framework.kernel.engine_loop import NEVER
 
+if cython.compiled:  # the engine calls these components' handlers in C
+    from cython.cimports.framework.kernel.handler import Handler, Route
+else:
+    from framework.kernel.handler import Handler, Route
+
+# Route codes: the kind of the event a component's handle() is given.
+_BOOK = cython.declare(cython.int, int(Kind.BOOK))
+_BBO = cython.declare(cython.int, int(Kind.BBO))
+_TRADES = cython.declare(cython.int, int(Kind.TRADES))
+
 NAN = float("nan")
 INF = float("inf")
 #: The columns of a book or bbo row that give the top of book (and, for a book, its depth).
@@ -108,7 +118,7 @@ class _Top:
 
 
 @cython.cclass
-class MarketState:
+class MarketState(Handler):
     """Top of book, mid, last trade and staleness, from book / bbo / trades / asset_ctx.
 
     The top comes from the book's top-of-book columns; depth is read from the current
@@ -186,13 +196,23 @@ class MarketState:
 
     def bind(self, engine: Any) -> None:
         self.engine = engine
-        engine.subscribe(Kind.BOOK, self.on_book, columns=BOOK_TOP_COLUMNS)
-        engine.subscribe(Kind.BBO, self.on_bbo, columns=TOP_COLUMNS)
-        engine.subscribe(Kind.TRADES, self.on_trade, columns=("px",))
+        engine.subscribe(Kind.BOOK, Route(self, _BOOK), columns=BOOK_TOP_COLUMNS)
+        engine.subscribe(Kind.BBO, Route(self, _BBO), columns=TOP_COLUMNS)
+        engine.subscribe(Kind.TRADES, Route(self, _TRADES), columns=("px",))
         engine.subscribe(Kind.ASSET_CTX, self.on_ctx, columns=("mark_px", "oracle_px", "funding"))
 
     # -- handlers -----------------------------------------------------------------------
-    def on_book(self, cols: Any, i: cython.Py_ssize_t) -> None:
+    @cython.ccall
+    def handle(self, route: cython.int, cols: object, i: cython.Py_ssize_t) -> cython.void:
+        if route == _BOOK:
+            self.on_book(cols, i)
+        elif route == _BBO:
+            self.on_bbo(cols, i)
+        else:
+            self.on_trade(cols, i)
+
+    @cython.ccall
+    def on_book(self, cols: object, i: cython.Py_ssize_t) -> cython.void:
         self._book = cols
         self._row = i
         self._set_top(self._book_top, cols, i)
@@ -201,7 +221,8 @@ class MarketState:
         self.last_book_ts = now
         self.last_market_ts = now
 
-    def on_bbo(self, cols: Any, i: cython.Py_ssize_t) -> None:
+    @cython.ccall
+    def on_bbo(self, cols: object, i: cython.Py_ssize_t) -> cython.void:
         self._set_top(self._bbo_top, cols, i)
         self.last_market_ts = self.engine.now
 
@@ -237,7 +258,8 @@ class MarketState:
         except (ValueError, TypeError):
             pass
 
-    def on_trade(self, cols: Any, i: cython.Py_ssize_t) -> None:
+    @cython.ccall
+    def on_trade(self, cols: object, i: cython.Py_ssize_t) -> cython.void:
         if cols is not self._trade_src:
             self._trade_src = cols
             self._tr_typed = _typed(cols)
@@ -334,7 +356,7 @@ class MarketState:
 
 
 @cython.cclass
-class BookWake:
+class BookWake(Handler):
     """A wake condition on the top of book: subscribed to book and bbo events in a
     component's place (after MarketState, whose fields it reads), it calls the
     component's ``fn`` only when its test says the event can matter."""
@@ -350,12 +372,15 @@ class BookWake:
         """Read the engine's MarketState and take book and bbo events (no columns:
         the test reads MarketState only)."""
         self.market = engine.component("market")
-        # The bound method, not the object: the engine calls it through vectorcall
-        # (17 ns a call here); calling the object goes through tp_call (43 ns).
-        engine.subscribe(Kind.BOOK, self.on_event, columns=())
-        engine.subscribe(Kind.BBO, self.on_event, columns=())
+        engine.subscribe(Kind.BOOK, Route(self, _BOOK), columns=())
+        engine.subscribe(Kind.BBO, Route(self, _BBO), columns=())
 
-    def on_event(self, cols: object, i: object) -> None:
+    @cython.ccall
+    def handle(self, route: cython.int, cols: object, i: cython.Py_ssize_t) -> cython.void:
+        self.on_event(cols, i)
+
+    @cython.ccall
+    def on_event(self, cols: object, i: cython.Py_ssize_t) -> cython.void:
         """The wake test, and ``fn`` when it wakes (each condition's own)."""
         raise NotImplementedError
 
@@ -390,7 +415,8 @@ class QuoteWake(BookWake):
         self.ask = INF
         self.always = False
 
-    def on_event(self, cols: object, i: object) -> None:
+    @cython.ccall
+    def on_event(self, cols: object, i: cython.Py_ssize_t) -> cython.void:
         m: MarketState = self.market
         b: cython.double = m.best_bid
         a: cython.double = m.best_ask
@@ -632,7 +658,7 @@ class RiskCore:
 
 
 @cython.cclass
-class VenueGate:
+class VenueGate(Handler):
     """The fill simulator's market-data gate: subscribed to trade, book and bbo events
     in the simulator's place (after MarketState, whose fields it reads), it calls the
     simulator's handler only when the event can act on it:
@@ -680,7 +706,17 @@ class VenueGate:
         self.ask_used = ask_used
         self._src = None
 
-    def trade(self, cols: object, i: cython.Py_ssize_t) -> None:
+    @cython.ccall
+    def handle(self, route: cython.int, cols: object, i: cython.Py_ssize_t) -> cython.void:
+        if route == _TRADES:
+            self.trade(cols, i)
+        elif route == _BOOK:
+            self.book(cols, i)
+        else:
+            self.bbo(cols, i)
+
+    @cython.ccall
+    def trade(self, cols: object, i: cython.Py_ssize_t) -> cython.void:
         if cols is not self._src:
             self._src = cols
             self._ts = cols.ts
@@ -709,7 +745,8 @@ class VenueGate:
             or len(self.ask_used) > 0
         )
 
-    def book(self, cols: object, i: cython.Py_ssize_t) -> None:
+    @cython.ccall
+    def book(self, cols: object, i: cython.Py_ssize_t) -> cython.void:
         if (
             self.pending
             or self._top()
@@ -717,7 +754,8 @@ class VenueGate:
         ):
             self.on_book(cols, i)
 
-    def bbo(self, cols: object, i: cython.Py_ssize_t) -> None:
+    @cython.ccall
+    def bbo(self, cols: object, i: cython.Py_ssize_t) -> cython.void:
         if self.pending or self._top():
             self.on_bbo(cols, i)
 
@@ -818,7 +856,7 @@ class MidClock:
 
 
 @cython.cclass
-class BookTape:
+class BookTape(Handler):
     """The top of book of the last ``size`` book / bbo events, looked up on demand.
 
     κ needs the last valid mid strictly before a trade's *exchange* ts (a book with the
@@ -866,17 +904,26 @@ class BookTape:
 
     def bind(self, engine: Any) -> None:
         self.market = engine.component("market")
-        engine.subscribe(Kind.BOOK, self.on_book, columns=())  # ts and recv_ts always come
-        engine.subscribe(Kind.BBO, self.on_bbo, columns=())
+        engine.subscribe(Kind.BOOK, Route(self, _BOOK), columns=())  # ts, recv_ts always come
+        engine.subscribe(Kind.BBO, Route(self, _BBO), columns=())
 
-    def on_book(self, cols: Any, i: cython.Py_ssize_t) -> None:
+    @cython.ccall
+    def handle(self, route: cython.int, cols: object, i: cython.Py_ssize_t) -> cython.void:
+        if route == _BOOK:
+            self.on_book(cols, i)
+        else:
+            self.on_bbo(cols, i)
+
+    @cython.ccall
+    def on_book(self, cols: object, i: cython.Py_ssize_t) -> cython.void:
         if cols is not self._book_src:
             self._book_src = cols
             self._book_ts = list(cols.ts)
             self._book_recv = list(cols.recv_ts)
         self._record(self._book_ts[i], self._book_recv[i])
 
-    def on_bbo(self, cols: Any, i: cython.Py_ssize_t) -> None:
+    @cython.ccall
+    def on_bbo(self, cols: object, i: cython.Py_ssize_t) -> cython.void:
         if cols is not self._bbo_src:
             self._bbo_src = cols
             self._bbo_ts = list(cols.ts)
@@ -947,7 +994,8 @@ class SumRangeWake(BookWake):
         self.lo2 = -INF
         self.hi2 = INF
 
-    def on_event(self, cols: object, i: object) -> None:
+    @cython.ccall
+    def on_event(self, cols: object, i: cython.Py_ssize_t) -> cython.void:
         m: MarketState = self.market
         s: cython.double = m.best_bid + m.best_ask
         if self.lo2 < s < self.hi2:
@@ -1022,7 +1070,7 @@ class SumRangeWake(BookWake):
 
 
 @cython.cclass
-class SweepDepths:
+class SweepDepths(Handler):
     """κ's per-trade work (:class:`framework.estimators.kappa.KappaEstimator`), typed.
 
     Subscribed to trades in the estimator's place.  Prints with the same exchange
@@ -1087,8 +1135,13 @@ class SweepDepths:
     def __call__(self, cols: Any, i: cython.Py_ssize_t) -> None:
         self.on_event(cols, i)
 
-    def on_event(self, cols: Any, i: cython.Py_ssize_t) -> None:
-        """One print (what the engine calls: a bound method is a vectorcall)."""
+    @cython.ccall
+    def handle(self, route: cython.int, cols: object, i: cython.Py_ssize_t) -> cython.void:
+        self.on_event(cols, i)
+
+    @cython.ccall
+    def on_event(self, cols: object, i: cython.Py_ssize_t) -> cython.void:
+        """One print."""
         if cols is not self._src:
             # One attribute walk per trades batch, not four per print.
             self._src = cols

@@ -26,7 +26,8 @@ class Ungated(FillSimulator):
             (Kind.BBO, self.on_bbo),
         ):
             hs = engine._handlers[kind]
-            hs[hs.index(getattr(self._gate, fn.__name__.removeprefix("on_")))] = fn
+            (j,) = [j for j, h in enumerate(hs) if getattr(h, "target", None) is self._gate]
+            hs[j] = fn
 
 
 class UngatedVenue(Venue):

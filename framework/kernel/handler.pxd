@@ -1,0 +1,9 @@
+# The C declarations of handler.py (cimported by engine_loop and market): a kernel
+# component's per-event entry, called by the engine as a C method.
+
+cdef class Handler:
+    cpdef void handle(self, int route, object cols, Py_ssize_t i) except *
+
+cdef class Route:
+    cdef readonly Handler target
+    cdef readonly int code
