@@ -250,9 +250,9 @@ class MarketMaker:
         )
 
     def _missing_orders(self) -> bool:
-        target, cloid, order = self._target, self._cloid, self.orders.order
+        target, cloid, orders = self._target, self._cloid, self.orders.open
         for s in _SIDES:  # noqa: SIM110 (any() would build a generator per call)
-            if target[s] is not None and order(cloid[s]) is None:
+            if target[s] is not None and orders.get(cloid[s]) is None:
                 return True
         return False
 
@@ -588,11 +588,14 @@ class MarketMaker:
     def _reconcile_side(self, s: int) -> None:
         want = self._target[s]
         cloid = self._cloid[s]
-        rec = self.orders.order(cloid)
+        # The tracker's open records by cloid (its order(), without the call: a None
+        # cloid is never a key)
+        open_orders = self.orders.open
+        rec = open_orders.get(cloid)
         if rec is None and self._replaced[s] is not None:
             # the replacement is gone (a rejected modify): the original may still rest
             cloid, self._replaced[s] = self._replaced[s], None
-            rec = self.orders.order(cloid)
+            rec = open_orders.get(cloid)
             self._cloid[s] = cloid
         if rec is None:
             self._cloid[s] = None

@@ -389,6 +389,25 @@ class BookWake(Handler):
 
 
 @cython.cclass
+class WakeField:
+    """A component attribute kept on its wake condition (``obj._wake``): the kernel
+    reads it there per event, the component reads and sets it as its own.  A compiled
+    descriptor: reading or setting it runs no Python frame (the strategy does either
+    60,000 times a day)."""
+
+    field = cython.declare(str, visibility="readonly")
+
+    def __init__(self, field: str) -> None:
+        self.field = field
+
+    def __get__(self, obj: object, owner: object) -> object:
+        return self if obj is None else getattr(obj._wake, self.field)
+
+    def __set__(self, obj: object, value: object) -> None:
+        setattr(obj._wake, self.field, value)
+
+
+@cython.cclass
 class QuoteWake(BookWake):
     """A strategy's market wake condition (see the module doc): subscribed to book and
     bbo in the strategy's place, it calls ``fn()`` after an event unless all of
