@@ -152,35 +152,16 @@ class VolatilityEstimator(EstimatorBase):
 
     # -- the σ family, derived from the sums when read -------------------------------------
     def _parts(self) -> tuple[float, float, float]:
-        """``(v, v_c, ratio)``: raw and noise-corrected variance per Δ, bipower share."""
-        sums = self._sums
-        v = sums.s2 / (1.0 - sums.lam_n)
-        if sums.n_bv:
-            corr_bv = 1.0 - sums.lam_bv
-            b = sums.bv / corr_bv
-            c1 = sums.c1 / corr_bv
-        else:
-            b, c1 = v, 0.0
-        # Noise correction [ours]: i.i.d. mid noise (spread flicker, grid rounding) adds
-        # 2ω² to E[r²] and -ω² to E[r_t r_{t-1}]; v + 2c1 removes it (one-lag kernel).
-        # max / min written out (the same value and tie rule: the first argument unless
-        # the second is larger / smaller): the builtins parse keywords on every call.
-        vc = v
-        if self.noise_correction:
-            vc, lo = v + 2.0 * c1, 0.25 * v
-            vc = lo if lo > vc else vc
-        ratio = 1.0
-        if v > 0:
-            ratio = b / v
-            ratio = ratio if ratio < 1.0 else 1.0
-        return v, vc, ratio
+        """``(v, v_c, ratio)``: raw and noise-corrected variance per Δ, bipower share
+        (computed from the sums in the kernel: :meth:`VolSums.parts`)."""
+        return self._sums.parts(self.noise_correction)
 
     @property
     def sigma_bps(self) -> float:
         """Quoting σ: noise-corrected and jump-robust (the bipower share of the variance)."""
         if not self.n_obs:
             return NAN
-        _, vc, ratio = self._parts()
+        _, vc, ratio = self._sums.parts(self.noise_correction)
         return math.sqrt(vc * ratio) * self._to_bps
 
     @property

@@ -92,6 +92,33 @@ class VolSums:
         self.lam_ticks = 1.0
         self.next_pub = 0
 
+    @cython.ccall
+    def parts(self, noise_correction: cython.bint) -> tuple:
+        """``(v, v_c, ratio)``: raw and noise-corrected variance per Δ and the bipower
+        share (:meth:`framework.estimators.volatility.VolatilityEstimator._parts`, which
+        calls this; ZeroDivisionError before the first return, as in Python)."""
+        v: cython.double = self.s2 / (1.0 - self.lam_n)
+        b: cython.double = v
+        c1: cython.double = 0.0
+        corr_bv: cython.double
+        if self.n_bv:
+            corr_bv = 1.0 - self.lam_bv
+            b = self.bv / corr_bv
+            c1 = self.c1 / corr_bv
+        # Noise correction [ours]: i.i.d. mid noise (spread flicker, grid rounding) adds
+        # 2ω² to E[r²] and -ω² to E[r_t r_{t-1}]; v + 2c1 removes it (one-lag kernel).
+        vc: cython.double = v
+        lo: cython.double
+        if noise_correction:
+            vc = v + 2.0 * c1
+            lo = 0.25 * v
+            vc = lo if lo > vc else vc  # max(v + 2 c1, v / 4), Python's tie rule
+        ratio: cython.double = 1.0
+        if v > 0:
+            ratio = b / v
+            ratio = ratio if ratio < 1.0 else 1.0  # min(1, b / v), Python's tie rule
+        return (v, vc, ratio)
+
     def on_return(self, t: cython.longlong, r: object, k: cython.longlong) -> None:
         """One clock return ``r`` spanning ``k`` ticks at ``t`` (``r`` None: an invalid
         tick)."""
