@@ -51,6 +51,7 @@ from framework.journal.link import link_or_copy
 from framework.journal.manifest import Manifest, write_manifest
 from framework.journal.parts import PartMeta, list_parts, parse_part, part_name
 from framework.journal.wal import WriteAheadLog, drop, recover
+from framework.kernel.rowbuffer import RowBuffer
 
 COMPRESSION = "zstd"
 ROW_GROUP_ROWS = 32_768
@@ -146,7 +147,7 @@ class _Job:
     future: Future[None] = attrs.field(default=None)
 
 
-class JournalWriter:
+class JournalWriter(RowBuffer):
     """Buffered, crash-safe writer of one journal directory.
 
     Parameters
@@ -181,6 +182,7 @@ class JournalWriter:
         write_ahead: bool = False,
         flush_behind: bool = False,
     ) -> None:
+        super().__init__()
         self.root = Path(root)
         self.root.mkdir(parents=True, exist_ok=True)
         self.manifest = manifest
@@ -223,28 +225,9 @@ class JournalWriter:
                     self.rows_written[t.name] += footer_rows(part.path)
 
     # -- appending ----------------------------------------------------------------------
-    def append(self, kind: Kind, row: tuple[Any, ...]) -> None:
-        """Buffer one full row ``(seq, ts, recv_ts, *payload)`` of table ``kind``."""
-        seq = row[0]
-        if seq > self._high:
-            self._high = seq
-        else:
-            self._ordered = False
-        self._rows[kind].append(row)
-        if self._wal is not None:
-            self._wal_pending.append((kind, row))
-        n = self._buffered[kind] + 1
-        self._buffered[kind] = n
-        if n == 1:
-            self._first[kind] = seq
-        if n >= self.flush_rows:
-            if self._behind:
-                self._flush_behind()
-            else:
-                self.flush((kind,))
-        self._appends += 1
-        if self._appends & 255 == 0:
-            self.maybe_flush()
+    # append(kind, row), one full row (seq, ts, recv_ts, *payload), is RowBuffer's: the
+    # per-row bookkeeping in the typed kernel, calling flush / _flush_behind /
+    # maybe_flush below when due.
 
     def append_batch(self, kind: Kind, batch: pa.RecordBatch | pa.Table) -> None:
         """Buffer a batch already in ``kind``'s schema (columnar fast path)."""
