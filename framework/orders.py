@@ -36,6 +36,7 @@ from framework.events.columns import Columns
 from framework.events.schema import Kind
 from framework.fills.texts import VENUE_TEXT
 from framework.grid import POSITION_DECIMALS
+from framework.kernel.handler import Tick
 from framework.kernel.market import TrackerCore
 
 #: The venue's answers that mean the order a cancel or modify named no longer rests:
@@ -126,7 +127,7 @@ class OrderTracker(TrackerCore):
         engine.subscribe(Kind.ORDER_UPDATES, self.on_update)
         engine.subscribe(Kind.FILLS, self.on_fill)
         engine.subscribe(Kind.ACCOUNT, self.on_account)
-        engine.call_every(int(self.cfg.mark_interval_s * 1e9), self.mark)
+        engine.call_every(int(self.cfg.mark_interval_s * 1e9), Tick(self, 0))  # mark(), in C
 
     # -- our commands -------------------------------------------------------------------
     def on_command(self, cols: Columns, i: int) -> None:

@@ -339,9 +339,9 @@ class RegimeEstimator(EstimatorBase):
         clock = getattr(vol, "clock", None)
         if isinstance(clock, MidClock) and clock.same_clock(self.clock):
             self.clock = clock
-            clock.add_listener(self._bucket.on_return)
+            clock.add_listener(self._bucket)  # a Handler: on_return in C
         else:
-            self.clock.bind(engine, self._bucket.on_return)
+            self.clock.bind(engine, self._bucket)  # a Handler: on_return in C
         on_checkpoint(engine, self.publish)
 
     def publish(self) -> None:

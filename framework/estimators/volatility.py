@@ -110,7 +110,7 @@ class VolatilityEstimator(EstimatorBase):
 
     def bind(self, engine: Engine) -> None:
         self.engine = engine
-        self.clock.bind(engine, self._sums.on_return)
+        self.clock.bind(engine, self._sums)  # a Handler: the clock calls on_return in C
         on_checkpoint(engine, self.publish)
 
     def publish(self) -> None:

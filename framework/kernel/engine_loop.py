@@ -23,9 +23,9 @@ import numpy as np
 from framework.events.columns import Columns
 
 if cython.compiled:  # a C call; interpreted, the Python class (the same dispatch)
-    from cython.cimports.framework.kernel.handler import Route
+    from cython.cimports.framework.kernel.handler import Route, Tick
 else:
-    from framework.kernel.handler import Route
+    from framework.kernel.handler import Route, Tick
 from framework.events.schema import Kind, spec
 
 NEVER = 2**63 - 1
@@ -153,7 +153,11 @@ class EngineCore:
                 self._n_free += 1
             if due > self.now:
                 self.now = due
-            fn(due)
+            if type(fn) is Tick:  # a kernel component's timer: a C call
+                tick: Tick = fn
+                tick.target.on_tick(tick.code, due)
+            else:
+                fn(due)
             if period:  # re-armed after it ran: a new creation order, the same slot
                 self._timer_order += 1
                 self._s_due[slot] = due + period

@@ -28,9 +28,9 @@ from framework.events.schema import Kind
 from framework.kernel.engine_loop import NEVER
 
 if cython.compiled:  # the engine calls these components' handlers in C
-    from cython.cimports.framework.kernel.handler import Handler, Route
+    from cython.cimports.framework.kernel.handler import Handler, Route, Tick
 else:
-    from framework.kernel.handler import Handler, Route
+    from framework.kernel.handler import Handler, Route, Tick
 
 # Route codes: the kind of the event a component's handle() is given.
 _BOOK = cython.declare(cython.int, int(Kind.BOOK))
@@ -446,7 +446,7 @@ class QuoteWake(BookWake):
 
 
 @cython.cclass
-class TrackerCore:
+class TrackerCore(Handler):
     """The order tracker's account figures and marks, typed: the base of
     :class:`framework.orders.OrderTracker`, which keeps everything else (open orders,
     the handlers) in plain Python.
@@ -492,12 +492,17 @@ class TrackerCore:
         """The price positions are marked at: book mid, else mark, else last trade."""
         return self._px()
 
-    def mark(self, t: object = 0) -> float:
+    @cython.ccall
+    def mark(self, t: object = 0) -> cython.double:
         """Mark to market: update equity, its peak and the max drawdown; return equity.
 
         With a position and no price to mark it at (nothing known yet), equity is unknown:
         it stays as it was and so do the peak and the drawdown."""
         return self._mark()
+
+    @cython.ccall
+    def on_tick(self, route: cython.int, t: cython.longlong) -> cython.void:
+        self.mark(t)  # the mark timer (Tick(tracker, 0))
 
     @cython.cfunc
     def _mark(self) -> cython.double:
@@ -527,7 +532,7 @@ OK = "ok"
 
 
 @cython.cclass
-class RiskCore:
+class RiskCore(Handler):
     """The risk component's state and its per-second check, typed: the base of
     :class:`framework.risk.manager.RiskManager`, which keeps the rules' slow paths (state
     changes, their journaled reasons) and the handlers in plain Python.
@@ -582,7 +587,12 @@ class RiskCore:
         self._max_position = self._max_position_usd = INF
         self._max_drawdown = self._max_daily_loss = INF
 
-    def check(self, t: cython.longlong) -> None:
+    @cython.ccall
+    def on_tick(self, route: cython.int, t: cython.longlong) -> cython.void:
+        self.check(t)  # the check timer (Tick(risk, 0))
+
+    @cython.ccall
+    def check(self, t: cython.longlong) -> cython.void:
         """The periodic check: quote gate, headroom, position, losses (timer).
 
         The common case (fresh data, nothing tripped, within limits) is a few
@@ -783,7 +793,7 @@ _round = round  # Python's round (half to even), never C's: the clock's gap coun
 
 
 @cython.cclass
-class MidClock:
+class MidClock(Handler):
     """Samples the market mid on an event-time clock and hands out clock returns.
 
     One return per tick whose mid is valid and whose previous valid sample exists;
@@ -831,19 +841,36 @@ class MidClock:
         return self.dt_ns == other.dt_ns and self.stale_ns == other.stale_ns
 
     def add_listener(self, fn: object) -> None:
-        """Also call ``fn(t, r, k)`` for each tick (see :meth:`bind`)."""
+        """Also call ``fn(t, r, k)`` (or a Handler's ``on_return``) for each tick (see
+        :meth:`bind`)."""
         self.listeners.append(fn)
 
     def bind(self, engine: Any, fn: object) -> None:
-        """Call ``fn(t, r, k)`` for each clock return; ``fn(t, None, 0)`` on invalid ticks."""
+        """Call ``fn(t, r, k)`` for each clock return; ``fn(t, None, 0)`` on invalid ticks
+        (``fn`` a callable, or a :class:`~framework.kernel.handler.Handler`, whose
+        ``on_return`` is called in C)."""
         self.listeners.insert(0, fn)
         if self._bound:
             return
         self._bound = True
         self.market = engine.component("market")
-        engine.call_every(self.dt_ns, self.tick)
+        engine.call_every(self.dt_ns, Tick(self, 0))
 
-    def tick(self, t: cython.longlong) -> None:
+    @cython.ccall
+    def on_tick(self, route: cython.int, t: cython.longlong) -> cython.void:
+        self.tick(t)
+
+    @cython.cfunc
+    def _tell(self, t: cython.longlong, r: object, k: cython.longlong) -> cython.void:
+        """Each listener's ``(t, r, k)``: a Handler's on_return as a C call."""
+        for fn in self.listeners:
+            if isinstance(fn, Handler):
+                cython.cast(Handler, fn).on_return(t, r, k)
+            else:
+                fn(t, r, k)
+
+    @cython.ccall
+    def tick(self, t: cython.longlong) -> cython.void:
         """One clock tick at event time ``t`` (the engine's timer calls it)."""
         m: MarketState = self.market
         self.ticks += 1
@@ -851,8 +878,7 @@ class MidClock:
         a: cython.double = m.best_ask
         # MarketState.mid inlined (a valid, uncrossed top), then the staleness test.
         if not b < a or t - m.last_market_ts > self.stale_ns:
-            for fn in self.listeners:
-                fn(t, None, 0)
+            self._tell(t, None, 0)
             return
         mid: cython.double = (b + a) * 0.5
         self.valid_ticks += 1
@@ -870,8 +896,7 @@ class MidClock:
                 )
                 k = max(1, _round(q))
             r: cython.double = log(mid / pm)
-            for fn in self.listeners:
-                fn(t, r, k)
+            self._tell(t, r, k)
 
 
 @cython.cclass

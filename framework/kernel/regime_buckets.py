@@ -23,11 +23,13 @@ import cython
 
 if cython.compiled:  # C calls; interpreted, the Python functions (the same bits)
     from cython.cimports.framework.kernel.fpmath import exp
+    from cython.cimports.framework.kernel.handler import Handler
     from cython.cimports.libc.math import sqrt
 else:
     from math import sqrt
 
     from framework.kernel.fpmath import exp
+    from framework.kernel.handler import Handler
 
 INF = math.inf
 
@@ -197,7 +199,7 @@ def filter_step(
 
 
 @cython.cclass
-class ReturnBucket:
+class ReturnBucket(Handler):
     """The open bucket of clock returns: a clock listener (``(t, r, k)`` per tick, ``r``
     None on an invalid tick) that keeps each tick's return and, once ``size`` ticks are
     in, calls ``fn(returns, extra_k)`` with them and the ticks beyond one that gap returns
@@ -215,7 +217,8 @@ class ReturnBucket:
         self.extra_k = 0
         self.fn = fn
 
-    def on_return(self, t: object, r: object, k: cython.longlong) -> None:
+    @cython.ccall
+    def on_return(self, t: cython.longlong, r: object, k: cython.longlong) -> cython.void:
         rets: list = self.rets
         rets.append(r)
         if k > 1:

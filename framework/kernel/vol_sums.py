@@ -23,11 +23,16 @@ from __future__ import annotations
 import cython
 from cython.cimports.libc.math import sqrt
 
+if cython.compiled:  # the mid clock calls on_return in C
+    from cython.cimports.framework.kernel.handler import Handler
+else:
+    from framework.kernel.handler import Handler
+
 NAN = float("nan")
 
 
 @cython.cclass
-class VolSums:
+class VolSums(Handler):
     """EWMA state of one volatility estimator; see the module doc."""
 
     # Constants of the estimator (fixed at its construction).
@@ -119,7 +124,8 @@ class VolSums:
             ratio = ratio if ratio < 1.0 else 1.0  # min(1, b / v), Python's tie rule
         return (v, vc, ratio)
 
-    def on_return(self, t: cython.longlong, r: object, k: cython.longlong) -> None:
+    @cython.ccall
+    def on_return(self, t: cython.longlong, r: object, k: cython.longlong) -> cython.void:
         """One clock return ``r`` spanning ``k`` ticks at ``t`` (``r`` None: an invalid
         tick)."""
         lam: cython.double = self.lam

@@ -34,6 +34,7 @@ from framework.config import RiskConfig, section_from_kwargs
 from framework.engine.core import Engine
 from framework.events.columns import Columns
 from framework.events.schema import Kind
+from framework.kernel.handler import Tick
 from framework.kernel.market import DAY_NS, OK, RiskCore
 
 __all__ = ["RiskManager"]
@@ -94,7 +95,8 @@ class RiskManager(RiskCore):
         engine.subscribe(Kind.CONTROL, self.on_control)
         engine.subscribe(Kind.CONNECTION, self.on_connection)
         # immediate: the budget, readiness and gate are known before the first quote
-        engine.call_every(int(self.cfg.check_interval_s * 1e9), self.check, immediate=True)
+        # check() as a C call from the timer (a Tick: no Python call per second)
+        engine.call_every(int(self.cfg.check_interval_s * 1e9), Tick(self, 0), immediate=True)
 
     # -- handlers -----------------------------------------------------------------------
     def on_fill(self, cols: Columns, i: int) -> None:
