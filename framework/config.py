@@ -962,6 +962,11 @@ def load_config(path: Path | str | None) -> SessionConfig:
 #: stays a string), an empty value of an optional key means unset, lists as ``[1, 2]``
 #: or ``1,2``.
 ENV_PREFIX = "MM_"
+#: ``MM_*`` variables that are not config keys but the process's own, read where they
+#: act: the kernel build to run (``MM_KERNEL=python``: the interpreted source,
+#: :mod:`framework.kernel`) and a build without compiling it (``MM_NO_COMPILE``,
+#: ``setup.py``).  Config loading leaves them alone.
+PROCESS_ENV = frozenset({"MM_KERNEL", "MM_NO_COMPILE"})
 
 
 @attrs.frozen
@@ -1077,7 +1082,7 @@ def env_settings(environ: Mapping[str, str]) -> tuple[list[Setting], list[str]]:
     problems: list[str] = []
     sections = ", ".join(_SECTIONS)
     for name in sorted(environ):
-        if not name.startswith(ENV_PREFIX):
+        if not name.startswith(ENV_PREFIX) or name in PROCESS_ENV:
             continue
         text = environ[name]
         path = _env_path(name[len(ENV_PREFIX) :].lower())

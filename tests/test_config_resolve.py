@@ -213,3 +213,31 @@ def test_a_dead_man_switch_the_venue_would_refuse_is_a_config_error():
     # ... and one refreshed less often than it expires cancels every order in between
     with pytest.raises(ConfigError, match=r"dead_man_refresh_s = 10 is not below"):
         config_from_dict({"live": {"dead_man_s": 6.0}})
+
+
+def test_the_process_own_variables_are_not_config_keys(tmp_path):
+    # MM_KERNEL=python (run the kernel's source) and MM_NO_COMPILE (build without a
+    # compiler) are the README's own instructions: a command must run with them set.
+    settings, problems = env_settings({"MM_KERNEL": "python", "MM_NO_COMPILE": "1"})
+    assert settings == [] and problems == []
+    cfg, problems = check_config(
+        None, None, {"MM_KERNEL": "python", "MM_RISK_MAX_DRAWDOWN": "0.03"}
+    )
+    assert problems == [] and cfg is not None and cfg.risk.max_drawdown == 0.03
+
+
+def test_a_backtest_runs_with_the_kernel_forced_interpreted(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    repo = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "MM_KERNEL": "python"}
+    out = tmp_path / "bt"
+    run = subprocess.run(
+        [sys.executable, "cli.py", "backtest", "--recording", "recordings/sample-hype",
+         "--out", str(out), "--quiet"],
+        cwd=repo, env=env, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    assert '"kernel": "interpreted"' in (out / "session.json").read_text()
