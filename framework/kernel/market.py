@@ -863,9 +863,11 @@ class MidClock(Handler):
     @cython.cfunc
     def _tell(self, t: cython.longlong, r: object, k: cython.longlong) -> cython.void:
         """Each listener's ``(t, r, k)``: a Handler's on_return as a C call."""
+        h: Handler
         for fn in self.listeners:
             if isinstance(fn, Handler):
-                cython.cast(Handler, fn).on_return(t, r, k)
+                h = fn  # typed: a C call compiled (no cython.cast: interpreted, it is slow)
+                h.on_return(t, r, k)
             else:
                 fn(t, r, k)
 

@@ -140,5 +140,6 @@ def test_a_fired_one_shot_s_slot_is_reused_and_periodic_timers_keep_theirs(
         engine.call_at(seq * 100, fired.append)
         engine.step_many([0], [seq], [seq * 100], [0], [None])
     assert engine._n_timers == 2
-    assert engine._n_slots == 3  # two periodic, one reused by every one-shot
+    if not module.__file__.endswith(".py"):  # compiled (interpreted: a heapq of tuples)
+        assert engine._n_slots == 3  # two periodic, one reused by every one-shot
     assert fired.count(200_000) == 2  # the one-shot and a periodic tick, in order
