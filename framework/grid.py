@@ -151,10 +151,9 @@ def round_price(px: float, sz_decimals: int, side: int = 0) -> float:
     """
     if side not in _ROUNDING:
         raise ValueError(f"side={side!r}: use +1 (bid, rounds down), -1 (ask, up) or 0")
-    if sz_decimals.__class__ is int and 0 <= sz_decimals <= MAX_PERP_DECIMALS:
-        fast = round_price_fast(px, sz_decimals, side)
-        if fast == fast:  # NaN: only the exact path below can decide
-            return fast
+    fast = _fast_round_price(px, sz_decimals, side)
+    if fast is not None:
+        return fast
     exact = _exact(px)
     step = _step(_decimals(exact, sz_decimals))
     rounded = exact.quantize(step, rounding=_ROUNDING[side])

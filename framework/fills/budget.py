@@ -74,20 +74,18 @@ class RequestBudget:
 
     def take(self, now_ns: int, *, cancel: bool = False) -> bool:
         """Consume one request if the budget allows it at ``now_ns``; False = rate limited."""
-        # The properties' arithmetic inlined (one call per request the venue receives).
-        base_cap = self.base + int(self._cum_vlm)
-        cap = base_cap
+        cap = self.cap
         if cancel:
             cap = min(cap + 100_000, 2 * cap)
-        used = self._used
-        if used >= cap:
-            if now_ns - self._last_throttled_ns < THROTTLED_INTERVAL_NS:
-                self.rejected += 1
-                return False
+        if self.used < cap:
+            self.used += 1
+            return True
+        if now_ns - self._last_throttled_ns >= THROTTLED_INTERVAL_NS:
             self._last_throttled_ns = now_ns
-        self._used = used + 1
-        self.headroom = 1.0 - (used + 1) / base_cap
-        return True
+            self.used += 1
+            return True
+        self.rejected += 1
+        return False
 
     def snapshot(self) -> dict[str, Any]:
         return {

@@ -22,12 +22,12 @@ import cython
 import numpy as np
 
 from framework.events.columns import Columns
+from framework.events.schema import Kind, spec
 
 if cython.compiled:  # a C call; interpreted, the Python class (the same dispatch)
     from cython.cimports.framework.kernel.handler import Route, Tick
 else:
     from framework.kernel.handler import Route, Tick
-from framework.events.schema import Kind, spec
 
 NEVER = 2**63 - 1
 _N_KINDS = len(Kind)
@@ -51,6 +51,19 @@ def _deliver(hs: list, c: object, r: object) -> cython.void:
             route.target.handle(route.code, c, i)
         else:
             fn(c, r)
+
+
+@cython.cfunc
+@cython.inline
+def _run_timer(fn: object, due: cython.longlong) -> cython.void:
+    """Timer ``fn`` at ``due``: a kernel component's :class:`~framework.kernel.handler.Tick`
+    as a C call, anything else as ``fn(due)``."""
+    tick: Tick
+    if type(fn) is Tick:
+        tick = fn
+        tick.target.on_tick(tick.code, due)
+    else:
+        fn(due)
 
 
 def _int64s(n: cython.Py_ssize_t) -> object:
@@ -159,11 +172,7 @@ class EngineCore:
                 self._n_free += 1
             if due > self.now:
                 self.now = due
-            if type(fn) is Tick:  # a kernel component's timer: a C call
-                tick: Tick = fn
-                tick.target.on_tick(tick.code, due)
-            else:
-                fn(due)
+            _run_timer(fn, due)
             if period:  # re-armed after it ran: a new creation order, the same slot
                 self._timer_order += 1
                 self._s_due[slot] = due + period
@@ -183,10 +192,7 @@ class EngineCore:
             self._n_timers -= 1
             if due > self.now:
                 self.now = due
-            if type(fn) is Tick:
-                fn.target.on_tick(fn.code, due)
-            else:
-                fn(due)
+            _run_timer(fn, due)
             if period:
                 self._timer_order += 1
                 heapq.heappush(timers, (due + period, self._timer_order, period, fn))

@@ -5,10 +5,10 @@ kind) in place of a bound method; the engine's delivery loop calls
 ``route.target.handle(route.code, cols, i)`` as a C method, without Python's call
 protocol.  A :class:`Tick` does the same for a timer (``target.on_tick(code, t)``,
 the time not boxed), and the mid clock calls a listener that is a Handler through
-``on_return(t, r, k)``.  A vectorcall of a compiled bound method costs about 17 ns, this about 6 ns
-(measured), and a backtest day makes 1.2 million of them (four to five handlers per
-book, bbo or trade event).  Called from Python (``route(cols, i)``), or by an engine
-that runs interpreted, a route does the same.
+``on_return(t, r, k)``.  A vectorcall of a compiled bound method costs about 17 ns,
+this about 6 ns (measured), and a backtest day makes 1.2 million of them (four to five
+handlers per book, bbo or trade event).  Called from Python (``route(cols, i)``), or
+by an engine that runs interpreted, a route does the same.
 """
 
 from __future__ import annotations

@@ -1178,9 +1178,6 @@ class SweepDepths(Handler):
         self._tick = NAN
         self._src = None
 
-    def __call__(self, cols: Any, i: cython.Py_ssize_t) -> None:
-        self.on_event(cols, i)
-
     @cython.ccall
     def handle(self, route: cython.int, cols: object, i: cython.Py_ssize_t) -> cython.void:
         self.on_event(cols, i)
