@@ -19,9 +19,9 @@ from typing import Any
 
 import pytest
 
-import framework.kernel
 from framework.estimators.fill_rate import DEFAULT_EDGES_BPS
 from framework.kernel import market
+from tests.kernel.source import assert_compiled_where_built
 from tests.kernel.source import interpreted as interpreted_source
 
 NAN = math.nan
@@ -104,9 +104,7 @@ def _record(rng: random.Random) -> list[Any]:
 
 
 def test_the_compiled_module_is_loaded_where_built() -> None:
-    if framework.kernel._choose("market") is None:
-        pytest.skip("no compiled build of market here (interpreted run)")
-    assert market.__file__.endswith(".so")
+    assert_compiled_where_built(market)
 
 
 def test_set_bucket_matches_the_reference(interpreted: Any) -> None:

@@ -22,9 +22,9 @@ from typing import Any
 
 import pytest
 
-import framework.kernel
 from framework.kernel import regime_buckets
 from framework.kernel.fpmath import exp
+from tests.kernel.source import assert_compiled_where_built
 from tests.kernel.source import interpreted as interpreted_source
 
 # ---- the reference: framework/estimators/regime.py before the kernel, verbatim -----------
@@ -144,9 +144,7 @@ def _bucket(rng: random.Random) -> list[float]:
 
 
 def test_the_compiled_module_is_loaded_where_built() -> None:
-    if framework.kernel._choose("regime_buckets") is None:
-        pytest.skip("no compiled build of regime_buckets here (interpreted run)")
-    assert regime_buckets.__file__.endswith(".so")
+    assert_compiled_where_built(regime_buckets)
 
 
 def test_bucket_sums_match_the_reference(interpreted: Any) -> None:

@@ -6,6 +6,8 @@ from __future__ import annotations
 import importlib.util
 from types import ModuleType
 
+import pytest
+
 import framework.kernel
 
 
@@ -17,3 +19,12 @@ def interpreted(leaf: str) -> ModuleType:
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     return mod
+
+
+def assert_compiled_where_built(module: ModuleType) -> None:
+    """``module`` (a loaded kernel module) is its compiled extension wherever a build of
+    it exists; skipped on an interpreted run (nothing built, or ``MM_KERNEL=python``)."""
+    leaf = module.__name__.rsplit(".", 1)[-1]
+    if framework.kernel._choose(leaf) is None:
+        pytest.skip(f"no compiled build of {leaf} here (interpreted run)")
+    assert module.__file__.endswith(".so")

@@ -17,9 +17,9 @@ from typing import Any
 
 import pytest
 
-import framework.kernel
 from framework.kernel import market
 from framework.orders import OrderTracker
+from tests.kernel.source import assert_compiled_where_built
 from tests.kernel.source import interpreted as interpreted_source
 
 NAN = math.nan
@@ -110,7 +110,5 @@ def test_marks_match_the_reference(interpreted: Any) -> None:
 
 
 def test_the_tracker_is_the_compiled_core_where_built() -> None:
-    if framework.kernel._choose("market") is None:
-        pytest.skip("no compiled build of market here (interpreted run)")
+    assert_compiled_where_built(market)
     assert isinstance(OrderTracker(), market.TrackerCore)
-    assert market.__file__.endswith(".so")
