@@ -122,22 +122,27 @@ def label_states(
     (or ``drift`` is not given).  Of the other states calm = argmin μ_lnRV and
     volatile = the rest (a lone other state is calm: it is the no-trend baseline).
     """
+    # Plain loops (this runs every bucket): the first largest δ̂ and the first smallest
+    # μ_lnRV, as max/min by (value, index) pick them; NaN never replaces.
     k = p.k
     out = [0] * k
-    rest = list(range(k))
+    trend = -1
     if drift is not None and k >= 2:
-        cands = [
-            j
-            for j, (chi, runs, d) in enumerate(drift)
-            if runs > 0 and d >= trend_min and chi > chi2_quantile(1.0 - trend_alpha, runs)
-        ]
-        if cands:
-            j = max(cands, key=lambda i: (drift[i][2], -i))
-            out[j] = 2
-            rest.remove(j)
-    calm = min(rest, key=lambda i: (p.mu[i][0], i))
-    for i in rest:
-        out[i] = 0 if i == calm else 1
+        best_d = 0.0
+        for j, (chi, runs, d) in enumerate(drift):
+            if runs > 0 and d >= trend_min and chi > chi2_quantile(1.0 - trend_alpha, runs):
+                if trend < 0 or d > best_d:
+                    trend, best_d = j, d
+        if trend >= 0:
+            out[trend] = 2
+    mu = p.mu
+    calm = -1
+    for i in range(k):
+        if i != trend and (calm < 0 or mu[i][0] < mu[calm][0]):
+            calm = i
+    for i in range(k):
+        if i != trend:
+            out[i] = 0 if i == calm else 1
     return out
 
 
@@ -326,7 +331,7 @@ class RegimeEstimator(EstimatorBase):
         self.refits = 0
         self.state = -1
         self.label = "unknown"
-        self.probs: dict[str, float] = {}
+        self._by_label: list[float] | None = None  # filtered probability of each label
 
     def bind(self, engine: Engine) -> None:
         self.engine = engine
@@ -355,6 +360,12 @@ class RegimeEstimator(EstimatorBase):
         for j, lab in enumerate(self.labels):
             by_label[lab] += self._p[j]
         self.emit("state", float(self.state), 1.0 - by_label[self.state])
+
+    @property
+    def probs(self) -> dict[str, float]:
+        """Filtered probability of each label at the last bucket ({} before the first)."""
+        b = self._by_label
+        return {} if b is None else {LABELS[i]: b[i] for i in range(3)}
 
     # -- buckets ------------------------------------------------------------------------
     # The clock's returns go to the kernel's open bucket (ReturnBucket), which calls
@@ -403,7 +414,10 @@ class RegimeEstimator(EstimatorBase):
             # its most probable (filtered) state and the drift test is re-run.
             p = self._p
             assert p is not None
-            j = max(range(len(p)), key=lambda i: (p[i], -i))
+            j = 0  # the most probable state, the first of equals (max by (p, -index))
+            for i in range(1, len(p)):
+                if p[i] > p[j]:
+                    j = i
             if runs and runs[-1][0] == j:
                 last = runs[-1]
                 last[1] += x
@@ -512,13 +526,20 @@ class RegimeEstimator(EstimatorBase):
             self.emit("state", None, None)  # a bucket before the first fit: unknown
             return
         by_label = [0.0, 0.0, 0.0]
+        p = self._p
         for j, lab in enumerate(self.labels):
-            by_label[lab] += self._p[j]
-        cand = by_label.index(max(by_label))
+            by_label[lab] += p[j]
+        b0, b1, b2 = by_label
+        # by_label.index(max(by_label)): the first largest (NaN never replaces)
+        cand = 0
+        if b1 > b0:
+            cand = 1
+        if b2 > by_label[cand]:
+            cand = 2
         if self.state < 0 or (cand != self.state and by_label[cand] > self.hysteresis):
             self.state = cand
         self.label = LABELS[self.state]
-        self.probs = {LABELS[i]: by_label[i] for i in range(3)}
+        self._by_label = by_label
         self.set_converged(self.fit_ok)
         self.emit("state", float(self.state), 1.0 - by_label[self.state])
 

@@ -162,3 +162,67 @@ def test_regime_shares_the_volatility_clock_with_identical_results():
     other = RegimeEstimator(dt_s=0.5, bucket_s=10.0)
     Driver(VolatilityEstimator(), other)
     assert other.clock.dt_ns == 500_000_000
+
+
+def _label_states_by_key(p, drift, *, trend_min=0.25, trend_alpha=0.05):
+    """label_states as first written (max/min by (value, index)): the reference for ties."""
+    from framework.estimators.base import chi2_quantile
+
+    k = p.k
+    out = [0] * k
+    rest = list(range(k))
+    if drift is not None and k >= 2:
+        cands = [
+            j
+            for j, (chi, runs, d) in enumerate(drift)
+            if runs > 0 and d >= trend_min and chi > chi2_quantile(1.0 - trend_alpha, runs)
+        ]
+        if cands:
+            j = max(cands, key=lambda i: (drift[i][2], -i))
+            out[j] = 2
+            rest.remove(j)
+    calm = min(rest, key=lambda i: (p.mu[i][0], i))
+    for i in rest:
+        out[i] = 0 if i == calm else 1
+    return out
+
+
+def test_labels_break_ties_and_nan_as_max_and_min_by_value_then_index():
+    # Drawn from a few values so that equal drifts and equal means are common.
+    rng = np.random.default_rng(5)
+    values = [-13.0, -12.0, float("nan")]
+    drifts = [0.0, 0.3, 0.6, float("nan")]
+    for _ in range(3000):
+        k = int(rng.integers(2, 4))
+        p = _params([[values[int(rng.integers(3))], 0.0] for _ in range(k)])
+        drift = [
+            (float(rng.choice([1.0, 30.0])), int(rng.integers(0, 3)), drifts[int(rng.integers(4))])
+            for _ in range(k)
+        ]
+        assert label_states(p, drift) == _label_states_by_key(p, drift), (p.mu, drift)
+        assert label_states(p) == _label_states_by_key(p, None)
+
+
+def test_regime_publishes_the_first_most_probable_label():
+    est = RegimeEstimator()
+    rows = []
+
+    class _Engine:
+        now = 0
+
+        def emit(self, kind, payload):
+            rows.append(payload)
+            return 0
+
+    est.engine = _Engine()
+    est.fit_ok = True
+    est.labels = [0, 1, 2]
+    assert est.probs == {}
+    nan = float("nan")
+    for p in ([0.2, 0.4, 0.4], [0.5, 0.5, 0.0], [0.3, 0.3, 0.4], [nan, 0.5, 0.5], [0.6, nan, 0.4]):
+        est.state = -1
+        est._p = p
+        est._publish()
+        assert est.state == p.index(max(p))  # what by_label.index(max(by_label)) gave
+        assert list(est.probs.values()) == pytest.approx(p, nan_ok=True)
+        assert rows[-1][2] == float(est.state)

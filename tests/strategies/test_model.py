@@ -151,3 +151,35 @@ def test_margin_room_caps_the_side_that_grows_worst_case_inventory():
     rc = h.risk.cfg
     sigma_t = h.mm.sigma_bps * 1e-4 * math.sqrt(rc.inventory_horizon_s)
     assert 1000.0 / (rc.inventory_k_sigma * sigma_t + 0.5 / rc.max_leverage) > 1500.0
+
+
+class _Est:
+    """An estimator as the strategy reads it: converged, with the given values."""
+
+    def __init__(self, **values: float) -> None:
+        self.converged = True
+        self.__dict__.update(values)
+
+
+@pytest.mark.parametrize("model", ["A", "B"])
+def test_parameter_refresh_gives_the_glft_half_spread_and_skew_bit_for_bit(model):
+    """The strategy keeps the GLFT coefficients of the last (k, A) and recomputes them
+    when κ's fit moves; every refresh equals half_spread_and_skew of its σ, k and A."""
+    from strategies.glft import half_spread_and_skew
+
+    h = Harness({**MARKET, "model": model})
+    mm = h.mm
+    h.book(40.0, 40.01)
+    kappa = _Est(k_per_bps=1.1, A_per_s=0.4)
+    vol = _Est(sigma_bps=2.0)
+    mm.kappa, mm.vol = kappa, vol
+    steps = [(2.0, 1.1, 0.4), (2.5, 1.1, 0.4), (2.5, 0.7, 0.4), (3.1, 0.7, 0.9), (3.1, 1.1, 0.4)]
+    steps += [(1.7, 0.7, 0.9), (1.7, float("nan"), 0.9), (0.9, 0.7, -1.0), (0.9, 0.7, 0.9)]
+    for sigma, k, a in steps:
+        vol.sigma_bps, kappa.k_per_bps, kappa.A_per_s = sigma, k, a
+        mm.on_params(h.t)
+        usable = k == k and k > 0 and a > 0
+        k_used, a_used = (k, a) if usable else (mm.cold[1], mm.cold[2])
+        assert (mm.k_per_bps, mm.A_per_s) == (k_used, a_used)
+        want = half_spread_and_skew(sigma, k_used, a_used, mm.gamma, model)
+        assert (mm.hs_bps, mm.skew_bps) == want  # exact: the same floats
