@@ -311,11 +311,11 @@ class MarketMaker:
         changes every parameter refresh: they are kept for the last (k, A) and the
         half spread and skew computed from them as that function does (same bits).
         """
-        k, A = self.k_per_bps, self.A_per_s
-        ck, cA, c1, c2 = self._glft
-        if k != ck or A != cA:
-            c1, c2 = glft_coefficients(k, A, self.gamma, self.cfg.model)
-            self._glft = (k, A, c1, c2)
+        k, a = self.k_per_bps, self.A_per_s
+        k_was, a_was, c1, c2 = self._glft
+        if k != k_was or a != a_was:
+            c1, c2 = glft_coefficients(k, a, self.gamma, self.cfg.model)
+            self._glft = (k, a, c1, c2)
         sigma = self.sigma_bps
         self.hs_bps, self.skew_bps = c1 + 0.5 * sigma * c2, sigma * c2
 

@@ -130,9 +130,13 @@ def label_states(
     if drift is not None and k >= 2:
         best_d = 0.0
         for j, (chi, runs, d) in enumerate(drift):
-            if runs > 0 and d >= trend_min and chi > chi2_quantile(1.0 - trend_alpha, runs):
-                if trend < 0 or d > best_d:
-                    trend, best_d = j, d
+            if (
+                runs > 0
+                and d >= trend_min
+                and (trend < 0 or d > best_d)
+                and chi > chi2_quantile(1.0 - trend_alpha, runs)
+            ):
+                trend, best_d = j, d
         if trend >= 0:
             out[trend] = 2
     mu = p.mu
