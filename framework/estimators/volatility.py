@@ -79,7 +79,6 @@ class VolatilityEstimator(EstimatorBase):
         publish_s: float = 30.0,
         noise_correction: bool = True,
     ) -> None:
-        super().__init__()
         require_positive(dt_s=dt_s, half_life_samples=half_life_samples, stale_s=stale_s)
         self.clock = MidClock(dt_s, stale_s)
         self.dt_s = float(dt_s)
@@ -107,6 +106,34 @@ class VolatilityEstimator(EstimatorBase):
             min_valid_frac,
             self.publish_ns,
         )
+        super().__init__()  # after the sums: n_obs, min_obs and converged live there
+
+    # The count, its minimum and the flag are the kernel's C fields (the per-return gate
+    # updates them without a Python attribute); min_obs keeps the number it was given.
+    @property
+    def n_obs(self) -> int:
+        return self._sums.n_obs
+
+    @n_obs.setter
+    def n_obs(self, n: int) -> None:
+        self._sums.n_obs = n
+
+    @property
+    def min_obs(self) -> float:
+        return self._min_obs
+
+    @min_obs.setter
+    def min_obs(self, n: float) -> None:
+        self._sums.min_obs = n
+        self._min_obs = n
+
+    @property
+    def converged(self) -> bool:
+        return self._sums.converged
+
+    @converged.setter
+    def converged(self, flag: bool) -> None:
+        self._sums.converged = flag
 
     def bind(self, engine: Engine) -> None:
         self.engine = engine

@@ -9,8 +9,10 @@ estimator keeps the derived figures (σ family, kurtosis, relSE), read from the 
 here.
 
 The clock calls :meth:`VolSums.on_return` directly (a C method when compiled: no
-Python frame per tick).  It reads and writes the estimator's ``n_obs``, ``min_obs``
-and ``converged`` as the Python method did, and calls its ``_emit`` when a row is due.
+Python frame per tick).  The estimator's ``n_obs``, ``min_obs`` and ``converged`` live
+here as C fields (the estimator's attributes of those names read and write them), so
+the per-return count and gate touch no Python object; it calls the estimator's
+``_emit`` when a row is due.
 
 Bits **[ours]**: every expression is the interpreted one, operand for operand and in
 the same order, on C doubles (the build forbids fused multiply-adds); ``sqrt`` is
@@ -59,6 +61,11 @@ class VolSums(Handler):
     valid = cython.declare(cython.double, visibility="public")  # EWMA of valid ticks
     lam_ticks = cython.declare(cython.double, visibility="public")
     next_pub = cython.declare(cython.longlong, visibility="public")  # next row due (ns)
+    # The estimator's count, its minimum (compared as a double: exact for counts below
+    # 2**53, as Python's int/float comparison) and its convergence flag.
+    n_obs = cython.declare(cython.longlong, visibility="public")
+    min_obs = cython.declare(cython.double, visibility="public")
+    converged = cython.declare(cython.bint, visibility="public")
     est = cython.declare(object, visibility="readonly")
 
     def __init__(
@@ -96,6 +103,9 @@ class VolSums(Handler):
         self.valid = 0.0
         self.lam_ticks = 1.0
         self.next_pub = 0
+        self.n_obs = 0
+        self.min_obs = 0.0
+        self.converged = False
 
     @cython.ccall
     def parts(self, noise_correction: cython.bint) -> tuple:
@@ -161,9 +171,8 @@ class VolSums(Handler):
             r2 = x * x / k
             a = sqrt(r2)
             rs = x / sqrt(k)
-        est = self.est
-        n = est.n_obs + 1
-        est.n_obs = n
+        n = self.n_obs + 1
+        self.n_obs = n
         self.s2 = lam * self.s2 + om * r2
         r2c = r2
         if self.n_bv:
@@ -186,7 +195,7 @@ class VolSums(Handler):
         self.prev_r = rs
         # The gate, every return (the flag must flip at the exact count): n first, then
         # relSE(σ̂)^2 = (κ4 - 1 + extra)/(4 n_eff) <= max_rel_se^2, then the valid share.
-        min_obs = est.min_obs  # a Python number, compared as the estimator's own code did
+        min_obs: cython.double = self.min_obs
         if n >= min_obs and s2c > 0.0:
             corr = 1.0 - lam_n
             x = s4 * corr / (s2c * s2c) - 1.0 + self.extra
@@ -198,8 +207,8 @@ class VolSums(Handler):
             )
         else:
             new = False
-        changed = new != est.converged
-        est.converged = new
+        changed = new != self.converged
+        self.converged = new
         if changed or t >= self.next_pub or n == min_obs or n == min_obs - 1:
             self.next_pub = t + self.publish_ns
-            est._emit()
+            self.est._emit()
