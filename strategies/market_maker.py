@@ -52,6 +52,8 @@ __all__ = ["MarketMaker"]
 INF = math.inf
 NAN = math.nan
 _SIDES = (1, -1)
+# The output tables, bound once (an enum member read costs 0.12 µs on Python 3.11).
+QUOTES, ORDER_COMMANDS = Kind.QUOTES, Kind.ORDER_COMMANDS
 
 
 def _optional(engine: Engine, name: str) -> Any:
@@ -570,7 +572,7 @@ class MarketMaker:
         self.quotes += 1
         e = self.engine
         e.emit(
-            Kind.QUOTES,
+            QUOTES,
             (
                 self.coin,
                 bid[0] if bid else None,
@@ -647,7 +649,7 @@ class MarketMaker:
             cloid = e.next_cloid()
             self._cloid[side] = cloid
             row = (cloid, action, self.coin, side, want[0], want[1], "Alo", want[2], target)
-        e.emit(Kind.ORDER_COMMANDS, (*row, e.input_seq, why))
+        e.emit(ORDER_COMMANDS, (*row, e.input_seq, why))
 
     def warm_start(self, prior: Any) -> dict[str, Any]:
         """Start from a paper prior (:class:`framework.calibration.prior.Prior`).

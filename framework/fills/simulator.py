@@ -132,6 +132,9 @@ INF = math.inf
 NAN = math.nan
 
 PATH = "framework.fills.simulator:FillSimulator"
+# The output tables, bound once: an enum member read (Kind.X) costs 0.12 µs on
+# Python 3.11, and every venue outcome names its table.
+SIM_ORDERS, SIM_FILLS = Kind.SIM_ORDERS, Kind.SIM_FILLS
 
 
 class FillSimulator:
@@ -357,13 +360,13 @@ class FillSimulator:
     def _arrive_cancel(self, cloid: str, coin: str, side: int, cmd_seq: int) -> None:
         if not self.budget.take(self._clock, cancel=True):
             row = (cloid, coin, side, None, None, "cancel_rejected", self._rate_limited_text())
-            self._out(Kind.SIM_ORDERS, (*row, None, cmd_seq))
+            self._out(SIM_ORDERS, (*row, None, cmd_seq))
             return
         o = self._live.get(cloid)
         if o is None:
             text = VENUE_TEXT["cancel_missing"]
             self._out(
-                Kind.SIM_ORDERS,
+                SIM_ORDERS,
                 (cloid, coin, side, None, None, "cancel_rejected", text, None, cmd_seq),
             )
             return
@@ -475,7 +478,7 @@ class FillSimulator:
         self._live[o.cloid] = o
         self._refresh_extremes()
         self._out(
-            Kind.SIM_ORDERS,
+            SIM_ORDERS,
             (o.cloid, o.coin, o.side, o.px, o.sz, "resting", None, depth + own, o.cmd_seq),
         )
 
@@ -688,7 +691,7 @@ class FillSimulator:
         o.sz = round(o.sz - sz, SZ_DECIMALS)
         liquidity = "maker" if maker else "taker"
         self._out(
-            Kind.SIM_FILLS,
+            SIM_FILLS,
             (o.cloid, o.coin, side, px, sz, fee, liquidity, rule, self.position, cause),
         )
         return sz
@@ -715,7 +718,7 @@ class FillSimulator:
 
     def _status(self, o: SimOrder, status: str, reason: str | None, cause: int) -> None:
         sz = 0.0 if status == "filled" else o.sz
-        self._out(Kind.SIM_ORDERS, (o.cloid, o.coin, o.side, o.px, sz, status, reason, None, cause))
+        self._out(SIM_ORDERS, (o.cloid, o.coin, o.side, o.px, sz, status, reason, None, cause))
 
     def _rate_limited_text(self) -> str:
         b = self.budget

@@ -377,7 +377,8 @@ class EngineCore:
                 self._drain(kind, row)
         return seq
 
-    def _drain(self, kind: object, row: object) -> None:
+    @cython.cfunc
+    def _drain(self, kind: object, row: object) -> cython.void:
         # FIFO delivery of outputs to internal subscribers.  Only emit() calls this, when
         # not already draining: an emit from a subscriber just queues up behind, so the
         # queue is always empty again when the outermost emit returns.

@@ -1219,7 +1219,8 @@ class SweepDepths(Handler):
             self._bid = found[0]
             self._ask = found[1]
 
-    def close(self) -> None:
+    @cython.ccall
+    def close(self) -> cython.void:
         """Close the open sweep, if any (its depth goes to ``keep`` when it counts)."""
         if not self.pending:
             return
