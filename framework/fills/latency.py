@@ -42,6 +42,9 @@ class LatencyModel(Protocol):
 
     #: The smallest response latency the model can draw, ns.
     response_min_ns: int
+    #: ``(place, cancel, response)`` ns when every latency is one value and drawing it
+    #: takes nothing from the generator (the venue then reads them once), else None.
+    fixed_ns: tuple[int, int, int] | None
 
     def place_ns(self, rng: np.random.Generator) -> int: ...
 
@@ -88,6 +91,7 @@ class ConstantLatency:
         self._cancel = _ms_to_ns("cancel_ms", cancel_ms)
         self._response = _ms_to_ns("response_ms", response_ms)
         self.response_min_ns = self._response
+        self.fixed_ns: tuple[int, int, int] | None = (self._place, self._cancel, self._response)
 
     def place_ns(self, rng: np.random.Generator) -> int:
         return self._place
@@ -133,6 +137,7 @@ class EmpiricalLatency:
         resp = response_ms if response_ms else (DEFAULT_LATENCY_MS["response"],)
         self._response = [_ms_to_ns("response_samples_ms", v) for v in resp]
         self.response_min_ns = min(self._response)
+        self.fixed_ns: tuple[int, int, int] | None = None  # drawn per request
 
     @staticmethod
     def _draw(samples: list[int], rng: np.random.Generator) -> int:

@@ -42,6 +42,10 @@ INF = math.inf
 NAN = math.nan
 # The output tables, bound once (an enum member read costs 0.12 µs on Python 3.11).
 SIM_ORDERS, SIM_FILLS = Kind.SIM_ORDERS, Kind.SIM_FILLS
+# Request codes in the pending heap.
+PLACE: cython.int = 0
+CANCEL: cython.int = 1
+MODIFY: cython.int = 2
 
 
 @cython.cclass
@@ -119,8 +123,9 @@ class VenueCore:
     n_fills = cython.declare(cython.longlong, visibility="public")
     fills_by_rule = cython.declare(dict, visibility="public")
     # settings
-    latency = cython.declare(object, visibility="public")
-    queue = cython.declare(object, visibility="public")
+    # read-only: the venue reads fixed latencies and the queue's needs once, at the start
+    latency = cython.declare(object, visibility="readonly")
+    queue = cython.declare(object, visibility="readonly")
     budget = cython.declare(object, visibility="public")
     engine = cython.declare(object, visibility="public")
     market = cython.declare(object, visibility="public")
@@ -133,6 +138,11 @@ class VenueCore:
     _depth_model = cython.declare(cython.bint, visibility="readonly")
     _cross_on = cython.declare(cython.bint, visibility="readonly")
     _resp_min = cython.declare(cython.longlong)
+    # A latency model that draws nothing gives its values once (`fixed_ns`).
+    _fixed = cython.declare(cython.bint)
+    _place_ns = cython.declare(cython.longlong)
+    _cancel_ns = cython.declare(cython.longlong)
+    _response_ns = cython.declare(cython.longlong)
     # orders and requests
     _live = cython.declare(dict, visibility="readonly")
     _bids = cython.declare(list, visibility="readonly")  # best (highest) first, then time
@@ -183,6 +193,9 @@ class VenueCore:
         self._cross_on = cross
         self._depth_model = queue.uses_depth
         self._resp_min = latency.response_min_ns
+        fixed = getattr(latency, "fixed_ns", None)
+        self._fixed = fixed is not None
+        self._place_ns, self._cancel_ns, self._response_ns = fixed or (0, 0, 0)
         self._texts = texts
         self._bad_alo = bad_alo
         self.position = 0.0
@@ -198,7 +211,8 @@ class VenueCore:
         self._bids = []
         self._asks = []
         # Requests sent, not yet processed: a heap of (exchange arrival time, send order,
-        # handler, args); the gate's `due` is the earliest arrival time (NEVER when none).
+        # request code, args); the gate's `due` is the earliest arrival time (NEVER when
+        # none).  (time, order) is unique: the heap never compares the rest.
         self._pending = pending
         # Per side, during one cross: crossing level price -> size of it already used.
         self._bid_used = bid_used  # ask levels our bids took
@@ -223,9 +237,10 @@ class VenueCore:
         action = cols.action[i]
         seq = cols.seq[i]
         delay: cython.longlong
+        code: cython.int
         if action == "cancel":
-            delay = self.latency.cancel_ns(e.rng)
-            fn, args = self._arrive_cancel, (cols.cloid[i], cols.coin[i], cols.side[i], seq)
+            delay = self._cancel_ns if self._fixed else self.latency.cancel_ns(e.rng)
+            code, args = CANCEL, (cols.cloid[i], cols.coin[i], cols.side[i], seq)
         elif action == "place" or action == "modify":
             o = SimOrder(
                 cols.cloid[i],
@@ -237,11 +252,11 @@ class VenueCore:
                 bool(cols.reduce_only[i]),
                 seq,
             )
-            delay = self.latency.place_ns(e.rng)
+            delay = self._place_ns if self._fixed else self.latency.place_ns(e.rng)
             if action == "place":
-                fn, args = self._arrive_place, (o,)
+                code, args = PLACE, (o,)
             else:
-                fn, args = self._arrive_modify, (o, cols.target_cloid[i])
+                code, args = MODIFY, (o, cols.target_cloid[i])
         else:
             raise ValueError(
                 f"order_commands row seq {seq}: action={action!r}; expected place, cancel or modify"
@@ -255,7 +270,7 @@ class VenueCore:
         if not self._pending:
             self._sync_view()
         self._sent += 1
-        heapq.heappush(self._pending, (due, self._sent, fn, args))
+        heapq.heappush(self._pending, (due, self._sent, code, args))
         gate = self._gate
         if due < gate.due:
             gate.due = due
@@ -269,10 +284,16 @@ class VenueCore:
         """Process the pending requests that reach the venue by exchange time ``until``,
         in (arrival time, send order)."""
         pending = self._pending
+        code: cython.int
         while pending and pending[0][0] <= until:
-            t_arrive, _, fn, args = heapq.heappop(pending)
+            t_arrive, _, code, args = heapq.heappop(pending)
             self._clock = t_arrive
-            fn(*args)
+            if code == MODIFY:
+                self._arrive_modify(args[0], args[1])
+            elif code == PLACE:
+                self._arrive_place(args[0])
+            else:
+                self._arrive_cancel(args[0], args[1], args[2], args[3])
         self._gate.due = pending[0][0] if pending else NEVER
 
     def _on_deadline(self, t: cython.longlong) -> None:
@@ -306,7 +327,8 @@ class VenueCore:
         v._book = m._book
         v._row = m._row
 
-    def _arrive_place(self, o: SimOrder) -> None:
+    @cython.cfunc
+    def _arrive_place(self, o: SimOrder) -> cython.void:
         if not self.budget.take(self._clock):
             self._reject(o, self._rate_limited_text())
             return
@@ -314,7 +336,10 @@ class VenueCore:
             o.tif = "Gtc"
         self._accept(o)
 
-    def _arrive_cancel(self, cloid: object, coin: object, side: object, cmd_seq: object) -> None:
+    @cython.cfunc
+    def _arrive_cancel(
+        self, cloid: object, coin: object, side: object, cmd_seq: object
+    ) -> cython.void:
         if not self.budget.take(self._clock, cancel=True):
             row = (cloid, coin, side, None, None, "cancel_rejected", self._rate_limited_text())
             self._out(SIM_ORDERS, (*row, None, cmd_seq))
@@ -330,7 +355,8 @@ class VenueCore:
         self._remove(o)
         self._status(o, "canceled", self._texts["canceled"], cmd_seq)
 
-    def _arrive_modify(self, o: SimOrder, target: object) -> None:
+    @cython.cfunc
+    def _arrive_modify(self, o: SimOrder, target: object) -> cython.void:
         if not self.budget.take(self._clock):
             self._reject(o, self._rate_limited_text())
             return
@@ -681,7 +707,9 @@ class VenueCore:
         """Send an outcome decided at exchange time ``_clock``: it reaches the engine at
         ``max(now, _clock + L_response)``, never before an earlier outcome."""
         e = self.engine
-        due: cython.longlong = self._clock + self.latency.response_ns(e.rng)
+        due: cython.longlong = self._clock + (
+            self._response_ns if self._fixed else self.latency.response_ns(e.rng)
+        )
         if due < self._last_response:
             due = self._last_response
         self._last_response = due

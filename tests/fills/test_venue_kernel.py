@@ -125,3 +125,62 @@ def test_compiled_and_interpreted_venues_emit_the_same_rows(monkeypatch, config,
     assert compiled == python
     kinds = {r[0] for r in compiled[:-1]}
     assert harness.Kind.SIM_ORDERS in kinds
+
+
+class _CountingLatency:
+    """A latency model of the protocol's first form: no ``fixed_ns``, asked every time."""
+
+    response_min_ns = 7 * MS
+
+    def __init__(self) -> None:
+        self.asked: list[str] = []
+
+    def place_ns(self, rng: Any) -> int:
+        self.asked.append("place")
+        return 30 * MS
+
+    def cancel_ns(self, rng: Any) -> int:
+        self.asked.append("cancel")
+        return 20 * MS
+
+    def response_ns(self, rng: Any) -> int:
+        self.asked.append("response")
+        return 7 * MS
+
+
+def test_a_latency_model_without_fixed_values_is_asked_for_every_request_and_outcome():
+    from framework.kernel.venue import VenueCore
+
+    v = Venue(response_ms=0.0)
+    sim = v.sim
+    model = _CountingLatency()
+    core = {
+        "latency": model,
+        "queue": sim.queue,
+        "budget": sim.budget,
+        "maker_rate": 0.0,
+        "taker_rate": 0.0,
+        "min_notional": 10.0,
+        "fifo": True,
+        "cross": False,
+        "gate": sim._gate,
+        "view": sim._view,
+        "pending": sim._pending,
+        "bid_used": sim._bid_used,
+        "ask_used": sim._ask_used,
+        "texts": __import__("framework.fills.texts", fromlist=["x"]).VENUE_TEXT,
+        "bad_alo": lambda b, a: "post only",
+        "rules": simulator.RULES,
+    }
+    VenueCore.__init__(sim, **core)  # the same simulator, its order path on this model
+    sim.engine, sim.market = v.engine, v.market  # as bind() set them
+    v.book(T0, [(100.0, 1.0)], [(100.2, 1.0)])
+    cloid = v.place(T0 + MS, 1, 99.9, 1.0)
+    v.tick(T0 + 100 * MS)
+    v.cancel(T0 + 200 * MS, cloid)
+    v.tick(T0 + 400 * MS)
+    assert model.asked == ["place", "response", "cancel", "response"]
+    assert [r["status"] for r in v.orders(cloid)] == ["resting", "canceled"]
+    if venue.__file__.endswith(".so"):  # compiled: read once at the start, not swappable
+        with pytest.raises(AttributeError):
+            sim.latency = model
