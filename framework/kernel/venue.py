@@ -110,6 +110,122 @@ class SimOrder:
         }
 
 
+#: The venue's initial request buffer (hyperliquid_protocol.md §6.2).
+BASE_REQUESTS = 10_000
+#: Once the budget is exhausted, one request per this many ns still passes.
+THROTTLED_INTERVAL_NS = 10_000_000_000
+
+
+@cython.cclass
+class RequestBudget:
+    """Requests used against the cap ``base + cum_vlm`` (see
+    :mod:`framework.fills.budget`).
+
+    Parameters
+    ----------
+    used : int, default 0
+        Requests already used when the session starts (to exercise low headroom).
+    cum_vlm : float, default 0.0
+        Cumulative traded volume in USDC when the session starts.
+    base : int, default 10000
+        The venue's initial buffer.
+
+    The counts are C integers and the volume a C double: the cap ``base + int(cum_vlm)``
+    and ``headroom = 1 - used / cap`` are Python's values for a finite volume >= 0
+    (truncation; integers below 2**53 divide exactly as Python's ``int / int``).
+    """
+
+    base = cython.declare(cython.longlong, visibility="readonly")
+    _used = cython.declare(cython.longlong)
+    _cum_vlm = cython.declare(cython.double)
+    #: ``1 - used / cap`` (negative once cancels run past the order cap); kept current
+    #: as used and cum_vlm change: the risk check reads it every second of event time.
+    headroom = cython.declare(cython.double, visibility="public")
+    rejected = cython.declare(cython.longlong, visibility="public")
+    _last_throttled_ns = cython.declare(cython.longlong)
+
+    def __init__(self, used: object = 0, cum_vlm: object = 0.0, base: object = BASE_REQUESTS):
+        if used < 0 or not math.isfinite(cum_vlm) or cum_vlm < 0 or base <= 0:
+            raise ValueError(
+                f"budget used={used!r}, cum_vlm={cum_vlm!r}, base={base!r}: used and cum_vlm "
+                "must be >= 0 and base > 0"
+            )
+        self.base = int(base)
+        self._cum_vlm = float(cum_vlm)
+        self._set_used(int(used))
+        self.rejected = 0
+        self._last_throttled_ns = -THROTTLED_INTERVAL_NS
+
+    @cython.cfunc
+    def _cap(self) -> cython.longlong:
+        return self.base + cython.cast(cython.longlong, self._cum_vlm)
+
+    @cython.cfunc
+    def _set_used(self, value: cython.longlong) -> cython.void:
+        self._used = value
+        self.headroom = 1.0 - cython.cast(cython.double, value) / self._cap()
+
+    @property
+    def used(self) -> int:
+        """Requests used so far."""
+        return self._used
+
+    @used.setter
+    def used(self, value: int) -> None:
+        self._set_used(value)
+
+    @property
+    def cum_vlm(self) -> float:
+        """Cumulative traded volume, USDC."""
+        return self._cum_vlm
+
+    @cum_vlm.setter
+    def cum_vlm(self, value: float) -> None:
+        self._set_vlm(value)
+
+    @cython.cfunc
+    def _set_vlm(self, value: cython.double) -> cython.void:
+        if not (math.isfinite(value) and value >= 0):
+            raise ValueError(f"budget cum_vlm={value!r}: must be a finite volume >= 0 (USDC)")
+        self._cum_vlm = value
+        self._set_used(self._used)
+
+    @property
+    def cap(self) -> int:
+        """``base + floor(cum_vlm)``, as ``nRequestsCap`` reports it."""
+        return self._cap()
+
+    @cython.ccall
+    def add_volume(self, notional: cython.double) -> cython.void:
+        """Traded notional raises the cap one request per USDC."""
+        self._set_vlm(self._cum_vlm + notional)
+
+    @cython.ccall
+    def take(self, now_ns: cython.longlong, cancel: cython.bint = False) -> cython.bint:
+        """Consume one request if the budget allows it at ``now_ns``; False = rate limited."""
+        cap: cython.longlong = self._cap()
+        if cancel:
+            cap = cap + 100_000 if cap + 100_000 < 2 * cap else 2 * cap  # min(...)
+        if self._used < cap:
+            self._set_used(self._used + 1)
+            return True
+        if now_ns - self._last_throttled_ns >= THROTTLED_INTERVAL_NS:
+            self._last_throttled_ns = now_ns
+            self._set_used(self._used + 1)
+            return True
+        self.rejected += 1
+        return False
+
+    def snapshot(self) -> dict[str, Any]:
+        return {
+            "used": self.used,
+            "cap": self.cap,
+            "cum_vlm": self.cum_vlm,
+            "headroom": self.headroom,
+            "rejected": self.rejected,
+        }
+
+
 @cython.cclass
 class VenueCore:
     """The simulator's state and order path (see the module doc)."""
@@ -126,7 +242,7 @@ class VenueCore:
     # read-only: the venue reads fixed latencies and the queue's needs once, at the start
     latency = cython.declare(object, visibility="readonly")
     queue = cython.declare(object, visibility="readonly")
-    budget = cython.declare(object, visibility="public")
+    budget = cython.declare(RequestBudget, visibility="public")
     engine = cython.declare(object, visibility="public")
     market = cython.declare(object, visibility="public")
     _texts = cython.declare(dict)
@@ -168,7 +284,7 @@ class VenueCore:
         *,
         latency: object,
         queue: object,
-        budget: object,
+        budget: RequestBudget,
         maker_rate: cython.double,
         taker_rate: cython.double,
         min_notional: cython.double,
@@ -699,7 +815,7 @@ class VenueCore:
 
     @cython.cfunc
     def _rate_limited_text(self) -> str:
-        b = self.budget
+        b: RequestBudget = self.budget
         return self._texts["rate_limited"].format(used=b.used, cap=b.cap, vlm=f"{b.cum_vlm:.2f}")
 
     @cython.cfunc

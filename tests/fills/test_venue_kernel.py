@@ -184,3 +184,36 @@ def test_a_latency_model_without_fixed_values_is_asked_for_every_request_and_out
     if venue.__file__.endswith(".so"):  # compiled: read once at the start, not swappable
         with pytest.raises(AttributeError):
             sim.latency = model
+
+
+def test_the_request_budget_compiled_and_interpreted_agree_bit_for_bit():
+    source = interpreted("venue")
+    rnd = random.Random(7)
+    for _ in range(50):
+        used, vlm = rnd.choice([0, 9_990, 10_000, 20_000]), rnd.choice([0.0, 12.5, 1e6 + 0.7])
+        budgets = [venue.RequestBudget(used, vlm), source.RequestBudget(used, vlm)]
+        seen: list[list[Any]] = [[], []]
+        now = T0
+        for _ in range(60):
+            now += rnd.choice([1, 3_000, 11_000]) * MS
+            op, amount, cancel = rnd.random(), rnd.choice([0.3, 2.5, 999.9]), rnd.random() < 0.3
+            for b, out in zip(budgets, seen, strict=True):
+                if op < 0.6:
+                    out.append(b.take(now, cancel=cancel))
+                elif op < 0.8:
+                    b.add_volume(amount)
+                else:
+                    b.used = b.used + 7
+                out.append(_bits((b.used, b.cap, b.cum_vlm, b.headroom, b.rejected)))
+        assert seen[0] == seen[1]
+        assert budgets[0].snapshot() == budgets[1].snapshot()
+
+
+@pytest.mark.parametrize("bad", [float("nan"), -1.0, float("inf")])
+def test_a_budget_volume_that_is_not_a_finite_amount_is_refused(bad):
+    b = venue.RequestBudget(0, 0.0)
+    with pytest.raises(ValueError, match="cum_vlm"):
+        b.cum_vlm = bad
+    with pytest.raises(ValueError, match="cum_vlm"):
+        venue.RequestBudget(0, bad)
+    assert (b.cap, b.headroom) == (10_000, 1.0)  # unchanged
