@@ -114,8 +114,18 @@ class Observations:
     __slots__ = ("arrays", "cols", "squares")
 
     def __init__(self, y: Any) -> None:
-        self.cols = as_columns(y)
-        self.arrays = [array("d", col) for col in self.cols]
+        self._set(as_columns(y))
+
+    @classmethod
+    def from_columns(cls, cols: Sequence[Iterable[float]]) -> Observations:
+        """From D columns of Python floats (a window kept by column: no transposing)."""
+        obs = cls.__new__(cls)
+        obs._set([list(col) for col in cols])
+        return obs
+
+    def _set(self, cols: list[list[float]]) -> None:
+        self.cols = cols
+        self.arrays = [array("d", col) for col in cols]
         self.squares = [array("d", [x * x for x in col]) for col in self.arrays]
 
     def __len__(self) -> int:

@@ -315,6 +315,11 @@ class RegimeEstimator(EstimatorBase):
         self._k: int | None = None  # K chosen by BIC at the last restart (n_states=0)
         self._filt: tuple[Any, ...] | None = None
         self.obs: deque[tuple[float, float]] = deque(maxlen=window)
+        # The same window by feature (what a refit's Observations are built from).
+        self._obs_cols: tuple[deque[float], deque[float]] = (
+            deque(maxlen=window),
+            deque(maxlen=window),
+        )
         self._x: deque[float] = deque(maxlen=window)  # each bucket's standardised return
         self.buckets = 0
         self.buckets_skipped = 0
@@ -401,6 +406,8 @@ class RegimeEstimator(EstimatorBase):
             if not first[2]:
                 runs.popleft()
         self.obs.append(y)
+        self._obs_cols[0].append(y[0])
+        self._obs_cols[1].append(y[1])
         self._x.append(x)
         self.buckets += 1
         self.n_obs = len(self.obs)
@@ -438,7 +445,7 @@ class RegimeEstimator(EstimatorBase):
 
     # -- fitting ------------------------------------------------------------------------
     def _refit(self) -> None:
-        y = Observations(self.obs)  # transposed once for every start and fit below
+        y = Observations.from_columns(self._obs_cols)  # for every start and fit below
         # §5's floor (1e-3 of the pooled variance), raised to each feature's sampling
         # noise [ours]: no state is tighter than the measurement of one bucket.
         floor = [

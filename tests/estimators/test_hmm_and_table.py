@@ -226,3 +226,18 @@ def test_regime_publishes_the_first_most_probable_label():
         assert est.state == p.index(max(p))  # what by_label.index(max(by_label)) gave
         assert list(est.probs.values()) == pytest.approx(p, nan_ok=True)
         assert rows[-1][2] == float(est.state)
+
+
+def test_observations_from_columns_are_the_rows_transposed():
+    from framework.estimators.hmm import Observations
+
+    rng = np.random.default_rng(3)
+    rows = [(float(a), float(b)) for a, b in rng.standard_normal((57, 2))] + [(-0.0, 1e-300)]
+    by_rows = Observations(rows)
+    by_cols = Observations.from_columns(([r[0] for r in rows], [r[1] for r in rows]))
+    assert len(by_cols) == len(by_rows) == 58
+    for a, b in zip(
+        by_rows.arrays + by_rows.squares, by_cols.arrays + by_cols.squares, strict=True
+    ):
+        assert a.tobytes() == b.tobytes()
+    assert by_cols.cols == by_rows.cols
