@@ -23,9 +23,7 @@ from typing import Any
 import numpy as np
 
 from framework.kernel.draws import below, uniform
-from framework.kernel.fpmath import pow as fpow
-from framework.kernel.qtable import row_argmax as _argmax  # numpy's argmax rules, typed
-from framework.kernel.qtable import row_max as _max  # numpy's max rules, typed
+from framework.kernel.qtable import epsilon, greedy, watkins  # the step's arithmetic, typed
 
 __all__ = [
     "ACTIONS",
@@ -122,30 +120,27 @@ class QLearner:
         self.updates = 0
         self.explored = 0
 
+    # The arithmetic of a step (the exploration rate, the greedy pick with numpy's argmax
+    # rules, Watkins' update) is framework.kernel.qtable's: the same operations on the
+    # same floats, without a Python frame for each.
     def greedy(self, s: int) -> int:
         """The trusted greedy action of state ``s`` (the default until trusted)."""
-        a = _argmax(self.q[s])
-        return a if self.n[s][a] >= self.trust_visits else DEFAULT_ACTION
+        return greedy(self.q[s], self.n[s], self.trust_visits, DEFAULT_ACTION)
 
     def choose(self, s: int, rng: np.random.Generator) -> int:
         """ε-greedy action for state ``s``, drawing from ``rng`` (always two draws)."""
-        eps = self.epsilon0 / (1.0 + sum(self.n[s]) / 100.0)
-        eps = eps if eps > self.epsilon_min else self.epsilon_min  # max(eps_min, eps)
+        eps = epsilon(self.n[s], self.epsilon0, self.epsilon_min)
         u = uniform(rng)  # float(rng.random()), int(rng.integers(N)): numpy's values
         pick = below(rng, N_ACTIONS)  # drawn either way: a fixed draw count per step
         if u < eps:
             self.explored += 1
             return pick
-        return self.greedy(s)
+        return greedy(self.q[s], self.n[s], self.trust_visits, DEFAULT_ACTION)
 
     def update(self, s: int, a: int, reward: float, s_next: int) -> None:
-        """Watkins' Q-learning update of ``(s, a)`` after ``reward`` and landing in ``s_next``."""
-        row, counts = self.q[s], self.n[s]
-        n = counts[a]
-        alpha = 1.0 / fpow(1.0 + n, self.omega)
-        target = reward + self.discount * _max(self.q[s_next])
-        row[a] += alpha * (target - row[a])
-        counts[a] = n + 1
+        """Watkins' Q-learning update of ``(s, a)`` after ``reward`` and landing in ``s_next``:
+        ``Q += α (r + β max Q(s') - Q)`` with ``α = 1/(1+N(s,a))^ω``, then ``N += 1``."""
+        watkins(self.q[s], self.n[s], a, reward, self.discount, self.omega, self.q[s_next])
         self.updates += 1
 
     # -- checkpoints ------------------------------------------------------------------

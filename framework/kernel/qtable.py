@@ -12,7 +12,13 @@ from __future__ import annotations
 
 import cython
 
+if cython.compiled:  # a C call; interpreted, the Python function (the same bits)
+    from cython.cimports.framework.kernel.fpmath import pow as fpow
+else:
+    from framework.kernel.fpmath import pow as fpow
 
+
+@cython.ccall
 def row_argmax(row: list) -> cython.Py_ssize_t:
     """numpy's argmax on a list: the first maximum, or the first NaN if there is one."""
     best: cython.double = row[0]
@@ -31,7 +37,8 @@ def row_argmax(row: list) -> cython.Py_ssize_t:
     return at
 
 
-def row_max(row: list) -> float:
+@cython.ccall
+def row_max(row: list) -> cython.double:
     """numpy's max on a list: NaN if any value is NaN."""
     best: cython.double = row[0]
     v: cython.double
@@ -43,3 +50,39 @@ def row_max(row: list) -> float:
         if v > best:
             best = v
     return best
+
+
+def epsilon(counts: list, eps0: cython.double, eps_min: cython.double) -> cython.double:
+    """The exploration rate ``max(ε_min, ε0 / (1 + N(s)/100))`` of a state whose action
+    visit counts are ``counts`` (their sum is exact: integers)."""
+    total: cython.longlong = 0
+    i: cython.Py_ssize_t
+    for i in range(len(counts)):
+        total += cython.cast(cython.longlong, counts[i])
+    eps: cython.double = eps0 / (1.0 + cython.cast(cython.double, total) / 100.0)
+    return eps if eps > eps_min else eps_min
+
+
+def greedy(q_row: list, n_row: list, trust: cython.longlong, default: cython.Py_ssize_t) -> int:
+    """The row's greedy action once it has ``trust`` visits, else ``default``."""
+    a: cython.Py_ssize_t = row_argmax(q_row)
+    return a if cython.cast(cython.longlong, n_row[a]) >= trust else default
+
+
+def watkins(
+    row: list,
+    counts: list,
+    a: cython.Py_ssize_t,
+    reward: cython.double,
+    discount: cython.double,
+    omega: cython.double,
+    next_row: list,
+) -> None:
+    """Watkins' update of action ``a`` of ``row`` (``α = 1/(1+N)^ω``, the target the
+    reward plus the discounted best of ``next_row``) and its visit count."""
+    n: cython.longlong = counts[a]
+    alpha: cython.double = 1.0 / fpow(1.0 + cython.cast(cython.double, n), omega)
+    target: cython.double = reward + discount * row_max(next_row)
+    old: cython.double = row[a]
+    row[a] = old + alpha * (target - old)
+    counts[a] = n + 1

@@ -99,7 +99,7 @@ def _numpy_reference(ql, steps):
 
 
 def test_plain_lists_give_numpy_s_bits():
-    from strategies.qlearning import _argmax
+    from framework.kernel.qtable import epsilon, row_argmax
 
     rng = np.random.Generator(np.random.PCG64(3))
     steps = [
@@ -117,8 +117,7 @@ def test_plain_lists_give_numpy_s_bits():
     got = []
     for s, a, r, s2 in steps:
         ql.update(s, a, r, s2)
-        eps = max(ql.epsilon_min, ql.epsilon0 / (1.0 + sum(ql.n[s2]) / 100.0))
-        got.append((_argmax(ql.q[s2]), float(eps)))
+        got.append((row_argmax(ql.q[s2]), epsilon(ql.n[s2], ql.epsilon0, ql.epsilon_min)))
     q, n, want = _numpy_reference(ql, steps)
     assert np.array_equal(np.array(ql.q), q, equal_nan=True)
     assert (np.array(ql.n) == n).all()

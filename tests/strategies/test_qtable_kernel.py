@@ -69,3 +69,39 @@ def test_the_scans_match_the_reference(interpreted: Any) -> None:
 
 def test_the_compiled_module_is_loaded_where_built() -> None:
     assert_compiled_where_built(qtable)
+
+
+def ref_step(row, counts, a, reward, discount, omega, next_row, eps0, eps_min, trust):
+    """The Q-learner's step as its Python was: Watkins' update, then ε and the greedy pick."""
+    from framework.kernel.fpmath import pow as fpow
+
+    n = counts[a]
+    alpha = 1.0 / fpow(1.0 + n, omega)
+    target = reward + discount * ref_max(next_row)
+    row[a] += alpha * (target - row[a])
+    counts[a] = n + 1
+    eps = eps0 / (1.0 + sum(counts) / 100.0)
+    eps = eps if eps > eps_min else eps_min
+    g = ref_argmax(row)
+    return eps, (g if counts[g] >= trust else 7)
+
+
+def test_the_step_matches_its_python_compiled_and_interpreted(interpreted: Any) -> None:
+    rng = random.Random(4)
+    for _ in range(3000):
+        row, next_row = _row(rng), _row(rng)
+        counts = [rng.randint(0, 60) for _ in row]
+        a = rng.randrange(len(row))
+        args = (rng.gauss(0, 10), rng.choice((0.9, 0.95)), rng.choice((0.5, 0.7)))
+        eps0, eps_min, trust = rng.choice((0.2, 0.5)), 0.02, rng.choice((0, 30))
+        want_row, want_counts = list(row), list(counts)
+        want = ref_step(want_row, want_counts, a, *args, next_row, eps0, eps_min, trust)
+        for mod in (qtable, interpreted):
+            got_row, got_counts = list(row), list(counts)
+            mod.watkins(got_row, got_counts, a, *args, next_row)
+            eps = mod.epsilon(got_counts, eps0, eps_min)
+            pick = mod.greedy(got_row, got_counts, trust, 7)
+            assert [struct.pack("<d", v) for v in got_row] == [
+                struct.pack("<d", v) for v in want_row
+            ]
+            assert got_counts == want_counts and (eps, pick) == want
