@@ -119,23 +119,15 @@ class KappaEstimator(EstimatorBase):
         self.max_rel_se = max_rel_se
         self.max_refit_change = max_refit_change
         self.min_bins = min_bins
-        # The per-trade work (sweeps, their pre-trade book, depths) runs in the kernel;
-        # depths that count come back to _keep.
-        self._sweeps = SweepDepths(self._keep, self._tick_at, self.delta0_bps, self.stale_ns)
-        # Window of kept events: (recv ns, j steps, floor bps, step bps).
-        self._events: deque[tuple[int, int, float, float]] = deque()
-        self.events_kept = 0
+        # The per-trade work (sweeps, their pre-trade book, depths) and the window of
+        # kept sweeps with its running sums run in the kernel.
+        self._sweeps = SweepDepths(self._tick_at, self.delta0_bps, self.stale_ns)
         self.k_per_bps = NAN
         self.A_per_s = NAN
         self.k_se = NAN
         self.lnA_se = NAN
         self.bins = 0
-        self._first_recv = 0
         self._history: deque[float] = deque(maxlen=3)
-        self._sj = 0
-        self._sfloor = 0.0
-        self._sg = 0.0
-        self._bin_n: dict[int, int] = {}
 
     def bind(self, engine: Engine) -> None:
         self.engine = engine
@@ -158,17 +150,20 @@ class KappaEstimator(EstimatorBase):
         """Aggressor sweeps closed so far (kept or not)."""
         return self._sweeps.events_seen
 
-    def _keep(self, recv: int, j: int, floor_bps: float, g_bps: float) -> None:
-        """A sweep that counts: ``j`` grid steps beyond its floor (see SweepDepths)."""
-        if self.events_kept == 0:
-            self._first_recv = recv
-        self._events.append((recv, j, floor_bps, g_bps))
-        # Running window sums: a refit is O(1), not a pass over the window.
-        self._sj += j
-        self._sfloor += floor_bps
-        self._sg += g_bps
-        self._bin_n[j] = self._bin_n.get(j, 0) + 1
-        self.events_kept += 1
+    @property
+    def events_kept(self) -> int:
+        """Sweeps that counted so far (ever, not only in the window)."""
+        return self._sweeps.kept
+
+    @property
+    def _events(self) -> deque[tuple[int, int, float, float]]:
+        """The window of kept sweeps: (recv ns, j steps, floor bps, step bps)."""
+        return self._sweeps.events
+
+    @property
+    def _sj(self) -> int:
+        """Σ j over the window (with Σ floor and Σ step: a refit is O(1))."""
+        return self._sweeps.sum_j
 
     def _tick_at(self, px: float) -> float:
         """The price grid's step at ``px`` (SweepDepths caches it per magnitude)."""
@@ -179,38 +174,27 @@ class KappaEstimator(EstimatorBase):
         sweeps = self._sweeps
         if sweeps.pending and t - sweeps.pend_recv >= 1_000_000_000:
             sweeps.close()
-        ev = self._events
         cutoff = t - self.window_ns
-        bins = self._bin_n
-        while ev and ev[0][0] < cutoff:
-            _, j_old, f_old, g_old = ev.popleft()
-            self._sj -= j_old
-            self._sfloor -= f_old
-            self._sg -= g_old
-            left = bins[j_old] - 1
-            if left:
-                bins[j_old] = left
-            else:
-                del bins[j_old]
-        n = len(ev)
+        sweeps.evict(cutoff)
+        n = len(sweeps.events)
         self.n_obs = n
         if n == 0:
             if self.set_converged(False):
                 self._emit(t)  # every flag change is journaled
             return
-        g = self._sg / n
-        k, se = geometric_k(float(self._sj), n, g)
+        g = sweeps.sum_step / n
+        k, se = geometric_k(float(sweeps.sum_j), n, g)
         if not math.isfinite(k):
             if self.set_converged(False):
                 self._emit(t)
             return
         # The window starts at the first event ever kept, not before it.
-        span_s = max((t - max(cutoff, self._first_recv)) / 1e9, self.refit_ns / 1e9)
-        d0 = self._sfloor / n
+        span_s = max((t - max(cutoff, sweeps.first_recv)) / 1e9, self.refit_ns / 1e9)
+        d0 = sweeps.sum_floor / n
         self.k_per_bps, self.k_se = k, se
         self.A_per_s = n / span_s * exp(k * d0)
         self.lnA_se = math.sqrt(1.0 / n + d0 * d0 * se * se)
-        self.bins = len(bins)
+        self.bins = len(sweeps.bin_n)
         h = self._history
         h.append(k)
         mx = self.max_refit_change

@@ -14,6 +14,7 @@ not the quotes (a few % requote), so the strategy's Python runs only when it dec
 
 from __future__ import annotations
 
+from collections import deque
 from typing import Any
 
 import cython
@@ -1125,15 +1126,25 @@ class SweepDepths(Handler):
     newest valid top with an exchange ts below the trade's, unless older than
     ``stale_ns`` on that clock); when the sweep closes (the next sweep's first print,
     or :meth:`close`) its depth beyond the touch, in grid steps above the event's
-    floor, goes to ``keep(recv_ns, j, floor_bps, step_bps)``, or nowhere when it is
-    below the floor or there was no valid mid.  The maths and the reasons are the
-    estimator's module doc; the expressions are its former Python, in the same order
-    (``ceil`` and Python's ``round`` of the same doubles).
+    floor, joins the window of kept sweeps (:meth:`keep`), or nowhere when it is
+    below the floor or there was no valid mid.  The window is ``events``, a deque of
+    ``(recv_ns, j, floor_bps, step_bps)``, with its running sums (``sum_j``,
+    ``sum_floor``, ``sum_step``: a refit is O(1)) and the count of sweeps per ``j``
+    (``bin_n``); :meth:`evict` drops what fell out of it.  The maths and the reasons
+    are the estimator's module doc; the expressions are its former Python, in the same
+    order (``ceil`` and Python's ``round`` of the same doubles; the sums add and
+    subtract in the order the sweeps came and left).
     """
 
     tape = cython.declare(BookTape, visibility="public")
     engine = cython.declare(object, visibility="public")
-    keep = cython.declare(object)  # fn(recv_ns, j, floor_bps, step_bps)
+    events = cython.declare(object, visibility="readonly")  # the window (a deque)
+    bin_n = cython.declare(dict, visibility="readonly")  # j -> sweeps in the window
+    sum_j = cython.declare(cython.longlong, visibility="readonly")
+    sum_floor = cython.declare(cython.double, visibility="readonly")
+    sum_step = cython.declare(cython.double, visibility="readonly")
+    kept = cython.declare(cython.longlong, visibility="readonly")  # ever kept
+    first_recv = cython.declare(cython.longlong, visibility="readonly")  # the first's time
     tick_of = cython.declare(object)  # fn(px) -> the price grid's step at px
     delta0_bps = cython.declare(cython.double, visibility="readonly")
     stale_ns = cython.declare(cython.longlong, visibility="readonly")
@@ -1156,12 +1167,16 @@ class SweepDepths(Handler):
     _c_hash = cython.declare(object)
     _c_px = cython.declare(object)
 
-    def __init__(
-        self, keep: object, tick_of: object, delta0_bps: float, stale_ns: cython.longlong
-    ) -> None:
+    def __init__(self, tick_of: object, delta0_bps: float, stale_ns: cython.longlong) -> None:
         self.tape = None
         self.engine = None
-        self.keep = keep
+        self.events = deque()
+        self.bin_n = {}
+        self.sum_j = 0
+        self.sum_floor = 0.0
+        self.sum_step = 0.0
+        self.kept = 0
+        self.first_recv = 0
         self.tick_of = tick_of
         self.delta0_bps = delta0_bps
         self.stale_ns = stale_ns
@@ -1221,7 +1236,7 @@ class SweepDepths(Handler):
 
     @cython.ccall
     def close(self) -> cython.void:
-        """Close the open sweep, if any (its depth goes to ``keep`` when it counts)."""
+        """Close the open sweep, if any (it joins the window when it counts)."""
         if not self.pending:
             return
         self.pending = False
@@ -1252,6 +1267,42 @@ class SweepDepths(Handler):
         floor_bps: cython.double = (hs + j0 * tick) * to_bps
         g_bps: cython.double = tick * to_bps
         self.keep(self.pend_recv, j, floor_bps, g_bps)
+
+    @cython.ccall
+    def keep(
+        self,
+        recv: cython.longlong,
+        j: cython.longlong,
+        floor_bps: cython.double,
+        g_bps: cython.double,
+    ) -> cython.void:
+        """A sweep that counts: ``j`` grid steps beyond its floor, into the window."""
+        if self.kept == 0:
+            self.first_recv = recv
+        self.events.append((recv, j, floor_bps, g_bps))
+        self.sum_j += j
+        self.sum_floor += floor_bps
+        self.sum_step += g_bps
+        self.bin_n[j] = self.bin_n.get(j, 0) + 1
+        self.kept += 1
+
+    @cython.ccall
+    def evict(self, cutoff: cython.longlong) -> cython.void:
+        """Drop the sweeps received before ``cutoff`` from the window and its sums."""
+        ev = self.events
+        bins: dict = self.bin_n
+        j_old: cython.longlong
+        left: cython.longlong
+        while ev and ev[0][0] < cutoff:
+            _, j_old, f_old, g_old = ev.popleft()
+            self.sum_j -= j_old
+            self.sum_floor -= cython.cast(cython.double, f_old)
+            self.sum_step -= cython.cast(cython.double, g_old)
+            left = bins[j_old] - 1
+            if left:
+                bins[j_old] = left
+            else:
+                del bins[j_old]
 
     @cython.cfunc
     def _tick_at(self, px: cython.double) -> cython.double:
