@@ -132,7 +132,7 @@ class KappaEstimator(EstimatorBase):
     def bind(self, engine: Engine) -> None:
         self.engine = engine
         self._sweeps.tape = book_tape(engine)
-        self._sweeps.engine = engine
+        self._sweeps.clock = engine.clock
         engine.subscribe(
             Kind.TRADES, Route(self._sweeps, Kind.TRADES), columns=("side", "px", "hash")
         )

@@ -210,6 +210,7 @@ class FillSimulator(VenueCore):
     # -- wiring ---------------------------------------------------------------------------
     def bind(self, engine: Engine) -> None:
         self.engine = engine
+        self.clock = engine.clock
         self.market = engine.component("market")
         if engine.components.index(self.market) > engine.components.index(self):
             raise ValueError(

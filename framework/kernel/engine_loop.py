@@ -25,9 +25,9 @@ from framework.events.columns import Columns
 from framework.events.schema import Kind, spec
 
 if cython.compiled:  # a C call; interpreted, the Python class (the same dispatch)
-    from cython.cimports.framework.kernel.handler import Route, Tick
+    from cython.cimports.framework.kernel.handler import Clock, Route, Tick
 else:
-    from framework.kernel.handler import Route, Tick
+    from framework.kernel.handler import Clock, Route, Tick
 
 NEVER = 2**63 - 1
 _N_KINDS = len(Kind)
@@ -86,7 +86,7 @@ class EngineCore:
     seq = cython.declare(cython.longlong, visibility="public")  # last seq, input or output
     input_seq = cython.declare(cython.longlong, visibility="public")  # cause of outputs
     events = cython.declare(cython.longlong, visibility="public")
-    now = cython.declare(cython.longlong, visibility="public")
+    clock = cython.declare(Clock, visibility="readonly")  # now, shared with the kernel
     start_ns = cython.declare(cython.longlong, visibility="public")
     _next_timer = cython.declare(cython.longlong, visibility="public")
     _timer_order = cython.declare(cython.longlong, visibility="public")
@@ -117,7 +117,7 @@ class EngineCore:
         self.seq = 0
         self.input_seq = 0
         self.events = 0
-        self.now = 0
+        self.clock = Clock()
         self.start_ns = 0
         self._next_timer = NEVER
         self._timer_order = 0
@@ -138,7 +138,17 @@ class EngineCore:
         self._append = None
         self._single = Columns.single
 
+    @property
+    def now(self) -> int:
+        """Event time (ns): the last input's receive time or timer's due time."""
+        return self.clock.now
+
+    @now.setter
+    def now(self, t: int) -> None:
+        self.clock.now = t
+
     # -- timers -------------------------------------------------------------------------
+
     def _push(self, due_ns: cython.longlong, fn: object, period_ns: cython.longlong) -> None:
         self._timer_order += 1
         self._heap_push(due_ns, self._timer_order, period_ns, fn)
@@ -170,8 +180,8 @@ class EngineCore:
                 self._s_fn[slot] = None
                 self._free[self._n_free] = slot
                 self._n_free += 1
-            if due > self.now:
-                self.now = due
+            if due > self.clock.now:
+                self.clock.now = due
             _run_timer(fn, due)
             if period:  # re-armed after it ran: a new creation order, the same slot
                 self._timer_order += 1
@@ -190,8 +200,8 @@ class EngineCore:
         while timers and timers[0][0] <= until_ns:
             due, _, period, fn = heapq.heappop(timers)
             self._n_timers -= 1
-            if due > self.now:
-                self.now = due
+            if due > self.clock.now:
+                self.clock.now = due
             _run_timer(fn, due)
             if period:
                 self._timer_order += 1
@@ -350,8 +360,8 @@ class EngineCore:
         self.events += 1  # per event, as step() does: handlers may read it
         if t >= self._next_timer:
             self._fire_timers(t)
-        if t > self.now:
-            self.now = t
+        if t > self.clock.now:
+            self.clock.now = t
         return self._handlers[k]
 
     def _out_of_order(self, kind: object, seq: cython.longlong) -> EngineError:
@@ -365,7 +375,7 @@ class EngineCore:
         """Emit an output row (payload columns only); returns its seq."""
         self.seq += 1
         seq: cython.longlong = self.seq
-        now: cython.longlong = self.now
+        now: cython.longlong = self.clock.now
         row: tuple = (seq, now, now) + (payload if type(payload) is tuple else tuple(payload))
         k: cython.Py_ssize_t = kind
         self.counts[k] += 1

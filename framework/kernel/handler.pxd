@@ -13,3 +13,6 @@ cdef class Route:
 cdef class Tick:
     cdef readonly Handler target
     cdef readonly int code
+
+cdef class Clock:
+    cdef public long long now

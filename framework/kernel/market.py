@@ -29,9 +29,9 @@ from framework.events.schema import Kind
 from framework.kernel.engine_loop import NEVER
 
 if cython.compiled:  # the engine calls these components' handlers in C
-    from cython.cimports.framework.kernel.handler import Handler, Route, Tick
+    from cython.cimports.framework.kernel.handler import Clock, Handler, Route, Tick
 else:
-    from framework.kernel.handler import Handler, Route, Tick
+    from framework.kernel.handler import Clock, Handler, Route, Tick
 
 # Route codes: the kind of the event a component's handle() is given.
 _BOOK = cython.declare(cython.int, int(Kind.BOOK))
@@ -144,6 +144,7 @@ class MarketState(Handler):
     books = cython.declare(cython.longlong, visibility="public")
     trades = cython.declare(cython.longlong, visibility="public")
     engine = cython.declare(object, visibility="public")
+    clock = cython.declare(Clock, visibility="readonly")  # the engine's (now, in C)
     # The current book row (Columns, row): what depth_at / *_levels answer from.
     _book = cython.declare(object, visibility="public")
     _row = cython.declare(cython.Py_ssize_t, visibility="public")
@@ -186,6 +187,7 @@ class MarketState(Handler):
         self.books = 0
         self.trades = 0
         self.engine = None
+        self.clock = Clock()
         self._book = None
         self._row = 0
         self._book_top = _Top(BOOK_TOP_COLUMNS)
@@ -197,6 +199,7 @@ class MarketState(Handler):
 
     def bind(self, engine: Any) -> None:
         self.engine = engine
+        self.clock = engine.clock
         engine.subscribe(Kind.BOOK, Route(self, _BOOK), columns=BOOK_TOP_COLUMNS)
         engine.subscribe(Kind.BBO, Route(self, _BBO), columns=TOP_COLUMNS)
         engine.subscribe(Kind.TRADES, Route(self, _TRADES), columns=("px",))
@@ -218,14 +221,14 @@ class MarketState(Handler):
         self._row = i
         self._set_top(self._book_top, cols, i)
         self.books += 1
-        now: cython.longlong = self.engine.now
+        now: cython.longlong = self.clock.now
         self.last_book_ts = now
         self.last_market_ts = now
 
     @cython.ccall
     def on_bbo(self, cols: object, i: cython.Py_ssize_t) -> cython.void:
         self._set_top(self._bbo_top, cols, i)
-        self.last_market_ts = self.engine.now
+        self.last_market_ts = self.clock.now
 
     @cython.cfunc
     def _set_top(self, top: _Top, cols: object, i: cython.Py_ssize_t) -> cython.void:
@@ -273,7 +276,7 @@ class MarketState(Handler):
         else:
             self.last_trade_px = self._tr_px[i]
         self.trades += 1
-        now: cython.longlong = self.engine.now
+        now: cython.longlong = self.clock.now
         self.last_trade_ts = now
         self.last_market_ts = now
 
@@ -651,7 +654,7 @@ class RiskCore(Handler):
     @cython.cfunc
     def _losses(self) -> cython.void:
         o: TrackerCore = self.orders
-        now: cython.longlong = self.engine.now
+        now: cython.longlong = self.market.clock.now  # the engine's, read in C
         eq: cython.double = o._mark()
         day_ns: cython.longlong = DAY_NS
         day: cython.longlong = now // day_ns
@@ -1137,7 +1140,7 @@ class SweepDepths(Handler):
     """
 
     tape = cython.declare(BookTape, visibility="public")
-    engine = cython.declare(object, visibility="public")
+    clock = cython.declare(Clock, visibility="public")  # the engine's (set at binding)
     events = cython.declare(object, visibility="readonly")  # the window (a deque)
     bin_n = cython.declare(dict, visibility="readonly")  # j -> sweeps in the window
     sum_j = cython.declare(cython.longlong, visibility="readonly")
@@ -1169,7 +1172,7 @@ class SweepDepths(Handler):
 
     def __init__(self, tick_of: object, delta0_bps: float, stale_ns: cython.longlong) -> None:
         self.tape = None
-        self.engine = None
+        self.clock = Clock()
         self.events = deque()
         self.bin_n = {}
         self.sum_j = 0
@@ -1219,7 +1222,7 @@ class SweepDepths(Handler):
         self._hash = self._c_hash[i]
         self._side = side
         self._worst = self._c_px[i]
-        self.pend_recv = self.engine.now
+        self.pend_recv = self.clock.now
         # The book is resolved now: a later book may arrive before the sweep closes.  It
         # is stale when it is older than the trade on the exchange's clock (found by
         # exchange ts, judged by it: feed delays on our side do not age it).
@@ -1292,12 +1295,14 @@ class SweepDepths(Handler):
         ev = self.events
         bins: dict = self.bin_n
         j_old: cython.longlong
+        f_old: cython.double
+        g_old: cython.double
         left: cython.longlong
         while ev and ev[0][0] < cutoff:
             _, j_old, f_old, g_old = ev.popleft()
             self.sum_j -= j_old
-            self.sum_floor -= cython.cast(cython.double, f_old)
-            self.sum_step -= cython.cast(cython.double, g_old)
+            self.sum_floor -= f_old
+            self.sum_step -= g_old
             left = bins[j_old] - 1
             if left:
                 bins[j_old] = left

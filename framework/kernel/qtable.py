@@ -56,17 +56,21 @@ def epsilon(counts: list, eps0: cython.double, eps_min: cython.double) -> cython
     """The exploration rate ``max(ε_min, ε0 / (1 + N(s)/100))`` of a state whose action
     visit counts are ``counts`` (their sum is exact: integers)."""
     total: cython.longlong = 0
+    c: cython.longlong
     i: cython.Py_ssize_t
     for i in range(len(counts)):
-        total += cython.cast(cython.longlong, counts[i])
-    eps: cython.double = eps0 / (1.0 + cython.cast(cython.double, total) / 100.0)
+        c = counts[i]  # a typed local, not cython.cast: interpreted, a cast is a call
+        total += c
+    share: cython.double = total
+    eps: cython.double = eps0 / (1.0 + share / 100.0)
     return eps if eps > eps_min else eps_min
 
 
 def greedy(q_row: list, n_row: list, trust: cython.longlong, default: cython.Py_ssize_t) -> int:
     """The row's greedy action once it has ``trust`` visits, else ``default``."""
     a: cython.Py_ssize_t = row_argmax(q_row)
-    return a if cython.cast(cython.longlong, n_row[a]) >= trust else default
+    visits: cython.longlong = n_row[a]
+    return a if visits >= trust else default
 
 
 def watkins(
@@ -81,7 +85,7 @@ def watkins(
     """Watkins' update of action ``a`` of ``row`` (``α = 1/(1+N)^ω``, the target the
     reward plus the discounted best of ``next_row``) and its visit count."""
     n: cython.longlong = counts[a]
-    alpha: cython.double = 1.0 / fpow(1.0 + cython.cast(cython.double, n), omega)
+    alpha: cython.double = 1.0 / fpow(1.0 + n, omega)  # n as a double, exact (< 2**53)
     target: cython.double = reward + discount * row_max(next_row)
     old: cython.double = row[a]
     row[a] = old + alpha * (target - old)

@@ -29,6 +29,11 @@ from typing import Any
 
 import cython
 
+if cython.compiled:  # the engine's clock, read as a C field
+    from cython.cimports.framework.kernel.handler import Clock
+else:
+    from framework.kernel.handler import Clock
+
 from framework.events.schema import Kind
 from framework.grid import POSITION_DECIMALS
 from framework.kernel.engine_loop import NEVER
@@ -244,6 +249,7 @@ class VenueCore:
     queue = cython.declare(object, visibility="readonly")
     budget = cython.declare(RequestBudget, visibility="public")
     engine = cython.declare(object, visibility="public")
+    clock = cython.declare(Clock, visibility="public")  # the engine's (set at binding)
     market = cython.declare(object, visibility="public")
     _texts = cython.declare(dict)
     _bad_alo = cython.declare(object)
@@ -322,6 +328,7 @@ class VenueCore:
         self.n_fills = 0
         self.fills_by_rule = dict.fromkeys(rules, 0)
         self.engine = None
+        self.clock = Clock()
         self.market = None
         self._live = {}
         self._bids = []
@@ -378,7 +385,7 @@ class VenueCore:
                 f"order_commands row seq {seq}: action={action!r}; expected place, cancel or modify"
             )
         # Exchange arrival time: our clock and the venue's are assumed to agree.
-        due: cython.longlong = e.now + delay
+        due: cython.longlong = self.clock.now + delay
         if self._fifo and due < self._last_arrival:
             due = self._last_arrival
         if due > self._last_arrival:
@@ -831,7 +838,7 @@ class VenueCore:
         self._last_response = due
         # Undelivered outcomes are due after `now` (their timer fires before anything
         # else when time reaches them), so one due by now goes out at once.
-        if due <= e.now and not self._outbox:
+        if due <= self.clock.now and not self._outbox:
             e.emit(kind, payload)
         else:
             self._outbox.append((due, kind, payload))

@@ -173,7 +173,7 @@ def test_a_latency_model_without_fixed_values_is_asked_for_every_request_and_out
         "rules": simulator.RULES,
     }
     VenueCore.__init__(sim, **core)  # the same simulator, its order path on this model
-    sim.engine, sim.market = v.engine, v.market  # as bind() set them
+    sim.engine, sim.market, sim.clock = v.engine, v.market, v.engine.clock  # as bind() does
     v.book(T0, [(100.0, 1.0)], [(100.2, 1.0)])
     cloid = v.place(T0 + MS, 1, 99.9, 1.0)
     v.tick(T0 + 100 * MS)
