@@ -17,6 +17,7 @@ zero check (no ``cdivision``).
 from __future__ import annotations
 
 import math
+from array import array
 
 import cython
 
@@ -33,15 +34,8 @@ else:
 INF = math.inf
 
 
-#: The most HMM states the per-bucket functions take (the estimator fits 2 or 3): their
-#: per-state sums are C arrays of this size on the stack, not arrays made per call (an
-#: array and its buffer view cost more than the sums they would hold).
-MAX_STATES = 8
-
-
-def _check_states(k: cython.Py_ssize_t) -> None:
-    if k > MAX_STATES:
-        raise ValueError(f"{k} HMM states: the per-bucket kernel takes at most {MAX_STATES}")
+def _zeros(n: cython.Py_ssize_t) -> array:
+    return array("d", bytes(8 * n))
 
 
 def bucket_sums(rets: object, clip_mad: cython.double) -> tuple:
@@ -87,14 +81,14 @@ def drift_stats(runs: object, k: cython.Py_ssize_t) -> list:
     independent returns are fair coins whatever their sizes), so ``χ ~ χ²_R``; a drift
     δ adds ``δ² n_r`` to each.  Sums in run order (fixed).
     """
-    _check_states(k)
-    chi = cython.declare(cython.double[8])  # MAX_STATES
-    excess = cython.declare(cython.double[8])
-    n2 = cython.declare(cython.double[8])
+    chi_a = _zeros(k)
+    excess_a = _zeros(k)
+    n2_a = _zeros(k)
+    chi: cython.double[::1] = chi_a
+    excess: cython.double[::1] = excess_a
+    n2: cython.double[::1] = n2_a
     count: list = [0] * k
     j: cython.Py_ssize_t
-    for j in range(k):
-        chi[j] = excess[j] = n2[j] = 0.0
     s_run: cython.double
     n_run: cython.longlong
     ss: cython.double
@@ -166,8 +160,8 @@ def filter_step(
     the next filtered probabilities from ``p`` (see
     :meth:`framework.estimators.regime.RegimeEstimator._filter`)."""
     k: cython.Py_ssize_t = len(mus)
-    _check_states(k)
-    logb = cython.declare(cython.double[8])  # MAX_STATES
+    logb_a = _zeros(k)
+    logb: cython.double[::1] = logb_a
     j: cython.Py_ssize_t
     i: cython.Py_ssize_t
     d0: cython.double
@@ -188,7 +182,8 @@ def filter_step(
             mx = logb[j]
     if len(p) != k or len(a_cols) != k:
         raise ValueError(f"{len(p)} probabilities, {len(a_cols)} columns of A for {k} states")
-    x = cython.declare(cython.double[8])  # MAX_STATES
+    x_a = _zeros(k)
+    x: cython.double[::1] = x_a
     total: cython.double = 0.0
     s: cython.double
     v: cython.double

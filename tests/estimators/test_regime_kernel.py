@@ -227,35 +227,3 @@ def test_the_return_bucket_hands_over_each_full_bucket(interpreted: Any) -> None
             b.on_return(t, r, k)
         assert got == [([1e-4, None, 2e-4], 2), ([-1e-4, 5e-5, 0.0], 1)]
         assert b.rets == [1e-5] and b.extra_k == 0  # the open bucket
-
-
-def test_up_to_eight_states_match_the_reference_and_nine_are_refused(interpreted: Any) -> None:
-    """The per-state sums are fixed C arrays (MAX_STATES = 8): every size up to it is
-    the reference's arithmetic, and a larger one is refused, not written past the end."""
-    rng = random.Random(9)
-    for k in range(1, regime_buckets.MAX_STATES + 1):
-        mus = tuple((rng.gauss(-18.0, 2.0), rng.gauss(0.0, 0.5)) for _ in range(k))
-        ivs = tuple((1.0 / rng.uniform(0.01, 4.0), 1.0 / rng.uniform(0.05, 2.0)) for _ in range(k))
-        consts = tuple(rng.gauss(-1.0, 1.0) for _ in range(k))
-        p = [1.0 / k] * k
-        a_cols = [[rng.random() + 1e-3 for _ in range(k)] for _ in range(k)]
-        runs = [[rng.randrange(k), rng.gauss(0.0, 2.0), rng.randint(1, 5)] for _ in range(20)]
-        want_f = _bits(ref_filter(p, a_cols, (mus, ivs, consts), (-18.0, 0.1)))
-        want_d = _bits(ref_drift_stats(runs, k))
-        for impl in _impls(interpreted):
-            assert _bits(impl.filter_step(p, a_cols, mus, ivs, consts, -18.0, 0.1)) == want_f
-            assert _bits(impl.drift_stats(runs, k)) == want_d
-    nine = regime_buckets.MAX_STATES + 1
-    for impl in _impls(interpreted):
-        with pytest.raises(ValueError, match="at most 8"):
-            impl.drift_stats([], nine)
-        with pytest.raises(ValueError, match="at most 8"):
-            impl.filter_step(
-                [0.1] * nine,
-                [[0.1] * nine] * nine,
-                ((0.0, 0.0),) * nine,
-                ((1.0, 1.0),) * nine,
-                (0.0,) * nine,
-                0.0,
-                0.0,
-            )
