@@ -105,7 +105,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from framework.book import TOP_COLUMNS, MarketState
+from framework.book import TOP_COLUMNS
 from framework.engine.core import Engine
 from framework.events.columns import Columns
 from framework.events.schema import Kind
@@ -115,13 +115,10 @@ from framework.fills.fees import HOUR_NS, funding_payment, next_hour_ns
 from framework.fills.order import SimOrder
 from framework.fills.texts import VENUE_TEXT, bad_alo_text
 from framework.kernel.handler import Route
-from framework.kernel.market import VenueGate
-from framework.kernel.venue import EPS, SZ_DECIMALS, TIFS, VenueCore
+from framework.kernel.venue import EPS, RULES, SZ_DECIMALS, TIFS, VenueCore
 
 __all__ = ["EPS", "PATH", "RULES", "SZ_DECIMALS", "TIFS", "FillSimulator", "SimOrder"]
 
-#: Every fill rule, the keys of :attr:`FillSimulator.fills_by_rule`.
-RULES = ("trade_at", "trade_through", "cross", "taker")
 NAN = math.nan
 
 PATH = "framework.fills.simulator:FillSimulator"
@@ -168,14 +165,6 @@ class FillSimulator(VenueCore):
         elif settings:
             raise TypeError("FillSimulator: pass either config= or keyword settings, not both")
         fees = config.fee_schedule()
-        pending: list[Any] = []
-        bid_used: dict[float, float] = {}
-        ask_used: dict[float, float] = {}
-        # The market-data gate (typed kernel): a market event reaches the handlers below
-        # only when it can act on a pending request or a resting order.  It keeps the
-        # earliest arrival (`due`) and our best resting prices (`bid_max`, `ask_min`) as C
-        # fields, and reads the containers above in place.
-        gate = VenueGate(pending, bid_used, ask_used)
         super().__init__(
             latency=config.latency_model(),
             queue=config.queue_model(),
@@ -185,23 +174,10 @@ class FillSimulator(VenueCore):
             min_notional=config.min_notional,
             fifo=config.fifo,
             cross=config.cross_fills,
-            gate=gate,
-            # The market state as the venue saw it before the event being handled;
-            # synced from MarketState while requests are pending (arrivals read it).
-            view=MarketState(),
-            pending=pending,
-            bid_used=bid_used,
-            ask_used=ask_used,
             texts=VENUE_TEXT,
             bad_alo=bad_alo_text,
-            rules=RULES,
         )
         self.config = config
-        gate.cross = config.cross_fills
-        gate.depth = self._depth_model
-        gate.on_trade = self.on_trade
-        gate.on_book = self.on_book
-        gate.on_bbo = self.on_bbo
         self.coin = ""
         self._oracle_px = NAN
         self._rate = NAN

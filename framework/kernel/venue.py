@@ -37,12 +37,15 @@ else:
 from framework.events.schema import Kind
 from framework.grid import POSITION_DECIMALS
 from framework.kernel.engine_loop import NEVER
+from framework.kernel.market import MarketState, VenueGate
 
 #: Sizes below this are zero (sizes have at most 5 decimals on the venue).
 EPS = 1e-9
 #: Fill sizes and remainders are rounded to this many decimals to shed float noise.
 SZ_DECIMALS = POSITION_DECIMALS
 TIFS = ("Alo", "Gtc", "Ioc")
+#: Every fill rule, the keys of ``fills_by_rule``.
+RULES = ("trade_at", "trade_through", "cross", "taker")
 INF = math.inf
 NAN = math.nan
 # The output tables, bound once (an enum member read costs 0.12 µs on Python 3.11).
@@ -296,14 +299,8 @@ class VenueCore:
         min_notional: cython.double,
         fifo: cython.bint,
         cross: cython.bint,
-        gate: object,
-        view: object,
-        pending: list,
-        bid_used: dict,
-        ask_used: dict,
         texts: dict,
         bad_alo: object,
-        rules: tuple,
     ) -> None:
         self.latency = latency
         self.queue = queue
@@ -326,7 +323,7 @@ class VenueCore:
         self.funding_paid = 0.0
         self.volume = 0.0
         self.n_fills = 0
-        self.fills_by_rule = dict.fromkeys(rules, 0)
+        self.fills_by_rule = dict.fromkeys(RULES, 0)
         self.engine = None
         self.clock = Clock()
         self.market = None
@@ -336,12 +333,24 @@ class VenueCore:
         # Requests sent, not yet processed: a heap of (exchange arrival time, send order,
         # request code, args); the gate's `due` is the earliest arrival time (NEVER when
         # none).  (time, order) is unique: the heap never compares the rest.
-        self._pending = pending
+        self._pending = []
         # Per side, during one cross: crossing level price -> size of it already used.
-        self._bid_used = bid_used  # ask levels our bids took
-        self._ask_used = ask_used  # bid levels our asks took
+        self._bid_used = {}  # ask levels our bids took
+        self._ask_used = {}  # bid levels our asks took
+        # The market-data gate (typed kernel): a market event reaches on_trade, on_book
+        # and on_bbo only when it can act on a pending request or a resting order.  It
+        # keeps the earliest arrival (`due`) and our best resting prices (`bid_max`,
+        # `ask_min`) as C fields, and reads the containers above in place.
+        gate = VenueGate(self._pending, self._bid_used, self._ask_used)
+        gate.cross = cross
+        gate.depth = self._depth_model
+        gate.on_trade = self.on_trade
+        gate.on_book = self.on_book
+        gate.on_bbo = self.on_bbo
         self._gate = gate
-        self._view = view
+        # The market state as the venue saw it before the event being handled; synced
+        # from MarketState while requests are pending (arrivals read it, not `market`).
+        self._view = MarketState()
         self._last_arrival = 0
         self._sent = 0
         self._clock = 0

@@ -148,32 +148,16 @@ class _CountingLatency:
         return 7 * MS
 
 
-def test_a_latency_model_without_fixed_values_is_asked_for_every_request_and_outcome():
-    from framework.kernel.venue import VenueCore
+def test_a_latency_model_without_fixed_values_is_asked_for_every_request_and_outcome(
+    monkeypatch,
+):
+    from framework.fills.config import FillSimConfig
 
-    v = Venue(response_ms=0.0)
-    sim = v.sim
     model = _CountingLatency()
-    core = {
-        "latency": model,
-        "queue": sim.queue,
-        "budget": sim.budget,
-        "maker_rate": 0.0,
-        "taker_rate": 0.0,
-        "min_notional": 10.0,
-        "fifo": True,
-        "cross": False,
-        "gate": sim._gate,
-        "view": sim._view,
-        "pending": sim._pending,
-        "bid_used": sim._bid_used,
-        "ask_used": sim._ask_used,
-        "texts": __import__("framework.fills.texts", fromlist=["x"]).VENUE_TEXT,
-        "bad_alo": lambda b, a: "post only",
-        "rules": simulator.RULES,
-    }
-    VenueCore.__init__(sim, **core)  # the same simulator, its order path on this model
-    sim.engine, sim.market, sim.clock = v.engine, v.market, v.engine.clock  # as bind() does
+    monkeypatch.setattr(FillSimConfig, "latency_model", lambda self: model)
+    v = Venue()
+    sim = v.sim
+    assert sim.latency is model
     v.book(T0, [(100.0, 1.0)], [(100.2, 1.0)])
     cloid = v.place(T0 + MS, 1, 99.9, 1.0)
     v.tick(T0 + 100 * MS)
