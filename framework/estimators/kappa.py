@@ -155,16 +155,6 @@ class KappaEstimator(EstimatorBase):
         """Sweeps that counted so far (ever, not only in the window)."""
         return self._sweeps.kept
 
-    @property
-    def _events(self) -> deque[tuple[int, int, float, float]]:
-        """The window of kept sweeps: (recv ns, j steps, floor bps, step bps)."""
-        return self._sweeps.events
-
-    @property
-    def _sj(self) -> int:
-        """Σ j over the window (with Σ floor and Σ step: a refit is O(1))."""
-        return self._sweeps.sum_j
-
     def _tick_at(self, px: float) -> float:
         """The price grid's step at ``px`` (SweepDepths caches it per magnitude)."""
         return tick_size(px, self.sz_decimals)

@@ -49,7 +49,7 @@ def test_kappa_ignores_the_post_trade_book_with_the_trades_ts():
     d.book(T0 + 2 * SEC, 38.003, 38.005)
     assert kap.events_seen == 1 and kap.events_kept == 1
     # Depth vs 38.000 (not 38.004): hs = 1 tick, floor = touch + 1 tick, so j = 2.
-    assert kap._sj == 2
+    assert kap._sweeps.sum_j == 2  # the window's Σ j (kept in the kernel)
 
 
 def test_kappa_judges_the_books_age_on_the_exchange_clock():
@@ -67,7 +67,7 @@ def test_kappa_judges_the_books_age_on_the_exchange_clock():
     d.book(T0 + 30 * SEC, 37.999, 38.001)  # a refit closes the last sweep
     assert kap.events_seen == 2
     # Engine time would keep the second (0.5 s old on arrival) and drop the first (8 s).
-    assert kap.events_kept == 1 and kap._events[0][0] == T0 + 8 * SEC
+    assert kap.events_kept == 1 and kap._sweeps.events[0][0] == T0 + 8 * SEC
 
 
 def test_scaled_regime_filter_equals_the_log_space_step():
