@@ -22,8 +22,8 @@ from typing import Any
 
 import numpy as np
 
+from framework.kernel import qtable  # the step's arithmetic, typed
 from framework.kernel.draws import below, uniform
-from framework.kernel.qtable import epsilon, greedy, watkins  # the step's arithmetic, typed
 
 __all__ = [
     "ACTIONS",
@@ -125,22 +125,22 @@ class QLearner:
     # same floats, without a Python frame for each.
     def greedy(self, s: int) -> int:
         """The trusted greedy action of state ``s`` (the default until trusted)."""
-        return greedy(self.q[s], self.n[s], self.trust_visits, DEFAULT_ACTION)
+        return qtable.greedy(self.q[s], self.n[s], self.trust_visits, DEFAULT_ACTION)
 
     def choose(self, s: int, rng: np.random.Generator) -> int:
         """ε-greedy action for state ``s``, drawing from ``rng`` (always two draws)."""
-        eps = epsilon(self.n[s], self.epsilon0, self.epsilon_min)
+        eps = qtable.epsilon(self.n[s], self.epsilon0, self.epsilon_min)
         u = uniform(rng)  # float(rng.random()), int(rng.integers(N)): numpy's values
         pick = below(rng, N_ACTIONS)  # drawn either way: a fixed draw count per step
         if u < eps:
             self.explored += 1
             return pick
-        return greedy(self.q[s], self.n[s], self.trust_visits, DEFAULT_ACTION)
+        return self.greedy(s)
 
     def update(self, s: int, a: int, reward: float, s_next: int) -> None:
         """Watkins' Q-learning update of ``(s, a)`` after ``reward`` and landing in ``s_next``:
         ``Q += α (r + β max Q(s') - Q)`` with ``α = 1/(1+N(s,a))^ω``, then ``N += 1``."""
-        watkins(self.q[s], self.n[s], a, reward, self.discount, self.omega, self.q[s_next])
+        qtable.watkins(self.q[s], self.n[s], a, reward, self.discount, self.omega, self.q[s_next])
         self.updates += 1
 
     # -- checkpoints ------------------------------------------------------------------

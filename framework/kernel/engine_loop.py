@@ -148,7 +148,6 @@ class EngineCore:
         self.clock.now = t
 
     # -- timers -------------------------------------------------------------------------
-
     def _push(self, due_ns: cython.longlong, fn: object, period_ns: cython.longlong) -> None:
         self._timer_order += 1
         self._heap_push(due_ns, self._timer_order, period_ns, fn)
