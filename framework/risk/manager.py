@@ -208,14 +208,6 @@ class RiskManager(RiskCore):
     def _set_headroom(self, h: float) -> None:
         c = self.cfg
         self.headroom = h
-        prev = self.states.get("rate_limit", OK)
-        if prev == OK and h >= c.widen_headroom and h >= c.forcing_headroom:
-            # Healthy, and it was: what the general path below gives (no widening, not
-            # forcing, no state change), without its arithmetic.  The budget moves with
-            # every request, so this runs at nearly every risk check that follows one.
-            self.spread_mult = self.readiness_spread * 1.0
-            self.forcing = False
-            return
         # 1/sqrt(h) only once h is below widen_headroom: above it the budget is healthy
         # and spreads stay as modelled, so every widening is a journaled "widened" state
         # (the seed widens "when headroom drops"; the threshold is ours).
@@ -224,6 +216,7 @@ class RiskManager(RiskCore):
             math.sqrt(c.widen_headroom / max(h, c.min_headroom)) if h < c.widen_headroom else 1.0
         )
         self.spread_mult = self.readiness_spread * widen
+        prev = self.states.get("rate_limit", OK)
         # Hysteresis: leave a state only once h is headroom_hysteresis past its threshold,
         # so fills that earn a few requests do not flip forcing / widened every second.
         forcing_at = c.forcing_headroom + (c.headroom_hysteresis if prev == "forcing" else 0.0)
