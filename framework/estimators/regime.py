@@ -314,12 +314,9 @@ class RegimeEstimator(EstimatorBase):
         self._trend: deque[float] = deque(maxlen=self.trend_buckets)
         self._k: int | None = None  # K chosen by BIC at the last restart (n_states=0)
         self._filt: tuple[Any, ...] | None = None
-        self.obs: deque[tuple[float, float]] = deque(maxlen=window)
-        # The same window by feature (what a refit's Observations are built from).
-        self._obs_cols: tuple[deque[float], deque[float]] = (
-            deque(maxlen=window),
-            deque(maxlen=window),
-        )
+        # The fit window by feature (ln RV, continuation): what a refit's Observations
+        # are built from, without transposing rows.
+        self.obs: tuple[deque[float], deque[float]] = (deque(maxlen=window), deque(maxlen=window))
         self._x: deque[float] = deque(maxlen=window)  # each bucket's standardised return
         self.buckets = 0
         self.buckets_skipped = 0
@@ -405,12 +402,11 @@ class RegimeEstimator(EstimatorBase):
             first[2] -= 1
             if not first[2]:
                 runs.popleft()
-        self.obs.append(y)
-        self._obs_cols[0].append(y[0])
-        self._obs_cols[1].append(y[1])
+        self.obs[0].append(y[0])
+        self.obs[1].append(y[1])
         self._x.append(x)
         self.buckets += 1
-        self.n_obs = len(self.obs)
+        self.n_obs = len(self.obs[0])
         if self.buckets >= self.first_fit and (
             self.params is None or self.buckets >= self._next_refit
         ):
@@ -445,7 +441,7 @@ class RegimeEstimator(EstimatorBase):
 
     # -- fitting ------------------------------------------------------------------------
     def _refit(self) -> None:
-        y = Observations.from_columns(self._obs_cols)  # for every start and fit below
+        y = Observations.from_columns(self.obs)  # for every start and fit below
         # §5's floor (1e-3 of the pooled variance), raised to each feature's sampling
         # noise [ours]: no state is tighter than the measurement of one bucket.
         floor = [
@@ -456,7 +452,7 @@ class RegimeEstimator(EstimatorBase):
         # fit, every `restart_every` refits and every `restart_unstable_every` refits
         # while the fit is not stable (escapes a local optimum found while one regime
         # dominated the window); best posterior wins.
-        filling = len(self.obs) < self.window * self.restart_filling
+        filling = len(self.obs[0]) < self.window * self.restart_filling
         full_restart = self.refits % self.restart_every == 0 or (not self.fit_ok and filling)
         restart = full_restart or (
             not self.fit_ok and self.refits % self.restart_unstable_every == 0
