@@ -62,3 +62,12 @@ def test_sizes_round_the_same_compiled_and_interpreted_and_as_the_exact_path(see
                     mode = ROUND_FLOOR if down else ROUND_HALF_EVEN
                     want = float(Decimal(repr(abs(sz))).quantize(step, rounding=mode))
                     assert _bits(got) == _bits(math.copysign(want, sz)), (sz, szd, down)
+
+
+def test_the_fast_paths_use_the_grid_s_rules_and_powers_of_ten():
+    """gridfast repeats framework.grid's rule constants and pow10 as C values (the grid
+    imports gridfast, and a compiled module's C globals are not Python attributes): the
+    source's values must be the grid's."""
+    assert _INTERPRETED.MAX_PERP_DECIMALS == grid.MAX_PERP_DECIMALS
+    assert _INTERPRETED.MAX_SIG_FIGS == grid.MAX_SIG_FIGS
+    assert [_bits(v) for v in _INTERPRETED._POW10] == [_bits(grid.pow10(e)) for e in range(-9, 10)]
