@@ -42,7 +42,7 @@ from framework.events.schema import Kind
 from framework.grid import decade, round_price, round_size, tick_size
 from framework.kernel.fpmath import round_digits, square
 from framework.orders import PX, RESTING, STATUS, SZ
-from strategies.glft import half_spread_and_skew, microprice, quote_prices
+from strategies.glft import glft_coefficients, microprice, quote_prices
 from strategies.profiles import clamp_half_spread, profile
 from strategies.qlearning import ACTIONS, DEFAULT_ACTION, QLearner, regime_proxy, state_index
 from strategies.sizing import order_size
@@ -98,7 +98,9 @@ class MarketMaker:
         # cold-start model values (the config's, or a prior's: warm_start)
         self.cold = (c.sigma_bps_default, c.k_per_bps_default, c.A_per_s_default)
         self.sigma_bps, self.k_per_bps, self.A_per_s = self.cold
-        # GLFT half spread (bps) and skew per reference lot (bps)
+        # GLFT half spread (bps) and skew per reference lot (bps), and the GLFT
+        # coefficients (c1, c2) of the (k, A) they were last computed for
+        self._glft = (NAN, NAN, NAN, NAN)
         self._set_half_spread_and_skew()
         self.as_floor_bps = NAN  # AS(5 s) + fee + min edge once adverse selection converged
         self.tob_notional = NAN  # smoothed top-of-book notional (USD, mean of both sides)
@@ -259,24 +261,29 @@ class MarketMaker:
     def _sweep_orphans(self) -> None:
         """Cancel resting orders the strategy no longer tracks (belt and braces)."""
         cl, rp = self._cloid, self._replaced
-        orphans = [
-            (cloid, rec[0])
-            for cloid, rec in self.orders.open.items()
-            if cloid != cl[1]
-            and cloid != cl[-1]
-            and cloid != rp[1]
-            and cloid != rp[-1]
-            and rec[STATUS] == RESTING
-        ]
-        for cloid, side in orphans:
-            self._command("cancel", side, None, cloid, "orphan")
+        orphans = None  # a list only once one is found (none, nearly always)
+        for cloid, rec in self.orders.open.items():
+            if (
+                cloid != cl[1]
+                and cloid != cl[-1]
+                and cloid != rp[1]
+                and cloid != rp[-1]
+                and rec[STATUS] == RESTING
+            ):
+                if orphans is None:
+                    orphans = []
+                orphans.append((cloid, rec[0]))
+        if orphans is not None:
+            for cloid, side in orphans:
+                self._command("cancel", side, None, cloid, "orphan")
 
     # -- parameters (timer) -------------------------------------------------------------
     def on_params(self, t: int) -> None:
         c = self.cfg
         sigma = _usable(self.vol, "sigma_bps")
         self.sigma_bps = sigma if sigma == sigma else self.cold[0]
-        k, A = _usable(self.kappa, "k_per_bps"), _usable(self.kappa, "A_per_s")
+        k = _usable(self.kappa, "k_per_bps")
+        A = _usable(self.kappa, "A_per_s") if k == k else NAN
         if k == k and A == A:
             self.k_per_bps, self.A_per_s = k, A
         else:
@@ -300,10 +307,19 @@ class MarketMaker:
         # No requote here: the requote timer, fills and risk changes pick the new values up.
 
     def _set_half_spread_and_skew(self) -> None:
-        """The GLFT half spread and skew per lot of the current σ, k and A."""
-        self.hs_bps, self.skew_bps = half_spread_and_skew(
-            self.sigma_bps, self.k_per_bps, self.A_per_s, self.gamma, self.cfg.model
-        )
+        """:func:`~strategies.glft.half_spread_and_skew` of the current σ, k and A.
+
+        Its coefficients depend on k and A only, which change at κ refits, while σ
+        changes every parameter refresh: they are kept for the last (k, A) and the
+        half spread and skew computed from them as that function does (same bits).
+        """
+        k, a = self.k_per_bps, self.A_per_s
+        k_was, a_was, c1, c2 = self._glft
+        if k != k_was or a != a_was:
+            c1, c2 = glft_coefficients(k, a, self.gamma, self.cfg.model)
+            self._glft = (k, a, c1, c2)
+        sigma = self.sigma_bps
+        self.hs_bps, self.skew_bps = c1 + 0.5 * sigma * c2, sigma * c2
 
     # -- Q-learning decision step (timer) -------------------------------------------------
     def on_decision(self, t: int) -> None:

@@ -163,8 +163,8 @@ class _Est:
 
 @pytest.mark.parametrize("model", ["A", "B"])
 def test_parameter_refresh_gives_the_glft_half_spread_and_skew_bit_for_bit(model):
-    """Every parameter refresh, as σ and κ's fit move (and κ falls back to its cold
-    values when unusable), equals half_spread_and_skew of its σ, k and A."""
+    """The strategy keeps the GLFT coefficients of the last (k, A) and recomputes them
+    when κ's fit moves; every refresh equals half_spread_and_skew of its σ, k and A."""
     from strategies.glft import half_spread_and_skew
 
     h = Harness({**MARKET, "model": model})
