@@ -51,7 +51,7 @@ from framework.journal.link import link_or_copy
 from framework.journal.manifest import Manifest, write_manifest
 from framework.journal.parts import PartMeta, list_parts, parse_part, part_name
 from framework.journal.wal import WriteAheadLog, drop, recover
-from framework.kernel.rowbuffer import RowBuffer
+from framework.kernel.rowbuffer import FLOAT64, INT64, OBJECT, RowBuffer, columns_of
 
 COMPRESSION = "zstd"
 ROW_GROUP_ROWS = 32_768
@@ -90,21 +90,40 @@ def _seq_increasing(table: pa.Table) -> bool:
     return bool(np.all(seq[1:] > seq[:-1]))
 
 
+@functools.cache
+def _column_codes(kind: Kind) -> tuple[int, ...]:
+    """Per column of ``kind``'s rows, how :func:`columns_of` transposes it."""
+    typed = {pa.int64(): INT64, pa.float64(): FLOAT64}
+    return tuple(typed.get(f.type, OBJECT) for f in row_schema(kind))
+
+
 def rows_to_table(kind: Kind, rows: list[tuple[Any, ...]]) -> pa.Table:
     """Transpose full row tuples into an Arrow table of ``kind``'s schema (the derived
     columns, which rows do not carry, computed)."""
     fields = row_schema(kind)
+    typed = columns_of(rows, _column_codes(kind)) if rows else None
+    if typed is not None:  # compiled: numbers stored in C, the rest as lists (same arrays)
+        arrays = [
+            _array(f, col) if type(col) is list else pa.array(col[0], type=f.type, mask=col[1])
+            for f, col in zip(fields, typed, strict=True)
+        ]
+        return _table(kind, arrays, fields)
     cols = list(zip(*rows, strict=True)) if rows else [()] * len(fields)
     if len(cols) != len(fields):
         raise ValueError(
             f"{spec(kind).name} rows have {len(cols)} values, the row layout {len(fields)}: "
             f"{fields.names}"
         )
-    arrays = []
-    for f, col in zip(fields, cols, strict=True):
-        if col and isinstance(col[0], ListColumn):
-            raise TypeError("pass list columns as Python lists")
-        arrays.append(pa.array(col, type=f.type))
+    return _table(kind, [_array(f, col) for f, col in zip(fields, cols, strict=True)], fields)
+
+
+def _array(f: pa.Field, col: list[Any] | tuple[Any, ...]) -> pa.Array:
+    if col and isinstance(col[0], ListColumn):
+        raise TypeError("pass list columns as Python lists")
+    return pa.array(col, type=f.type)
+
+
+def _table(kind: Kind, arrays: list[pa.Array], fields: pa.Schema) -> pa.Table:
     table = pa.Table.from_arrays(arrays, schema=fields)
     return complete(kind, table) if spec(kind).derived else table
 
