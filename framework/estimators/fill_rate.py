@@ -57,7 +57,7 @@ from framework.estimators.base import (
 from framework.events.columns import Columns
 from framework.events.schema import Kind
 from framework.kernel.fpmath import exp, log
-from framework.kernel.market import SumRangeWake
+from framework.kernel.market import FillEpisodes
 from framework.orders import _TERMINAL as LIVE_TERMINAL  # the live statuses ending an order
 from framework.orders import venue_says_gone
 
@@ -67,8 +67,6 @@ DEFAULT_EDGES_BPS: tuple[float, ...] = (0.0, 1.0, 2.0, 3.0, 5.0, 8.0, 13.0, 21.0
 # bucket (-1: not bucketed yet, no valid mid), start of the exposure not yet accrued
 # (ns), and the open mid range (lo, hi) in which its bucket cannot change.
 SIDE, PX, BUCKET, SEG_T, LO, HI = 0, 1, 2, 3, 4, 5
-#: ``sim_orders`` statuses that end an order.
-SIM_TERMINAL = frozenset({"canceled", "filled", "rejected"})
 
 
 def _live_terminal(status: str) -> bool:
@@ -206,8 +204,12 @@ class FillRateEstimator(EstimatorBase):
         # The open mid range in which no resting order's bucket can change, times two
         # (compared with bid + ask, so a book event costs one test, in the kernel):
         # everything when none rests, NaN while one waits for a valid mid (test every
-        # book).  Kept on the wake condition, read and set as _lo2 / _hi2.
-        self._wake = SumRangeWake(None, self.on_book)
+        # book).  Kept on the wake condition, read and set as _lo2 / _hi2.  The wake
+        # also runs the episodes (rest, fill, end) on the containers above, in C.
+        state = (self._orders, self._sent, self._replaces, self._filled)
+        self._wake = FillEpisodes(
+            self.on_book, self._end_episode, (*state, self._exposure_ns, self.fills, edges)
+        )
         self._dirty = False
         self._next_glm = 0
         self._glm_fills = -1
@@ -220,8 +222,9 @@ class FillRateEstimator(EstimatorBase):
         self.engine = engine
         self.market = engine.component("market")
         self._wake.bind(engine)
-        engine.subscribe(Kind.ORDER_COMMANDS, self.on_command)
-        engine.subscribe(Kind.SIM_ORDERS, self.on_sim_order)
+        commands, sim_orders = self._wake.routes()  # on_command, on_sim_order in C
+        engine.subscribe(Kind.ORDER_COMMANDS, commands)
+        engine.subscribe(Kind.SIM_ORDERS, sim_orders)
         engine.subscribe(Kind.ORDER_RESPONSES, self.on_response)
         engine.subscribe(Kind.ORDER_UPDATES, self.on_update)
         engine.subscribe(Kind.SIM_FILLS, self.on_fill)
@@ -286,61 +289,19 @@ class FillRateEstimator(EstimatorBase):
     # ``self._wake.set_range(self._orders)`` the mid range in which no bucket changes
     # (:class:`framework.kernel.market.SumRangeWake`).
 
-    # -- episodes -----------------------------------------------------------------------
+    # -- episodes (in the kernel: framework.kernel.market.FillEpisodes) ------------------
     def _rest(self, cloid: str | None, side: int | None, px: float | None) -> None:
         """``cloid`` rests at the venue (as the engine now knows): its episode starts."""
-        if cloid is None or cloid in self._orders or cloid in self._filled:
-            return
-        sent = self._sent.get(cloid)
-        if sent is None:
-            return  # not an order this engine sent, or one already ended
-        s_idx, s_px = sent
-        if px is None or px != px:
-            px = s_px
-        if side is not None:
-            s_idx = 0 if side > 0 else 1
-        now = self.engine.now
-        rec = [s_idx, px, -1, now, NAN, NAN]
-        self._orders[cloid] = rec
-        m = self.market.mid
-        if m == m:
-            self._wake.set_bucket(rec, m, now, self.edges, self._exposure_ns)
-        old = self._replaces.pop(cloid, None)
-        if old is not None:
-            self._gone(old, fill=False)  # a modify replaced it
-        self._wake.set_range(self._orders)
+        self._wake.rest(cloid, side, px)
 
     def _first_fill(self, cloid: str | None) -> None:
-        rec = self._orders.get(cloid) if cloid is not None else None
-        if rec is None:
-            return  # not resting: taking on arrival, already filled once, or unknown
-        self._filled.add(cloid)
-        self._end(cloid, rec, fill=rec[BUCKET] >= 0)
+        self._wake.first_fill(cloid)
 
     def _gone(self, cloid: str | None, fill: bool, rejected: bool = False) -> None:
         """``cloid`` ended at the venue (a terminal row); ``fill``: it ended filled, which
         is its first fill if none was counted yet (a live ``filled`` status can come
         before the fill row)."""
-        if cloid is None:
-            return
-        self._sent.pop(cloid, None)
-        self._filled.discard(cloid)
-        old = self._replaces.pop(cloid, None)
-        if old is not None and not rejected:
-            self._gone(old, fill=False)  # the modify went through: the old order is gone
-        rec = self._orders.get(cloid)
-        if rec is not None:
-            self._end(cloid, rec, fill=fill and rec[BUCKET] >= 0)
-
-    def _end(self, cloid: str, rec: list[Any], fill: bool) -> None:
-        del self._orders[cloid]
-        b = rec[BUCKET]
-        if b >= 0:
-            self._exposure_ns[b] += self.engine.now - rec[SEG_T]
-            if fill:
-                self.fills[b] += 1
-        self._wake.set_range(self._orders)
-        self._end_episode(fill)
+        self._wake.gone(cloid, fill, rejected)
 
     # -- handlers -----------------------------------------------------------------------
     def on_book(self, cols: Columns, i: int) -> None:
@@ -365,19 +326,10 @@ class FillRateEstimator(EstimatorBase):
         self._wake.set_range(self._orders)
 
     def on_command(self, cols: Columns, i: int) -> None:
-        action = cols.action[i]
-        if action == "place" or action == "modify":
-            cloid = cols.cloid[i]
-            self._sent[cloid] = (0 if cols.side[i] > 0 else 1, cols.px[i])
-            if action == "modify" and cols.target_cloid[i] is not None:
-                self._replaces[cloid] = cols.target_cloid[i]
+        self._wake.handle(int(Kind.ORDER_COMMANDS), cols, i)  # what the engine calls
 
     def on_sim_order(self, cols: Columns, i: int) -> None:
-        status = cols.status[i]
-        if status == "resting":
-            self._rest(cols.cloid[i], cols.side[i], cols.px[i])
-        elif status in SIM_TERMINAL:
-            self._gone(cols.cloid[i], fill=status == "filled", rejected=status == "rejected")
+        self._wake.handle(int(Kind.SIM_ORDERS), cols, i)  # what the engine calls
 
     def on_response(self, cols: Columns, i: int) -> None:
         status, action = cols.status[i], cols.action[i]

@@ -144,3 +144,65 @@ def test_set_range_matches_the_reference(interpreted: Any) -> None:
         for w in _wakes(interpreted):
             w.set_range(orders)
             assert _bits((w.lo2, w.hi2)) == _bits(want)
+
+
+def _episodes(module: Any) -> tuple[Any, list[Any]]:
+    """A FillEpisodes of ``module`` over a MarketState of the same module, its clock at
+    1e18 ns; the episode ends it reports are collected."""
+    ended: list[Any] = []
+    edges = [float(x) for x in DEFAULT_EDGES_BPS]
+    state = ({}, {}, {}, set(), [0] * len(edges), [0] * len(edges), edges)
+    ep = module.FillEpisodes(None, ended.append, state)
+    ep.market = module.MarketState()
+    ep.clock.now = 10**18
+    return ep, ended
+
+
+def test_episodes_compiled_and_interpreted_agree(interpreted: Any) -> None:
+    """Random commands, order outcomes, live calls and book moves through both modules'
+    FillEpisodes: the same records, exposures, fills, containers and episode ends."""
+    from framework.events.columns import Columns
+    from framework.events.schema import Kind
+
+    rng = random.Random(3)
+    pair = [_episodes(market), _episodes(interpreted)]
+    cloids = [f"0x{j:032x}" for j in range(12)]
+    for _ in range(6000):
+        r = rng.random()
+        c = rng.choice(cloids)
+        if r < 0.3:
+            action = rng.choice(("place", "modify", "cancel"))
+            target = rng.choice([*cloids, None]) if action == "modify" else None
+            side, px = rng.choice((1, -1)), round(rng.uniform(20.0, 21.0), 3)
+            row = (1, 0, 0, c, action, "HYPE", side, px, 1.0, "Alo", False, target, 0, "t")
+            cols, route = Columns.single(Kind.ORDER_COMMANDS, row), int(Kind.ORDER_COMMANDS)
+        elif r < 0.7:
+            status = rng.choice(("resting", "resting", "canceled", "filled", "rejected", "x"))
+            px = rng.choice((round(rng.uniform(20.0, 21.0), 3), None, NAN))
+            side = rng.choice((1, -1, None))
+            row = (1, 0, 0, c, "HYPE", side, px, 1.0, status, None, 0.0, 0)
+            cols, route = Columns.single(Kind.SIM_ORDERS, row), int(Kind.SIM_ORDERS)
+        else:
+            cols = None
+        bid = rng.choice((round(rng.uniform(20.0, 21.0), 3), NAN))
+        ask = bid + rng.choice((0.001, 0.01, -0.01))
+        dt = rng.randrange(10**9)
+        live, fill, rejected = rng.random(), rng.random() < 0.5, rng.random() < 0.5
+        for ep, _ in pair:
+            ep.market.best_bid, ep.market.best_ask = bid, ask
+            ep.clock.now += dt
+            if cols is not None:
+                ep.handle(route, cols, 0)
+            elif live < 0.4:
+                ep.first_fill(c)
+            elif live < 0.8:
+                ep.gone(c, fill, rejected)
+            else:
+                ep.rest(c, None, None)
+        (a, ea), (b, eb) = pair
+        assert _bits(list(a.orders.items())) == _bits(list(b.orders.items()))
+        assert (a.sent, a.replaces, a.filled) == (b.sent, b.replaces, b.filled)
+        assert (a.exposure, a.fills, ea) == (b.exposure, b.fills, eb)
+        assert _bits((a.lo2, a.hi2)) == _bits((b.lo2, b.hi2))
+    ended, fills = pair[0][1], sum(pair[0][0].fills)
+    assert len(ended) > 200 and fills > 20 and any(ended), (len(ended), fills)  # paths taken
