@@ -27,7 +27,6 @@ price and then the last trade when the book has no valid mid.
 from __future__ import annotations
 
 import math
-from collections import OrderedDict
 from typing import Any
 
 from framework.config import OrdersConfig, section_from_kwargs
@@ -37,7 +36,14 @@ from framework.events.schema import Kind
 from framework.fills.texts import VENUE_TEXT
 from framework.grid import POSITION_DECIMALS
 from framework.kernel.handler import Tick
-from framework.kernel.market import TrackerCore
+from framework.kernel.market import (  # the statuses the kernel's order paths set
+    CANCELED,
+    CANCELING,
+    CLOSED_KEEP,
+    PENDING,
+    RESTING,
+    TrackerCore,
+)
 
 #: The venue's answers that mean the order a cancel or modify named no longer rests:
 #: Cancel MissingOrder is documented (hyperliquid_protocol.md §4.9); the modify text is
@@ -50,18 +56,12 @@ def venue_says_gone(error: str | None) -> bool:
     return error is not None and error.startswith(GONE_TEXTS)
 
 
-__all__ = ["CANCELING", "PENDING", "RESTING", "OrderTracker"]
+__all__ = ["CANCELED", "CANCELING", "CLOSED_KEEP", "PENDING", "RESTING", "OrderTracker"]
 
-PENDING = "pending"
-RESTING = "resting"
-CANCELING = "canceling"
 FILLED = "filled"
-CANCELED = "canceled"
 REJECTED = "rejected"
 
 SIDE, PX, SZ, STATUS, FILLED_SZ = 0, 1, 2, 3, 4
-#: Closed orders remembered for :meth:`OrderTracker.state` (oldest forgotten first).
-CLOSED_KEEP = 4096
 _EPS = 1e-12
 
 #: Live ``orderUpdates`` statuses that end an order; anything ending in ``Canceled`` or
@@ -89,16 +89,15 @@ class OrderTracker(TrackerCore):
     def __init__(self, **config: Any) -> None:
         super().__init__()
         self.cfg: OrdersConfig = section_from_kwargs(OrdersConfig, config)
-        self.open: dict[str, list[Any]] = {}
-        # cloid -> filled | canceled | rejected, oldest first.  An OrderedDict: dropping
-        # the oldest of a plain dict scans the slots its earlier deletions left, which
-        # cost 14,000 instructions a drop once 4,096 orders had closed.
-        self.closed: OrderedDict[str, str] = OrderedDict()
+        # The kernel's: ``open`` (cloid -> record), ``closed`` (cloid -> filled |
+        # canceled | rejected, oldest first; an OrderedDict: dropping the oldest of a
+        # plain dict scans the slots its earlier deletions left, which cost 14,000
+        # instructions a drop once 4,096 orders had closed), ``replaces`` (a modify's
+        # new cloid -> the cloid it replaces), ``n_commands`` and ``n_rejects``.
         self.adopted = False  # live: the venue's account taken over (first account row)
         self.adopted_seq = 0
         self.venue_position = math.nan  # live: the last account row's position
         self.venue_equity = math.nan
-        self.replaces: dict[str, str] = {}  # modify: new cloid -> the cloid it replaces
         self.position = 0.0
         self.cash = 0.0  # -sum(side * px * sz)
         self.fees = 0.0
@@ -106,9 +105,7 @@ class OrderTracker(TrackerCore):
         self.realized_pnl = 0.0  # gross of fees and funding, average-cost basis
         self.avg_entry = 0.0
         self.volume_usd = 0.0
-        self.n_commands = 0
         self.n_fills = 0
-        self.n_rejects = 0
         self.initial_equity = self.cfg.initial_equity_usd
         self.equity = self.initial_equity
         self.peak_equity = self.initial_equity
@@ -119,8 +116,9 @@ class OrderTracker(TrackerCore):
     def bind(self, engine: Engine) -> None:
         self.engine = engine
         self.market = engine.component("market")
-        engine.subscribe(Kind.ORDER_COMMANDS, self.on_command)
-        engine.subscribe(Kind.SIM_ORDERS, self.on_sim_order)
+        commands, sim_orders = self.routes()  # on_command, on_sim_order in C
+        engine.subscribe(Kind.ORDER_COMMANDS, commands)
+        engine.subscribe(Kind.SIM_ORDERS, sim_orders)
         engine.subscribe(Kind.SIM_FILLS, self.on_sim_fill)
         engine.subscribe(Kind.SIM_FUNDING, self.on_sim_funding)
         engine.subscribe(Kind.ORDER_RESPONSES, self.on_response)
@@ -129,37 +127,12 @@ class OrderTracker(TrackerCore):
         engine.subscribe(Kind.ACCOUNT, self.on_account)
         engine.call_every(int(self.cfg.mark_interval_s * 1e9), Tick(self, 0))  # mark(), in C
 
-    # -- our commands -------------------------------------------------------------------
+    # -- our commands and paper feedback (the kernel's, as routes) -----------------------
     def on_command(self, cols: Columns, i: int) -> None:
-        self.n_commands += 1
-        action, cloid = cols.action[i], cols.cloid[i]
-        if action == "place":
-            self.open[cloid] = [cols.side[i], cols.px[i], cols.sz[i], PENDING, 0.0]
-        elif action == "cancel":
-            rec = self.open.get(cloid)
-            if rec is not None:
-                rec[STATUS] = CANCELING
-        elif action == "modify":
-            target = cols.target_cloid[i]
-            old = self.open.get(target)
-            if old is not None:
-                old[STATUS] = CANCELING
-            self.replaces[cloid] = target
-            self.open[cloid] = [cols.side[i], cols.px[i], cols.sz[i], PENDING, 0.0]
+        self.handle(int(Kind.ORDER_COMMANDS), cols, i)  # what the engine calls
 
-    # -- paper feedback -----------------------------------------------------------------
     def on_sim_order(self, cols: Columns, i: int) -> None:
-        cloid, status = cols.cloid[i], cols.status[i]
-        if status == "resting":
-            self._rested(cloid, cols.sz[i])
-        elif status == "cancel_rejected":
-            rec = self.open.get(cloid)
-            if rec is not None and rec[STATUS] == CANCELING:
-                rec[STATUS] = RESTING
-        else:  # rejected | canceled | filled
-            if status == "rejected":
-                self.n_rejects += 1
-            self._gone(cloid, rejected=status == "rejected", final=status)
+        self.handle(int(Kind.SIM_ORDERS), cols, i)  # what the engine calls
 
     def on_sim_fill(self, cols: Columns, i: int) -> None:
         self._filled(cols.cloid[i], cols.side[i], cols.px[i], cols.sz[i], cols.fee[i])
@@ -213,16 +186,7 @@ class OrderTracker(TrackerCore):
 
     # -- state changes ------------------------------------------------------------------
     def _rested(self, cloid: str, sz: float | None) -> None:
-        rec = self.open.get(cloid)
-        if rec is None:
-            return
-        if rec[STATUS] == PENDING:
-            rec[STATUS] = RESTING
-        if sz is not None:
-            rec[SZ] = sz
-        old = self.replaces.pop(cloid, None)
-        if old is not None and self.open.pop(old, None) is not None:
-            self.closed[old] = CANCELED  # a modify replaced it
+        self.rested(cloid, sz)
 
     def on_account(self, cols: Columns, i: int) -> None:
         """Live: the first account row of a session is adopted (module docstring);
@@ -266,15 +230,7 @@ class OrderTracker(TrackerCore):
         return rec[STATUS]
 
     def _gone(self, cloid: str, *, rejected: bool, final: str = CANCELED) -> None:
-        if self.open.pop(cloid, None) is not None or cloid not in self.closed:
-            self.closed[cloid] = final
-            if len(self.closed) > CLOSED_KEEP:
-                self.closed.popitem(last=False)
-        old = self.replaces.pop(cloid, None)
-        if old is not None and rejected:
-            rec = self.open.get(old)  # a rejected modify leaves the original order
-            if rec is not None and rec[STATUS] == CANCELING:
-                rec[STATUS] = RESTING
+        self.gone(cloid, rejected, final)
 
     def _filled(self, cloid: str | None, side: int, px: float, sz: float, fee: float) -> None:
         self.n_fills += 1

@@ -14,7 +14,7 @@ not the quotes (a few % requote), so the strategy's Python runs only when it dec
 
 from __future__ import annotations
 
-from collections import deque
+from collections import OrderedDict, deque
 from typing import Any
 
 import cython
@@ -37,9 +37,15 @@ else:
 _BOOK = cython.declare(cython.int, int(Kind.BOOK))
 _BBO = cython.declare(cython.int, int(Kind.BBO))
 _TRADES = cython.declare(cython.int, int(Kind.TRADES))
+_COMMANDS = cython.declare(cython.int, int(Kind.ORDER_COMMANDS))
+_SIM_ORDERS = cython.declare(cython.int, int(Kind.SIM_ORDERS))
 
 NAN = float("nan")
 INF = float("inf")
+#: An order's status in the order tracker's records (framework.orders re-exports them).
+PENDING, RESTING, CANCELING, CANCELED = "pending", "resting", "canceling", "canceled"
+#: Closed orders the tracker remembers for its ``state`` (oldest forgotten first).
+CLOSED_KEEP = 4096
 #: The columns of a book or bbo row that give the top of book (and, for a book, its depth).
 TOP_COLUMNS = ("bid_px", "bid_sz", "ask_px", "ask_sz")
 #: A book row's top of book alone (:mod:`framework.events.derived`): what MarketState
@@ -451,9 +457,9 @@ class QuoteWake(BookWake):
 
 @cython.cclass
 class TrackerCore(Handler):
-    """The order tracker's account figures and marks, typed: the base of
-    :class:`framework.orders.OrderTracker`, which keeps everything else (open orders,
-    the handlers) in plain Python.
+    """The order tracker's account figures, marks, open orders and its paper order
+    paths, typed: the base of :class:`framework.orders.OrderTracker`, which keeps the
+    live handlers, fills and the account in plain Python.
 
     :meth:`mark` runs every second of event time a position is held (the risk check)
     and at every fill and Q-learning step; :meth:`mark_price` a hundred thousand times a
@@ -473,13 +479,88 @@ class TrackerCore(Handler):
     max_drawdown = cython.declare(cython.double, visibility="public")  # fraction of peak
     max_drawdown_usd = cython.declare(cython.double, visibility="public")
     n_fills = cython.declare(cython.longlong, visibility="public")
+    # The open orders (cloid -> [side, px, sz, status, filled]), the closed ones (cloid
+    # -> final status, oldest first: an OrderedDict), modifies in flight (new cloid ->
+    # the cloid it replaces), and the counts: see framework.orders.
+    open = cython.declare(dict, visibility="public")
+    closed = cython.declare(object, visibility="public")
+    replaces = cython.declare(dict, visibility="public")
+    n_commands = cython.declare(cython.longlong, visibility="public")
+    n_rejects = cython.declare(cython.longlong, visibility="public")
 
     def __init__(self) -> None:
         self.market = None
         self.position = self.cash = self.fees = self.funding = self.avg_entry = 0.0
         self.initial_equity = self.equity = self.peak_equity = 0.0
         self.max_drawdown = self.max_drawdown_usd = 0.0
-        self.n_fills = 0
+        self.n_fills = self.n_commands = self.n_rejects = 0
+        self.open = {}
+        self.closed = OrderedDict()
+        self.replaces = {}
+
+    def routes(self) -> tuple[Route, Route]:
+        """The ``order_commands`` and ``sim_orders`` handlers, as routes."""
+        return Route(self, _COMMANDS), Route(self, _SIM_ORDERS)
+
+    # -- the order paths of a paper session (framework.orders' former Python, typed) ----
+    @cython.ccall
+    def handle(self, route: cython.int, cols: object, i: cython.Py_ssize_t) -> cython.void:
+        if route == _COMMANDS:
+            self.n_commands += 1
+            action, cloid = cols.action[i], cols.cloid[i]
+            if action == "place":
+                self.open[cloid] = [cols.side[i], cols.px[i], cols.sz[i], PENDING, 0.0]
+            elif action == "cancel":
+                rec = self.open.get(cloid)
+                if rec is not None:
+                    rec[3] = CANCELING
+            elif action == "modify":
+                target = cols.target_cloid[i]
+                old = self.open.get(target)
+                if old is not None:
+                    old[3] = CANCELING
+                self.replaces[cloid] = target
+                self.open[cloid] = [cols.side[i], cols.px[i], cols.sz[i], PENDING, 0.0]
+        elif route == _SIM_ORDERS:
+            cloid, status = cols.cloid[i], cols.status[i]
+            if status == "resting":
+                self.rested(cloid, cols.sz[i])
+            elif status == "cancel_rejected":
+                rec = self.open.get(cloid)
+                if rec is not None and rec[3] == CANCELING:
+                    rec[3] = RESTING
+            else:  # rejected | canceled | filled
+                if status == "rejected":
+                    self.n_rejects += 1
+                self.gone(cloid, status == "rejected", status)
+
+    @cython.ccall
+    def rested(self, cloid: object, sz: object) -> cython.void:
+        """``cloid`` rests (its remaining size ``sz``, None when unknown); the order a
+        modify replaced with it is canceled."""
+        rec = self.open.get(cloid)
+        if rec is None:
+            return
+        if rec[3] == PENDING:
+            rec[3] = RESTING
+        if sz is not None:
+            rec[2] = sz
+        old = self.replaces.pop(cloid, None)
+        if old is not None and self.open.pop(old, None) is not None:
+            self.closed[old] = CANCELED  # a modify replaced it
+
+    @cython.ccall
+    def gone(self, cloid: object, rejected: cython.bint, final: object) -> cython.void:
+        """``cloid`` ended as ``final``; a rejected modify leaves its original resting."""
+        if self.open.pop(cloid, None) is not None or cloid not in self.closed:
+            self.closed[cloid] = final
+            if len(self.closed) > CLOSED_KEEP:
+                self.closed.popitem(last=False)
+        old = self.replaces.pop(cloid, None)
+        if old is not None and rejected:
+            rec = self.open.get(old)
+            if rec is not None and rec[3] == CANCELING:
+                rec[3] = RESTING
 
     @cython.cfunc
     def _px(self) -> cython.double:
@@ -1121,8 +1202,6 @@ class SumRangeWake(BookWake):
 
 #: ``sim_orders`` statuses that end an order (the fill-rate estimator's SIM_TERMINAL).
 _SIM_TERMINAL = frozenset({"canceled", "filled", "rejected"})
-_COMMANDS = cython.declare(cython.int, int(Kind.ORDER_COMMANDS))
-_SIM_ORDERS = cython.declare(cython.int, int(Kind.SIM_ORDERS))
 
 
 @cython.cclass
