@@ -1200,7 +1200,7 @@ class SumRangeWake(BookWake):
         rec[5] = hi * (1.0 - 1e-12)
 
 
-#: ``sim_orders`` statuses that end an order (the fill-rate estimator's SIM_TERMINAL).
+#: ``sim_orders`` statuses that end an order (for the fill-rate episodes).
 _SIM_TERMINAL = frozenset({"canceled", "filled", "rejected"})
 
 
