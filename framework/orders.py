@@ -127,13 +127,7 @@ class OrderTracker(TrackerCore):
         engine.subscribe(Kind.ACCOUNT, self.on_account)
         engine.call_every(int(self.cfg.mark_interval_s * 1e9), Tick(self, 0))  # mark(), in C
 
-    # -- our commands and paper feedback (the kernel's, as routes) -----------------------
-    def on_command(self, cols: Columns, i: int) -> None:
-        self.handle(int(Kind.ORDER_COMMANDS), cols, i)  # what the engine calls
-
-    def on_sim_order(self, cols: Columns, i: int) -> None:
-        self.handle(int(Kind.SIM_ORDERS), cols, i)  # what the engine calls
-
+    # -- paper feedback (our commands and sim_orders: the kernel's routes) ---------------
     def on_sim_fill(self, cols: Columns, i: int) -> None:
         self._filled(cols.cloid[i], cols.side[i], cols.px[i], cols.sz[i], cols.fee[i])
 
@@ -147,7 +141,7 @@ class OrderTracker(TrackerCore):
         if cloid is None:
             return
         if status == "resting":
-            self._rested(cloid, None)
+            self.rested(cloid, None)
         elif status == "error":
             self.n_rejects += 1
             # An order that vanished from the venue unseen (a scheduled cancel that fired
@@ -175,7 +169,7 @@ class OrderTracker(TrackerCore):
         if cloid is None:
             return
         if status == "open":
-            self._rested(cloid, cols.sz[i])
+            self.rested(cloid, cols.sz[i])
         elif status in _TERMINAL or status.endswith(("Canceled", "Rejected")):
             rejected = status == "rejected" or status.endswith("Rejected")
             final = REJECTED if rejected else FILLED if status == "filled" else CANCELED
@@ -185,9 +179,6 @@ class OrderTracker(TrackerCore):
         self._filled(cols.cloid[i], cols.side[i], cols.px[i], cols.sz[i], cols.fee[i])
 
     # -- state changes ------------------------------------------------------------------
-    def _rested(self, cloid: str, sz: float | None) -> None:
-        self.rested(cloid, sz)
-
     def on_account(self, cols: Columns, i: int) -> None:
         """Live: the first account row of a session is adopted (module docstring);
         later rows are kept for reference (fills move the position, not snapshots,

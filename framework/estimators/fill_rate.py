@@ -290,13 +290,6 @@ class FillRateEstimator(EstimatorBase):
     # (:class:`framework.kernel.market.SumRangeWake`).
 
     # -- episodes (in the kernel: framework.kernel.market.FillEpisodes) ------------------
-    def _rest(self, cloid: str | None, side: int | None, px: float | None) -> None:
-        """``cloid`` rests at the venue (as the engine now knows): its episode starts."""
-        self._wake.rest(cloid, side, px)
-
-    def _first_fill(self, cloid: str | None) -> None:
-        self._wake.first_fill(cloid)
-
     def _gone(self, cloid: str | None, fill: bool, rejected: bool = False) -> None:
         """``cloid`` ended at the venue (a terminal row); ``fill``: it ended filled, which
         is its first fill if none was counted yet (a live ``filled`` status can come
@@ -325,16 +318,10 @@ class FillRateEstimator(EstimatorBase):
                 self._wake.set_bucket(rec, mid, now, self.edges, self._exposure_ns)
         self._wake.set_range(self._orders)
 
-    def on_command(self, cols: Columns, i: int) -> None:
-        self._wake.handle(int(Kind.ORDER_COMMANDS), cols, i)  # what the engine calls
-
-    def on_sim_order(self, cols: Columns, i: int) -> None:
-        self._wake.handle(int(Kind.SIM_ORDERS), cols, i)  # what the engine calls
-
     def on_response(self, cols: Columns, i: int) -> None:
         status, action = cols.status[i], cols.action[i]
         if status == "resting":
-            self._rest(cols.cloid[i], None, None)
+            self._wake.rest(cols.cloid[i], None, None)
         elif status == "error":
             gone = venue_says_gone(cols.error[i])  # the order is not on the venue
             if action == "cancel":
@@ -354,7 +341,7 @@ class FillRateEstimator(EstimatorBase):
     def on_update(self, cols: Columns, i: int) -> None:
         status = cols.status[i]
         if status == "open":
-            self._rest(cols.cloid[i], cols.side[i], cols.limit_px[i])
+            self._wake.rest(cols.cloid[i], cols.side[i], cols.limit_px[i])
         elif _live_terminal(status):
             self._gone(
                 cols.cloid[i],
@@ -363,7 +350,7 @@ class FillRateEstimator(EstimatorBase):
             )
 
     def on_fill(self, cols: Columns, i: int) -> None:
-        self._first_fill(cols.cloid[i])
+        self._wake.first_fill(cols.cloid[i])
 
     def on_timer(self, t: int) -> None:
         # Exposure grows between fills: refit when due, re-check the gate, and journal
