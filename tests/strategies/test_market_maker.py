@@ -115,3 +115,29 @@ def test_the_requote_timer_cancels_resting_orders_the_strategy_does_not_track():
     assert [(c[3], c[6], c[-1]) for c in swept] == [(stray, 1, "orphan")]
     assert h.orders.order(stray) is None
     assert all(h.orders.order(c) is not None for c in mine)  # its own orders still rest
+
+
+def test_a_subclass_override_is_called_by_the_compiled_paths():
+    """The hot paths run in the kernel (framework.kernel.quoter), compiled where built;
+    a Python subclass that overrides one of their methods is still called in its place:
+    sizing called from the quote, and a timer the engine fires."""
+    from strategies.market_maker import MarketMaker
+
+    class Fixed(MarketMaker):
+        params_calls = 0
+
+        def _size(self, side: int, px: float, pos: float) -> float:
+            return 0.5  # 0.5 x 40 = 20 USD, above the 10 USD minimum
+
+        def on_params(self, t: int) -> None:
+            type(self).params_calls += 1
+            super().on_params(t)
+
+    h = Harness({"param_interval_s": 1.0}, cls=Fixed)
+    h.book(40.0, 40.01)
+    h.clock(2.5)
+    q = h.last_quote()
+    assert (q[BSZ], q[ASZ]) == (0.5, 0.5)
+    assert [c[8] for c in commands(h)] == [0.5, 0.5]
+    assert Fixed.params_calls >= 2
+    assert h.mm.sigma_bps == h.mm.cold[0]  # the base class's body ran too

@@ -81,6 +81,7 @@ class Harness:
         headroom: float = 1.0,
         seed: int = 1,
         orders: dict | None = None,
+        cls: type[MarketMaker] = MarketMaker,
     ) -> None:
         self.sink = ListSink()
         self.venue = InstantVenue(headroom)
@@ -91,7 +92,7 @@ class Harness:
                 self.venue,
                 OrderTracker(coin="X", **(orders or {})),
                 RiskManager(**(risk or {})),
-                MarketMaker(**strategy),
+                cls(**strategy),
             ],
             seed=seed,
             sink=self.sink,
