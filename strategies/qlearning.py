@@ -17,13 +17,26 @@ drawn from the engine's seeded generator.  The greedy action is trusted only aft
 
 from __future__ import annotations
 
-import bisect
 from typing import Any
 
 import numpy as np
 
-from framework.kernel import qtable  # the step's arithmetic, typed
-from framework.kernel.draws import below, uniform
+# The state layout and index, and the step (QLearner's base), typed in the kernel.
+from framework.kernel.qtable import (  # noqa: F401 (CALM ... N_VOL: re-exported)
+    CALM,
+    IMBALANCE_EDGES,
+    INVENTORY_EDGES,
+    N_IMB,
+    N_INV,
+    N_STATES,
+    N_VOL,
+    TRENDING,
+    VOL_EDGES,
+    VOLATILE,
+    QCore,
+    regime_proxy,
+    state_index,
+)
 
 __all__ = [
     "ACTIONS",
@@ -36,54 +49,15 @@ __all__ = [
     "state_index",
 ]
 
-INVENTORY_EDGES = (-0.6, -0.2, 0.2, 0.6)
-#: σ̂/σ̄ above which the cold-start proxy calls the market volatile (the checkpoint's
-#: ``vol_edges``).
-VOL_EDGES = (1.25,)
-#: Regime values (the regime estimator's label indices).
-CALM, VOLATILE, TRENDING = 0, 1, 2
-IMBALANCE_EDGES = (-1.0 / 3.0, 1.0 / 3.0)
 HS_MULTS = (0.8, 1.0, 1.25, 1.5, 2.0)
 SKEW_MULTS = (0.5, 1.0, 2.0)
 ACTIONS: tuple[tuple[float, float], ...] = tuple((h, s) for h in HS_MULTS for s in SKEW_MULTS)
 DEFAULT_ACTION = ACTIONS.index((1.0, 1.0))
 
-N_INV = len(INVENTORY_EDGES) + 1
-N_VOL = 3  # calm, volatile, trending
-N_IMB = len(IMBALANCE_EDGES) + 1
-N_STATES = N_INV * N_VOL * N_IMB
 N_ACTIONS = len(ACTIONS)
 
 
-def regime_proxy(vol_ratio: float) -> int:
-    """The regime before the HMM has a fit: volatile when ``σ̂/σ̄ > 1.25``, else calm.
-
-    Examples
-    --------
-    >>> regime_proxy(1.0), regime_proxy(2.0), regime_proxy(float("nan"))
-    (0, 1, 0)
-    """
-    return VOLATILE if vol_ratio > VOL_EDGES[0] else CALM
-
-
-def state_index(inv_frac: float, regime: int, imbalance: float) -> int:
-    """The state id of ``(q/Q_max, regime, imbalance)``; NaN fractions fall in the middle
-    bucket, a regime outside 0..2 counts as calm.
-
-    Examples
-    --------
-    >>> state_index(0.0, CALM, 0.0), state_index(-1.0, CALM, -0.9)
-    (19, 0)
-    >>> state_index(1.0, TRENDING, 0.9)
-    44
-    """
-    inv = bisect.bisect_right(INVENTORY_EDGES, inv_frac) if inv_frac == inv_frac else 2
-    reg = regime if 0 <= regime < N_VOL else CALM
-    imb = bisect.bisect_right(IMBALANCE_EDGES, imbalance) if imbalance == imbalance else 1
-    return (inv * N_VOL + reg) * N_IMB + imb
-
-
-class QLearner:
+class QLearner(QCore):
     """Q-table, visit counts and the ε-greedy policy.
 
     Parameters
@@ -119,29 +93,12 @@ class QLearner:
         self.n: list[list[int]] = [[0] * N_ACTIONS for _ in range(N_STATES)]
         self.updates = 0
         self.explored = 0
+        self.default_action = DEFAULT_ACTION
+        self.n_actions = N_ACTIONS
 
-    # The arithmetic of a step (the exploration rate, the greedy pick with numpy's argmax
-    # rules, Watkins' update) is framework.kernel.qtable's: the same operations on the
-    # same floats, without a Python frame for each.
-    def greedy(self, s: int) -> int:
-        """The trusted greedy action of state ``s`` (the default until trusted)."""
-        return qtable.greedy(self.q[s], self.n[s], self.trust_visits, DEFAULT_ACTION)
-
-    def choose(self, s: int, rng: np.random.Generator) -> int:
-        """ε-greedy action for state ``s``, drawing from ``rng`` (always two draws)."""
-        eps = qtable.epsilon(self.n[s], self.epsilon0, self.epsilon_min)
-        u = uniform(rng)  # float(rng.random()), int(rng.integers(N)): numpy's values
-        pick = below(rng, N_ACTIONS)  # drawn either way: a fixed draw count per step
-        if u < eps:
-            self.explored += 1
-            return pick
-        return self.greedy(s)
-
-    def update(self, s: int, a: int, reward: float, s_next: int) -> None:
-        """Watkins' Q-learning update of ``(s, a)`` after ``reward`` and landing in ``s_next``:
-        ``Q += α (r + β max Q(s') - Q)`` with ``α = 1/(1+N(s,a))^ω``, then ``N += 1``."""
-        qtable.watkins(self.q[s], self.n[s], a, reward, self.discount, self.omega, self.q[s_next])
-        self.updates += 1
+    # greedy, choose and update are framework.kernel.qtable.QCore's: the exploration
+    # rate, the two draws, the greedy pick with numpy's argmax rules and Watkins'
+    # update, the same operations on the same floats, without a Python frame for each.
 
     # -- checkpoints ------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:

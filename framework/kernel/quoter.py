@@ -25,10 +25,11 @@ import cython
 from framework.events.schema import Kind
 from framework.grid import decade, round_price, round_size, tick_size
 from framework.kernel.fpmath import round_digits, square
+from framework.kernel.qtable import regime_proxy, state_index
 from framework.orders import PX, RESTING, STATUS, SZ
 from strategies.glft import glft_coefficients, microprice, quote_prices
 from strategies.profiles import clamp_half_spread
-from strategies.qlearning import ACTIONS, regime_proxy, state_index
+from strategies.qlearning import ACTIONS
 from strategies.sizing import order_size
 
 if cython.compiled:

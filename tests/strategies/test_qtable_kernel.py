@@ -105,3 +105,30 @@ def test_the_step_matches_its_python_compiled_and_interpreted(interpreted: Any) 
                 struct.pack("<d", v) for v in want_row
             ]
             assert got_counts == want_counts and (eps, pick) == want
+
+
+def ref_state_index(inv_frac: float, regime: int, imbalance: float) -> int:
+    """strategies.qlearning.state_index as its Python was (bisect over the edges)."""
+    import bisect
+
+    inv = bisect.bisect_right((-0.6, -0.2, 0.2, 0.6), inv_frac) if inv_frac == inv_frac else 2
+    reg = regime if 0 <= regime < 3 else 0
+    imb = bisect.bisect_right((-1.0 / 3.0, 1.0 / 3.0), imbalance) if imbalance == imbalance else 1
+    return (inv * 3 + reg) * 3 + imb
+
+
+def test_the_state_index_matches_the_bisect_reference(interpreted: Any) -> None:
+    rng = random.Random(4)
+    edges = [-0.6, -0.2, 0.2, 0.6, -1.0 / 3.0, 1.0 / 3.0]
+    pool = [*edges, 0.0, -0.0, math.inf, -math.inf, math.nan]
+    pool += [math.nextafter(e, d) for e in edges for d in (-math.inf, math.inf)]
+    for _ in range(20000):
+        inv = rng.choice(pool) if rng.random() < 0.5 else rng.uniform(-1.5, 1.5)
+        imb = rng.choice(pool) if rng.random() < 0.5 else rng.uniform(-1.0, 1.0)
+        reg = rng.randint(-1, 4)
+        want = ref_state_index(inv, reg, imb)
+        for mod in (qtable, interpreted):
+            assert mod.state_index(inv, reg, imb) == want, (inv, reg, imb)
+    for ratio in (1.25, math.nextafter(1.25, 2.0), 0.0, math.nan, math.inf):
+        want = 1 if ratio > 1.25 else 0
+        assert qtable.regime_proxy(ratio) == interpreted.regime_proxy(ratio) == want
