@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import math
 
-from framework.grid import round_price
 from framework.kernel.fpmath import log1p
 from framework.kernel.fpmath import pow as fpow
+
+# The per-quote arithmetic, typed in the kernel (framework.kernel.quotemath).
+from framework.kernel.quotemath import microprice, quote_prices
 
 __all__ = ["glft_coefficients", "half_spread_and_skew", "microprice", "quote_prices"]
 
@@ -56,49 +58,3 @@ def half_spread_and_skew(
     """
     c1, c2 = glft_coefficients(k_per_bps, A_per_s, gamma_per_bps, model)
     return c1 + 0.5 * sigma_bps * c2, sigma_bps * c2
-
-
-def microprice(bid: float, ask: float, bid_sz: float, ask_sz: float) -> float:
-    """Size-weighted mid ``(b Q_a + a Q_b) / (Q_a + Q_b)`` (mm_math §1.5); mid if no sizes.
-
-    Examples
-    --------
-    >>> round(microprice(10.0, 10.2, 3.0, 1.0), 6)  # more bid size: fair leans to the ask
-    10.15
-    """
-    total = bid_sz + ask_sz
-    if not total > 0:
-        return (bid + ask) * 0.5
-    return (bid * ask_sz + ask * bid_sz) / total
-
-
-def quote_prices(
-    fair: float,
-    half_spread_bps: float,
-    skew_bps: float,
-    best_bid: float,
-    best_ask: float,
-    sz_decimals: int,
-) -> tuple[float, float]:
-    """Grid-rounded, passive bid and ask around ``fair``.
-
-    ``skew_bps`` is the total reservation shift (``skew per lot × q``): positive when
-    long, so both quotes move down.  Bids round down and asks up; then
-    ``bid = min(bid, best_bid)`` and ``ask = max(ask, best_ask)`` so neither crosses.
-
-    Examples
-    --------
-    >>> quote_prices(40.0, 20.0, 0.0, 39.99, 40.01, 2)
-    (39.92, 40.08)
-    >>> quote_prices(40.0, 20.0, 5.0, 39.99, 40.01, 2)  # long: both lower
-    (39.9, 40.06)
-    """
-    reservation = fair * (1.0 - skew_bps * 1e-4)
-    offset = fair * half_spread_bps * 1e-4
-    bid = round_price(reservation - offset, sz_decimals, 1)
-    ask = round_price(reservation + offset, sz_decimals, -1)
-    if best_bid == best_bid and bid > best_bid:  # x == x: not NaN
-        bid = best_bid
-    if best_ask == best_ask and ask < best_ask:
-        ask = best_ask
-    return bid, ask

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import math
 
-from framework.grid import pow10
-from framework.kernel.fpmath import round_digits  # round(x, n), the same float, faster
+from framework.kernel.quotemath import order_size as _order_size  # the arithmetic, typed
 
 __all__ = ["order_size"]
 
@@ -67,25 +66,14 @@ def order_size(
     ...            max_notional=2000, size_mult=1.0, sz_decimals=2, cap_notional=5.0)
     0.0
     """
-    if not px > 0 or cap_notional < min_notional:
-        return 0.0
-    if kelly_fraction != kelly_fraction:  # NaN: not ready
-        notional = base_notional
-    elif kelly_fraction <= 0:
-        notional = min_notional
-    else:
-        notional = kelly_fraction * equity
-    # min / max written out, same values and tie rule (the builtins parse keywords on
-    # every call, a third of this function's time).
-    notional *= size_mult
-    notional = min_notional if min_notional > notional else notional
-    notional = max_notional if max_notional < notional else notional
-    notional = cap_notional if cap_notional < notional else notional
-    lot = pow10(-sz_decimals)
-    lots = math.floor(notional / px / lot + 1e-9)
-    least = math.ceil(min_notional / px / lot - 1e-9)
-    lots = least if least > lots else lots
-    sz = round_digits(lots * lot, sz_decimals)
-    if sz * px < min_notional:  # float rounding at the boundary: one lot more
-        sz = round_digits((lots + 1) * lot, sz_decimals)
-    return sz
+    return _order_size(
+        px,
+        equity,
+        kelly_fraction,
+        base_notional,
+        min_notional,
+        max_notional,
+        size_mult,
+        sz_decimals,
+        cap_notional,
+    )

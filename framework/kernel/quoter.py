@@ -23,19 +23,32 @@ import math
 import cython
 
 from framework.events.schema import Kind
-from framework.grid import decade, round_price, round_size, tick_size
+from framework.grid import decade, round_price, tick_size
 from framework.kernel.fpmath import round_digits, square
 from framework.kernel.qtable import regime_proxy, state_index
 from framework.orders import PX, RESTING, STATUS, SZ
-from strategies.glft import glft_coefficients, microprice, quote_prices
-from strategies.profiles import clamp_half_spread
+from strategies.glft import glft_coefficients
 from strategies.qlearning import ACTIONS
-from strategies.sizing import order_size
 
-if cython.compiled:
+if cython.compiled:  # C calls; interpreted, the Python functions (the same bits)
+    from cython.cimports.framework.kernel.quotemath import (
+        clamp_half_spread,
+        microprice,
+        order_size,
+        quote_prices,
+        round_size_down,
+    )
     from cython.cimports.libc.math import sqrt
 else:
     from math import sqrt
+
+    from framework.kernel.quotemath import (
+        clamp_half_spread,
+        microprice,
+        order_size,
+        quote_prices,
+        round_size_down,
+    )
 
 INF = cython.declare(cython.double, math.inf)
 NAN = cython.declare(cython.double, math.nan)
@@ -411,7 +424,7 @@ class Quoter:
         pos: cython.double = self.orders.position
         bid_ok, ask_ok = risk.sides_allowed
         forcing: cython.bint = risk.forcing
-        if forcing and pos != 0.0 and round_size(pos, sz_decimals, down=True) == 0.0:
+        if forcing and pos != 0.0 and round_size_down(pos, sz_decimals) == 0.0:
             # A remainder below one lot: no order can reduce it, and forcing would
             # quote only the reducing side, i.e. nothing, for good.  Quote as flat.
             pos = 0.0
@@ -483,12 +496,12 @@ class Quoter:
             px,
             self.orders.equity,
             kelly,
-            base_notional=c.base_notional_usd,
-            min_notional=c.min_notional_usd,
-            max_notional=c.max_order_notional_usd,
-            size_mult=risk.size_mult,
-            sz_decimals=c.sz_decimals,
-            cap_notional=cap,
+            c.base_notional_usd,
+            c.min_notional_usd,
+            c.max_order_notional_usd,
+            risk.size_mult,
+            c.sz_decimals,
+            cap,
         )
 
     @cython.ccall
@@ -535,10 +548,10 @@ class Quoter:
             # venue minimum (a remainder that small could not be sold on its own).
             left: cython.double = abs(pos) - size
             sz = abs(pos) if left * px < min_notional else size
-            sz = round_size(sz, c.sz_decimals, down=True)
+            sz = round_size_down(sz, c.sz_decimals)
             return (px, sz, True) if sz > 0 else None
         room: cython.double = cap - side * pos  # what this side may add before the cap
-        room = round_size(0.0 if room < 0.0 else room, c.sz_decimals, down=True)  # max(room, 0)
+        room = round_size_down(0.0 if room < 0.0 else room, c.sz_decimals)  # max(room, 0)
         sz = room if room < size else size  # min(size, room)
         if sz * px < min_notional:
             return None  # too close to the cap for a valid order
