@@ -68,8 +68,8 @@ class MarketMaker(Quoter):
     name = "strategy"
 
     def __init__(self, **config: Any) -> None:
-        self.cfg: StrategyConfig = section_from_kwargs(StrategyConfig, config)
-        c = self.cfg
+        self.configure(section_from_kwargs(StrategyConfig, config))  # sets self.cfg
+        c: StrategyConfig = self.cfg
         prof = profile(c.spread_profile)
         self.band = prof.band_bps
         self.gamma = c.gamma_per_bps if c.gamma_per_bps is not None else prof.gamma_per_bps
@@ -138,6 +138,7 @@ class MarketMaker(Quoter):
     # -- wiring -------------------------------------------------------------------------
     def bind(self, engine: Engine) -> None:
         self.engine = engine
+        self._clock = engine.clock
         self.market = engine.component("market")
         self.orders = engine.component("orders")
         self.risk = engine.component("risk")

@@ -31,6 +31,7 @@ from strategies.glft import glft_coefficients
 from strategies.qlearning import ACTIONS
 
 if cython.compiled:  # C calls; interpreted, the Python functions (the same bits)
+    from cython.cimports.framework.kernel.handler import Clock
     from cython.cimports.framework.kernel.quotemath import (
         clamp_half_spread,
         microprice,
@@ -42,6 +43,7 @@ if cython.compiled:  # C calls; interpreted, the Python functions (the same bits
 else:
     from math import sqrt
 
+    from framework.kernel.handler import Clock
     from framework.kernel.quotemath import (
         clamp_half_spread,
         microprice,
@@ -80,8 +82,25 @@ class Quoter:
     :class:`strategies.market_maker.MarketMaker`, which sets every field)."""
 
     # -- configuration and components (set by MarketMaker) ---------------------------
-    cfg = cython.declare(object, visibility="public")
+    # The strategy's config (frozen), set once by configure(): the hot paths read its
+    # figures from the C fields below, so it is not reassigned.
+    cfg = cython.declare(object, visibility="readonly")
+    _sz_decimals = cython.declare(cython.int)
+    _base_notional = cython.declare(cython.double)
+    _min_notional = cython.declare(cython.double)
+    _max_notional = cython.declare(cython.double)
+    _tob_share = cython.declare(cython.double)
+    _tolerance_bps = cython.declare(cython.double)
+    _spread_fraction = cython.declare(cython.double)
+    _requote_ticks = cython.declare(cython.double)
+    _forcing_requote_ns = cython.declare(cython.longlong)
+    _q_step_s = cython.declare(cython.double)
+    _q_penalty = cython.declare(cython.double)
+    _funding_carry = cython.declare(cython.bint)
+    _as_floor = cython.declare(cython.bint)
+    _microprice = cython.declare(cython.bint)
     engine = cython.declare(object, visibility="public")
+    _clock = cython.declare(Clock, visibility="public")  # the engine's: now as a C field
     market = cython.declare(object, visibility="public")
     orders = cython.declare(object, visibility="public")
     risk = cython.declare(object, visibility="public")
@@ -134,6 +153,24 @@ class Quoter:
     _q_equity = cython.declare(cython.double, visibility="public")
     _q_lots = cython.declare(cython.double, visibility="public")
 
+    def configure(self, cfg: object) -> None:
+        """Take the strategy's config (a frozen :class:`framework.config.StrategyConfig`)."""
+        self.cfg = cfg
+        self._sz_decimals = cfg.sz_decimals
+        self._base_notional = cfg.base_notional_usd
+        self._min_notional = cfg.min_notional_usd
+        self._max_notional = cfg.max_order_notional_usd
+        self._tob_share = cfg.tob_share
+        self._tolerance_bps = cfg.requote_tolerance_bps
+        self._spread_fraction = cfg.requote_spread_fraction
+        self._requote_ticks = cfg.requote_ticks
+        self._forcing_requote_ns = int(cfg.forcing_requote_s * 1e9)
+        self._q_step_s = cfg.q_step_s
+        self._q_penalty = cfg.q_inventory_penalty
+        self._funding_carry = cfg.funding_carry
+        self._as_floor = cfg.adverse_selection_floor
+        self._microprice = cfg.fair_price == "microprice"
+
     # -- handlers (the decision points the strategy subscribes) -------------------------
     def _on_wake(self) -> None:
         self._requote(False)
@@ -154,7 +191,7 @@ class Quoter:
                     # that rejects, e.g. for an exhausted request budget, is not hammered.
                     streak = self._reject_streak[s] = self._reject_streak[s] + 1
                     delay = self.cfg.reject_backoff_s * 2.0 ** min(streak - 1, 5)
-                    self._retry_at[s] = self.engine.now + int(delay * 1e9)
+                    self._retry_at[s] = self._clock.now + int(delay * 1e9)
                     self.engine.call_at(self._retry_at[s], self._retry)
                 elif status in ("resting", "open", "filled"):
                     self._reject_streak[s] = 0
@@ -236,7 +273,6 @@ class Quoter:
     # -- parameters (timer) -------------------------------------------------------------
     @cython.ccall
     def on_params(self, t: cython.longlong) -> cython.void:
-        c = self.cfg
         sigma: cython.double = _usable(self.vol, "sigma_bps")
         self.sigma_bps = sigma if sigma == sigma else self.cold[0]
         k: cython.double = _usable(self.kappa, "k_per_bps")
@@ -246,13 +282,13 @@ class Quoter:
         else:
             self.k_per_bps, self.A_per_s = self.cold[1], self.cold[2]
         self._set_half_spread_and_skew()
-        if c.funding_carry:
+        if self._funding_carry:
             # A long pays funding: a drift mu = -F/3600 per s (bps units) shifts inventory
             # by mu / (gamma sigma^2) lots (mm_math §10.2 via §1.2).
             mu_bps: cython.double = -self.market.funding * 1e4 / 3600.0
             self.q_shift = mu_bps / (self.gamma * square(self.skew_scale) * square(self.sigma_bps))
         ase = self.adverse
-        if c.adverse_selection_floor and ase is not None and ase.converged:
+        if self._as_floor and ase is not None and ase.converged:
             self.as_floor_bps = ase.mean_bps(ase.gate_h) + self.min_half_spread
         else:
             self.as_floor_bps = NAN
@@ -296,7 +332,6 @@ class Quoter:
         mark-to-mid equity change (fees and funding included) in those units.
         """
         learner = self.learner
-        c = self.cfg
         eq: cython.double = self.orders.mark(t)
         s_now: cython.int = self._state()
         pnl: cython.double
@@ -304,16 +339,16 @@ class Quoter:
         phi: cython.double
         reward: cython.double
         if self._q_state >= 0:
-            pnl = (eq - self._q_equity) / (c.base_notional_usd * 1e-4)
+            pnl = (eq - self._q_equity) / (self._base_notional * 1e-4)
             q = self._q_lots
             # γ_eff = γ skew_scale²: the inventory aversion the quotes express
-            phi = 0.5 * self.gamma * square(self.skew_scale) * c.q_inventory_penalty
-            reward = pnl - phi * q * q * square(self.sigma_bps) * c.q_step_s
+            phi = 0.5 * self.gamma * square(self.skew_scale) * self._q_penalty
+            reward = pnl - phi * q * q * square(self.sigma_bps) * self._q_step_s
             learner.update(self._q_state, self.action, reward, s_now)
         a: cython.int = learner.choose(s_now, self.engine.rng)
         self._q_state, self._q_equity = s_now, eq
         px: cython.double = self.orders.mark_price()
-        self._q_lots = self.orders.position * px / c.base_notional_usd if px == px else 0.0
+        self._q_lots = self.orders.position * px / self._base_notional if px == px else 0.0
         if a != self.action:
             self.action = a
             self.m_hs, self.m_skew = ACTIONS[a]
@@ -344,7 +379,7 @@ class Quoter:
         a: cython.double = m.best_ask
         if not b < a:
             return NAN
-        if self.cfg.fair_price == "microprice":
+        if self._microprice:
             return microprice(b, a, m.bid_sz, m.ask_sz)
         return (b + a) * 0.5
 
@@ -384,7 +419,6 @@ class Quoter:
         fair: cython.double = self._fair()
         if fair != fair:
             return  # no valid book: keep what rests; the quote gate handles stale data
-        c = self.cfg
         wake = self._wake
         self.evaluations += 1
         wake.center = mid
@@ -393,15 +427,15 @@ class Quoter:
         tick: cython.double
         lo, hi, tick = self._tick_band
         if not lo <= fair < hi:
-            tick = tick_size(fair, c.sz_decimals)
+            tick = tick_size(fair, self._sz_decimals)
             # the tick only changes at powers of ten: cache the decade
             lo = decade(fair)
             self._tick_band = (lo, lo * 10.0, tick)
         # max(a, b) written out (b if b > a else a: the same value and tie rule)
-        tol_bps: cython.double = c.requote_tolerance_bps
-        frac: cython.double = c.requote_spread_fraction * self._hs_quoted
+        tol_bps: cython.double = self._tolerance_bps
+        frac: cython.double = self._spread_fraction * self._hs_quoted
         tol_bps = frac if frac > tol_bps else tol_bps
-        move: cython.double = c.requote_ticks * tick
+        move: cython.double = self._requote_ticks * tick
         tol_px: cython.double = tol_bps * fair * 1e-4
         move_px: cython.double = tol_px if tol_px > move else move
         wake.band = move_px
@@ -418,9 +452,8 @@ class Quoter:
     @cython.ccall
     def _quote(self, fair: cython.double, tick: cython.double) -> tuple:
         """The target sides ``(px, sz, reduce_only)`` or None, half spread and skew (bps)."""
-        c = self.cfg
         risk = self.risk
-        sz_decimals = c.sz_decimals
+        sz_decimals: cython.int = self._sz_decimals
         pos: cython.double = self.orders.position
         bid_ok, ask_ok = risk.sides_allowed
         forcing: cython.bint = risk.forcing
@@ -430,7 +463,7 @@ class Quoter:
             pos = 0.0
             bid_ok, ask_ok = not risk.cap_long, not risk.cap_short
         # Inventory in reference lots (base_notional_usd of the coin), mm_math §0.
-        q: cython.double = pos * fair / c.base_notional_usd
+        q: cython.double = pos * fair / self._base_notional
         skew: cython.double = self.skew_bps * self.m_skew * self.skew_scale * (q - self.q_shift)
         # The grid is coarsest at the highest price quoted (ticks grow with price).
         band_hi: cython.double = self.band[1]
@@ -470,9 +503,9 @@ class Quoter:
         inside: cython.bint = a - b >= 2.0 * tick * 0.999
         px: cython.double
         if pos < 0:  # short: buy back at the best bid (or one tick above it)
-            px = round_price(b + tick, self.cfg.sz_decimals) if inside else b
+            px = round_price(b + tick, self._sz_decimals) if inside else b
             return (px if px < a else b), ask_px
-        px = round_price(a - tick, self.cfg.sz_decimals) if inside else a
+        px = round_price(a - tick, self._sz_decimals) if inside else a
         return bid_px, (px if px > b else a)
 
     @cython.ccall
@@ -480,7 +513,6 @@ class Quoter:
         """Order size at ``px`` (mm_math §7): Kelly (or the base notional) capped by a
         top-of-book share and the margin room of this side's worst-case inventory;
         the minimum size while forcing (the request budget is nearly spent)."""
-        c = self.cfg
         risk = self.risk
         k = self.kelly
         kelly: cython.double = k.fraction if k is not None and k.ready else NAN
@@ -490,17 +522,17 @@ class Quoter:
         tob: cython.double = self.tob_notional
         share: cython.double
         if kelly == kelly and tob == tob:  # §7 caps the Kelly size, not the base size
-            share = c.tob_share * tob
+            share = self._tob_share * tob
             cap = share if share < cap else cap  # min(cap, share)
         return order_size(
             px,
             self.orders.equity,
             kelly,
-            c.base_notional_usd,
-            c.min_notional_usd,
-            c.max_order_notional_usd,
+            self._base_notional,
+            self._min_notional,
+            self._max_notional,
             risk.size_mult,
-            c.sz_decimals,
+            self._sz_decimals,
             cap,
         )
 
@@ -536,22 +568,21 @@ class Quoter:
     ) -> object:
         if not ok:
             return None
-        c = self.cfg
         size: cython.double = self._size(side, px, pos)
         if size <= 0.0:
             return None
         reduces: cython.bint = side * pos < 0
         sz: cython.double
-        min_notional: cython.double = c.min_notional_usd
+        min_notional: cython.double = self._min_notional
         if self.risk.forcing and reduces:
             # Reduce-only; the whole position when what would be left is below the
             # venue minimum (a remainder that small could not be sold on its own).
             left: cython.double = abs(pos) - size
             sz = abs(pos) if left * px < min_notional else size
-            sz = round_size_down(sz, c.sz_decimals)
+            sz = round_size_down(sz, self._sz_decimals)
             return (px, sz, True) if sz > 0 else None
         room: cython.double = cap - side * pos  # what this side may add before the cap
-        room = round_size_down(0.0 if room < 0.0 else room, c.sz_decimals)  # max(room, 0)
+        room = round_size_down(0.0 if room < 0.0 else room, self._sz_decimals)  # max(room, 0)
         sz = room if room < size else size  # min(size, room)
         if sz * px < min_notional:
             return None  # too close to the cap for a valid order
@@ -657,7 +688,7 @@ class Quoter:
             self._cloid[s] = cloid
         if rec is None:
             self._cloid[s] = None
-            if want is not None and self.engine.now >= self._retry_at[s]:
+            if want is not None and self._clock.now >= self._retry_at[s]:
                 self._command("place", s, want, None, "quote")
             return
         if rec[_STATUS] != _RESTING:
@@ -666,7 +697,7 @@ class Quoter:
         if want is None:
             self._command("cancel", s, None, cloid, "unquote")
             return
-        now = self.engine.now
+        now: cython.longlong = self._clock.now
         if now < self._retry_at[s]:
             return  # backing off after a reject: the resting order stays as it is
         if rec[_PX] != want[0] or rec[_SZ] < 0.5 * want[1] or rec[_SZ] > want[1]:
@@ -674,7 +705,7 @@ class Quoter:
                 # Requests are scarce: modify a side at most every forcing_requote_s.
                 if now < self._modify_at[s]:
                     return
-                self._modify_at[s] = now + int(self.cfg.forcing_requote_s * 1e9)
+                self._modify_at[s] = now + self._forcing_requote_ns
             self._replaced[s] = cloid
             self._command("modify", s, want, cloid, "requote")
 
