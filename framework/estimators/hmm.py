@@ -244,7 +244,7 @@ class _EStep:
     occupancy: list[float]  # Σ_t γ_t(j)
     gy: list[list[float]]  # Σ_t γ_t(j) y_td
     gyy: list[list[float]]  # Σ_t γ_t(j) y_td²
-    gamma: list[list[float]]  # γ_t(j) as K columns of T
+    gamma: Sequence[Sequence[float]]  # γ_t(j) as K columns of T (array('d') from the kernel)
 
 
 def _estep(cols: list[array], sqs: list[array], p: HmmParams) -> _EStep:
@@ -453,8 +453,9 @@ def baum_welch(
         s0 = _lsum(g0)
         p = HmmParams([v / s0 for v in g0], a_new, mu, var)
     assert est is not None, "max_iter must be >= 1"
+    gamma = [list(col) for col in est.gamma]  # the last E-step's, as Python floats
     return FitResult(
-        p, est.loglik, obj, it, tol_hit, tuple(est.occupancy), est.gamma, est.last_filtered, t_len
+        p, est.loglik, obj, it, tol_hit, tuple(est.occupancy), gamma, est.last_filtered, t_len
     )
 
 

@@ -20,7 +20,8 @@ on both paths.
 Inputs are ``array('d')`` (or anything with the buffer protocol and ``double``
 items; interpreted, any sequence of floats).  The result is the tuple
 ``(loglik, last_filtered, xi, occupancy, gy, gyy, gamma)`` of
-:class:`framework.estimators.hmm._EStep`, as Python floats and lists.
+:class:`framework.estimators.hmm._EStep`, as Python floats and lists; ``gamma``'s K
+columns are ``array('d')`` (only the last E-step's are read as Python floats).
 """
 
 from __future__ import annotations
@@ -161,9 +162,13 @@ def estep32(
         mx = l0 if l0 >= l1 else l1
         if l2 > mx:
             mx = l2
-        b0 = exp(l0 - mx)
-        b1 = exp(l1 - mx)
-        b2 = exp(l2 - mx)
+        # The largest is exp(0.0), exactly 1.0 on both paths: not computed.
+        d = l0 - mx
+        b0 = 1.0 if d == 0.0 else exp(d)
+        d = l1 - mx
+        b1 = 1.0 if d == 0.0 else exp(d)
+        d = l2 - mx
+        b2 = 1.0 if d == 0.0 else exp(d)
         e0[t] = b0
         e1[t] = b1
         e2[t] = b2
@@ -305,7 +310,7 @@ def estep32(
         [n0, n1, n2],
         [[s00, s01], [s10, s11], [s20, s21]],
         [[t00, t01], [t10, t11], [t20, t21]],
-        [gam0.tolist(), gam1.tolist(), gam2.tolist()],
+        [gam0, gam1, gam2],
     )
 
 
@@ -379,8 +384,11 @@ def estep22(
         e = v - m11
         l1 = k1 - 0.5 * (d * d * i10 + e * e * i11)
         mx = l0 if l0 >= l1 else l1
-        b0 = exp(l0 - mx)
-        b1 = exp(l1 - mx)
+        # The largest is exp(0.0), exactly 1.0 on both paths: not computed.
+        d = l0 - mx
+        b0 = 1.0 if d == 0.0 else exp(d)
+        d = l1 - mx
+        b1 = 1.0 if d == 0.0 else exp(d)
         e0[t] = b0
         e1[t] = b1
         sh[t] = mx
@@ -477,5 +485,5 @@ def estep22(
         [n0, n1],
         [[s00, s01], [s10, s11]],
         [[t00, t01], [t10, t11]],
-        [gam0.tolist(), gam1.tolist()],
+        [gam0, gam1],
     )

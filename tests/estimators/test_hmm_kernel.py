@@ -273,6 +273,8 @@ def _bits(x: Any) -> Any:
         return struct.pack("<d", x)
     if isinstance(x, tuple | list):
         return [type(x).__name__, *(_bits(v) for v in x)]
+    if isinstance(x, array):  # the kernel's gamma columns: compared as the lists they were
+        return ["list", *(_bits(v) for v in x)]
     raise TypeError(f"unexpected {type(x).__name__} in an E-step")
 
 
