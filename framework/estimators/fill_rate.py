@@ -207,9 +207,7 @@ class FillRateEstimator(EstimatorBase):
         # book).  Kept on the wake condition, read and set as _lo2 / _hi2.  The wake
         # also runs the episodes (rest, fill, end) on the containers above, in C.
         state = (self._orders, self._sent, self._replaces, self._filled)
-        self._wake = FillEpisodes(
-            self.on_book, self._end_episode, (*state, self._exposure_ns, self.fills, edges)
-        )
+        self._wake = FillEpisodes(self._end_episode, (*state, self._exposure_ns, self.fills, edges))
         self._dirty = False
         self._next_glm = 0
         self._glm_fills = -1
@@ -298,25 +296,11 @@ class FillRateEstimator(EstimatorBase):
 
     # -- handlers -----------------------------------------------------------------------
     def on_book(self, cols: Columns, i: int) -> None:
-        # One float test per book event: an order's bucket depends only on its price
-        # and the mid, so nothing can change while bid + ask stays inside every resting
-        # order's range (everything when none rests; NaN - invalid or a range still
-        # unset - fails the test and is sorted out below).
-        m = self.market
-        w = self._wake
-        if w.lo2 < m.best_bid + m.best_ask < w.hi2:
-            return
-        if not self._orders:
-            return
-        mid = m.mid
-        if mid != mid:
-            return  # invalid: the buckets keep their last depth
-        # Only an order whose own range the mid left can change bucket.
-        now = self.engine.now
-        for rec in self._orders.values():
-            if not rec[LO] < mid < rec[HI]:
-                self._wake.set_bucket(rec, mid, now, self.edges, self._exposure_ns)
-        self._wake.set_range(self._orders)
+        """A book or bbo event: an order's bucket depends only on its price and the mid,
+        so nothing changes while bid + ask stays inside every resting order's range;
+        else the orders whose range the mid left are bucketed again.  The engine runs
+        this in the kernel (the wake, :meth:`FillEpisodes.on_event`), per event."""
+        self._wake.on_event(cols, i)
 
     def on_response(self, cols: Columns, i: int) -> None:
         status, action = cols.status[i], cols.action[i]

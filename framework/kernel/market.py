@@ -1230,8 +1230,8 @@ class FillEpisodes(SumRangeWake):
     edges = cython.declare(list, visibility="public")
     on_episode = cython.declare(object, visibility="public")
 
-    def __init__(self, fn: object, on_episode: object, state: tuple) -> None:
-        SumRangeWake.__init__(self, None, fn)
+    def __init__(self, on_episode: object, state: tuple) -> None:
+        SumRangeWake.__init__(self, None, None)  # its own on_event: no fn to call
         self.clock = Clock()
         self.on_episode = on_episode
         self.orders, self.sent, self.replaces, self.filled = state[0:4]
@@ -1246,6 +1246,30 @@ class FillEpisodes(SumRangeWake):
     def routes(self) -> tuple[Route, Route]:
         """The ``order_commands`` and ``sim_orders`` handlers, as routes."""
         return Route(self, _COMMANDS), Route(self, _SIM_ORDERS)
+
+    @cython.ccall
+    def on_event(self, cols: object, i: cython.Py_ssize_t) -> cython.void:
+        """A book or bbo event (the estimator's former ``on_book``, typed): unless the
+        mid stays inside every resting order's range, each order whose own range it
+        left moves to the bucket of the new mid, and the range is set again.  An
+        invalid top keeps the buckets at their last depth."""
+        m: MarketState = self.market
+        b: cython.double = m.best_bid
+        a: cython.double = m.best_ask
+        if self.lo2 < b + a < self.hi2 or not self.orders:
+            return
+        if not b < a:
+            return  # invalid (MarketState.mid is NaN)
+        mid: cython.double = (b + a) * 0.5
+        now: object = self.clock.now
+        r_lo: cython.double
+        r_hi: cython.double
+        for rec in self.orders.values():
+            r_lo = rec[4]
+            r_hi = rec[5]
+            if not r_lo < mid < r_hi:
+                self.set_bucket(rec, mid, now, self.edges, self.exposure)
+        self.set_range(self.orders)
 
     @cython.ccall
     def handle(self, route: cython.int, cols: object, i: cython.Py_ssize_t) -> cython.void:

