@@ -222,19 +222,26 @@ class RiskManager(RiskCore):
         forcing_at = c.forcing_headroom + (c.headroom_hysteresis if prev == "forcing" else 0.0)
         widen_at = c.widen_headroom + (c.headroom_hysteresis if prev != OK else 0.0)
         if h < forcing_at:
-            state, limit = "forcing", c.forcing_headroom
+            state = "forcing"
+        elif h < widen_at:
+            state = "widened"
+        else:
+            state = OK
+        self.forcing = state == "forcing"
+        if prev == state:
+            return  # the common case (checked every second): no message to write
+        if state == "forcing":
+            limit = c.forcing_headroom
             why = (
                 "request budget nearly spent: only the side that reduces inventory, at the "
                 "touch (flat: both sides at the minimum size), modifies throttled"
             )
-        elif h < widen_at:
-            state, limit = "widened", c.widen_headroom
+        elif state == "widened":
+            limit = c.widen_headroom
             why = f"request budget low: spreads x{widen:.2f} (sqrt({c.widen_headroom:g}/headroom))"
         else:
-            state, limit, why = OK, c.widen_headroom, "request budget healthy"
-        self.forcing = state == "forcing"
-        if prev != state:
-            self._change("rate_limit", state, h, limit, why)
+            limit, why = c.widen_headroom, "request budget healthy"
+        self._change("rate_limit", state, h, limit, why)
 
     def _check_position(self) -> None:
         c = self.cfg
