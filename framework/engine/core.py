@@ -180,10 +180,8 @@ class Engine(EngineCore):
         raise KeyError(f"no component named {name!r}; have {[c.name for c in self.components]}")
 
     # -- ids ----------------------------------------------------------------------------
-    def next_cloid(self) -> str:
-        """A fresh client order id: ``0x`` + 32 hex digits from the engine's counter."""
-        self._cloid += 1
-        return f"{self._cloid_prefix}{self._cloid:024x}"
+    # next_cloid() is EngineCore's (framework.kernel.engine_loop): the strategy asks for
+    # an id per order command.
 
     def next_input_seq(self) -> int:
         """The seq a live environment gives the next input before journaling it: the

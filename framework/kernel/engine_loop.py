@@ -112,6 +112,9 @@ class EngineCore:
     _queue = cython.declare(object, visibility="public")  # deque of (kind, row)
     _append = cython.declare(object, visibility="public")  # the sink's append
     _single = cython.declare(object)
+    # Client order ids: the counter and the seed's part of the id (Engine sets both).
+    _cloid = cython.declare(cython.longlong, visibility="public")
+    _cloid_prefix = cython.declare(str, visibility="public")
 
     def __init__(self) -> None:
         self.seq = 0
@@ -137,6 +140,14 @@ class EngineCore:
         self._queue = deque()
         self._append = None
         self._single = Columns.single
+        self._cloid = 0
+        self._cloid_prefix = "0x00000000"
+
+    @cython.ccall
+    def next_cloid(self) -> str:
+        """A fresh client order id: ``0x`` + 32 hex digits from the engine's counter."""
+        self._cloid += 1
+        return f"{self._cloid_prefix}{self._cloid:024x}"
 
     @property
     def now(self) -> int:
