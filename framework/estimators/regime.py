@@ -74,7 +74,6 @@ from framework.engine.core import Engine
 from framework.estimators.base import (
     EstimatorBase,
     MidClock,
-    chi2_quantile,
     fvar,
     on_checkpoint,
     require_positive,
@@ -89,15 +88,15 @@ from framework.estimators.hmm import (
     width_init,
 )
 from framework.kernel.fpmath import log
-from framework.kernel.regime_buckets import (
+from framework.kernel.regime_buckets import (  # noqa: F401 (bucket_sums: re-exported)
+    LABELS,
+    RegimeCore,
     ReturnBucket,
     argmax_runs,
     bucket_sums,
     drift_stats,
-    filter_step,
 )
-
-LABELS: tuple[str, ...] = ("calm", "volatile", "trending")
+from framework.kernel.regime_buckets import label_states as _label_states
 
 
 def run_drift(
@@ -122,32 +121,7 @@ def label_states(
     (or ``drift`` is not given).  Of the other states calm = argmin μ_lnRV and
     volatile = the rest (a lone other state is calm: it is the no-trend baseline).
     """
-    # Plain loops (this runs every bucket): the first largest δ̂ and the first smallest
-    # μ_lnRV, as max/min by (value, index) pick them; NaN never replaces.
-    k = p.k
-    out = [0] * k
-    trend = -1
-    if drift is not None and k >= 2:
-        best_d = 0.0
-        for j, (chi, runs, d) in enumerate(drift):
-            if (
-                runs > 0
-                and d >= trend_min
-                and (trend < 0 or d > best_d)
-                and chi > chi2_quantile(1.0 - trend_alpha, runs)
-            ):
-                trend, best_d = j, d
-        if trend >= 0:
-            out[trend] = 2
-    mu = p.mu
-    calm = -1
-    for i in range(k):
-        if i != trend and (calm < 0 or mu[i][0] < mu[calm][0]):
-            calm = i
-    for i in range(k):
-        if i != trend:
-            out[i] = 0 if i == calm else 1
-    return out
+    return _label_states(p, drift, trend_min, trend_alpha)  # typed in the kernel
 
 
 def param_change(a: HmmParams, la: list[int], b: HmmParams, lb: list[int]) -> float:
@@ -169,7 +143,7 @@ def param_change(a: HmmParams, la: list[int], b: HmmParams, lb: list[int]) -> fl
     return worst
 
 
-class RegimeEstimator(EstimatorBase):
+class RegimeEstimator(RegimeCore, EstimatorBase):
     """Online regime: forward filter per bucket, periodic Baum-Welch, hysteresis.
 
     Parameters
@@ -311,6 +285,7 @@ class RegimeEstimator(EstimatorBase):
         self.trend_buckets = int(trend_buckets)
         self.clip_mad = float(clip_mad)
         self.label_kw = {"trend_min": trend_min, "trend_alpha": trend_alpha}
+        self.trend_min, self.trend_alpha = trend_min, trend_alpha
         self._trend: deque[float] = deque(maxlen=self.trend_buckets)
         self._k: int | None = None  # K chosen by BIC at the last restart (n_states=0)
         self._filt: tuple[Any, ...] | None = None
@@ -372,72 +347,6 @@ class RegimeEstimator(EstimatorBase):
         """Filtered probability of each label at the last bucket ({} before the first)."""
         b = self._by_label
         return {} if b is None else {LABELS[i]: b[i] for i in range(3)}
-
-    # -- buckets ------------------------------------------------------------------------
-    # The clock's returns go to the kernel's open bucket (ReturnBucket), which calls
-    # this once a bucket is full.
-    def _close_bucket(self, rets: list[float | None], extra_k: int) -> None:
-        n = len(rets)
-        valid = [r for r in rets if r is not None]
-        rk = len(valid) + extra_k
-        if not valid or rk < self.min_valid_frac * n:
-            self.buckets_skipped += 1
-            return
-        s, q = bucket_sums(valid, self.clip_mad)
-        trend = self._trend
-        ts = 0.0
-        for bs in trend:
-            ts += bs
-        trend.append(s)
-        # Continuation: this bucket's standardised return, signed by the trend before it.
-        x = s / math.sqrt(q) if q > 0 else 0.0
-        cont = (x if ts > 0 else -x) if ts != 0 else 0.0
-        # Returns span rk ticks of the bucket's n: scale RV to the whole bucket.
-        y = (log(q * n / rk + self.eps), cont)
-        runs = self._runs
-        if runs and len(self._x) == self.window:
-            # The oldest bucket leaves the window: it leaves its run too.
-            first = runs[0]
-            first[1] -= self._x[0]
-            first[2] -= 1
-            if not first[2]:
-                runs.popleft()
-        self.obs[0].append(y[0])
-        self.obs[1].append(y[1])
-        self._x.append(x)
-        self.buckets += 1
-        self.n_obs = len(self.obs[0])
-        if self.buckets >= self.first_fit and (
-            self.params is None or self.buckets >= self._next_refit
-        ):
-            self._refit()
-            # [ours] Refit every `refit_every` buckets while the gate's fit is not stable
-            # (warm-up, regime structure changing), every `refit_every_stable` once it is.
-            step = self.refit_every_stable if self.fit_ok else self.refit_every
-            self._next_refit = self.buckets + step
-        elif self.params is not None:
-            self._filter(y)
-            # Labels follow the data between refits [ours]: the bucket joins the runs of
-            # its most probable (filtered) state and the drift test is re-run.
-            p = self._p
-            assert p is not None
-            j = 0  # the most probable state, the first of equals (max by (p, -index))
-            for i in range(1, len(p)):
-                if p[i] > p[j]:
-                    j = i
-            if runs and runs[-1][0] == j:
-                last = runs[-1]
-                last[1] += x
-                last[2] += 1
-            else:
-                runs.append([j, x, 1])
-            self._relabel()
-        self._publish()
-
-    def _relabel(self) -> None:
-        assert self.params is not None
-        self.drift = drift_stats(self._runs, self.params.k)
-        self.labels = label_states(self.params, self.drift, **self.label_kw)
 
     # -- fitting ------------------------------------------------------------------------
     def _refit(self) -> None:
@@ -512,43 +421,6 @@ class RegimeEstimator(EstimatorBase):
             return best
         done = baum_welch(y, best.params, var_floor=floor, max_iter=max_iter - screen, **kw)
         return done
-
-    def _filter(self, y: tuple[float, float]) -> None:
-        """One step of the §5 forward filter in plain floats (K <= 3, two features).
-
-        The log-space recursion ``ℓ_t = u - LSE(u)``, ``u = log b + LSE_i(ℓ_{t-1} + log
-        A)`` is evaluated in its max-shifted scaled form: ``p_t = exp(ℓ_t)`` is kept
-        normalised and the emissions are ``exp(log b - max_j log b)``, so the largest is
-        1 and nothing underflows that matters (a state's probability below 1e-308 reads
-        as 0; A's floor keeps it reachable).  Same result as
-        :func:`~framework.estimators.hmm.filter_step`, without a log/exp per term.
-        """
-        assert self._filt is not None and self._a_cols is not None and self._p is not None
-        mus, ivs, consts = self._filt
-        self._p = filter_step(self._p, self._a_cols, mus, ivs, consts, y[0], y[1])
-
-    def _publish(self) -> None:
-        if self._p is None:
-            self.set_converged(False)
-            self.emit("state", None, None)  # a bucket before the first fit: unknown
-            return
-        by_label = [0.0, 0.0, 0.0]
-        p = self._p
-        for j, lab in enumerate(self.labels):
-            by_label[lab] += p[j]
-        b0, b1, b2 = by_label
-        # by_label.index(max(by_label)): the first largest (NaN never replaces)
-        cand = 0
-        if b1 > b0:
-            cand = 1
-        if b2 > by_label[cand]:
-            cand = 2
-        if self.state < 0 or (cand != self.state and by_label[cand] > self.hysteresis):
-            self.state = cand
-        self.label = LABELS[self.state]
-        self._by_label = by_label
-        self.set_converged(self.fit_ok)
-        self.emit("state", float(self.state), 1.0 - by_label[self.state])
 
     # -- prior transfer (framework.calibration.transfer) ----------------------------------
     def prior_state(self) -> dict[str, Any]:

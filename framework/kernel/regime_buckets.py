@@ -1,9 +1,14 @@
 """The regime estimator's per-bucket work, typed: bucket sums, run drift, the filter step.
 
-Every bucket close (2 880 a day at 30 s) runs :func:`bucket_sums`, :func:`drift_stats`
-and, between refits, :func:`filter_step`; every refit runs :func:`argmax_runs` over the
-window.  The maths and its reasons are in :mod:`framework.estimators.regime` (mm_math.md
-§5); this module only holds those loops in a form Cython compiles to C.
+Every bucket close (2 880 a day at 30 s) runs :meth:`RegimeCore._close_bucket`: the
+bucket's features (:func:`bucket_sums`), the window, and, between refits, the filter
+step (:func:`filter_step`), the runs, the labels (:func:`drift_stats`,
+:func:`label_states`) and the published state; every refit runs :func:`argmax_runs`
+over the window.  :class:`RegimeCore` is the base of
+:class:`framework.estimators.regime.RegimeEstimator`, whose refit (Baum-Welch) and
+configuration stay Python.  The maths and its reasons are in
+:mod:`framework.estimators.regime` (mm_math.md §5); this module only holds those loops
+in a form Cython compiles to C.
 
 Bits **[ours: replay must be bit-exact on any CPU, compiled or not]**: every expression
 is the interpreted one, operand for operand and in the same order, on C doubles (the
@@ -22,16 +27,19 @@ from array import array
 import cython
 
 if cython.compiled:  # C calls; interpreted, the Python functions (the same bits)
-    from cython.cimports.framework.kernel.fpmath import exp
+    from cython.cimports.framework.kernel.fpmath import exp, log
     from cython.cimports.framework.kernel.handler import Handler
     from cython.cimports.libc.math import sqrt
 else:
     from math import sqrt
 
-    from framework.kernel.fpmath import exp
+    from framework.kernel.fpmath import exp, log
     from framework.kernel.handler import Handler
 
 INF = math.inf
+
+#: The published regimes, by index (RegimeEstimator.state).
+LABELS: tuple[str, ...] = ("calm", "volatile", "trending")
 
 
 def _zeros(n: cython.Py_ssize_t) -> array:
@@ -228,3 +236,213 @@ class ReturnBucket(Handler):
             self.rets = []
             self.extra_k = 0
             self.fn(rets, extra)
+
+
+@cython.ccall
+def label_states(
+    p: object, drift: object, trend_min: cython.double, trend_alpha: cython.double
+) -> list:
+    """:func:`framework.estimators.regime.label_states` with every argument in place."""
+    # Plain loops (this runs every bucket): the first largest δ̂ and the first smallest
+    # μ_lnRV, as max/min by (value, index) pick them; NaN never replaces.
+    k: cython.Py_ssize_t = len(p.pi)
+    out: list = [0] * k
+    trend: cython.Py_ssize_t = -1
+    i: cython.Py_ssize_t
+    j: cython.Py_ssize_t
+    chi: cython.double
+    runs: cython.longlong
+    d: cython.double
+    best_d: cython.double = 0.0
+    if drift is not None and k >= 2:
+        for j, item in enumerate(drift):
+            chi, runs, d = item
+            if (
+                runs > 0
+                and d >= trend_min
+                and (trend < 0 or d > best_d)
+                and chi > chi2_quantile(1.0 - trend_alpha, runs)
+            ):
+                trend = j
+                best_d = d
+        if trend >= 0:
+            out[trend] = 2
+    mu = p.mu
+    calm: cython.Py_ssize_t = -1
+    m_i: cython.double
+    m_calm: cython.double = 0.0
+    for i in range(k):
+        if i != trend:
+            m_i = mu[i][0]
+            if calm < 0 or m_i < m_calm:
+                calm = i
+                m_calm = m_i
+    for i in range(k):
+        if i != trend:
+            out[i] = 0 if i == calm else 1
+    return out
+
+
+@cython.cclass
+class RegimeCore:
+    """The regime estimator's window, filter, runs and published state, and its
+    per-bucket path in C (see the module doc; RegimeEstimator sets every field and
+    keeps the refit, which this calls as its ``_refit``)."""
+
+    # configuration
+    window = cython.declare(cython.Py_ssize_t, visibility="public")
+    first_fit = cython.declare(cython.longlong, visibility="public")
+    refit_every = cython.declare(cython.longlong, visibility="public")
+    refit_every_stable = cython.declare(cython.longlong, visibility="public")
+    eps = cython.declare(cython.double, visibility="public")
+    hysteresis = cython.declare(cython.double, visibility="public")
+    min_valid_frac = cython.declare(cython.double, visibility="public")
+    clip_mad = cython.declare(cython.double, visibility="public")
+    trend_min = cython.declare(cython.double, visibility="public")
+    trend_alpha = cython.declare(cython.double, visibility="public")
+    # EstimatorBase's figures (it sets them; set_converged and emit read them)
+    n_obs = cython.declare(cython.longlong, visibility="public")
+    converged = cython.declare(cython.bint, visibility="public")
+    engine = cython.declare(object, visibility="public")
+    # the window and the fit's state
+    _trend = cython.declare(object, visibility="public")  # deque: the last buckets' Σr̃
+    obs = cython.declare(tuple, visibility="public")  # (ln RV, continuation) deques
+    _x = cython.declare(object, visibility="public")  # deque: standardised returns
+    _runs = cython.declare(object, visibility="public")  # deque of [state, Σx, n]
+    buckets = cython.declare(cython.longlong, visibility="public")
+    buckets_skipped = cython.declare(cython.longlong, visibility="public")
+    _next_refit = cython.declare(cython.longlong, visibility="public")
+    params = cython.declare(object, visibility="public")
+    labels = cython.declare(object, visibility="public")
+    drift = cython.declare(object, visibility="public")
+    _filt = cython.declare(object, visibility="public")
+    _a_cols = cython.declare(object, visibility="public")
+    _p = cython.declare(object, visibility="public")
+    _by_label = cython.declare(object, visibility="public")
+    fit_ok = cython.declare(cython.bint, visibility="public")
+    state = cython.declare(cython.int, visibility="public")
+    label = cython.declare(object, visibility="public")
+
+    # The clock's returns go to the kernel's open bucket (ReturnBucket), which calls
+    # this once a bucket is full.
+    @cython.ccall
+    def _close_bucket(self, rets: list, extra_k: cython.longlong) -> cython.void:
+        n: cython.Py_ssize_t = len(rets)
+        valid: list = [r for r in rets if r is not None]
+        rk: cython.longlong = len(valid) + extra_k
+        if not valid or rk < self.min_valid_frac * n:
+            self.buckets_skipped += 1
+            return
+        s: cython.double
+        q: cython.double
+        s, q = bucket_sums(valid, self.clip_mad)
+        trend = self._trend
+        ts: cython.double = 0.0
+        bs: cython.double
+        for v in trend:
+            bs = v
+            ts += bs
+        trend.append(s)
+        # Continuation: this bucket's standardised return, signed by the trend before it.
+        x: cython.double = s / sqrt(q) if q > 0 else 0.0
+        cont: cython.double = (x if ts > 0 else -x) if ts != 0 else 0.0
+        # Returns span rk ticks of the bucket's n: scale RV to the whole bucket.
+        y0: cython.double = log(q * n / rk + self.eps)
+        runs = self._runs
+        xs = self._x
+        if runs and len(xs) == self.window:
+            # The oldest bucket leaves the window: it leaves its run too.
+            first = runs[0]
+            first[1] -= xs[0]
+            first[2] -= 1
+            if not first[2]:
+                runs.popleft()
+        self.obs[0].append(y0)
+        self.obs[1].append(cont)
+        xs.append(x)
+        self.buckets += 1
+        self.n_obs = len(self.obs[0])
+        j: cython.Py_ssize_t
+        i: cython.Py_ssize_t
+        if self.buckets >= self.first_fit and (
+            self.params is None or self.buckets >= self._next_refit
+        ):
+            self._refit()
+            # [ours] Refit every `refit_every` buckets while the gate's fit is not stable
+            # (warm-up, regime structure changing), every `refit_every_stable` once it is.
+            step: cython.longlong = self.refit_every_stable if self.fit_ok else self.refit_every
+            self._next_refit = self.buckets + step
+        elif self.params is not None:
+            self._filter((y0, cont))
+            # Labels follow the data between refits [ours]: the bucket joins the runs of
+            # its most probable (filtered) state and the drift test is re-run.
+            p: list = self._p
+            j = 0  # the most probable state, the first of equals (max by (p, -index))
+            best: cython.double = p[0]
+            pi: cython.double
+            for i in range(1, len(p)):
+                pi = p[i]
+                if pi > best:
+                    j = i
+                    best = pi
+            if runs and runs[-1][0] == j:
+                last = runs[-1]
+                last[1] += x
+                last[2] += 1
+            else:
+                runs.append([j, x, 1])
+            self._relabel()
+        self._publish()
+
+    @cython.ccall
+    def _relabel(self) -> cython.void:
+        self.drift = drift_stats(self._runs, len(self.params.pi))
+        self.labels = label_states(self.params, self.drift, self.trend_min, self.trend_alpha)
+
+    @cython.ccall
+    def _filter(self, y: tuple) -> cython.void:
+        """One step of the §5 forward filter in plain floats (K <= 3, two features).
+
+        The log-space recursion ``ℓ_t = u - LSE(u)``, ``u = log b + LSE_i(ℓ_{t-1} + log
+        A)`` is evaluated in its max-shifted scaled form: ``p_t = exp(ℓ_t)`` is kept
+        normalised and the emissions are ``exp(log b - max_j log b)``, so the largest is
+        1 and nothing underflows that matters (a state's probability below 1e-308 reads
+        as 0; A's floor keeps it reachable).  Same result as
+        :func:`~framework.estimators.hmm.filter_step`, without a log/exp per term.
+        """
+        mus, ivs, consts = self._filt
+        self._p = filter_step(self._p, self._a_cols, mus, ivs, consts, y[0], y[1])
+
+    @cython.ccall
+    def _publish(self) -> cython.void:
+        if self._p is None:
+            self.set_converged(False)
+            self.emit("state", None, None)  # a bucket before the first fit: unknown
+            return
+        by_label: list = [0.0, 0.0, 0.0]
+        p = self._p
+        j: cython.Py_ssize_t
+        for j, lab in enumerate(self.labels):
+            by_label[lab] += p[j]
+        b0: cython.double = by_label[0]
+        b1: cython.double = by_label[1]
+        b2: cython.double = by_label[2]
+        # by_label.index(max(by_label)): the first largest (NaN never replaces)
+        cand: cython.int = 0
+        top: cython.double = b0
+        if b1 > b0:
+            cand = 1
+            top = b1
+        if b2 > top:
+            cand = 2
+        won: cython.double = by_label[cand]
+        if self.state < 0 or (cand != self.state and won > self.hysteresis):
+            self.state = cand
+        self.label = LABELS[self.state]
+        self._by_label = by_label
+        self.set_converged(self.fit_ok)
+        self.emit("state", float(self.state), 1.0 - by_label[self.state])
+
+
+# Last: framework.estimators imports the regime estimator, which imports this module.
+from framework.estimators.base import chi2_quantile  # noqa: E402

@@ -188,6 +188,9 @@ def _label_states_by_key(p, drift, *, trend_min=0.25, trend_alpha=0.05):
 
 
 def test_labels_break_ties_and_nan_as_max_and_min_by_value_then_index():
+    from tests.kernel.source import interpreted
+
+    source = interpreted("regime_buckets")
     # Drawn from a few values so that equal drifts and equal means are common.
     rng = np.random.default_rng(5)
     values = [-13.0, -12.0, float("nan")]
@@ -199,7 +202,9 @@ def test_labels_break_ties_and_nan_as_max_and_min_by_value_then_index():
             (float(rng.choice([1.0, 30.0])), int(rng.integers(0, 3)), drifts[int(rng.integers(4))])
             for _ in range(k)
         ]
-        assert label_states(p, drift) == _label_states_by_key(p, drift), (p.mu, drift)
+        want = _label_states_by_key(p, drift)
+        assert label_states(p, drift) == want, (p.mu, drift)
+        assert source.label_states(p, drift, 0.25, 0.05) == want  # the kernel interpreted
         assert label_states(p) == _label_states_by_key(p, None)
 
 
