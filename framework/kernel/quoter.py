@@ -83,8 +83,8 @@ class Quoter:
 
     # -- configuration and components (set by MarketMaker) ---------------------------
     # The strategy's config (frozen), set once by configure(): the hot paths read its
-    # figures from the C fields below, so it is not reassigned.
-    cfg = cython.declare(object, visibility="readonly")
+    # figures from the C fields below, so it is read-only (the cfg property).
+    _cfg = cython.declare(object)
     _sz_decimals = cython.declare(cython.int)
     _base_notional = cython.declare(cython.double)
     _min_notional = cython.declare(cython.double)
@@ -153,9 +153,14 @@ class Quoter:
     _q_equity = cython.declare(cython.double, visibility="public")
     _q_lots = cython.declare(cython.double, visibility="public")
 
+    @property
+    def cfg(self) -> object:
+        """The strategy's config (:class:`framework.config.StrategyConfig`, frozen)."""
+        return self._cfg
+
     def configure(self, cfg: object) -> None:
         """Take the strategy's config (a frozen :class:`framework.config.StrategyConfig`)."""
-        self.cfg = cfg
+        self._cfg = cfg
         self._sz_decimals = cfg.sz_decimals
         self._base_notional = cfg.base_notional_usd
         self._min_notional = cfg.min_notional_usd
@@ -190,7 +195,7 @@ class Quoter:
                     # Back off exponentially (1, 2, 4 ... 32 x reject_backoff_s): a venue
                     # that rejects, e.g. for an exhausted request budget, is not hammered.
                     streak = self._reject_streak[s] = self._reject_streak[s] + 1
-                    delay = self.cfg.reject_backoff_s * 2.0 ** min(streak - 1, 5)
+                    delay = self._cfg.reject_backoff_s * 2.0 ** min(streak - 1, 5)
                     self._retry_at[s] = self._clock.now + int(delay * 1e9)
                     self.engine.call_at(self._retry_at[s], self._retry)
                 elif status in ("resting", "open", "filled"):
@@ -315,7 +320,7 @@ class Quoter:
         c2: cython.double
         k_was, a_was, c1, c2 = self._glft
         if k != k_was or a != a_was:
-            c1, c2 = glft_coefficients(k, a, self.gamma, self.cfg.model)
+            c1, c2 = glft_coefficients(k, a, self.gamma, self._cfg.model)
             self._glft = (k, a, c1, c2)
         sigma: cython.double = self.sigma_bps
         self.hs_bps, self.skew_bps = c1 + 0.5 * sigma * c2, sigma * c2

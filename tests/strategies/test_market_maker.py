@@ -141,3 +141,12 @@ def test_a_subclass_override_is_called_by_the_compiled_paths():
     assert [c[8] for c in commands(h)] == [0.5, 0.5]
     assert Fixed.params_calls >= 2
     assert h.mm.sigma_bps == h.mm.cold[0]  # the base class's body ran too
+
+
+def test_the_config_is_read_only_once_taken():
+    """The hot paths read the config's figures from C fields set by configure(): a new
+    config assigned later would go unseen, so the attribute refuses it."""
+    h = Harness()
+    with pytest.raises(AttributeError):
+        h.mm.cfg = h.mm.cfg
+    assert h.mm.cfg.coin == "X"
