@@ -55,10 +55,12 @@ refit (one forward-backward pass over the window per EM iteration, plain-float P
 loops) is the estimator's whole cost: 61 refits and 815 EM iterations on the 24 h
 benchmark day.  Refits come every ``refit_every`` buckets while the gate's fit is not
 stable, every ``refit_every_stable`` once it is.  Per clock tick only the kernel runs
-(:class:`~framework.kernel.regime_buckets.ReturnBucket` appends the return); the
-estimator's Python runs once a bucket, which does the sums.  Between refits the filter is the §5
-log-space recursion in its max-shifted scaled form (:meth:`RegimeEstimator._filter`),
-one plain-float step per bucket.  The clock returns come from the volatility estimator's
+(:class:`~framework.kernel.regime_buckets.ReturnBucket` appends the return), and once a
+bucket the kernel's :class:`~framework.kernel.regime_buckets.RegimeCore` (this class's
+base) does the sums, the filter, the runs, the labels and the published state; Python
+runs only at refits.  Between refits the filter is the §5 log-space recursion in its
+max-shifted scaled form (:meth:`RegimeEstimator._filter`), one plain-float step per
+bucket.  The clock returns come from the volatility estimator's
 clock when it samples the same clock (one timer for both); alone, the estimator binds
 its own.
 """
