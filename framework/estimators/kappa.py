@@ -22,7 +22,6 @@ use running window sums, so each is O(1) plus the events that leave the window.
 
 from __future__ import annotations
 
-import math
 from collections import deque
 from typing import Any
 
@@ -37,25 +36,15 @@ from framework.estimators.base import (
 from framework.events.columns import Columns
 from framework.events.schema import Kind
 from framework.grid import tick_size
-from framework.kernel.fpmath import exp, log1p
 from framework.kernel.handler import Route
-from framework.kernel.market import SweepDepths
+from framework.kernel.market import (  # noqa: F401 (geometric_k: re-exported)
+    KappaCore,
+    SweepDepths,
+    geometric_k,
+)
 
 
-def geometric_k(j_sum: float, n: int, g: float) -> tuple[float, float]:
-    """Geometric MLE ``k̂_g = ln(1 + n/Σj)/g`` and its SE (Fisher information).
-
-    ``j`` are exceedances in grid steps, ``g`` the step in bps.  With
-    ``q = exp(-k g)``: ``SE(k̂) = (1 - q) / (g sqrt(q n))`` (→ ``k/√n`` as g → 0).
-    """
-    if n <= 0 or j_sum <= 0:
-        return NAN, NAN
-    k = log1p(n / j_sum) / g
-    q = exp(-k * g)
-    return k, (1.0 - q) / (g * math.sqrt(q * n))
-
-
-class KappaEstimator(EstimatorBase):
+class KappaEstimator(KappaCore, EstimatorBase):
     """Arrival decay ``k`` (per bps) and intensity ``A`` (per s) of aggressor sweeps.
 
     Parameters
@@ -160,40 +149,8 @@ class KappaEstimator(EstimatorBase):
         return tick_size(px, self.sz_decimals)
 
     # -- fit ----------------------------------------------------------------------------
-    def refit(self, t: int) -> None:
-        sweeps = self._sweeps
-        if sweeps.pending and t - sweeps.pend_recv >= 1_000_000_000:
-            sweeps.close()
-        cutoff = t - self.window_ns
-        sweeps.evict(cutoff)
-        n = len(sweeps.events)
-        self.n_obs = n
-        if n == 0:
-            if self.set_converged(False):
-                self._emit(t)  # every flag change is journaled
-            return
-        g = sweeps.sum_step / n
-        k, se = geometric_k(float(sweeps.sum_j), n, g)
-        if not math.isfinite(k):
-            if self.set_converged(False):
-                self._emit(t)
-            return
-        # The window starts at the first event ever kept, not before it.
-        span_s = max((t - max(cutoff, sweeps.first_recv)) / 1e9, self.refit_ns / 1e9)
-        d0 = sweeps.sum_floor / n
-        self.k_per_bps, self.k_se = k, se
-        self.A_per_s = n / span_s * exp(k * d0)
-        self.lnA_se = math.sqrt(1.0 / n + d0 * d0 * se * se)
-        self.bins = len(sweeps.bin_n)
-        h = self._history
-        h.append(k)
-        mx = self.max_refit_change
-        stable = len(h) == 3 and abs(h[1] / h[0] - 1.0) <= mx and abs(h[2] / h[1] - 1.0) <= mx
-        ok = se / k <= self.max_rel_se and stable and self.bins >= self.min_bins
-        changed = self.set_converged(ok)
-        m = self.min_obs
-        if changed or t >= self._next_pub or n == m or n == m - 1:
-            self._emit(t)
+    # refit(t), the timer, is KappaCore's (framework.kernel.market): the window's
+    # eviction, the geometric k and A, their errors and the gate, in C.
 
     def publish(self) -> None:
         if self.n_obs:

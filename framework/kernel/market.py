@@ -20,9 +20,12 @@ from typing import Any
 import cython
 
 if cython.compiled:  # a C call; interpreted, the Python module (the same bits)
-    from cython.cimports.framework.kernel.fpmath import log
+    from cython.cimports.framework.kernel.fpmath import exp, log, log1p
+    from cython.cimports.libc.math import sqrt
 else:
-    from framework.kernel.fpmath import log
+    from math import sqrt
+
+    from framework.kernel.fpmath import exp, log, log1p
 from cython.cimports.libc.math import ceil
 
 from framework.events.schema import Kind
@@ -1550,3 +1553,90 @@ class SweepDepths(Handler):
             self._tick_px = px
             self._tick = self.tick_of(px)
         return self._tick
+
+
+def geometric_k(j_sum: cython.double, n: cython.longlong, g: cython.double) -> tuple:
+    """Geometric MLE ``k̂_g = ln(1 + n/Σj)/g`` and its SE (Fisher information).
+
+    ``j`` are exceedances in grid steps, ``g`` the step in bps.  With
+    ``q = exp(-k g)``: ``SE(k̂) = (1 - q) / (g sqrt(q n))`` (→ ``k/√n`` as g → 0).
+    """
+    if n <= 0 or j_sum <= 0:
+        return NAN, NAN
+    k: cython.double = log1p(n / j_sum) / g
+    q: cython.double = exp(-k * g)
+    return k, (1.0 - q) / (g * sqrt(q * n))
+
+
+@cython.cclass
+class KappaCore:
+    """κ's refit, typed: the base of :class:`framework.estimators.kappa.KappaEstimator`,
+    which keeps its configuration and its rows in Python (``_emit``).  Every
+    ``refit_s`` of event time (2,880 a day at 30 s) the window of kept sweeps
+    (:class:`SweepDepths`) loses what fell out of it and k, A and their errors are
+    refitted from its running sums; the expressions are the estimator's former Python,
+    in the same order."""
+
+    _sweeps = cython.declare(SweepDepths, visibility="public")
+    window_ns = cython.declare(cython.longlong, visibility="public")
+    refit_ns = cython.declare(cython.longlong, visibility="public")
+    publish_ns = cython.declare(cython.longlong, visibility="public")
+    _next_pub = cython.declare(cython.longlong, visibility="public")
+    max_rel_se = cython.declare(cython.double, visibility="public")
+    max_refit_change = cython.declare(cython.double, visibility="public")
+    min_bins = cython.declare(cython.longlong, visibility="public")
+    k_per_bps = cython.declare(cython.double, visibility="public")
+    A_per_s = cython.declare(cython.double, visibility="public")
+    k_se = cython.declare(cython.double, visibility="public")
+    lnA_se = cython.declare(cython.double, visibility="public")
+    bins = cython.declare(cython.longlong, visibility="public")
+    _history = cython.declare(object, visibility="public")  # deque: the last 3 k
+    # EstimatorBase's figures (it sets them; set_converged and emit read them)
+    n_obs = cython.declare(cython.longlong, visibility="public")
+    converged = cython.declare(cython.bint, visibility="public")
+    engine = cython.declare(object, visibility="public")
+
+    @cython.ccall
+    def refit(self, t: cython.longlong) -> cython.void:
+        sweeps: SweepDepths = self._sweeps
+        if sweeps.pending and t - sweeps.pend_recv >= 1_000_000_000:
+            sweeps.close()
+        cutoff: cython.longlong = t - self.window_ns
+        sweeps.evict(cutoff)
+        n: cython.longlong = len(sweeps.events)
+        self.n_obs = n
+        if n == 0:
+            if self.set_converged(False):
+                self._emit(t)  # every flag change is journaled
+            return
+        g: cython.double = sweeps.sum_step / n
+        j_sum: cython.double = sweeps.sum_j
+        k: cython.double
+        se: cython.double
+        k, se = geometric_k(j_sum, n, g)
+        if k != k or k == INF or k == -INF:  # not math.isfinite(k)
+            if self.set_converged(False):
+                self._emit(t)
+            return
+        # The window starts at the first event ever kept, not before it.
+        start: cython.longlong = sweeps.first_recv if sweeps.first_recv > cutoff else cutoff
+        span_s: cython.double = (t - start) / 1e9
+        least: cython.double = self.refit_ns / 1e9
+        span_s = least if least > span_s else span_s  # max(span, refit): Python's tie rule
+        d0: cython.double = sweeps.sum_floor / n
+        self.k_per_bps = k
+        self.k_se = se
+        self.A_per_s = n / span_s * exp(k * d0)
+        self.lnA_se = sqrt(1.0 / n + d0 * d0 * se * se)
+        self.bins = len(sweeps.bin_n)
+        h = self._history
+        h.append(k)
+        mx: cython.double = self.max_refit_change
+        stable: cython.bint = (
+            len(h) == 3 and abs(h[1] / h[0] - 1.0) <= mx and abs(h[2] / h[1] - 1.0) <= mx
+        )
+        ok: cython.bint = se / k <= self.max_rel_se and stable and self.bins >= self.min_bins
+        changed = self.set_converged(ok)
+        m = self.min_obs
+        if changed or t >= self._next_pub or n == m or n == m - 1:
+            self._emit(t)

@@ -122,3 +122,29 @@ def test_poisson_glm_recovers_decay():
     assert k_hat == pytest.approx(k, rel=0.05)
     assert a_hat == pytest.approx(a, rel=0.05)
     assert 0 < se_k < 0.2 and 0 < se_ln_a < 0.2
+
+
+def test_geometric_k_in_the_kernel_is_the_former_python_bit_for_bit():
+    """κ's fit moved into the kernel (framework.kernel.market): the former Python,
+    verbatim, against the compiled module and its source."""
+    import struct
+
+    from framework.kernel import fpmath
+    from tests.kernel.source import interpreted
+
+    def ref(j_sum, n, g):
+        if n <= 0 or j_sum <= 0:
+            return math.nan, math.nan
+        k = fpmath.log1p(n / j_sum) / g
+        q = fpmath.exp(-k * g)
+        return k, (1.0 - q) / (g * math.sqrt(q * n))
+
+    source = interpreted("market")
+    rng = random.Random(8)
+    for _ in range(5000):
+        n = rng.choice((0, 1, 3, rng.randint(1, 5000)))
+        j_sum = rng.choice((0.0, -1.0, float(rng.randint(1, 20000)), rng.uniform(0.5, 1e5)))
+        g = rng.choice((0.1, 0.25, rng.uniform(1e-6, 5.0)))
+        want = [struct.pack("<d", v) for v in ref(j_sum, n, g)]
+        for fn in (geometric_k, source.geometric_k):
+            assert [struct.pack("<d", v) for v in fn(j_sum, n, g)] == want, (j_sum, n, g)
