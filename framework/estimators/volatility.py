@@ -106,6 +106,8 @@ class VolatilityEstimator(EstimatorBase):
             min_valid_frac,
             self.publish_ns,
         )
+        self._sums.noise_correction = self.noise_correction
+        self._sums.to_bps = self._to_bps
         super().__init__()  # after the sums: n_obs, min_obs and converged live there
 
     # The count, its minimum and the flag are the kernel's C fields (the per-return gate
@@ -157,25 +159,18 @@ class VolatilityEstimator(EstimatorBase):
         lt = 1.0 - sums.lam_ticks
         return sums.valid / lt if lt > 0 else NAN
 
+    # The σ family, kurtosis and relSE are computed in the kernel from the sums
+    # (VolSums.sigma_bps ... rel_se: the same expressions, in C).
     @property
     def kurtosis(self) -> float:
         """``κ̂4 = EWMA(r_c⁴)/EWMA(r_c²)²`` of the returns clipped at
         :data:`KURTOSIS_CLIP_SIGMA` bipower σ (NaN until a non-zero return)."""
-        sums = self._sums
-        if not sums.s2c > 0:
-            return NAN
-        return sums.s4 * (1.0 - sums.lam_n) / (sums.s2c * sums.s2c)
+        return self._sums.kurtosis()
 
     @property
     def rel_se(self) -> float:
         """Kurtosis-aware ``relSE(σ̂)`` of §3 (inf until a non-zero return)."""
-        kurt = self.kurtosis
-        if kurt != kurt:
-            return math.inf if self.n_obs else NAN
-        # §3: relSE(v̂) = sqrt((κ4 - 1)/n_eff); the lag-1 term adds ~4 [ours].
-        x = kurt - 1.0 + self._extra
-        n_eff = min(self.n_obs, self.n_eff_cap)
-        return 0.5 * math.sqrt(max(x, 0.0) / n_eff)
+        return self._sums.rel_se()
 
     # -- the σ family, derived from the sums when read -------------------------------------
     def _parts(self) -> tuple[float, float, float]:
@@ -186,17 +181,12 @@ class VolatilityEstimator(EstimatorBase):
     @property
     def sigma_bps(self) -> float:
         """Quoting σ: noise-corrected and jump-robust (the bipower share of the variance)."""
-        if not self.n_obs:
-            return NAN
-        _, vc, ratio = self._sums.parts(self.noise_correction)
-        return math.sqrt(vc * ratio) * self._to_bps
+        return self._sums.sigma_bps()
 
     @property
     def sigma_rv_bps(self) -> float:
         """The plain EWMA σ of §3."""
-        if not self.n_obs:
-            return NAN
-        return math.sqrt(self._sums.s2 / (1.0 - self._sums.lam_n)) * self._to_bps
+        return self._sums.sigma_rv_bps()
 
     @property
     def sigma_risk_bps(self) -> float:
@@ -209,16 +199,11 @@ class VolatilityEstimator(EstimatorBase):
     @property
     def jump_share(self) -> float:
         """``max(0, 1 - B̂/v̂)``."""
-        if not self.n_obs:
-            return NAN
-        return 1.0 - self._parts()[2]
+        return self._sums.jump_share()
 
     def _emit(self) -> None:
-        sigma, rv, rel_se = self.sigma_bps, self.sigma_rv_bps, self.rel_se
-        finite = math.isfinite(rel_se)
-        self.emit("sigma", sigma, rel_se * sigma if finite else None)
-        self.emit("sigma_rv", rv, rel_se * rv if finite else None)
-        self.emit("jump_share", self.jump_share, None)
+        """σ, σ_rv (their errors from relSE when finite) and the jump share."""
+        self._sums.emit_rows()
 
     def snapshot(self) -> dict[str, Any]:
         return {

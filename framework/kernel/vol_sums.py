@@ -31,6 +31,15 @@ else:
     from framework.kernel.handler import Handler
 
 NAN = float("nan")
+INF = float("inf")
+
+
+@cython.cfunc
+def _sqrt(x: cython.double) -> cython.double:
+    """``math.sqrt``: ValueError for a negative ``x`` on both paths (C's gives NaN)."""
+    if x < 0.0:
+        raise ValueError("math domain error")
+    return sqrt(x)
 
 
 @cython.cclass
@@ -67,6 +76,10 @@ class VolSums(Handler):
     min_obs = cython.declare(cython.double, visibility="public")
     converged = cython.declare(cython.bint, visibility="public")
     est = cython.declare(object, visibility="readonly")
+    # How the σ family is read (the estimator sets both): noise-corrected or not, and
+    # the factor from a variance per Δ to bps per √s.
+    noise_correction = cython.declare(cython.bint, visibility="public")
+    to_bps = cython.declare(cython.double, visibility="public")
 
     def __init__(
         self,
@@ -106,6 +119,8 @@ class VolSums(Handler):
         self.n_obs = 0
         self.min_obs = 0.0
         self.converged = False
+        self.noise_correction = True
+        self.to_bps = 1e4
 
     @cython.ccall
     def parts(self, noise_correction: cython.bint) -> tuple:
@@ -133,6 +148,63 @@ class VolSums(Handler):
             ratio = b / v
             ratio = ratio if ratio < 1.0 else 1.0  # min(1, b / v), Python's tie rule
         return (v, vc, ratio)
+
+    # -- the σ family (VolatilityEstimator's properties read these) ------------------------
+    @cython.ccall
+    def sigma_bps(self) -> cython.double:
+        """Quoting σ: ``sqrt(v_c · ratio)`` in bps per √s, NaN before the first return."""
+        if not self.n_obs:
+            return NAN
+        vc: cython.double
+        ratio: cython.double
+        _, vc, ratio = self.parts(self.noise_correction)
+        return _sqrt(vc * ratio) * self.to_bps
+
+    @cython.ccall
+    def sigma_rv_bps(self) -> cython.double:
+        """The plain EWMA σ of §3."""
+        if not self.n_obs:
+            return NAN
+        return _sqrt(self.s2 / (1.0 - self.lam_n)) * self.to_bps
+
+    @cython.ccall
+    def kurtosis(self) -> cython.double:
+        """``EWMA(r_c⁴)/EWMA(r_c²)²`` (NaN until a non-zero return)."""
+        if not self.s2c > 0:
+            return NAN
+        return self.s4 * (1.0 - self.lam_n) / (self.s2c * self.s2c)
+
+    @cython.ccall
+    def rel_se(self) -> cython.double:
+        """Kurtosis-aware ``relSE(σ̂)`` of §3 (inf until a non-zero return)."""
+        kurt: cython.double = self.kurtosis()
+        if kurt != kurt:
+            return INF if self.n_obs else NAN
+        # §3: relSE(v̂) = sqrt((κ4 - 1)/n_eff); the lag-1 term adds ~4 [ours].
+        x: cython.double = kurt - 1.0 + self.extra
+        n: cython.double = self.n_obs
+        n_eff: cython.double = self.n_eff_cap if self.n_eff_cap < n else n  # min(n, cap)
+        return 0.5 * _sqrt((0.0 if x < 0.0 else x) / n_eff)  # max(x, 0.0)
+
+    @cython.ccall
+    def jump_share(self) -> cython.double:
+        """``max(0, 1 - B̂/v̂)``."""
+        if not self.n_obs:
+            return NAN
+        ratio: cython.double
+        _, _, ratio = self.parts(self.noise_correction)
+        return 1.0 - ratio
+
+    def emit_rows(self) -> None:
+        """The estimator's rows (σ, σ_rv, jump share) through its ``emit``."""
+        sigma: cython.double = self.sigma_bps()
+        rv: cython.double = self.sigma_rv_bps()
+        rel: cython.double = self.rel_se()
+        finite: cython.bint = rel == rel and rel != INF and rel != -INF
+        est = self.est
+        est.emit("sigma", sigma, rel * sigma if finite else None)
+        est.emit("sigma_rv", rv, rel * rv if finite else None)
+        est.emit("jump_share", self.jump_share(), None)
 
     @cython.ccall
     def on_return(self, t: cython.longlong, r: object, k: cython.longlong) -> cython.void:
