@@ -25,6 +25,12 @@ journaled as a ``quotes`` row and reconciled into ``order_commands``: ``place`` 
 when a side has no order, ``modify`` when it rests at another price or size,
 ``cancel`` when the side is not wanted; an order in flight is left alone until the
 venue answers.
+
+Where the code is: this class holds the configuration, the wiring, the warm start and
+the snapshot; everything above that runs per event (the handlers, the timers, the quote
+and the reconciliation) is its base class :class:`framework.kernel.quoter.Quoter`,
+plain Python that the build compiles (Cython's pure-Python mode).  Override any of its
+methods in a subclass of this one: the compiled paths call the override.
 """
 
 from __future__ import annotations
