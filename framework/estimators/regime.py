@@ -286,8 +286,7 @@ class RegimeEstimator(RegimeCore, EstimatorBase):
         self._noise_var = (1 / h + 1 / (2 * h2) + 1 / (6 * h2 * h) - 1 / (30 * h2 * h2 * h), 0.25)
         self.trend_buckets = int(trend_buckets)
         self.clip_mad = float(clip_mad)
-        self.label_kw = {"trend_min": trend_min, "trend_alpha": trend_alpha}
-        self.trend_min, self.trend_alpha = trend_min, trend_alpha
+        self.trend_min, self.trend_alpha = trend_min, trend_alpha  # label_states' test
         self._trend: deque[float] = deque(maxlen=self.trend_buckets)
         self._k: int | None = None  # K chosen by BIC at the last restart (n_states=0)
         self._filt: tuple[Any, ...] | None = None
