@@ -89,25 +89,22 @@ class VolatilityEstimator(EstimatorBase):
             raise ValueError(f"publish_s={publish_s!r}: must be >= 0 s (e.g. 30.0)")
         self.publish_ns = round(publish_s * 1e9)
         self.n_eff_cap = (1.0 + self.lam) / (1.0 - self.lam)
-        self.noise_correction = bool(noise_correction)
-        self._om = 1.0 - self.lam
-        self._to_bps = 1e4 / math.sqrt(self.dt_s)
-        self._extra = 4.0 if self.noise_correction else 0.0
+        noise = bool(noise_correction)
         # The per-return EWMA sums and the gate run in the typed kernel (the sums live
-        # there; the properties below derive the σ family from them).
+        # there, with how the σ family is read from them: the properties below).
         self._sums = VolSums(
             self,
             self.lam,
-            self._om * HALF_PI,
+            (1.0 - self.lam) * HALF_PI,
             KURTOSIS_CLIP_SIGMA**2,  # times the bipower variance: (6 σ)²
-            self._extra,
+            4.0 if noise else 0.0,  # relSE's lag-1 term once the noise is corrected
             max_rel_se * max_rel_se,
             self.n_eff_cap,
             min_valid_frac,
             self.publish_ns,
         )
-        self._sums.noise_correction = self.noise_correction
-        self._sums.to_bps = self._to_bps
+        self._sums.noise_correction = noise
+        self._sums.to_bps = 1e4 / math.sqrt(self.dt_s)
         super().__init__()  # after the sums: n_obs, min_obs and converged live there
 
     # The count, its minimum and the flag are the kernel's C fields (the per-return gate
@@ -136,6 +133,15 @@ class VolatilityEstimator(EstimatorBase):
     @converged.setter
     def converged(self, flag: bool) -> None:
         self._sums.converged = flag
+
+    @property
+    def noise_correction(self) -> bool:
+        """Whether σ is noise-corrected (kept with the sums, which read it)."""
+        return self._sums.noise_correction
+
+    @noise_correction.setter
+    def noise_correction(self, flag: bool) -> None:
+        self._sums.noise_correction = flag
 
     def bind(self, engine: Engine) -> None:
         self.engine = engine
@@ -176,7 +182,7 @@ class VolatilityEstimator(EstimatorBase):
     def _parts(self) -> tuple[float, float, float]:
         """``(v, v_c, ratio)``: raw and noise-corrected variance per Δ, bipower share
         (computed from the sums in the kernel: :meth:`VolSums.parts`)."""
-        return self._sums.parts(self.noise_correction)
+        return self._sums.parts(self._sums.noise_correction)
 
     @property
     def sigma_bps(self) -> float:
@@ -194,7 +200,7 @@ class VolatilityEstimator(EstimatorBase):
         if not self.n_obs:
             return NAN
         v, vc, ratio = self._parts()
-        return math.sqrt(max(vc, v * ratio)) * self._to_bps
+        return math.sqrt(max(vc, v * ratio)) * self._sums.to_bps
 
     @property
     def jump_share(self) -> float:
