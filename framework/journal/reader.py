@@ -479,7 +479,7 @@ def _batches(pf: pq.ParquetFile, batch_rows: int, columns: list[str]) -> Iterato
     read.  Asking for one row group at a time keeps one in memory, at the same speed.
     """
     for rg in range(pf.num_row_groups):
-        yield from pf.iter_batches(batch_size=batch_rows, row_groups=[rg], columns=columns)
+        yield from pf.iter_batches(batch_size=batch_rows, row_groups=[rg], columns=columns, use_threads=False)
 
 
 def _select(

@@ -31,14 +31,23 @@ if cython.compiled:
     from cython.cimports.libc.stdint import uint64_t
 
 
+# The last generator drawn from and its bit generator (compiled only): a session draws
+# from one generator, and its two attribute reads and the capsule lookup cost more than
+# the draw.  The reference keeps the generator, and so the pointer, alive.
+_last_rng = cython.declare(object, None)
+_last_bitgen = cython.declare(cython.p_void, cython.NULL)
+
+
 @cython.cfunc
 @cython.inline
 def _bitgen(rng: object) -> cython.pointer(bitgen_t):
-    # compiled only: the bit generator of a numpy Generator
-    return cython.cast(
-        cython.pointer(bitgen_t),
-        PyCapsule_GetPointer(rng.bit_generator.capsule, b"BitGenerator"),
-    )
+    # compiled only: the bit generator of a numpy Generator (whose bit_generator is
+    # read-only: the pointer stays the generator's for its life)
+    global _last_rng, _last_bitgen
+    if rng is not _last_rng:
+        _last_bitgen = PyCapsule_GetPointer(rng.bit_generator.capsule, b"BitGenerator")
+        _last_rng = rng
+    return cython.cast(cython.pointer(bitgen_t), _last_bitgen)
 
 
 @cython.ccall

@@ -408,9 +408,7 @@ class EngineCore:
         q = self._queue
         try:
             while True:
-                c = single(kind, row)
-                for fn in handlers[kind]:
-                    fn(c, 0)
+                _deliver(handlers[kind], single(kind, row), 0)
                 if not q:
                     break
                 kind, row = q.popleft()

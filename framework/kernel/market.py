@@ -322,11 +322,7 @@ class MarketState(Handler):
         book = self._book
         if book is None:
             return 0.0
-        if side > 0:
-            col, sizes, better = book.bid_px, book.bid_sz, px > self.best_bid
-        else:
-            col, sizes, better = book.ask_px, book.ask_sz, px < self.best_ask
-        if better:
+        if (px > self.best_bid) if side > 0 else (px < self.best_ask):
             return 0.0  # inside the spread: nothing displayed there (the common quote)
         if book is not self._t_src:
             self._typed_views(book)
@@ -346,6 +342,7 @@ class MarketState(Handler):
                     if self._t_apx[j] == px:
                         return self._t_asz[j]
             return 0.0
+        col, sizes = (book.bid_px, book.bid_sz) if side > 0 else (book.ask_px, book.ask_sz)
         lo, hi = col.offsets[self._row], col.offsets[self._row + 1]
         try:
             j = col.values[lo:hi].tolist().index(px)

@@ -24,6 +24,10 @@ if cython.compiled:  # C calls; interpreted, the Python functions (the same bits
 else:
     from framework.kernel.gridfast import round_price_fast, round_size_fast
 
+_MAX_DECIMALS = cython.declare(cython.int, grid.MAX_PERP_DECIMALS)
+# The lot of each size precision a perp can have (grid.pow10(-d), d = 0..max), read
+# without a Python call per order size.
+_LOTS = cython.declare(tuple, tuple(grid.pow10(-d) for d in range(grid.MAX_PERP_DECIMALS + 1)))
 # math.floor and math.ceil as Python calls: ints, and an error on NaN or inf, as always.
 _floor = math.floor
 _ceil = math.ceil
@@ -41,7 +45,7 @@ def _round_price(px: cython.double, sz_decimals: cython.int, side: cython.int) -
 def round_size_down(x: cython.double, sz_decimals: cython.int) -> cython.double:
     """``framework.grid.round_size(x, sz_decimals, down=True)``."""
     r: cython.double
-    if 0 <= sz_decimals <= grid.MAX_PERP_DECIMALS:
+    if 0 <= sz_decimals <= _MAX_DECIMALS:
         r = round_size_fast(x, sz_decimals, True)
         if r == r:  # NaN: only the exact path can decide (or raise)
             return r
@@ -147,7 +151,11 @@ def order_size(
     notional = min_notional if min_notional > notional else notional
     notional = max_notional if max_notional < notional else notional
     notional = cap_notional if cap_notional < notional else notional
-    lot: cython.double = grid.pow10(-sz_decimals)
+    lot: cython.double
+    if 0 <= sz_decimals <= _MAX_DECIMALS:
+        lot = _LOTS[sz_decimals]
+    else:
+        lot = grid.pow10(-sz_decimals)
     lots = _floor(notional / px / lot + 1e-9)
     least = _ceil(min_notional / px / lot - 1e-9)
     lots = least if least > lots else lots
