@@ -55,6 +55,8 @@ from framework.engine.core import Engine
 from framework.events.columns import Columns
 from framework.events.schema import Kind
 from framework.kernel.fpmath import log
+from framework.kernel.fsum import fsum
+from framework.kernel.fsum import fvar as _fvar
 from framework.kernel.market import BookTape, MidClock  # noqa: F401  (re-exported)
 
 NAN = math.nan
@@ -277,17 +279,13 @@ def fmean(x: Sequence[float]) -> float:
     ``fsum`` is exactly rounded, hence the same everywhere.
     """
     n = len(x)
-    return math.fsum(x) / n if n else NAN
+    return fsum(x) / n if n else NAN
 
 
 def fvar(x: Sequence[float], ddof: int = 0) -> float:
-    """Variance ``Σ(x - x̄)² / (n - ddof)`` by :func:`math.fsum` (NaN when ``n <= ddof``)."""
-    n = len(x)
-    if n <= ddof:
-        return NAN
-    m = math.fsum(x) / n
-    d = [v - m for v in x]
-    return math.fsum(map(operator.mul, d, d)) / (n - ddof)
+    """Variance ``Σ(x - x̄)² / (n - ddof)`` by :func:`math.fsum` (NaN when ``n <= ddof``;
+    the kernel's :func:`~framework.kernel.fsum.fvar`: the same sums over C doubles)."""
+    return _fvar(x, ddof)
 
 
 def fstd(x: Sequence[float], ddof: int = 0) -> float:

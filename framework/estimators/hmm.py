@@ -33,7 +33,7 @@ import attrs
 
 from framework.estimators.base import fmean, fvar
 from framework.kernel.fpmath import exp, log
-from framework.kernel.hmm_estep import estep22, estep32
+from framework.kernel.hmm_estep import estep22, estep32, fit_d2
 
 LOG_2PI = log(2.0 * math.pi)
 
@@ -409,6 +409,38 @@ def baum_welch(
     obs = y if isinstance(y, Observations) else Observations(y)
     cols, sqs = obs.arrays, obs.squares
     floor = [float(v) for v in var_floor]
+    if len(cols) == 2 and start.k in (2, 3) and max_iter >= 1 and len(floor) == 2:
+        # The regime estimator's shapes: the whole loop in the kernel (the same bits).
+        pi, a, mu, var, loglik, obj, it, tol_hit, occ, gamma, last = fit_d2(
+            cols[0], cols[1], sqs[0], sqs[1], start.pi, start.A, start.mu, start.var,
+            sticky_diag, sticky_off, tol, max_iter, floor[0], floor[1],
+        )  # fmt: skip
+        return FitResult(
+            HmmParams(pi, a, mu, var),
+            loglik,
+            obj,
+            it,
+            tol_hit,
+            occ,
+            [list(col) for col in gamma],
+            last,
+            len(cols[0]),
+        )
+    return _baum_welch_lists(cols, sqs, start, sticky_diag, sticky_off, tol, max_iter, floor)
+
+
+def _baum_welch_lists(
+    cols: list[array],
+    sqs: list[array],
+    start: HmmParams,
+    sticky_diag: float,
+    sticky_off: float,
+    tol: float,
+    max_iter: int,
+    floor: list[float],
+) -> FitResult:
+    """:func:`baum_welch`'s loop for any K and D, in Python (the kernel's
+    :func:`~framework.kernel.hmm_estep.fit_d2` runs the same steps for D = 2, K = 2 or 3)."""
     p = start
     k, dims = p.k, len(cols)
     rk, rd = range(k), range(dims)

@@ -32,14 +32,22 @@ from array import array
 import cython
 
 if cython.compiled:  # a C call; interpreted, the Python module (the same bits)
+    from cython.cimports.cpython.array import clone
     from cython.cimports.framework.kernel.fpmath import exp, log
+    from cython.cimports.framework.kernel.fsum import fsum_view
 else:
     from framework.kernel.fpmath import exp, log
+    from framework.kernel.fsum import fsum_view
 
-_fsum = math.fsum
+_DOUBLES = array("d")  # the template of _zeros' arrays
+LOG_2PI = cython.declare(cython.double, log(2.0 * math.pi))
+INF = cython.declare(cython.double, math.inf)
 
 
-def _zeros(n: cython.Py_ssize_t) -> array:
+@cython.cfunc
+def _zeros(n: cython.Py_ssize_t) -> object:
+    if cython.compiled:
+        return clone(_DOUBLES, n, True)
     return array("d", bytes(8 * n))
 
 
@@ -67,6 +75,7 @@ def _check(
         raise ValueError(f"the E-step's columns differ in length: {n}, {n1}, {n2}, {n3}")
 
 
+@cython.ccall
 @cython.boundscheck(False)
 @cython.wraparound(False)
 def estep32(
@@ -193,7 +202,7 @@ def estep32(
     last = (p0, p1, p2)
     logc = _zeros(n)
     _log_normalisers(c, logc)
-    loglik = _fsum(logc) + _fsum(shifts)
+    loglik = fsum_view(logc) + fsum_view(shifts)
     # t = T-1: beta = 1, gamma = alpha.
     gam0 = _zeros(n)
     gam1 = _zeros(n)
@@ -314,6 +323,7 @@ def estep32(
     )
 
 
+@cython.ccall
 @cython.boundscheck(False)
 @cython.wraparound(False)
 def estep22(
@@ -408,7 +418,7 @@ def estep22(
     last = (p0, p1)
     logc = _zeros(n)
     _log_normalisers(c, logc)
-    loglik = _fsum(logc) + _fsum(shifts)
+    loglik = fsum_view(logc) + fsum_view(shifts)
     gam0 = _zeros(n)
     gam1 = _zeros(n)
     gc0: cython.double[::1] = gam0
@@ -486,4 +496,161 @@ def estep22(
         [[s00, s01], [s10, s11]],
         [[t00, t01], [t10, t11]],
         [gam0, gam1],
+    )
+
+
+# ---- the Baum-Welch loop -------------------------------------------------------------
+
+
+@cython.cfunc
+def _emission_consts(mu: tuple, var: tuple) -> tuple:
+    """:func:`framework.estimators.hmm.emission_consts` of D = 2 rows, as C doubles."""
+    ivs: list = []
+    consts: list = []
+    s: cython.double
+    v0: cython.double
+    v1: cython.double
+    for row in var:
+        v0, v1 = row
+        ivs.append((1.0 / v0, 1.0 / v1))
+        s = 0.0
+        s += log(v0)
+        s += log(v1)
+        consts.append(-0.5 * (s + 2.0 * LOG_2PI))
+    return mu, tuple(ivs), tuple(consts)
+
+
+@cython.ccall
+def fit_d2(
+    y0s: cython.double[::1],
+    y1s: cython.double[::1],
+    q0s: cython.double[::1],
+    q1s: cython.double[::1],
+    pi: tuple,
+    a: tuple,
+    mu: tuple,
+    var: tuple,
+    sticky_diag: cython.double,
+    sticky_off: cython.double,
+    tol: cython.double,
+    max_iter: cython.Py_ssize_t,
+    floor0: cython.double,
+    floor1: cython.double,
+) -> tuple:
+    """:func:`framework.estimators.hmm.baum_welch` for D = 2 and K = 3 or 2, from the
+    start ``(pi, a, mu, var)`` (tuples of floats): the E-steps above called as C
+    functions, the M-step's few sums in C, each in the reference's order.
+
+    Returns ``(pi, a, mu, var, loglik, objective, iterations, tol_hit, occupancy,
+    gamma, last_filtered)``: the fitted chain (tuples) and the last E-step's figures
+    (``gamma`` its K ``array('d')`` columns).
+    """
+    k: cython.Py_ssize_t = len(pi)
+    if k != 2 and k != 3:
+        raise ValueError(f"fit_d2 fits K = 2 or 3 states, not {k}")
+    if max_iter < 1:
+        raise ValueError(f"max_iter must be >= 1, got {max_iter}")
+    n: cython.Py_ssize_t = len(y0s)
+    i: cython.Py_ssize_t
+    j: cython.Py_ssize_t
+    # Dirichlet pseudo-counts minus one (a_ij - 1) and each row's left-to-right sum.
+    pm1: list = [
+        [(sticky_diag if i == j else sticky_off) - 1.0 for j in range(k)] for i in range(k)
+    ]
+    pm1_row: list = []
+    s: cython.double
+    for row in pm1:
+        s = 0.0
+        for x in row:
+            s += cython.cast(cython.double, x)
+        pm1_row.append(s)
+    prev_obj: cython.double = -INF
+    obj: cython.double = -INF
+    tol_hit: cython.bint = False
+    it: cython.Py_ssize_t = 0
+    lp: cython.double
+    v: cython.double
+    w: cython.double
+    den: cython.double
+    m0: cython.double
+    m1: cython.double
+    g: cython.double
+    est: tuple = None
+    for it in range(1, max_iter + 1):  # noqa: B007 (it is reported)
+        mus, ivs, consts = _emission_consts(mu, var)
+        if k == 3:
+            est = estep32(y0s, y1s, q0s, q1s, mus, ivs, consts, a, pi)
+        else:
+            est = estep22(y0s, y1s, q0s, q1s, mus, ivs, consts, a, pi)
+        lp = 0.0
+        for i in range(k):
+            a_row = a[i]
+            pm1_i = pm1[i]
+            for j in range(k):
+                v = a_row[j]
+                v = 1e-300 if v < 1e-300 else v  # max(A_ij, 1e-300)
+                lp += cython.cast(cython.double, pm1_i[j]) * log(v)
+        obj = cython.cast(cython.double, est[0]) + lp
+        w = prev_obj if prev_obj >= 0 else -prev_obj  # abs(prev_obj)
+        w = w if w > 1.0 else 1.0  # max(1.0, abs(prev_obj))
+        if obj < prev_obj - 1e-9 * w:
+            raise ArithmeticError(f"Baum-Welch log posterior fell: {prev_obj} -> {obj}")
+        if (obj - prev_obj) / n < tol:
+            tol_hit = True
+            break
+        prev_obj = obj
+        xi_all: list = est[2]
+        occ: list = est[3]
+        gy: list = est[4]
+        gyy: list = est[5]
+        a_new: list = []
+        for i in range(k):
+            xi: list = xi_all[i]
+            pm1_i = pm1[i]
+            den = 0.0
+            for x in xi:
+                den += cython.cast(cython.double, x)
+            den += cython.cast(cython.double, pm1_row[i])
+            a_new.append(
+                tuple(
+                    [
+                        (cython.cast(cython.double, xi[j]) + cython.cast(cython.double, pm1_i[j]))
+                        / den
+                        for j in range(k)
+                    ]
+                )
+            )
+        mu_new: list = []
+        var_new: list = []
+        for j in range(k):
+            w = occ[j]
+            if w > 1e-8:
+                m0 = cython.cast(cython.double, gy[j][0]) / w
+                m1 = cython.cast(cython.double, gy[j][1]) / w
+                mu_new.append((m0, m1))
+                v = cython.cast(cython.double, gyy[j][0]) / w - m0 * m0
+                g = cython.cast(cython.double, gyy[j][1]) / w - m1 * m1
+                var_new.append((floor0 if floor0 > v else v, floor1 if floor1 > g else g))
+            else:  # an empty state keeps its emission (no 0/0)
+                mu_new.append(mu[j])
+                var_new.append(var[j])
+        gamma: list = est[6]
+        g0: list = [gamma[j][0] for j in range(k)]
+        s = 0.0
+        for x in g0:
+            s += cython.cast(cython.double, x)
+        pi = tuple([cython.cast(cython.double, x) / s for x in g0])
+        a, mu, var = tuple(a_new), tuple(mu_new), tuple(var_new)
+    return (
+        pi,
+        a,
+        mu,
+        var,
+        est[0],
+        obj,
+        it,
+        tol_hit,
+        tuple(est[3]),
+        est[6],
+        est[1],
     )

@@ -1,11 +1,13 @@
-"""The typed kernel's HMM E-step is bit-identical to the Python it replaced.
+"""The typed kernel's HMM E-step and Baum-Welch loop are bit-identical to the Python.
 
 The reference below is ``_estep32`` / ``_estep22`` as they were in
 ``framework/estimators/hmm.py`` before they moved to :mod:`framework.kernel.hmm_estep`,
 verbatim.  Every field of every E-step must match to the last bit (compared as IEEE
 bytes, so -0.0 and NaN count too), on random windows and parameters, on edge cases
 (one observation, emissions that underflow, a transition matrix with zeros) and on
-every E-step a regime estimator runs over the bundled sample recording.
+every E-step a regime estimator runs over the bundled sample recording.  The kernel's
+Baum-Welch loop (``fit_d2``) is checked against the Python loop it stands for
+(``hmm._baum_welch_lists``) on every fit of that recording and on random windows.
 
 Run as it is, the kernel is the compiled extension where one is built (the test below
 insists on it), else the interpreted source; ``MM_KERNEL=python`` checks the latter.
@@ -13,6 +15,7 @@ insists on it), else the interpreted source; ``MM_KERNEL=python`` checks the lat
 
 from __future__ import annotations
 
+import inspect
 import math
 import random
 import struct
@@ -24,7 +27,7 @@ import pytest
 
 import framework.kernel
 from framework.environments.backtest import run_backtest
-from framework.estimators import hmm
+from framework.estimators import hmm, regime
 from framework.estimators.hmm import HmmParams, _EStep, emission_consts
 from framework.kernel import fpmath, hmm_estep
 
@@ -366,19 +369,81 @@ def test_a_degenerate_window_fails_the_same_way(k):
         hmm_estep.estep32(*(array("d", [1.0] * n) for n in (3, 3, 3, 2)), p.mu, (), (), (), ())
 
 
-def test_estep_is_bit_identical_on_the_sample_recordings_refits(tmp_path, monkeypatch):
-    """Every E-step of a backtest over the bundled sample, against the reference."""
-    seen: list[tuple[list[list[float]], list[list[float]], HmmParams, _EStep]] = []
+def _fit_bits(r: hmm.FitResult) -> list[Any]:
+    p = r.params
+    fields = (p.pi, p.A, p.mu, p.var, r.loglik, r.objective, r.occupancy, r.gamma)
+    return [_bits(v) for v in fields] + [_bits(r.last_filtered), r.iterations, r.tol_hit, r.n]
+
+
+def _python_fit(y: hmm.Observations, start: HmmParams, kw: dict[str, Any]) -> hmm.FitResult:
+    """:func:`hmm.baum_welch`'s Python loop (``_baum_welch_lists``) on the same call."""
+    sig = inspect.signature(hmm.baum_welch).parameters
+    arg = {n: kw.get(n, sig[n].default) for n in ("sticky_diag", "sticky_off", "tol", "max_iter")}
+    floor = [float(v) for v in kw["var_floor"]]
+    return hmm._baum_welch_lists(y.arrays, y.squares, start, floor=floor, **arg)
+
+
+def test_fits_and_esteps_are_bit_identical_on_the_sample_recordings_refits(tmp_path, monkeypatch):
+    """Every Baum-Welch fit of a backtest over the bundled sample: the kernel's loop
+    (``fit_d2``) against the Python loop, and every E-step of that loop against the
+    reference."""
+    fits: list[tuple[hmm.Observations, HmmParams, dict[str, Any], hmm.FitResult]] = []
+    kernel_fit = regime.baum_welch
+
+    def recording_fit(y, start, **kw):
+        r = kernel_fit(y, start, **kw)
+        fits.append((y, start, kw, r))
+        return r
+
+    monkeypatch.setattr(regime, "baum_welch", recording_fit)
+    run_backtest(SAMPLE, out=tmp_path / "bt", spread_profile="aggressive", progress=False)
+    monkeypatch.undo()
+    assert {start.k for _, start, _, _ in fits} == {2, 3}, "both unrolled cases ran"
+    assert len(fits) > 20 and max(len(y) for y, _, _, _ in fits) > 100
+    assert any(r.tol_hit for *_, r in fits) and any(not r.tol_hit for *_, r in fits)
+
+    steps: list[tuple[list[list[float]], list[list[float]], HmmParams, _EStep]] = []
     kernel_estep = hmm._estep
 
     def recording_estep(cols, sqs, p):
         est = kernel_estep(cols, sqs, p)
-        seen.append(([list(c) for c in cols], [list(c) for c in sqs], p, est))
+        steps.append(([list(c) for c in cols], [list(c) for c in sqs], p, est))
         return est
 
     monkeypatch.setattr(hmm, "_estep", recording_estep)
-    run_backtest(SAMPLE, out=tmp_path / "bt", spread_profile="aggressive", progress=False)
-    assert {p.k for _, _, p, _ in seen} == {2, 3}, "both unrolled cases ran"
-    assert len(seen) > 50 and max(len(c[0]) for c, _, _, _ in seen) > 100
-    for cols, sqs, p, est in seen:
+    for y, start, kw, got in fits:
+        assert _fit_bits(_python_fit(y, start, kw)) == _fit_bits(got)
+    assert len(steps) > 50
+    for cols, sqs, p, est in steps:
         _assert_same(_reference(cols, sqs, p), est)
+
+
+@pytest.mark.parametrize("k", [2, 3])
+def test_the_kernel_fit_matches_the_python_loop_on_random_windows(k):
+    """fit_d2 against the Python loop: to tolerance, at max_iter, with an empty state."""
+    rng = random.Random(50 + k)
+    for n, max_iter, tol in ((400, 200, 1e-6), (300, 3, 1e-6), (2, 5, 0.0), (150, 40, -1.0)):
+        cols, p = _random_case(rng, k, n)
+        y = hmm.Observations.from_columns(cols)
+        kw = {"var_floor": [1e-4, 1e-3], "max_iter": max_iter, "tol": tol}
+        assert _fit_bits(hmm.baum_welch(y, p, **kw)) == _fit_bits(_python_fit(y, p, kw))
+    # A state no observation comes near keeps its emission (occupancy below 1e-8).
+    cols, p = _random_case(rng, k, 200)
+    mu = [list(m) for m in p.mu]
+    mu[0] = [1e4, 1e4]
+    far = HmmParams(p.pi, p.A, mu, [[1e-3, 1e-3]] + [list(v) for v in p.var[1:]])
+    y = hmm.Observations.from_columns(cols)
+    kw = {"var_floor": [1e-4, 1e-3], "max_iter": 4}
+    got = hmm.baum_welch(y, far, **kw)
+    assert got.params.mu[0] == (1e4, 1e4)
+    assert _fit_bits(got) == _fit_bits(_python_fit(y, far, kw))
+
+
+def test_the_kernel_fit_refuses_other_shapes():
+    cols, p = _random_case(random.Random(1), 3, 10)
+    a = [array("d", c) for c in cols]
+    with pytest.raises(ValueError, match="K = 2 or 3"):
+        hmm_estep.fit_d2(*a, *a, (1.0,), ((1.0,),), ((0.0, 0.0),), ((1.0, 1.0),),
+                         20.0, 1.0, 1e-6, 10, 1e-4, 1e-4)  # fmt: skip
+    with pytest.raises(ValueError, match="max_iter"):
+        hmm_estep.fit_d2(*a, *a, p.pi, p.A, p.mu, p.var, 20.0, 1.0, 1e-6, 0, 1e-4, 1e-4)
