@@ -72,21 +72,8 @@ class _Top:
     path) the column values, None read as NaN.  An empty book side is NaN either way.
     """
 
-    names = cython.declare(tuple)
-    src = cython.declare(object)
-    typed = cython.declare(cython.bint)
-    v_bid = cython.declare(cython.const[cython.double][:])
-    v_bsz = cython.declare(cython.const[cython.double][:])
-    v_ask = cython.declare(cython.const[cython.double][:])
-    v_asz = cython.declare(cython.const[cython.double][:])
-    o_bid = cython.declare(object)  # a list (batch) or a one-value tuple (a built row)
-    o_bsz = cython.declare(object)
-    o_ask = cython.declare(object)
-    o_asz = cython.declare(object)
-    bid = cython.declare(cython.double)
-    bsz = cython.declare(cython.double)
-    ask = cython.declare(cython.double)
-    asz = cython.declare(cython.double)
+    # The C fields and methods are declared in market.pxd (other kernel modules read
+    # them in C).
 
     def __init__(self, names: tuple) -> None:
         self.names = names
@@ -139,45 +126,8 @@ class MarketState(Handler):
     their own handlers for the same event.
     """
 
-    best_bid = cython.declare(cython.double, visibility="public")
-    best_ask = cython.declare(cython.double, visibility="public")
-    bid_sz = cython.declare(cython.double, visibility="public")
-    ask_sz = cython.declare(cython.double, visibility="public")
-    last_trade_px = cython.declare(cython.double, visibility="public")
-    mark_px = cython.declare(cython.double, visibility="public")
-    oracle_px = cython.declare(cython.double, visibility="public")
-    funding = cython.declare(cython.double, visibility="public")
-    last_book_ts = cython.declare(cython.longlong, visibility="public")
-    last_trade_ts = cython.declare(cython.longlong, visibility="public")
-    last_market_ts = cython.declare(cython.longlong, visibility="public")  # book/bbo/trade
-    books = cython.declare(cython.longlong, visibility="public")
-    trades = cython.declare(cython.longlong, visibility="public")
-    engine = cython.declare(object, visibility="public")
-    clock = cython.declare(Clock, visibility="readonly")  # the engine's (now, in C)
-    # The current book row (Columns, row): what depth_at / *_levels answer from.
-    _book = cython.declare(object, visibility="public")
-    _row = cython.declare(cython.Py_ssize_t, visibility="public")
-    # The top of book and bbo rows, read from their batches' top-of-book columns.
-    _book_top = cython.declare(_Top)
-    _bbo_top = cython.declare(_Top)
-    # The trade price of the batch the last trade came from (see _Top).
-    _trade_src = cython.declare(object)
-    _tr_px = cython.declare(object)
-    _tr_typed = cython.declare(cython.bint)
-    _vt_px = cython.declare(cython.const[cython.double][:])
-    # The level columns of book batch _t_src as typed views for depth_at (compiled,
-    # float64 values): values and row offsets of bid_px, bid_sz, ask_px, ask_sz;
-    # _t_typed when taken.
-    _t_src = cython.declare(object)
-    _t_typed = cython.declare(cython.bint)
-    _t_bpx = cython.declare(cython.const[cython.double][:])
-    _t_bsz = cython.declare(cython.const[cython.double][:])
-    _t_apx = cython.declare(cython.const[cython.double][:])
-    _t_asz = cython.declare(cython.const[cython.double][:])
-    _t_bpx_o = cython.declare(cython.const[cython.longlong][:])
-    _t_bsz_o = cython.declare(cython.const[cython.longlong][:])
-    _t_apx_o = cython.declare(cython.const[cython.longlong][:])
-    _t_asz_o = cython.declare(cython.const[cython.longlong][:])
+    # The C fields and methods are declared in market.pxd (other kernel modules read
+    # them in C).
 
     name = "market"
 
@@ -467,26 +417,8 @@ class TrackerCore(Handler):
     attributes; the arithmetic is the former Python's, in the same order.
     """
 
-    market = cython.declare(MarketState, visibility="public")
-    position = cython.declare(cython.double, visibility="public")
-    cash = cython.declare(cython.double, visibility="public")  # -sum(side * px * sz)
-    fees = cython.declare(cython.double, visibility="public")
-    funding = cython.declare(cython.double, visibility="public")
-    avg_entry = cython.declare(cython.double, visibility="public")
-    initial_equity = cython.declare(cython.double, visibility="public")
-    equity = cython.declare(cython.double, visibility="public")
-    peak_equity = cython.declare(cython.double, visibility="public")
-    max_drawdown = cython.declare(cython.double, visibility="public")  # fraction of peak
-    max_drawdown_usd = cython.declare(cython.double, visibility="public")
-    n_fills = cython.declare(cython.longlong, visibility="public")
-    # The open orders (cloid -> [side, px, sz, status, filled]), the closed ones (cloid
-    # -> final status, oldest first: an OrderedDict), modifies in flight (new cloid ->
-    # the cloid it replaces), and the counts: see framework.orders.
-    open = cython.declare(dict, visibility="public")
-    closed = cython.declare(object, visibility="public")
-    replaces = cython.declare(dict, visibility="public")
-    n_commands = cython.declare(cython.longlong, visibility="public")
-    n_rejects = cython.declare(cython.longlong, visibility="public")
+    # The C fields and methods are declared in market.pxd (other kernel modules read
+    # them in C).
 
     def __init__(self) -> None:
         self.market = None
@@ -629,30 +561,8 @@ class RiskCore(Handler):
     ``_check_position``, ``_change`` and the two trips), called as before.
     """
 
-    market = cython.declare(MarketState, visibility="public")
-    orders = cython.declare(TrackerCore, visibility="public")
-    engine = cython.declare(object, visibility="public")
-    budget = cython.declare(object, visibility="public")  # the paper venue's, or None
-    states = cython.declare(dict, visibility="public")  # rule -> state
-    paused = cython.declare(cython.bint, visibility="public")
-    killed = cython.declare(cython.bint, visibility="public")
-    daily_tripped = cython.declare(cython.bint, visibility="public")
-    forcing = cython.declare(cython.bint, visibility="public")
-    cap_long = cython.declare(cython.bint, visibility="public")  # at the long cap: no bids
-    cap_short = cython.declare(cython.bint, visibility="public")
-    quoting_allowed = cython.declare(cython.bint, visibility="public")
-    sides_allowed = cython.declare(object, visibility="public")  # (bid, ask)
-    headroom = cython.declare(cython.double, visibility="public")
-    _live_headroom = cython.declare(cython.bint, visibility="public")
-    _t0 = cython.declare(cython.longlong, visibility="public")
-    _stale_ns = cython.declare(cython.longlong, visibility="public")
-    _fills_seen = cython.declare(cython.longlong, visibility="public")
-    _day = cython.declare(cython.longlong, visibility="public")
-    _day_start_equity = cython.declare(cython.double, visibility="public")
-    _max_position = cython.declare(cython.double, visibility="public")
-    _max_position_usd = cython.declare(cython.double, visibility="public")
-    _max_drawdown = cython.declare(cython.double, visibility="public")
-    _max_daily_loss = cython.declare(cython.double, visibility="public")
+    # The C fields and methods are declared in market.pxd (other kernel modules read
+    # them in C).
 
     def __init__(self) -> None:
         self.market = None
@@ -671,6 +581,7 @@ class RiskCore(Handler):
         self._day_start_equity = NAN
         self._max_position = self._max_position_usd = INF
         self._max_drawdown = self._max_daily_loss = INF
+        self.spread_mult = self.size_mult = 1.0
 
     @cython.ccall
     def on_tick(self, route: cython.int, t: cython.longlong) -> cython.void:
@@ -792,21 +703,8 @@ class VenueGate(Handler):
     Python.
     """
 
-    market = cython.declare(MarketState, visibility="public")
-    due = cython.declare(cython.longlong, visibility="public")
-    bid_max = cython.declare(cython.double, visibility="public")
-    ask_min = cython.declare(cython.double, visibility="public")
-    cross = cython.declare(cython.bint, visibility="public")
-    depth = cython.declare(cython.bint, visibility="public")
-    pending = cython.declare(list, visibility="public")
-    bid_used = cython.declare(dict, visibility="public")
-    ask_used = cython.declare(dict, visibility="public")
-    on_trade = cython.declare(object, visibility="public")
-    on_book = cython.declare(object, visibility="public")
-    on_bbo = cython.declare(object, visibility="public")
-    _src = cython.declare(object)  # the trades batch the row columns below come from
-    _ts = cython.declare(object)
-    _side = cython.declare(object)
+    # The C fields and methods are declared in market.pxd (other kernel modules read
+    # them in C).
 
     def __init__(self, pending: list, bid_used: dict, ask_used: dict) -> None:
         self.market = None

@@ -32,6 +32,7 @@ from strategies.qlearning import ACTIONS
 
 if cython.compiled:  # C calls; interpreted, the Python functions (the same bits)
     from cython.cimports.framework.kernel.handler import Clock
+    from cython.cimports.framework.kernel.market import MarketState, RiskCore, TrackerCore
     from cython.cimports.framework.kernel.quotemath import (
         clamp_half_spread,
         microprice,
@@ -44,6 +45,7 @@ else:
     from math import sqrt
 
     from framework.kernel.handler import Clock
+    from framework.kernel.market import MarketState, RiskCore, TrackerCore
     from framework.kernel.quotemath import (
         clamp_half_spread,
         microprice,
@@ -101,9 +103,10 @@ class Quoter:
     _microprice = cython.declare(cython.bint)
     engine = cython.declare(object, visibility="public")
     _clock = cython.declare(Clock, visibility="public")  # the engine's: now as a C field
-    market = cython.declare(object, visibility="public")
-    orders = cython.declare(object, visibility="public")
-    risk = cython.declare(object, visibility="public")
+    # The components whose state the hot paths read as C fields (None until wired).
+    market = cython.declare(MarketState, visibility="public")
+    orders = cython.declare(TrackerCore, visibility="public")
+    risk = cython.declare(RiskCore, visibility="public")
     vol = cython.declare(object, visibility="public")
     kappa = cython.declare(object, visibility="public")
     kelly = cython.declare(object, visibility="public")
@@ -227,7 +230,7 @@ class Quoter:
         tolerance), and a finer key made every parameter refresh re-evaluate and
         follow sub-tolerance drift of the fair price.
         """
-        r = self.risk
+        r: RiskCore = self.risk
         kelly = self.kelly
         kf = kelly.fraction if kelly is not None and kelly.ready else 0.0
         step: cython.double = self._key_step
@@ -352,7 +355,7 @@ class Quoter:
             learner.update(self._q_state, self.action, reward, s_now)
         a: cython.int = learner.choose(s_now, self.engine.rng)
         self._q_state, self._q_equity = s_now, eq
-        px: cython.double = self.orders.mark_price()
+        px: cython.double = self.orders._px()
         self._q_lots = self.orders.position * px / self._base_notional if px == px else 0.0
         if a != self.action:
             self.action = a
@@ -361,8 +364,8 @@ class Quoter:
 
     @cython.ccall
     def _state(self) -> cython.int:
-        m = self.market
-        cap: cython.double = self._max_position(self.orders.mark_price())
+        m: MarketState = self.market
+        cap: cython.double = self._max_position(self.orders._px())
         pos: cython.double = self.orders.position
         inv: cython.double = pos / cap if cap > 0 else 0.0
         reg = self.regime
@@ -379,7 +382,7 @@ class Quoter:
     # -- quoting ------------------------------------------------------------------------
     @cython.ccall
     def _fair(self) -> cython.double:
-        m = self.market
+        m: MarketState = self.market
         b: cython.double = m.best_bid
         a: cython.double = m.best_ask
         if not b < a:
@@ -391,7 +394,7 @@ class Quoter:
     @cython.ccall
     def _smooth_tob(self) -> cython.void:
         """EWMA (weight 0.2 per parameter refresh) of the displayed top-of-book notional."""
-        m = self.market
+        m: MarketState = self.market
         tob: cython.double = 0.5 * (m.best_bid * m.bid_sz + m.best_ask * m.ask_sz)
         t: cython.double
         if tob == tob and tob > 0:
@@ -408,18 +411,18 @@ class Quoter:
 
     @cython.ccall
     def _max_position(self, px: cython.double) -> cython.double:
-        rc = self.risk.cfg
-        cap: cython.double = rc.max_position
+        risk: RiskCore = self.risk
+        cap: cython.double = risk._max_position  # its config's max_position, as a C field
         usd_cap: cython.double
         if px > 0:
-            usd_cap = rc.max_position_usd / px
+            usd_cap = risk._max_position_usd / px
             return usd_cap if usd_cap < cap else cap  # min(cap, usd_cap), without the builtin
         return cap
 
     @cython.ccall
     def _requote(self, force: cython.bint) -> cython.void:
         """Evaluate the target quote; accept and reconcile it when it moved enough."""
-        m = self.market
+        m: MarketState = self.market
         mid: cython.double = (m.best_bid + m.best_ask) * 0.5
         fair: cython.double = self._fair()
         if fair != fair:
@@ -446,7 +449,7 @@ class Quoter:
         wake.band = move_px
         self._key_step = 0.5 * move_px / fair * 1e4
         self._eval_key = self._model_key()
-        risk = self.risk
+        risk: RiskCore = self.risk
         if not risk.quoting_allowed:
             self._accept(None, None, fair, 0.0, 0.0, True)
             return
@@ -457,7 +460,7 @@ class Quoter:
     @cython.ccall
     def _quote(self, fair: cython.double, tick: cython.double) -> tuple:
         """The target sides ``(px, sz, reduce_only)`` or None, half spread and skew (bps)."""
-        risk = self.risk
+        risk: RiskCore = self.risk
         sz_decimals: cython.int = self._sz_decimals
         pos: cython.double = self.orders.position
         bid_ok, ask_ok = risk.sides_allowed
@@ -481,7 +484,7 @@ class Quoter:
         hs: cython.double = clamp_half_spread(self._model_hs(), self.band, tick_bps)
         mhs: cython.double = self.min_half_spread
         hs = (mhs if mhs > hs else hs) * risk.spread_mult  # max(hs, min_half_spread)
-        m = self.market
+        m: MarketState = self.market
         bid_px: cython.double
         ask_px: cython.double
         bid_px, ask_px = quote_prices(fair, hs, skew, m.best_bid, m.best_ask, sz_decimals)
@@ -500,7 +503,7 @@ class Quoter:
     def _forcing_prices(
         self, pos: cython.double, bid_px: cython.double, ask_px: cython.double, tick: cython.double
     ) -> tuple:
-        m = self.market
+        m: MarketState = self.market
         b: cython.double = m.best_bid
         a: cython.double = m.best_ask
         if not b < a:
@@ -518,7 +521,7 @@ class Quoter:
         """Order size at ``px`` (mm_math §7): Kelly (or the base notional) capped by a
         top-of-book share and the margin room of this side's worst-case inventory;
         the minimum size while forcing (the request budget is nearly spent)."""
-        risk = self.risk
+        risk: RiskCore = self.risk
         k = self.kelly
         kelly: cython.double = k.fraction if k is not None and k.ready else NAN
         if risk.forcing and pos == 0.0:
@@ -631,7 +634,7 @@ class Quoter:
         cur_sz: cython.double = cur[1]
         if abs(new_sz - cur_sz) > 0.2 * cur_sz:
             return new  # size moved materially (Kelly, caps)
-        m = self.market
+        m: MarketState = self.market
         if (side > 0 and cur_px >= m.best_ask) or (side < 0 and cur_px <= m.best_bid):
             return new  # the book ran through the kept quote: it would not be passive
         return cur

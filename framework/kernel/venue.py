@@ -37,7 +37,11 @@ else:
 from framework.events.schema import Kind
 from framework.grid import POSITION_DECIMALS
 from framework.kernel.engine_loop import NEVER
-from framework.kernel.market import MarketState, VenueGate
+
+if cython.compiled:  # the market state's and the gate's fields read in C
+    from cython.cimports.framework.kernel.market import MarketState, VenueGate
+else:
+    from framework.kernel.market import MarketState, VenueGate
 
 #: Sizes below this are zero (sizes have at most 5 decimals on the venue).
 EPS = 1e-9
@@ -253,7 +257,7 @@ class VenueCore:
     budget = cython.declare(RequestBudget, visibility="public")
     engine = cython.declare(object, visibility="public")
     clock = cython.declare(Clock, visibility="public")  # the engine's (set at binding)
-    market = cython.declare(object, visibility="public")
+    market = cython.declare(MarketState, visibility="public")
     _texts = cython.declare(dict)
     _bad_alo = cython.declare(object)
     _maker_rate = cython.declare(cython.double)
@@ -275,8 +279,8 @@ class VenueCore:
     _pending = cython.declare(list, visibility="readonly")
     _bid_used = cython.declare(dict, visibility="readonly")
     _ask_used = cython.declare(dict, visibility="readonly")
-    _gate = cython.declare(object, visibility="readonly")
-    _view = cython.declare(object, visibility="readonly")
+    _gate = cython.declare(VenueGate, visibility="readonly")
+    _view = cython.declare(MarketState, visibility="readonly")
     _outbox = cython.declare(object, visibility="readonly")
     # clocks (ns)
     _last_arrival = cython.declare(cython.longlong)
@@ -403,7 +407,7 @@ class VenueCore:
             self._sync_view()
         self._sent += 1
         heapq.heappush(self._pending, (due, self._sent, code, args))
-        gate = self._gate
+        gate: VenueGate = self._gate
         if due < gate.due:
             gate.due = due
         # Quiet market: processed by engine time T + L_response at the latest.
@@ -451,7 +455,8 @@ class VenueCore:
         ``_book``/``_row`` are MarketState's private book reference: it has no public
         accessor for the row it answers ``depth_at``/``*_levels`` from.
         """
-        v, m = self._view, self.market
+        v: MarketState = self._view
+        m: MarketState = self.market
         v.best_bid = m.best_bid
         v.best_ask = m.best_ask
         v.bid_sz = m.bid_sz
@@ -516,7 +521,7 @@ class VenueCore:
         if problem is not None:
             self._reject(o, problem)
             return
-        m = self._view
+        m: MarketState = self._view
         if o.tif == "Alo":
             if (o.side > 0 and m.best_ask <= o.px) or (o.side < 0 and m.best_bid >= o.px):
                 self._reject(o, self._bad_alo(m.best_bid, m.best_ask))
@@ -560,7 +565,7 @@ class VenueCore:
     def _take(self, o: SimOrder) -> cython.void:
         """Walk the opposite side of the book (as the venue saw it) as a taker, up to the
         limit price."""
-        m = self._view
+        m: MarketState = self._view
         if o.side > 0:
             prices, sizes = m.ask_levels()
             if not prices and m.best_ask == m.best_ask:
@@ -656,7 +661,8 @@ class VenueCore:
             self._before_update(cols.ts[i])
         if self._cross_on:
             ts = cols.ts[i]
-            m = self.market  # bound first: its best prices are this row's (NaN if empty)
+            # bound first: its best prices are this row's (NaN if empty)
+            m: MarketState = self.market
             if m.best_ask <= self._gate.bid_max:
                 self._cross(self._bids, 1, cols.ask_px[i], cols.ask_sz[i], ts)
             elif self._bid_used:
@@ -816,7 +822,7 @@ class VenueCore:
 
     @cython.cfunc
     def _refresh_extremes(self) -> cython.void:
-        gate = self._gate
+        gate: VenueGate = self._gate
         gate.bid_max = self._bids[0].px if self._bids else -INF
         gate.ask_min = self._asks[0].px if self._asks else INF
 
