@@ -32,7 +32,7 @@ _fsum = math.fsum
 # Partials kept at most: non-overlapping doubles span the exponent range in fewer than
 # 40, so more means something odd; math.fsum then decides.
 _MAX_PARTIALS = cython.declare(cython.Py_ssize_t, 64)
-_OVERFLOW = cython.declare(cython.Py_ssize_t, -1)
+_GIVE_UP = cython.declare(cython.Py_ssize_t, -1)  # math.fsum decides
 
 
 @cython.cfunc
@@ -40,8 +40,11 @@ _OVERFLOW = cython.declare(cython.Py_ssize_t, -1)
 @cython.boundscheck(False)
 @cython.wraparound(False)
 def _add(ps: cython.p_double, n: cython.Py_ssize_t, x: cython.double) -> cython.Py_ssize_t:
-    """Add finite ``x`` to the ``n`` partials ``ps`` (increasing magnitude); the new
-    count, or _OVERFLOW when the sum left the finite range or the partials ran out."""
+    """Add ``x`` to the ``n`` partials ``ps`` (increasing magnitude); the new count, or
+    _GIVE_UP for a term that is not finite, a sum that left the finite range or
+    partials that ran out."""
+    if not isfinite(x):
+        return _GIVE_UP
     i: cython.Py_ssize_t = 0
     j: cython.Py_ssize_t
     y: cython.double
@@ -62,7 +65,7 @@ def _add(ps: cython.p_double, n: cython.Py_ssize_t, x: cython.double) -> cython.
         x = hi
     if x != 0.0:
         if not isfinite(x) or i >= _MAX_PARTIALS:
-            return _OVERFLOW
+            return _GIVE_UP
         ps[i] = x
         i += 1
     return i
@@ -109,15 +112,11 @@ def fsum(xs: object) -> cython.double:
         return _fsum(xs)
     ps = cython.declare(cython.double[64])
     n: cython.Py_ssize_t = 0
-    x: cython.double
     if type(xs) is list or type(xs) is tuple:
         for v in xs:
             if type(v) is not float:
                 return _fsum(xs)
-            x = PyFloat_AS_DOUBLE(v)
-            if not isfinite(x):
-                return _fsum(xs)
-            n = _add(ps, n, x)
+            n = _add(ps, n, PyFloat_AS_DOUBLE(v))
             if n < 0:
                 return _fsum(xs)
         return _total(ps, n)
@@ -139,12 +138,8 @@ def fsum_view(xs: cython.const[cython.double][::1]) -> cython.double:
     ps = cython.declare(cython.double[64])
     n: cython.Py_ssize_t = 0
     j: cython.Py_ssize_t
-    x: cython.double
     for j in range(xs.shape[0]):
-        x = xs[j]
-        if not isfinite(x):
-            return _fsum(xs)
-        n = _add(ps, n, x)
+        n = _add(ps, n, xs[j])
         if n < 0:
             return _fsum(xs)
     return _total(ps, n)
@@ -172,10 +167,7 @@ def fvar(x: object, ddof: cython.Py_ssize_t = 0) -> cython.double:
         if type(v) is not float:
             return _var_py(x, m, n, ddof)
         e = PyFloat_AS_DOUBLE(v) - m
-        e = e * e
-        if not isfinite(e):
-            return _var_py(x, m, n, ddof)
-        k = _add(ps, k, e)
+        k = _add(ps, k, e * e)
         if k < 0:
             return _var_py(x, m, n, ddof)
     return _total(ps, k) / (n - ddof)
